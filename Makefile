@@ -1,0 +1,51 @@
+# airloop: `make demo` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+
+.PHONY: install dev demo test test-unit test-integration lint bench constraints clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q --upgrade "pip>=24"
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
+	$(PIP) -e .
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.installed
+	$(PIP) -e ".[dev]"
+	@touch $@
+
+install: $(VENV)/.installed
+dev: $(VENV)/.dev
+
+demo: install
+	$(BIN)/airloop demo
+
+test: dev
+	$(BIN)/ruff check src tests examples
+	$(BIN)/python -m pytest tests
+
+test-unit: dev
+	$(BIN)/python -m pytest tests/unit
+
+test-integration: dev
+	$(BIN)/python -m pytest tests/integration tests/examples
+
+lint: dev
+	$(BIN)/ruff check src tests examples
+	$(BIN)/mypy src/airloop
+
+bench: install
+	$(BIN)/python bench/run.py
+
+constraints: install
+	@(echo "# Versions checked together on Python 3.11 (Airflow's constraint files cannot be fetched here)."; \
+	  echo "# Regenerate: make constraints"; \
+	  $(BIN)/python -m pip freeze | grep -viE "^(-e|airloop)") > constraints.txt
+
+clean:
+	rm -rf $(VENV) .airloop

@@ -1,0 +1,1 @@
+"""plan -> Airflow 3 DAGs (airflow.sdk). The only package of airloop that imports Airflow."""

@@ -1,0 +1,1 @@
+"""Reading data sources, fingerprinting them, and the data contract."""

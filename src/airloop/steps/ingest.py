@@ -1,0 +1,37 @@
+"""ingest: read the data source, fingerprint it, open the MLflow run for this DAG run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airloop.data.sources import fingerprint, read_batches
+from airloop.steps import frames
+from airloop.steps.context import StepContext
+from airloop.steps.lineage import code_version
+
+
+def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
+    import pandas as pd
+
+    from airloop.tracking import Tracker
+
+    ls = ctx.loaded
+    batches = read_batches(ls)
+    frame = pd.concat([b.frame for b in batches], ignore_index=True) if len(batches) > 1 else batches[0].frame
+    fp = fingerprint(frame)
+    tracker = Tracker(ctx.workspace)
+    tags = {
+        "airloop.project": ls.spec.name,
+        "airloop.spec_hash": ls.spec_hash,
+        "airloop.code_version": code_version(ls.root),
+        "airloop.data_fingerprint": fp,
+    }
+    mlflow_run = tracker.parent_run(ls.spec.name, ctx.dag_id, ctx.run_id, tags)
+    tracker.log(mlflow_run, params={"rows": len(frame), "batches": len(batches)}, tags=tags)
+    return {
+        "mlflow_run_id": mlflow_run,
+        "data_uri": frames.save(frame, ctx.run_dir / "ingested.parquet"),
+        "fingerprint": fp,
+        "rows": len(frame),
+        "batches": [{"name": b.name, "rows": len(b.frame)} for b in batches],
+    }

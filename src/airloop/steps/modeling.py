@@ -1,0 +1,163 @@
+"""Build the scikit-learn pipeline of a candidate: user transform -> encoding -> estimator.
+
+The whole pipeline is what gets logged to MLflow, so a served model takes the raw columns of the
+data contract and applies the same transform and encoding as in training.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airloop.errors import UserCodeError
+from airloop.steps.userimport import import_object
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from airloop.spec.models import Candidate, Spec
+
+MISSING = "__missing__"
+
+
+def as_text(frame: Any) -> Any:
+    """Categorical columns as plain Python strings with an explicit missing marker."""
+    return frame.astype("string").fillna(MISSING).astype(object)
+
+
+class FeatureTransform:
+    """Applies the user's ``module:function`` to the raw frame; picklable by path, not by code."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def fit(self, X: Any, y: Any = None) -> FeatureTransform:
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        fn = import_object(self.path, what="transform", sep=":")
+        try:
+            out = fn(X.copy())
+        except Exception as exc:
+            raise UserCodeError(
+                f"transform `{self.path}` raised {type(exc).__name__}: {exc}",
+                hint="fix the transform; it must take a DataFrame and return one",
+            ) from exc
+        import pandas as pd
+
+        if not isinstance(out, pd.DataFrame):
+            raise UserCodeError(
+                f"transform `{self.path}` returned {type(out).__name__}, not a DataFrame",
+                hint="return the (modified) DataFrame",
+            )
+        return out
+
+    def fit_transform(self, X: Any, y: Any = None) -> Any:
+        return self.transform(X)
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {"path": self.path}
+
+    def set_params(self, **params: Any) -> FeatureTransform:
+        self.path = params.get("path", self.path)
+        return self
+
+
+def apply_transform(spec: Spec, frame: pd.DataFrame) -> pd.DataFrame:
+    return FeatureTransform(spec.data.transform).transform(frame) if spec.data.transform else frame
+
+
+def resolve_features(spec: Spec, transformed: pd.DataFrame) -> dict[str, list[str]]:
+    """Declared feature lists, or inferred from the transformed frame's dtypes."""
+    from airloop.data.contract import kind_of
+
+    declared = spec.data.features
+    skip = {spec.data.target, *declared.exclude}
+    if spec.split.column:
+        skip.add(spec.split.column)
+    numeric, categorical = list(declared.numeric or []), list(declared.categorical or [])
+    if declared.numeric is None and declared.categorical is None:
+        for col in transformed.columns:
+            if col in skip:
+                continue
+            kind = kind_of(transformed[col])
+            if kind == "numeric":
+                numeric.append(str(col))
+            elif kind in ("categorical", "boolean"):
+                categorical.append(str(col))
+    missing = [c for c in numeric + categorical if c not in transformed.columns]
+    if missing:
+        from airloop.errors import DataError
+
+        raise DataError(
+            f"features not found in the data{' after the transform' if spec.data.transform else ''}: "
+            + ", ".join(missing),
+            hint=f"available columns: {', '.join(map(str, transformed.columns))}",
+        )
+    if not numeric and not categorical:
+        from airloop.errors import DataError
+
+        raise DataError("no feature columns", hint="declare data.features or add columns to the data")
+    return {"numeric": numeric, "categorical": categorical}
+
+
+def make_estimator(candidate: Candidate, params: dict[str, Any]) -> Any:
+    cls = import_object(candidate.estimator, what="estimator", sep=".")
+    merged = {**candidate.params, **params}
+    try:
+        return cls(**merged)
+    except TypeError as exc:
+        raise UserCodeError(
+            f"estimator `{candidate.estimator}` refused its parameters: {exc}",
+            hint=f"check params/search of candidate `{candidate.name}`",
+        ) from None
+
+
+def build_pipeline(spec: Spec, candidate: Candidate, features: dict[str, list[str]], params: dict[str, Any]) -> Any:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import Pipeline, make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+
+    numeric_steps: list[Any] = [SimpleImputer(strategy="median")]
+    if candidate.scale:
+        numeric_steps.append(StandardScaler())
+    if candidate.encoding == "onehot":
+        encoder: Any = OneHotEncoder(
+            handle_unknown="infrequent_if_exist", max_categories=32, min_frequency=5, sparse_output=False
+        )
+    else:
+        encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1)
+    parts = []
+    if features["numeric"]:
+        parts.append(("num", make_pipeline(*numeric_steps), features["numeric"]))
+    if features["categorical"]:
+        text = FunctionTransformer(as_text, feature_names_out="one-to-one")
+        parts.append(("cat", make_pipeline(text, encoder), features["categorical"]))
+    steps: list[tuple[str, Any]] = []
+    if spec.data.transform:
+        steps.append(("transform", FeatureTransform(spec.data.transform)))
+    steps.append(("prepare", ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)))
+    steps.append(("model", make_estimator(candidate, params)))
+    return Pipeline(steps)
+
+
+def xy(spec: Spec, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    target = spec.data.target
+    y = frame[target]
+    if spec.task != "regression" and y.dtype.kind == "f" and (y.dropna() % 1 == 0).all():
+        y = y.astype("int64")
+    return frame.drop(columns=[target]), y
+
+
+def predict_all(spec: Spec, model: Any, X: pd.DataFrame) -> tuple[Any, Any]:
+    pred = model.predict(X)
+    proba = model.predict_proba(X) if spec.task != "regression" and hasattr(model, "predict_proba") else None
+    return pred, proba
+
+
+def score(spec: Spec, names: list[str], model: Any, X: pd.DataFrame, y: Any) -> dict[str, float]:
+    from airloop.metrics import compute
+
+    pred, proba = predict_all(spec, model, X)
+    classes = getattr(model, "classes_", None)
+    return {name: compute(name, y, pred, proba, classes) for name in names}

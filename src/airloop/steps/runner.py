@@ -1,0 +1,86 @@
+"""Run one stage: time it, record progress events, and close the MLflow run on a final failure.
+
+The orchestrator (Airflow, or a test) calls ``execute``; nothing here knows about Airflow.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import traceback
+from typing import Any
+
+from airloop.errors import AirloopError
+from airloop.steps.context import StepContext
+
+# task kind -> "module:function" in airloop.steps
+STEPS: dict[str, str] = {
+    "ingest": "ingest:run",
+    "validate": "validate:run",
+    "split": "split:run",
+    "tune_plan": "tune:plan",
+    "tune_trials": "tune:run_batch",
+    "tune_select": "tune:select",
+    "train": "train:run",
+    "evaluate": "evaluate:run",
+    "gate": "gate:run",
+    "register": "register:run",
+    "promote": "promote:run",
+}
+
+# Some errors are the same however often a step is tried: retrying them only delays the report.
+FINAL_ERRORS = ("ContractViolation", "SpecError")
+
+
+def resolve(kind: str) -> Any:
+    module, func = STEPS[kind].split(":")
+    return getattr(importlib.import_module(f"airloop.steps.{module}"), func)
+
+
+def is_final(exc: BaseException) -> bool:
+    return type(exc).__name__ in FINAL_ERRORS
+
+
+def execute(kind: str, ctx: StepContext, refs: dict[str, Any], *, task_id: str | None = None,
+            last_try: bool = True, merge: bool = True, **kwargs: Any) -> dict[str, Any]:
+    """Run stage ``kind``; return ``refs`` merged with its output (or the output alone)."""
+    task_id = task_id or kind
+    label = task_id + (f"[{kwargs['batch']['candidate']}#{kwargs['batch']['index']}]" if "batch" in kwargs else "")
+    ctx.emit({"event": "start", "task": task_id, "label": label, "try": ctx.try_number})
+    started = time.perf_counter()
+    try:
+        out = resolve(kind)(ctx, refs, **kwargs)
+    except BaseException as exc:
+        seconds = time.perf_counter() - started
+        final = last_try or is_final(exc)
+        message = exc.format() if isinstance(exc, AirloopError) else f"{type(exc).__name__}: {exc}"
+        ctx.emit({
+            "event": "failed", "task": task_id, "label": label, "try": ctx.try_number, "seconds": seconds,
+            "final": final, "error": message, "exit_code": getattr(exc, "exit_code", 1),
+            "traceback": None if isinstance(exc, AirloopError) else traceback.format_exc(limit=8),
+        })
+        if final and refs.get("mlflow_run_id"):
+            _close_failed(ctx, refs["mlflow_run_id"], task_id, message)
+        raise
+    seconds = time.perf_counter() - started
+    ctx.emit({"event": "success", "task": task_id, "label": label, "try": ctx.try_number, "seconds": seconds,
+              "output": _summary(out)})
+    return {**refs, **out} if merge else out
+
+
+def _close_failed(ctx: StepContext, mlflow_run_id: str, task_id: str, message: str) -> None:
+    try:
+        from airloop.tracking import Tracker
+
+        tracker = Tracker(ctx.workspace)
+        tracker.log(mlflow_run_id, tags={"airloop.failed_step": task_id, "airloop.error": message[:4000]})
+        tracker.finish(mlflow_run_id, "FAILED")
+    except Exception:  # never hide the step's own error behind a bookkeeping one
+        pass
+
+
+def _summary(out: dict[str, Any]) -> dict[str, Any]:
+    keep = ("rows", "rows_dropped_missing_target", "train_rows", "holdout_rows", "completed", "best",
+            "metrics", "champion", "gate", "version", "promoted", "champion_before", "champion_after",
+            "tuning", "candidate", "fit_seconds")
+    return {k: out[k] for k in keep if k in out}

@@ -1,0 +1,48 @@
+"""split: holdout by time (the latest rows) or at random with a seed; resolve the features."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airloop.errors import DataError
+from airloop.steps import frames
+from airloop.steps.context import StepContext
+from airloop.steps.modeling import apply_transform, resolve_features
+
+
+def split_frame(spec: Any, frame: Any) -> tuple[Any, Any]:
+    cfg = spec.split
+    n_holdout = max(1, int(round(len(frame) * cfg.holdout_fraction)))
+    if len(frame) - n_holdout < 2:
+        raise DataError(f"only {len(frame)} rows: too few to split", hint="add data or lower split.holdout_fraction")
+    if cfg.method == "time":
+        if cfg.column not in frame.columns:
+            raise DataError(
+                f"split column `{cfg.column}` is not in the data",
+                hint=f"choose one of: {', '.join(map(str, frame.columns))}",
+            )
+        ordered = frame.sort_values(cfg.column, kind="stable")
+        return ordered.iloc[:-n_holdout], ordered.iloc[-n_holdout:]
+    holdout = frame.sample(n=n_holdout, random_state=cfg.seed)
+    return frame.drop(index=holdout.index), holdout
+
+
+def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
+    spec = ctx.loaded.spec
+    frame = frames.load(refs["validated_uri"])
+    if spec.data.target not in frame.columns:
+        raise DataError(
+            f"target `{spec.data.target}` is not in the data",
+            hint=f"set data.target to one of: {', '.join(map(str, frame.columns))}",
+        )
+    train, holdout = split_frame(spec, frame)
+    features = resolve_features(spec, apply_transform(spec, train.head(1000)))
+    if spec.task != "regression" and train[spec.data.target].nunique() < 2:
+        raise DataError("the training data holds a single class", hint="check the target column and the data range")
+    return {
+        "train_uri": frames.save(train, ctx.run_dir / "train.parquet"),
+        "holdout_uri": frames.save(holdout, ctx.run_dir / "holdout.parquet"),
+        "train_rows": len(train),
+        "holdout_rows": len(holdout),
+        "features": features,
+    }

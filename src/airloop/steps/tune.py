@@ -1,0 +1,161 @@
+"""tune: Optuna studies, one per candidate, whose trials run in batches as mapped Airflow tasks.
+
+``plan`` samples the tuning data and creates the studies; each ``run_batch`` (one mapped task)
+runs a few trials against the shared study storage, so batches spread over whatever workers
+exist and the sampler still sees every finished trial; ``select`` picks the best candidate.
+Every trial is an MLflow child run of the DAG run's parent run.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+from airloop.errors import UserCodeError
+from airloop.steps import frames
+from airloop.steps.context import StepContext
+
+
+def storage_url(ctx: StepContext) -> str:
+    return f"sqlite:///{ctx.run_dir / 'optuna.db'}"
+
+
+def study_name(candidate: str) -> str:
+    return f"candidate-{candidate}"
+
+
+def plan(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
+    import optuna
+
+    from airloop.steps.split import split_frame
+
+    spec = ctx.loaded.spec
+    cfg = spec.tuning
+    train = frames.load(refs["train_uri"])
+    if cfg.sample_rows and len(train) > cfg.sample_rows:
+        # keep time order for a time split: the validation part stays the latest rows
+        train = train.sample(n=cfg.sample_rows, random_state=cfg.seed).sort_index()
+    fit, val = split_frame(spec.model_copy(update={"split": spec.split.model_copy(
+        update={"holdout_fraction": cfg.validation_fraction})}), train)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    batches = []
+    for cand in spec.candidates:
+        optuna.create_study(
+            storage=storage_url(ctx),
+            study_name=study_name(cand.name),
+            direction=spec.tuning_direction,
+            load_if_exists=True,
+        )
+        trials = cfg.trials if cand.search else 1  # nothing to search: one trial scores the defaults
+        n_batches = math.ceil(trials / cfg.batch_size)
+        for i in range(n_batches):
+            size = min(cfg.batch_size, trials - i * cfg.batch_size)
+            batches.append({"candidate": cand.name, "index": i, "trials": size})
+    return {
+        "tune_fit_uri": frames.save(fit, ctx.run_dir / "tune_fit.parquet"),
+        "tune_val_uri": frames.save(val, ctx.run_dir / "tune_val.parquet"),
+        "tune_started": time.time(),
+        "tune_batches": batches,
+    }
+
+
+def suggest(trial: Any, search: dict[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for name, p in search.items():
+        if p.type == "int":
+            params[name] = trial.suggest_int(name, int(p.low), int(p.high), step=int(p.step or 1), log=p.log)
+        elif p.type == "float":
+            params[name] = trial.suggest_float(name, p.low, p.high, step=p.step, log=p.log)
+        else:
+            params[name] = trial.suggest_categorical(name, p.choices)
+    return params
+
+
+def run_batch(ctx: StepContext, refs: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
+    import optuna
+
+    from airloop.steps.modeling import build_pipeline, score, xy
+    from airloop.tracking import Tracker
+
+    spec = ctx.loaded.spec
+    cand = next(c for c in spec.candidates if c.name == batch["candidate"])
+    metric = spec.tuning_metric
+    X_fit, y_fit = xy(spec, frames.load(refs["tune_fit_uri"]))
+    X_val, y_val = xy(spec, frames.load(refs["tune_val_uri"]))
+    build_pipeline(spec, cand, refs["features"], {})  # import errors surface before any trial
+    tracker = Tracker(ctx.workspace)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=spec.tuning.seed + batch["index"] + 1000 * ctx.try_number)
+    study = optuna.load_study(study_name=study_name(cand.name), storage=storage_url(ctx), sampler=sampler)
+
+    def objective(trial: optuna.Trial) -> float:
+        params = suggest(trial, cand.search)
+        started = time.perf_counter()
+        model = build_pipeline(spec, cand, refs["features"], params)
+        model.fit(X_fit, y_fit)
+        value = score(spec, [metric], model, X_val, y_val)[metric]
+        seconds = time.perf_counter() - started
+        tracker.child_run(
+            refs["mlflow_run_id"],
+            f"{cand.name}-trial-{trial.number}",
+            {"candidate": cand.name, **cand.params, **params},
+            {f"val_{metric}": value, "fit_seconds": seconds},
+        )
+        return value
+
+    timeout = None
+    if spec.tuning.timeout_seconds:
+        timeout = spec.tuning.timeout_seconds - (time.time() - refs["tune_started"])
+        if timeout <= 0:
+            return {**batch, "completed": 0, "skipped": "tuning timeout reached"}
+    started = time.perf_counter()
+    before = len(study.trials)
+    try:
+        study.optimize(objective, n_trials=batch["trials"], timeout=timeout, catch=(ValueError,))
+    except UserCodeError:
+        raise
+    done = [t for t in study.trials[before:] if t.state == optuna.trial.TrialState.COMPLETE]
+    failed = [t for t in study.trials[before:] if t.state == optuna.trial.TrialState.FAIL]
+    if failed and not done:
+        raise UserCodeError(
+            f"all {len(failed)} trials of candidate `{cand.name}` failed",
+            hint="see the task log for the estimator's error; narrow the search space",
+        )
+    return {**batch, "completed": len(done), "failed": len(failed), "seconds": time.perf_counter() - started}
+
+
+def select(ctx: StepContext, refs: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]:
+    import optuna
+
+    from airloop.tracking import Tracker
+
+    spec = ctx.loaded.spec
+    best: dict[str, Any] | None = None
+    per_candidate = {}
+    for cand in spec.candidates:
+        study = optuna.load_study(study_name=study_name(cand.name), storage=storage_url(ctx))
+        complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+        if not complete:
+            continue
+        trial = study.best_trial
+        per_candidate[cand.name] = {"value": trial.value, "params": trial.params, "trials": len(complete)}
+        better = best is None or (
+            trial.value > best["value"] if spec.tuning_direction == "maximize" else trial.value < best["value"]
+        )
+        if better:
+            best = {"candidate": cand.name, "value": trial.value, "params": trial.params}
+    if best is None:
+        raise UserCodeError("no tuning trial completed", hint="raise tuning.timeout_seconds or check the estimators")
+    trials = sum(r.get("completed", 0) for r in results)
+    seconds = sum(r.get("seconds", 0.0) for r in results)
+    tracker = Tracker(ctx.workspace)
+    tracker.log(
+        refs["mlflow_run_id"],
+        params={"best_candidate": best["candidate"], **{f"best.{k}": v for k, v in best["params"].items()}},
+        metrics={f"tuning_best_val_{spec.tuning_metric}": best["value"], "tuning_trials": trials},
+    )
+    return {
+        "best": best,
+        "tuning": {"trials": trials, "trial_seconds": seconds, "per_candidate": per_candidate},
+    }

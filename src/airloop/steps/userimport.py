@@ -1,0 +1,47 @@
+"""Import the user's estimators and transforms, turning every failure into an actionable error."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from airloop.errors import UserCodeError
+
+
+def import_object(path: str, *, what: str, sep: str, search: Sequence[Path] = ()) -> Any:
+    """Import ``pkg.mod.Name`` (sep=".") or ``pkg.mod:name`` (sep=":")."""
+    module_name, _, attr = path.rpartition(sep) if sep == "." else path.partition(sep)
+    if not module_name or not attr:
+        raise UserCodeError(f"{what} `{path}` is not an import path", hint=f"write it as module{sep}name")
+    for folder in search:
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UserCodeError(
+            f"{what} `{path}`: cannot import module `{module_name}` ({exc})",
+            hint="check the spelling, or install the package that provides it in this environment",
+        ) from None
+    except Exception as exc:  # the user's module itself raised while importing
+        raise UserCodeError(
+            f"{what} `{path}`: importing `{module_name}` raised {type(exc).__name__}: {exc}",
+            hint="fix the error in that module",
+        ) from None
+    try:
+        obj = getattr(module, attr)
+    except AttributeError:
+        names = [n for n in dir(module) if not n.startswith("_")]
+        import difflib
+
+        close = difflib.get_close_matches(attr, names, n=1)
+        raise UserCodeError(
+            f"{what} `{path}`: module `{module_name}` has no `{attr}`",
+            hint=f"did you mean `{close[0]}`?" if close else "check the name",
+        ) from None
+    if not callable(obj):
+        raise UserCodeError(f"{what} `{path}` is not callable", hint="point it at a class or a function")
+    return obj

@@ -1,0 +1,86 @@
+"""validate: check every batch against the data contract; a violation stops the run.
+
+The reference contract is the one declared in the spec, else the one inferred from the first
+accepted training data (kept in the workspace), else it is inferred now from this data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from airloop.data import contract as dc
+from airloop.errors import ContractViolation
+from airloop.steps import frames
+from airloop.steps.context import StepContext
+
+
+def reference_contract(ctx: StepContext, frame: Any, fingerprint: str) -> tuple[dc.Contract, str]:
+    spec = ctx.loaded.spec
+    if spec.contract.columns:
+        return dc.from_spec(spec.contract, spec.data.target), "declared in the spec"
+    stored = ctx.workspace.contract_file(spec.name)
+    if stored.exists():
+        return dc.Contract.from_json(stored.read_text()), f"inferred earlier ({stored})"
+    return dc.infer(frame, spec.data.target, source=fingerprint), "inferred from this data (first accepted)"
+
+
+def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
+    from airloop.tracking import Tracker
+
+    spec = ctx.loaded.spec
+    frame = frames.load(refs["data_uri"])
+    contract, origin = reference_contract(ctx, frame, refs["fingerprint"])
+    report: dict[str, Any] = {"contract": origin, "batches": []}
+    texts = []
+    start = 0
+    target = spec.data.target
+    for batch in refs["batches"]:
+        part = frame.iloc[start : start + batch["rows"]]
+        start += batch["rows"]
+        violations = dc.check(part, contract, spec.contract)
+        if target in part.columns and spec.data.missing_target == "fail":
+            missing = int(part[target].isna().sum())
+            if missing:
+                violations.append(
+                    dc.Violation(target, "missing_target", f"{missing} rows have no target", count=missing)
+                )
+        report["batches"].append({**batch, "violations": [asdict(v) for v in violations]})
+        if violations:
+            texts.append(dc.render(batch["name"], batch["rows"], violations))
+    bad = [b for b in report["batches"] if b["violations"]]
+    report["accepted"] = not bad
+    (ctx.run_dir / "contract_report.json").write_text(json.dumps(report, indent=2, default=str))
+    text = "\n\n".join(texts) if texts else f"all {len(refs['batches'])} batch(es) satisfy the contract ({origin})"
+    (ctx.run_dir / "contract_report.txt").write_text(text + "\n")
+    (ctx.run_dir / "contract.json").write_text(contract.to_json())
+
+    tracker = Tracker(ctx.workspace)
+    run_id = refs["mlflow_run_id"]
+    for name in ("contract_report.json", "contract_report.txt", "contract.json"):
+        tracker.log_artifact(run_id, str(ctx.run_dir / name), "contract")
+    if bad:
+        tracker.log(run_id, tags={"airloop.verdict": "rejected: data contract violated"})
+        tracker.finish(run_id, "FAILED")
+        raise ContractViolation(
+            f"{len(bad)} of {len(refs['batches'])} batch(es) break the data contract ({origin}):\n{text}",
+            report_path=str(ctx.run_dir / "contract_report.txt"),
+            hint="fix or remove the offending file(s); if the change is intended, declare the contract in the "
+            f"spec or delete {ctx.workspace.contract_file(spec.name)} to infer it again",
+        )
+
+    dropped = 0
+    if target in frame.columns:
+        keep = frame[target].notna()
+        dropped = int((~keep).sum())
+        frame = frame[keep]
+    if not ctx.workspace.contract_file(spec.name).exists() and not spec.contract.columns:
+        ctx.workspace.contract_file(spec.name).parent.mkdir(parents=True, exist_ok=True)
+        ctx.workspace.contract_file(spec.name).write_text(contract.to_json())
+    tracker.log(run_id, metrics={"rows_dropped_missing_target": dropped, "rows_accepted": len(frame)})
+    return {
+        "validated_uri": frames.save(frame, ctx.run_dir / "validated.parquet"),
+        "contract_uri": (ctx.run_dir / "contract.json").as_uri(),
+        "rows_dropped_missing_target": dropped,
+    }
