@@ -57,10 +57,10 @@ def step(kind: str, task_id: str, plan_json: str, refs: dict[str, Any] | None = 
     return _run(kind, task_id, plan_json, refs or {})
 
 
-@task(multiple_outputs=True)
-def plan_batches(kind: str, task_id: str, plan_json: str, refs: dict[str, Any]) -> dict[str, Any]:
-    out = _run(kind, task_id, plan_json, refs)
-    return {"refs": out, "batches": out["tune_batches"]}
+@task(multiple_outputs=False)
+def plan_batches(kind: str, task_id: str, plan_json: str, refs: dict[str, Any]) -> list[dict[str, Any]]:
+    # Airflow maps only over a plain return value, so this task returns the list itself.
+    return _run(kind, task_id, plan_json, refs, merge=False)["tune_batches"]
 
 
 @task(multiple_outputs=False)
@@ -91,18 +91,18 @@ def build_dag(plan: Plan) -> DAG:
         outputs: dict[str, Any] = {}
         for t in plan.tasks:
             upstream = outputs[t.upstream[0]] if t.upstream else None
+            refs = outputs[t.refs_from] if t.refs_from else upstream
             common = {"kind": t.kind, "task_id": t.task_id, "plan_json": plan_json}
             if t.mapped:
                 outputs[t.task_id] = mapped_step.override(
                     task_id=t.task_id, max_active_tis_per_dag=plan.max_active_trials
-                ).partial(refs=upstream["refs"], **common).expand(batch=upstream["batches"])
+                ).partial(refs=refs, **common).expand(batch=upstream)
             elif t.collects:
-                source = plan.task(t.collects).upstream[0]
                 outputs[t.task_id] = collect_step.override(task_id=t.task_id)(
-                    refs=outputs[source]["refs"], results=outputs[t.collects], **common
+                    refs=refs, results=outputs[t.collects], **common
                 )
             elif any(plan.task(d).mapped for d in plan.tasks_after(t.task_id)):
-                outputs[t.task_id] = plan_batches.override(task_id=t.task_id)(refs=upstream, **common)
+                outputs[t.task_id] = plan_batches.override(task_id=t.task_id)(refs=refs, **common)
             else:
                 outputs[t.task_id] = step.override(task_id=t.task_id)(refs=upstream, **common)
     return dag

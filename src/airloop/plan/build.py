@@ -17,8 +17,8 @@ def build_train_plan(loaded: LoadedSpec, workspace: str) -> Plan:
     tasks += [PlanTask(t, t, (prev,)) for prev, t in zip(chain, chain[1:], strict=False)]
     tasks += [
         PlanTask("tune_plan", "tune_plan", ("split",)),
-        PlanTask("tune_trials", "tune_trials", ("tune_plan",), mapped=True),
-        PlanTask("tune_select", "tune_select", ("tune_trials",), collects="tune_trials"),
+        PlanTask("tune_trials", "tune_trials", ("tune_plan",), mapped=True, refs_from="split"),
+        PlanTask("tune_select", "tune_select", ("tune_trials",), collects="tune_trials", refs_from="split"),
     ]
     prev = "tune_select"
     for t in ("train", "evaluate", "gate", "register", "promote"):

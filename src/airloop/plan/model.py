@@ -15,6 +15,8 @@ class PlanTask:
     mapped: bool = False
     # A collecting task also receives the list of outputs of this mapped task.
     collects: str | None = None
+    # Where the task's ``refs`` come from, when not from its first upstream.
+    refs_from: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,13 @@ class StepContext:
 
     @cached_property
     def loaded(self) -> LoadedSpec:
-        return load_spec(self.spec_path)
+        import sys
+
+        loaded = load_spec(self.spec_path)
+        # the project's own modules (a feature transform) import from the spec's folder
+        if str(loaded.root) not in sys.path:
+            sys.path.insert(0, str(loaded.root))
+        return loaded
 
     @property
     def name(self) -> str:

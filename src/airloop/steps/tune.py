@@ -39,6 +39,11 @@ def plan(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     fit, val = split_frame(spec.model_copy(update={"split": spec.split.model_copy(
         update={"holdout_fraction": cfg.validation_fraction})}), train)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    common = {
+        "tune_fit_uri": frames.save(fit, ctx.run_dir / "tune_fit.parquet"),
+        "tune_val_uri": frames.save(val, ctx.run_dir / "tune_val.parquet"),
+        "tune_started": time.time(),
+    }
     batches = []
     for cand in spec.candidates:
         optuna.create_study(
@@ -51,13 +56,9 @@ def plan(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         n_batches = math.ceil(trials / cfg.batch_size)
         for i in range(n_batches):
             size = min(cfg.batch_size, trials - i * cfg.batch_size)
-            batches.append({"candidate": cand.name, "index": i, "trials": size})
-    return {
-        "tune_fit_uri": frames.save(fit, ctx.run_dir / "tune_fit.parquet"),
-        "tune_val_uri": frames.save(val, ctx.run_dir / "tune_val.parquet"),
-        "tune_started": time.time(),
-        "tune_batches": batches,
-    }
+            batches.append({"candidate": cand.name, "index": i, "trials": size, **common})
+    # Each batch is self-contained: the mapped task expands over this list as it is.
+    return {"tune_batches": batches}
 
 
 def suggest(trial: Any, search: dict[str, Any]) -> dict[str, Any]:
@@ -81,8 +82,8 @@ def run_batch(ctx: StepContext, refs: dict[str, Any], batch: dict[str, Any]) -> 
     spec = ctx.loaded.spec
     cand = next(c for c in spec.candidates if c.name == batch["candidate"])
     metric = spec.tuning_metric
-    X_fit, y_fit = xy(spec, frames.load(refs["tune_fit_uri"]))
-    X_val, y_val = xy(spec, frames.load(refs["tune_val_uri"]))
+    X_fit, y_fit = xy(spec, frames.load(batch["tune_fit_uri"]))
+    X_val, y_val = xy(spec, frames.load(batch["tune_val_uri"]))
     build_pipeline(spec, cand, refs["features"], {})  # import errors surface before any trial
     tracker = Tracker(ctx.workspace)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -106,9 +107,9 @@ def run_batch(ctx: StepContext, refs: dict[str, Any], batch: dict[str, Any]) -> 
 
     timeout = None
     if spec.tuning.timeout_seconds:
-        timeout = spec.tuning.timeout_seconds - (time.time() - refs["tune_started"])
+        timeout = spec.tuning.timeout_seconds - (time.time() - batch["tune_started"])
         if timeout <= 0:
-            return {**batch, "completed": 0, "skipped": "tuning timeout reached"}
+            return {**_id(batch), "completed": 0, "skipped": "tuning timeout reached"}
     started = time.perf_counter()
     before = len(study.trials)
     try:
@@ -122,7 +123,11 @@ def run_batch(ctx: StepContext, refs: dict[str, Any], batch: dict[str, Any]) -> 
             f"all {len(failed)} trials of candidate `{cand.name}` failed",
             hint="see the task log for the estimator's error; narrow the search space",
         )
-    return {**batch, "completed": len(done), "failed": len(failed), "seconds": time.perf_counter() - started}
+    return {**_id(batch), "completed": len(done), "failed": len(failed), "seconds": time.perf_counter() - started}
+
+
+def _id(batch: dict[str, Any]) -> dict[str, Any]:
+    return {k: batch[k] for k in ("candidate", "index", "trials")}
 
 
 def select(ctx: StepContext, refs: dict[str, Any], results: list[dict[str, Any]]) -> dict[str, Any]:

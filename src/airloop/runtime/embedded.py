@@ -1,0 +1,129 @@
+"""Embedded Airflow on SQLite: compile the DAG file into the workspace and run it with dag.test().
+
+The run happens in a child process that gets the workspace's environment before Airflow is
+imported; this process follows its progress through the steps' event file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airloop.errors import EnvironmentProblem
+from airloop.runtime.workspace import Workspace
+from airloop.spec import LoadedSpec
+
+
+def airflow_env(ws: Workspace) -> dict[str, str]:
+    """Environment for Airflow and MLflow processes that use this workspace."""
+    return {
+        "AIRFLOW_HOME": str(ws.airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ws.dags_folder),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{ws.airflow_db}",
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
+        "AIRLOOP_WORKSPACE": str(ws.root),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        "PYTHONWARNINGS": "ignore",
+        **ws.mlflow_env(),
+    }
+
+
+def compile_dag_file(loaded: LoadedSpec, ws: Workspace, folder: Path | None = None) -> Path:
+    from airloop.airflow.dagfile import file_name, render
+
+    target = (folder or ws.dags_folder) / file_name(loaded.spec.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = render(loaded.spec.name, loaded.path, ws.root)
+    if not target.exists() or target.read_text() != text:
+        tmp = target.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(target)
+    return target
+
+
+@dataclass
+class RunOutcome:
+    state: str
+    run_id: str | None
+    wall_seconds: float
+    events: list[dict[str, Any]]
+    result: dict[str, Any] = field(default_factory=dict)
+    log_file: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.state == "success"
+
+    def outputs(self) -> dict[str, Any]:
+        """Merged outputs of every successful step (the small summaries the runner records)."""
+        merged: dict[str, Any] = {}
+        for e in self.events:
+            if e["event"] == "success":
+                merged.update(e.get("output") or {})
+        return merged
+
+    def step_seconds(self) -> dict[str, float]:
+        """Seconds per task id, summed over mapped instances and tries."""
+        out: dict[str, float] = {}
+        for e in self.events:
+            if e["event"] in ("success", "failed"):
+                out[e["task"]] = out.get(e["task"], 0.0) + float(e.get("seconds", 0.0))
+        return out
+
+    def final_failure(self) -> dict[str, Any] | None:
+        fails = [e for e in self.events if e["event"] == "failed" and e.get("final")]
+        return fails[0] if fails else None
+
+
+def run_train_dag(loaded: LoadedSpec, ws: Workspace, on_event: Callable[[dict[str, Any]], None] | None = None,
+                  poll: float = 0.1) -> RunOutcome:
+    from airloop.plan.build import train_dag_id
+
+    ws.logs.mkdir(parents=True, exist_ok=True)
+    dag_file = compile_dag_file(loaded, ws)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    events_file = ws.logs / f"run-{loaded.spec.name}-{stamp}-{os.getpid()}.events.jsonl"
+    result_file = events_file.with_suffix("").with_suffix(".result.json")
+    log_file = events_file.with_suffix("").with_suffix(".log")
+    events_file.touch()
+    env = {**os.environ, **airflow_env(ws), "AIRLOOP_EVENTS_FILE": str(events_file)}
+    started = time.perf_counter()
+    with open(log_file, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "airloop.airflow.testrun", str(dag_file), train_dag_id(loaded.spec.name),
+             str(result_file)],
+            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        events: list[dict[str, Any]] = []
+        with open(events_file) as fh:
+            while True:
+                done = proc.poll() is not None
+                for line in fh.readlines():
+                    event = json.loads(line)
+                    events.append(event)
+                    if on_event:
+                        on_event(event)
+                if done:
+                    break
+                time.sleep(poll)
+    wall = time.perf_counter() - started
+    if not result_file.exists():
+        tail = "".join(log_file.read_text().splitlines(keepends=True)[-20:])
+        raise EnvironmentProblem(
+            f"the embedded Airflow run exited with code {proc.returncode} before finishing:\n{tail}",
+            hint=f"see the full log in {log_file}",
+        )
+    result = json.loads(result_file.read_text())
+    if result["state"] == "import_error":
+        raise EnvironmentProblem(f"Airflow could not load the DAG file: {result['error']}",
+                                 hint=f"see {log_file}")
+    return RunOutcome(result["state"], result.get("run_id"), wall, events, result, log_file)
