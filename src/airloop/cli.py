@@ -44,8 +44,10 @@ def validate(path: str) -> None:
     loaded = load_spec(path, deep=True)
     spec = loaded.spec
     click.secho(f"ok: {loaded.path}", fg="green")
-    click.echo(f"  project {spec.name} ({spec.task}), {len(spec.candidates)} candidate(s): "
-               + ", ".join(c.name for c in spec.candidates))
+    click.echo(
+        f"  project {spec.name} ({spec.task}), {len(spec.candidates)} candidate(s): "
+        + ", ".join(c.name for c in spec.candidates)
+    )
     click.echo(f"  DAG {spec.name}__train, schedule {spec.schedule or 'none (manual/asset)'}")
 
 
@@ -87,8 +89,10 @@ def run(path: str, workspace: str | None, verbose: bool) -> None:
 
 
 def _step_error(fail: dict[str, Any], outcome: Any) -> AirloopError:
-    err = RunFailed(f"step `{fail['task']}` failed after {fail['try']} try(s):\n  {fail['error']}",
-                    hint=f"full Airflow log: {outcome.log_file}")
+    err = RunFailed(
+        f"step `{fail['task']}` failed after {fail['try']} try(s):\n  {fail['error']}",
+        hint=f"full Airflow log: {outcome.log_file}",
+    )
     err.exit_code = int(fail.get("exit_code") or RunFailed.exit_code)
     return err
 
@@ -137,8 +141,13 @@ def status(path: str, workspace: str | None) -> None:
 
 @main.command()
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
-@click.option("--example", type=click.Path(exists=True, file_okay=False), default="examples/flights",
-              show_default=True, help="the example project to play")
+@click.option(
+    "--example",
+    type=click.Path(exists=True, file_okay=False),
+    default="examples/flights",
+    show_default=True,
+    help="the example project to play",
+)
 @click.option("--fresh/--reuse", default=True, help="start from an empty demo workspace (default) or reuse it")
 def demo(workspace: str | None, example: str, fresh: bool) -> None:
     """The flights demo: train on Jan-Jun 2013, then retrain on Jan-Jul and gate against the champion."""

@@ -17,14 +17,32 @@ pytestmark = pytest.mark.integration
 
 def test_demo_trains_then_gates_the_july_retrain(tmp_path: Path) -> None:
     res = subprocess.run(
-        [sys.executable, "-m", "airloop.cli", "demo", "--workspace", str(tmp_path / "ws"),
-         "--example", str(ROOT / "examples" / "flights")],
-        capture_output=True, text=True, timeout=900, cwd=tmp_path, env={**os.environ},
+        [
+            sys.executable,
+            "-m",
+            "airloop.cli",
+            "demo",
+            "--workspace",
+            str(tmp_path / "ws"),
+            "--example",
+            str(ROOT / "examples" / "flights"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tmp_path,
+        env={**os.environ},
     )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     out = res.stdout
-    for text in ("run 1: train on January-June", "run 2: July landed", "summary", "where to look next",
-                 "mlflow ui --backend-store-uri", "airflow standalone"):
+    for text in (
+        "run 1: train on January-June",
+        "run 2: July landed",
+        "summary",
+        "where to look next",
+        "mlflow ui --backend-store-uri",
+        "airflow standalone",
+    ):
         assert text in out
     assert ("run 2 promoted" in out) or ("run 2 kept the champion" in out)
     record = json.loads((tmp_path / "ws" / "demo" / "demo-results.json").read_text())

@@ -69,9 +69,18 @@ def make_frame(n: int, seed: int, start: str = "2024-01-01") -> pd.DataFrame:
     return pd.DataFrame({"ts": ts.astype(str), "x": x, "size": rng.uniform(0, 10, n), "color": color, "label": label})
 
 
-def write_project(root: Path, name: str = "tiny", *, estimator: str = "sklearn.linear_model.LogisticRegression",
-                  params: str = "{max_iter: 200}", search: str = "{C: {type: float, low: 0.01, high: 10, log: true}}",
-                  min_auc: float = 0.55, retries: int = 0, batches: int = 2, rows: int = 600) -> Path:
+def write_project(
+    root: Path,
+    name: str = "tiny",
+    *,
+    estimator: str = "sklearn.linear_model.LogisticRegression",
+    params: str = "{max_iter: 200}",
+    search: str = "{C: {type: float, low: 0.01, high: 10, log: true}}",
+    min_auc: float = 0.55,
+    retries: int = 0,
+    batches: int = 2,
+    rows: int = 600,
+) -> Path:
     (root / "data").mkdir(parents=True, exist_ok=True)
     for i in range(batches):
         make_frame(rows, seed=i, start=f"2024-0{i + 1}-01").to_csv(root / "data" / f"part_{i}.csv", index=False)

@@ -14,8 +14,13 @@ pytestmark = pytest.mark.integration
 
 
 def airloop(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "airloop.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "airloop.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
 
 
 def versions(ws: Path) -> list[str]:
@@ -33,7 +38,8 @@ def test_missing_data_file(tmp_path: Path) -> None:
     res = airloop("run", str(project), "--workspace", str(tmp_path / "ws"))
     assert res.returncode == 3, res.stdout + res.stderr
     assert "step `ingest` failed" in res.stderr
-    assert "no data file matches `data/*.csv`" in res.stderr and "fix:" in res.stderr
+    assert "no data file matches `data/*.csv`" in res.stderr
+    assert "fix:" in res.stderr
     assert "Traceback" not in res.stderr
     assert versions(tmp_path / "ws") == []
 
@@ -48,14 +54,15 @@ def test_contract_violation_exit_and_report(tmp_path: Path) -> None:
     res = airloop("run", str(project), "--workspace", str(ws))
     assert res.returncode == 4, res.stdout + res.stderr
     assert "step `validate` failed" in res.stderr
-    assert "part_7.csv" in res.stderr and "size" in res.stderr and "null_rate" in res.stderr
+    assert "part_7.csv" in res.stderr
+    assert "size" in res.stderr
+    assert "null_rate" in res.stderr
     assert versions(ws) == ["1"]
 
 
 def test_transform_that_raises(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p")
-    res = airloop("run", str(project), "--workspace", str(tmp_path / "ws"),
-                  env={"AIRLOOP_TEST_TRANSFORM_RAISES": "1"})
+    res = airloop("run", str(project), "--workspace", str(tmp_path / "ws"), env={"AIRLOOP_TEST_TRANSFORM_RAISES": "1"})
     assert res.returncode == 5, res.stdout + res.stderr
     assert "transform `feats:add_features` raised ValueError: the transform is broken on purpose" in res.stderr
     assert versions(tmp_path / "ws") == []
@@ -65,26 +72,34 @@ def test_estimator_that_does_not_import(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", estimator="sklearn.linear_model.NoSuchModel")
     res = airloop("run", str(project), "--workspace", str(tmp_path / "ws"))
     assert res.returncode == 2, res.stdout + res.stderr
-    assert "airloop.yaml:" in res.stderr and "has no `NoSuchModel`" in res.stderr
+    assert "airloop.yaml:" in res.stderr
+    assert "has no `NoSuchModel`" in res.stderr
     assert versions(tmp_path / "ws") == []
     res = airloop("validate", str(project))
-    assert res.returncode == 2 and "NoSuchModel" in res.stderr
+    assert res.returncode == 2
+    assert "NoSuchModel" in res.stderr
 
 
 def test_promote_and_rollback_by_hand(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", min_auc=0.0)
     ws = tmp_path / "ws"
     assert airloop("run", str(project), "--workspace", str(ws)).returncode == 0
-    worse = write_project(tmp_path / "q", estimator="sklearn.dummy.DummyClassifier", params="{}", search="{}",
-                          min_auc=0.0)
+    worse = write_project(
+        tmp_path / "q", estimator="sklearn.dummy.DummyClassifier", params="{}", search="{}", min_auc=0.0
+    )
     assert airloop("run", str(worse), "--workspace", str(ws)).returncode == 0  # refused: challenger v2
     res = airloop("promote", str(project), "2", "--workspace", str(ws))
     assert res.returncode == 0, res.stderr
-    assert "champion   v1 -> v2  (changed)" in res.stdout and "previous   - -> v1  (changed)" in res.stdout
+    assert "champion   v1 -> v2  (changed)" in res.stdout
+    assert "previous   - -> v1  (changed)" in res.stdout
     res = airloop("rollback", str(project), "--workspace", str(ws))
     assert res.returncode == 0, res.stderr
-    assert "champion   v2 -> v1  (changed)" in res.stdout and "previous   v1 -> v2  (changed)" in res.stdout
+    assert "champion   v2 -> v1  (changed)" in res.stdout
+    assert "previous   v1 -> v2  (changed)" in res.stdout
     res = airloop("promote", str(project), "9", "--workspace", str(ws))
-    assert res.returncode == 6 and "has no version 9" in res.stderr
+    assert res.returncode == 6
+    assert "has no version 9" in res.stderr
     status = airloop("status", str(project), "--workspace", str(ws))
-    assert status.returncode == 0 and "champion" in status.stdout and "refused" in status.stdout
+    assert status.returncode == 0
+    assert "champion" in status.stdout
+    assert "refused" in status.stdout

@@ -7,11 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from projects import make_frame, write_project
 
 from airloop.runtime.embedded import run_train_dag
 from airloop.spec import load_spec
-
-from projects import make_frame, write_project
 
 pytestmark = pytest.mark.integration
 
@@ -26,8 +25,19 @@ def test_full_run_makes_a_champion_with_lineage(project: Path, workspace) -> Non
     outcome = run_train_dag(load_spec(project), workspace)
     assert outcome.ok, outcome.events[-1]
     tasks = {t["task_id"] for t in outcome.result["tasks"]}
-    assert tasks == {"ingest", "validate", "split", "tune_plan", "tune_trials", "tune_select", "train",
-                     "evaluate", "gate", "register", "promote"}
+    assert tasks == {
+        "ingest",
+        "validate",
+        "split",
+        "tune_plan",
+        "tune_trials",
+        "tune_select",
+        "train",
+        "evaluate",
+        "gate",
+        "register",
+        "promote",
+    }
     mapped = [t for t in outcome.result["tasks"] if t["task_id"] == "tune_trials"]
     assert [t["map_index"] for t in sorted(mapped, key=lambda t: t["map_index"])] == [0, 1]
     assert all(t["state"] == "success" for t in outcome.result["tasks"])
@@ -35,8 +45,17 @@ def test_full_run_makes_a_champion_with_lineage(project: Path, workspace) -> Non
     tracker = _tracker(workspace)
     assert tracker.aliases("tiny") == {"champion": "1"}
     tags = tracker.version("tiny", "1").tags
-    for key in ("data_fingerprint", "spec_hash", "code_version", "dag_id", "run_id", "gate", "gate_reasons",
-                "metric.roc_auc", "contract_uri"):
+    for key in (
+        "data_fingerprint",
+        "spec_hash",
+        "code_version",
+        "dag_id",
+        "run_id",
+        "gate",
+        "gate_reasons",
+        "metric.roc_auc",
+        "contract_uri",
+    ):
         assert tags[f"airloop.{key}"], key
     assert tags["airloop.dag_id"] == "tiny__train"
     assert tags["airloop.run_id"] == outcome.run_id
@@ -48,7 +67,8 @@ def test_full_run_makes_a_champion_with_lineage(project: Path, workspace) -> Non
     runs = client.search_runs([exp.experiment_id])
     parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
     children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
-    assert len(parents) == 1 and len(children) == 2
+    assert len(parents) == 1
+    assert len(children) == 2
     parent = parents[0]
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["airloop.run_id"] == outcome.run_id
@@ -57,23 +77,32 @@ def test_full_run_makes_a_champion_with_lineage(project: Path, workspace) -> Non
     import mlflow
 
     info = mlflow.models.get_model_info("models:/tiny@champion")
-    assert info.signature is not None and "color" in info.signature.inputs.input_names()
+    assert info.signature is not None
+    assert "color" in info.signature.inputs.input_names()
     assert info.saved_input_example_info is not None
     model = mlflow.sklearn.load_model("models:/tiny@champion")
     frame = make_frame(20, seed=9).drop(columns=["label"])
     assert len(model.predict(frame)) == 20
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "contract")}
-    assert "contract/contract_report.txt" in artifacts and "contract/contract.json" in artifacts
+    assert "contract/contract_report.txt" in artifacts
+    assert "contract/contract.json" in artifacts
     # the second run reuses the migrated Airflow DB
     second = run_train_dag(load_spec(project), workspace)
-    assert second.ok and second.result["migrated"] is False and outcome.result["migrated"] is True
+    assert second.ok
+    assert second.result["migrated"] is False
+    assert outcome.result["migrated"] is True
 
 
 def test_gate_refuses_a_worse_model(tmp_path: Path, workspace) -> None:
     good = write_project(tmp_path / "good")
     assert run_train_dag(load_spec(good), workspace).ok
-    worse = write_project(tmp_path / "worse", estimator="sklearn.dummy.DummyClassifier",
-                          params="{strategy: prior}", search="{}", min_auc=0.0)
+    worse = write_project(
+        tmp_path / "worse",
+        estimator="sklearn.dummy.DummyClassifier",
+        params="{strategy: prior}",
+        search="{}",
+        min_auc=0.0,
+    )
     outcome = run_train_dag(load_spec(worse), workspace)
     assert outcome.ok
     out = outcome.outputs()
@@ -82,7 +111,8 @@ def test_gate_refuses_a_worse_model(tmp_path: Path, workspace) -> None:
     tracker = _tracker(workspace)
     assert tracker.aliases("tiny") == {"champion": "1", "challenger": "2"}
     tags = tracker.version("tiny", "2").tags
-    assert tags["airloop.gate"] == "refused" and "does not beat" in tags["airloop.gate_reasons"]
+    assert tags["airloop.gate"] == "refused"
+    assert "does not beat" in tags["airloop.gate_reasons"]
     assert tags["airloop.promoted"] == "false"
 
 
@@ -96,20 +126,29 @@ def test_contract_violation_stops_the_run(tmp_path: Path, workspace) -> None:
     outcome = run_train_dag(load_spec(project), workspace)
     assert not outcome.ok
     fail = outcome.final_failure()
-    assert fail["task"] == "validate" and fail["try"] == 1
-    assert "part_9.csv" in fail["error"] and "range" in fail["error"] and "unseen_category" in fail["error"]
+    assert fail["task"] == "validate"
+    assert fail["try"] == 1
+    assert "part_9.csv" in fail["error"]
+    assert "range" in fail["error"]
+    assert "unseen_category" in fail["error"]
     states = {t["task_id"]: t["state"] for t in outcome.result["tasks"]}
-    assert states["validate"] == "failed" and states["register"] == "upstream_failed"
+    assert states["validate"] == "failed"
+    assert states["register"] == "upstream_failed"
     tracker = _tracker(workspace)
-    assert tracker.version_numbers("tiny") == ["1"] and tracker.aliases("tiny") == {"champion": "1"}
+    assert tracker.version_numbers("tiny") == ["1"]
+    assert tracker.aliases("tiny") == {"champion": "1"}
     run_dir = workspace.run_dir("tiny", outcome.run_id)
     report = json.loads((run_dir / "contract_report.json").read_text())
     assert report["accepted"] is False
-    parent = [r for r in tracker.client.search_runs([tracker.experiment_id("tiny")])
-              if r.data.tags.get("airloop.run_id") == outcome.run_id][0]
+    parent = [
+        r
+        for r in tracker.client.search_runs([tracker.experiment_id("tiny")])
+        if r.data.tags.get("airloop.run_id") == outcome.run_id
+    ][0]
     assert parent.info.status == "FAILED"
-    assert "contract/contract_report.txt" in {a.path for a in tracker.client.list_artifacts(parent.info.run_id,
-                                                                                             "contract")}
+    assert "contract/contract_report.txt" in {
+        a.path for a in tracker.client.list_artifacts(parent.info.run_id, "contract")
+    }
     # removing the bad batch lets the next run through
     (tmp_path / "p" / "data" / "part_9.csv").unlink()
     assert run_train_dag(load_spec(project), workspace).ok
@@ -122,13 +161,16 @@ def test_a_failing_step_is_retried(tmp_path: Path, workspace, monkeypatch) -> No
     assert outcome.ok
     split_events = [e for e in outcome.events if e["task"] == "split" and e["event"] != "start"]
     assert [(e["event"], e["try"], e["final"] if e["event"] == "failed" else None) for e in split_events] == [
-        ("failed", 1, False), ("success", 2, None)]
+        ("failed", 1, False),
+        ("success", 2, None),
+    ]
     assert "transient failure" in split_events[0]["error"]
 
 
 def test_workspace_holds_everything(project: Path, workspace) -> None:
     assert run_train_dag(load_spec(project), workspace).ok
-    assert (workspace.airflow_db).exists() and (workspace.mlflow_dir / "mlflow.db").exists()
+    assert (workspace.airflow_db).exists()
+    assert (workspace.mlflow_dir / "mlflow.db").exists()
     assert (workspace.dags_folder / "airloop_tiny.py").exists()
     assert not (Path.cwd() / "mlruns").exists()
     shutil.rmtree(workspace.root)

@@ -24,6 +24,7 @@ BASE_SPEC: dict[str, Any] = {
     "candidates": [{"name": "lr", "estimator": "sklearn.linear_model.LogisticRegression"}],
 }
 
+
 def _merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for key, value in overrides.items():

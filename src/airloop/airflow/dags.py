@@ -6,7 +6,7 @@ inside task bodies, through the runner.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, get_current_context, task
@@ -22,8 +22,9 @@ def _context_ids() -> tuple[str, str, int, bool]:
     return ti.dag_id, ti.run_id, try_number, try_number > max_tries
 
 
-def _run(kind: str, task_id: str, plan_json: str, refs: dict[str, Any], merge: bool = True,
-         **kwargs: Any) -> dict[str, Any]:
+def _run(
+    kind: str, task_id: str, plan_json: str, refs: dict[str, Any], merge: bool = True, **kwargs: Any
+) -> dict[str, Any]:
     import os
 
     from airloop.errors import AirloopError
@@ -69,8 +70,9 @@ def mapped_step(kind: str, task_id: str, plan_json: str, refs: dict[str, Any], b
 
 
 @task(multiple_outputs=False)
-def collect_step(kind: str, task_id: str, plan_json: str, refs: dict[str, Any],
-                 results: list[dict[str, Any]]) -> dict[str, Any]:
+def collect_step(
+    kind: str, task_id: str, plan_json: str, refs: dict[str, Any], results: list[dict[str, Any]]
+) -> dict[str, Any]:
     return _run(kind, task_id, plan_json, refs, results=list(results))
 
 
@@ -81,7 +83,7 @@ def build_dag(plan: Plan) -> DAG:
         dag_id=plan.dag_id,
         description=plan.description,
         schedule=plan.schedule,
-        start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),
+        start_date=datetime(2024, 1, 1, tzinfo=UTC),
         catchup=False,
         max_active_runs=1,
         default_args=default_args,
@@ -94,9 +96,11 @@ def build_dag(plan: Plan) -> DAG:
             refs = outputs[t.refs_from] if t.refs_from else upstream
             common = {"kind": t.kind, "task_id": t.task_id, "plan_json": plan_json}
             if t.mapped:
-                outputs[t.task_id] = mapped_step.override(
-                    task_id=t.task_id, max_active_tis_per_dag=plan.max_active_trials
-                ).partial(refs=refs, **common).expand(batch=upstream)
+                outputs[t.task_id] = (
+                    mapped_step.override(task_id=t.task_id, max_active_tis_per_dag=plan.max_active_trials)
+                    .partial(refs=refs, **common)
+                    .expand(batch=upstream)
+                )
             elif t.collects:
                 outputs[t.task_id] = collect_step.override(task_id=t.task_id)(
                     refs=refs, results=outputs[t.collects], **common

@@ -35,12 +35,22 @@ def main(dag_file: str, dag_id: str, result_file: str) -> int:
 
     with create_session() as session:
         for ti in dr.get_task_instances(session=session):
-            tasks.append({"task_id": ti.task_id, "map_index": ti.map_index, "state": str(ti.state),
-                          "try_number": ti.try_number})
-    Path(result_file).write_text(json.dumps({
-        "state": str(dr.state), "run_id": dr.run_id, "dag_id": dag_id, "tasks": tasks,
-        "migrated": migrated, "setup_seconds": before_test - started, "test_seconds": finished - before_test,
-    }))
+            tasks.append(
+                {"task_id": ti.task_id, "map_index": ti.map_index, "state": str(ti.state), "try_number": ti.try_number}
+            )
+    Path(result_file).write_text(
+        json.dumps(
+            {
+                "state": str(dr.state),
+                "run_id": dr.run_id,
+                "dag_id": dag_id,
+                "tasks": tasks,
+                "migrated": migrated,
+                "setup_seconds": before_test - started,
+                "test_seconds": finished - before_test,
+            }
+        )
+    )
     return 0 if str(dr.state) == "success" else 1
 
 

@@ -118,21 +118,25 @@ def check(frame: pd.DataFrame, contract: Contract, tol: ContractSpec) -> list[Vi
         s = frame[name]
         kind = kind_of(s)
         if kind != rule.kind and not (kind == "numeric" and rule.kind == "boolean"):
-            out.append(
-                Violation(name, "dtype", f"expected {rule.kind}, got {kind} ({s.dtype})", _examples(s, k))
-            )
+            out.append(Violation(name, "dtype", f"expected {rule.kind}, got {kind} ({s.dtype})", _examples(s, k)))
             continue
         if name != contract.target:
             nulls = int(s.isna().sum())
             rate = nulls / n
-            allowed = rule.null_rate + (0.0 if contract.declared else tol.null_rate_tolerance)
-            if (not rule.nullable and nulls) or (rule.nullable and rate > allowed):
-                limit = "none allowed" if not rule.nullable else f"at most {allowed:.2%}"
+            # A declared non-nullable column allows no null; an inferred one allows its reference
+            # null rate plus the tolerance, even when that reference rate was zero.
+            strict = contract.declared and not rule.nullable
+            allowed = 0.0 if strict else (1.0 if contract.declared else rule.null_rate + tol.null_rate_tolerance)
+            if nulls and rate > allowed:
+                limit = "none allowed" if strict else f"at most {allowed:.2%}"
                 out.append(Violation(name, "null_rate", f"{rate:.2%} nulls ({nulls} rows), {limit}", count=nulls))
-        if rule.kind == "numeric" and rule.min is not None and rule.max is not None:
-            span = rule.max - rule.min
-            pad = 0.0 if contract.declared else tol.range_tolerance * (span if span else abs(rule.max) or 1.0)
-            lo, hi = rule.min - pad, rule.max + pad
+        if rule.kind == "numeric" and (rule.min is not None or rule.max is not None):
+            pad = 0.0
+            if not contract.declared and rule.min is not None and rule.max is not None:
+                span = rule.max - rule.min
+                pad = tol.range_tolerance * (span if span else abs(rule.max) or 1.0)
+            lo = rule.min - pad if rule.min is not None else float("-inf")
+            hi = rule.max + pad if rule.max is not None else float("inf")
             values = s.dropna()
             bad = values[(values < lo) | (values > hi)]
             allowed = 0.0 if contract.declared else tol.out_of_range_tolerance

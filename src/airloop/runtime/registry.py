@@ -68,14 +68,15 @@ def versions_table(path: str, ws: Workspace) -> str:
     for alias, v in aliases.items():
         if v:
             by_version.setdefault(v, []).append(alias)
-    rows = [f"model {name} (workspace {ws.root})",
-            f"  {'version':<8} {'aliases':<20} {metric:<10} {'gate':<8} reasons"]
+    rows = [f"model {name} (workspace {ws.root})", f"  {'version':<8} {'aliases':<20} {metric:<10} {'gate':<8} reasons"]
     numbers = tracker.version_numbers(name)
     if not numbers:
         rows.append("  no versions yet: run `airloop run PATH`")
     for v in reversed(numbers):
         tags = tracker.version(name, v).tags
         value = tags.get(f"airloop.metric.{metric}", "-")
-        rows.append(f"  v{v:<7} {','.join(by_version.get(v, [])) or '-':<20} {value:<10} "
-                    f"{tags.get('airloop.gate', '-'):<8} {tags.get('airloop.gate_reasons', '')}")
+        rows.append(
+            f"  v{v:<7} {','.join(by_version.get(v, [])) or '-':<20} {value:<10} "
+            f"{tags.get('airloop.gate', '-'):<8} {tags.get('airloop.gate_reasons', '')}"
+        )
     return "\n".join(rows)

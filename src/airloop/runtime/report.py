@@ -18,8 +18,10 @@ def progress_printer(verbose: bool = False) -> Any:
         elif e["event"] == "failed":
             what = "FAIL" if e.get("final") else "retry"
             first = e["error"].splitlines()[0]
-            click.echo(f"  {click.style(what, fg='red' if e.get('final') else 'yellow')} "
-                       f"{label:<26} {e['seconds']:7.2f}s  try {e['try']}: {first}")
+            click.echo(
+                f"  {click.style(what, fg='red' if e.get('final') else 'yellow')} "
+                f"{label:<26} {e['seconds']:7.2f}s  try {e['try']}: {first}"
+            )
             if verbose and e.get("traceback"):
                 click.echo(e["traceback"])
 
@@ -78,14 +80,18 @@ def summary(outcome: RunOutcome) -> str:
         lines.append("  candidate (holdout): " + ", ".join(f"{k} {v:.4f}" for k, v in out["metrics"].items()))
     champ = out.get("champion")
     if champ and champ.get("metrics"):
-        lines.append(f"  champion v{champ['version']} (same holdout): "
-                     + ", ".join(f"{k} {v:.4f}" for k, v in champ["metrics"].items()))
+        lines.append(
+            f"  champion v{champ['version']} (same holdout): "
+            + ", ".join(f"{k} {v:.4f}" for k, v in champ["metrics"].items())
+        )
     if "gate" in out:
         verdict = "PASSED" if out["gate"]["passed"] else "REFUSED"
         lines.append(f"  gate: {verdict}")
         lines += [f"    - {r}" for r in out["gate"]["reasons"]]
     if "promoted" in out:
-        lines.append(f"  registered v{out.get('version')}; champion before {_v(out.get('champion_before'))}, "
-                     f"after {_v(out.get('champion_after'))}" + ("" if out["promoted"] else " (not promoted)"))
+        lines.append(
+            f"  registered v{out.get('version')}; champion before {_v(out.get('champion_before'))}, "
+            f"after {_v(out.get('champion_after'))}" + ("" if out["promoted"] else " (not promoted)")
+        )
     lines.append(f"  time: wall {t['wall']:.1f}s = steps {t['steps']:.1f}s + Airflow overhead {t['overhead']:.1f}s")
     return "\n".join(lines)

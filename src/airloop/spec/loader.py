@@ -98,8 +98,8 @@ class _Locator:
         if isinstance(node, yaml.MappingNode):
             for k, v in node.value:
                 if k.value == str(part):
-                    # an unknown key is best shown at the key itself
-                    return k if key_node and isinstance(v, yaml.ScalarNode) and v.value == "" else v
+                    # the last key of a path is shown at the key itself: a block value starts a line later
+                    return k if key_node else v
         if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             return node.value[part]
         return None
@@ -114,9 +114,7 @@ class _Locator:
             allowed = _fields_at(Spec, loc[:-1])
             close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
             guess = f"did you mean `{close[0]}`? " if close else ""
-            return self.problem(
-                loc, f"unknown key `{loc[-1]}`", f"{guess}allowed keys here: {', '.join(allowed)}"
-            )
+            return self.problem(loc, f"unknown key `{loc[-1]}`", f"{guess}allowed keys here: {', '.join(allowed)}")
         if kind == "missing":
             return self.problem(loc, f"required key `{loc[-1]}` is missing", f"add `{loc[-1]}:` to this section")
         if kind in ("literal_error", "enum"):

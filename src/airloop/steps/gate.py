@@ -9,8 +9,9 @@ from airloop.spec.models import Promotion
 from airloop.steps.context import StepContext
 
 
-def decide(promotion: Promotion, metric: str, candidate: dict[str, float],
-           champion: dict[str, Any] | None) -> dict[str, Any]:
+def decide(
+    promotion: Promotion, metric: str, candidate: dict[str, float], champion: dict[str, Any] | None
+) -> dict[str, Any]:
     """The verdict, with one reason per check, passed or not. Pure: unit-tested without MLflow."""
     reasons, passed = [], True
     for name, th in promotion.thresholds.items():
@@ -26,21 +27,28 @@ def decide(promotion: Promotion, metric: str, candidate: dict[str, float],
     if champion is None:
         reasons.append("no champion yet")
     elif "metrics" not in champion:
-        reasons.append(f"champion v{champion['version']} cannot score this holdout ({champion.get('error')}); "
-                       "compared on thresholds only")
+        reasons.append(
+            f"champion v{champion['version']} cannot score this holdout ({champion.get('error')}); "
+            "compared on thresholds only"
+        )
     else:
         ours, theirs = candidate[metric], champion["metrics"][metric]
         delta = promotion.min_improvement
         maximize = METRICS[metric].direction == "maximize"
         gain = ours - theirs if maximize else theirs - ours
         word = "higher" if maximize else "lower"
-        if gain > 0 and gain >= delta:
-            reasons.append(f"{metric} {ours:.4f} beats champion v{champion['version']} ({theirs:.4f}) "
-                           f"by {gain:+.4f} (needs {word} by at least {delta})")
+        # compare with a hair of slack: 0.57 - 0.56 is 0.00999... in floating point
+        if gain > 0 and gain >= delta - 1e-9:
+            reasons.append(
+                f"{metric} {ours:.4f} beats champion v{champion['version']} ({theirs:.4f}) "
+                f"by {gain:+.4f} (needs {word} by at least {delta})"
+            )
         else:
             passed = False
-            reasons.append(f"{metric} {ours:.4f} does not beat champion v{champion['version']} ({theirs:.4f}) "
-                           f"by at least {delta} ({word} is better; gain {gain:+.4f})")
+            reasons.append(
+                f"{metric} {ours:.4f} does not beat champion v{champion['version']} ({theirs:.4f}) "
+                f"by at least {delta} ({word} is better; gain {gain:+.4f})"
+            )
     return {"passed": passed, "metric": metric, "reasons": reasons}
 
 
@@ -51,7 +59,9 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     verdict = decide(spec.promotion, spec.promotion_metric, refs["metrics"], refs.get("champion"))
     Tracker(ctx.workspace).log(
         refs["mlflow_run_id"],
-        tags={"airloop.gate": "passed" if verdict["passed"] else "refused",
-              "airloop.gate_reasons": "; ".join(verdict["reasons"])},
+        tags={
+            "airloop.gate": "passed" if verdict["passed"] else "refused",
+            "airloop.gate_reasons": "; ".join(verdict["reasons"]),
+        },
     )
     return {"gate": verdict}

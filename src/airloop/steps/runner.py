@@ -41,8 +41,16 @@ def is_final(exc: BaseException) -> bool:
     return type(exc).__name__ in FINAL_ERRORS
 
 
-def execute(kind: str, ctx: StepContext, refs: dict[str, Any], *, task_id: str | None = None,
-            last_try: bool = True, merge: bool = True, **kwargs: Any) -> dict[str, Any]:
+def execute(
+    kind: str,
+    ctx: StepContext,
+    refs: dict[str, Any],
+    *,
+    task_id: str | None = None,
+    last_try: bool = True,
+    merge: bool = True,
+    **kwargs: Any,
+) -> dict[str, Any]:
     """Run stage ``kind``; return ``refs`` merged with its output (or the output alone)."""
     task_id = task_id or kind
     label = task_id + (f"[{kwargs['batch']['candidate']}#{kwargs['batch']['index']}]" if "batch" in kwargs else "")
@@ -54,17 +62,33 @@ def execute(kind: str, ctx: StepContext, refs: dict[str, Any], *, task_id: str |
         seconds = time.perf_counter() - started
         final = last_try or is_final(exc)
         message = exc.format() if isinstance(exc, AirloopError) else f"{type(exc).__name__}: {exc}"
-        ctx.emit({
-            "event": "failed", "task": task_id, "label": label, "try": ctx.try_number, "seconds": seconds,
-            "final": final, "error": message, "exit_code": getattr(exc, "exit_code", 1),
-            "traceback": None if isinstance(exc, AirloopError) else traceback.format_exc(limit=8),
-        })
+        ctx.emit(
+            {
+                "event": "failed",
+                "task": task_id,
+                "label": label,
+                "try": ctx.try_number,
+                "seconds": seconds,
+                "final": final,
+                "error": message,
+                "exit_code": getattr(exc, "exit_code", 1),
+                "traceback": None if isinstance(exc, AirloopError) else traceback.format_exc(limit=8),
+            }
+        )
         if final and refs.get("mlflow_run_id"):
             _close_failed(ctx, refs["mlflow_run_id"], task_id, message)
         raise
     seconds = time.perf_counter() - started
-    ctx.emit({"event": "success", "task": task_id, "label": label, "try": ctx.try_number, "seconds": seconds,
-              "output": _summary(out)})
+    ctx.emit(
+        {
+            "event": "success",
+            "task": task_id,
+            "label": label,
+            "try": ctx.try_number,
+            "seconds": seconds,
+            "output": _summary(out),
+        }
+    )
     return {**refs, **out} if merge else out
 
 
@@ -80,7 +104,22 @@ def _close_failed(ctx: StepContext, mlflow_run_id: str, task_id: str, message: s
 
 
 def _summary(out: dict[str, Any]) -> dict[str, Any]:
-    keep = ("rows", "rows_dropped_missing_target", "train_rows", "holdout_rows", "completed", "best",
-            "metrics", "champion", "gate", "version", "promoted", "champion_before", "champion_after",
-            "tuning", "candidate", "fit_seconds")
+    keep = (
+        "rows",
+        "rows_dropped_missing_target",
+        "train_rows",
+        "holdout_rows",
+        "completed",
+        "best",
+        "metrics",
+        "champion",
+        "gate",
+        "version",
+        "promoted",
+        "champion_before",
+        "champion_after",
+        "tuning",
+        "candidate",
+        "fit_seconds",
+    )
     return {k: out[k] for k in keep if k in out}

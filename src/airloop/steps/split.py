@@ -21,7 +21,8 @@ def split_frame(spec: Any, frame: Any) -> tuple[Any, Any]:
                 f"split column `{cfg.column}` is not in the data",
                 hint=f"choose one of: {', '.join(map(str, frame.columns))}",
             )
-        ordered = frame.sort_values(cfg.column, kind="stable")
+        # rows without a timestamp are not "the newest": they train, never judge
+        ordered = frame.sort_values(cfg.column, kind="stable", na_position="first")
         return ordered.iloc[:-n_holdout], ordered.iloc[-n_holdout:]
     holdout = frame.sample(n=n_holdout, random_state=cfg.seed)
     return frame.drop(index=holdout.index), holdout

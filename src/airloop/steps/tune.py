@@ -36,8 +36,10 @@ def plan(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     if cfg.sample_rows and len(train) > cfg.sample_rows:
         # keep time order for a time split: the validation part stays the latest rows
         train = train.sample(n=cfg.sample_rows, random_state=cfg.seed).sort_index()
-    fit, val = split_frame(spec.model_copy(update={"split": spec.split.model_copy(
-        update={"holdout_fraction": cfg.validation_fraction})}), train)
+    fit, val = split_frame(
+        spec.model_copy(update={"split": spec.split.model_copy(update={"holdout_fraction": cfg.validation_fraction})}),
+        train,
+    )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     common = {
         "tune_fit_uri": frames.save(fit, ctx.run_dir / "tune_fit.parquet"),

@@ -70,9 +70,7 @@ class Tracker:
         from mlflow.entities import Metric, Param
 
         parent_run = self.client.get_run(parent)
-        run = self.client.create_run(
-            parent_run.info.experiment_id, tags={"mlflow.parentRunId": parent}, run_name=name
-        )
+        run = self.client.create_run(parent_run.info.experiment_id, tags={"mlflow.parentRunId": parent}, run_name=name)
         import time
 
         now = int(time.time() * 1000)
@@ -84,8 +82,14 @@ class Tracker:
         self.client.set_terminated(run.info.run_id, "FINISHED")
         return str(run.info.run_id)
 
-    def log(self, run_id: str, *, params: dict[str, Any] | None = None, metrics: dict[str, float] | None = None,
-            tags: dict[str, Any] | None = None) -> None:
+    def log(
+        self,
+        run_id: str,
+        *,
+        params: dict[str, Any] | None = None,
+        metrics: dict[str, float] | None = None,
+        tags: dict[str, Any] | None = None,
+    ) -> None:
         import time
 
         from mlflow.entities import Metric, Param, RunTag
@@ -118,8 +122,9 @@ class Tracker:
             except MlflowException:
                 pass  # created concurrently
 
-    def log_model(self, run_id: str, model: Any, *, signature: Any, input_example: Any,
-                  code_paths: list[str] | None = None) -> tuple[str, str]:
+    def log_model(
+        self, run_id: str, model: Any, *, signature: Any, input_example: Any, code_paths: list[str] | None = None
+    ) -> tuple[str, str]:
         """Log an sklearn model into an existing run; returns (model_uri, model_id)."""
         import mlflow
         import mlflow.sklearn

