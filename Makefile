@@ -27,6 +27,8 @@ demo: install
 
 test: dev
 	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff format --check src tests examples
+	$(BIN)/mypy src/airloop
 	$(BIN)/python -m pytest tests
 
 test-unit: dev
@@ -37,6 +39,7 @@ test-integration: dev
 
 lint: dev
 	$(BIN)/ruff check src tests examples
+	$(BIN)/ruff format --check src tests examples
 	$(BIN)/mypy src/airloop
 
 bench: install

@@ -56,17 +56,20 @@ def known_metrics(ls: LoadedSpec) -> Iterator[Finding]:
     for i, name in enumerate(spec.evaluation.metrics or []):
         if name not in allowed:
             yield ("evaluation", "metrics", i), f"unknown metric `{name}` for a {spec.task} task", fix
-    checks = [(("tuning", "metric"), spec.tuning.metric), (("promotion", "metric"), spec.promotion.metric)]
+    checks: list[tuple[tuple[str, ...], str | None]] = [
+        (("tuning", "metric"), spec.tuning.metric),
+        (("promotion", "metric"), spec.promotion.metric),
+    ]
     checks += [(("promotion", "thresholds", name), name) for name in spec.promotion.thresholds]
-    for loc, name in checks:
-        if name is not None and name not in allowed:
-            yield loc, f"unknown metric `{name}` for a {spec.task} task", fix
-    for name in [spec.promotion_metric, *spec.promotion.thresholds]:
-        if name in allowed and name not in spec.metric_names:
+    for loc, given in checks:
+        if given is not None and given not in allowed:
+            yield loc, f"unknown metric `{given}` for a {spec.task} task", fix
+    for used in [spec.promotion_metric, *spec.promotion.thresholds]:
+        if used in allowed and used not in spec.metric_names:
             yield (
                 ("promotion",),
-                f"promotion uses `{name}` but evaluation does not compute it",
-                f"add `{name}` to evaluation.metrics",
+                f"promotion uses `{used}` but evaluation does not compute it",
+                f"add `{used}` to evaluation.metrics",
             )
 
 

@@ -51,7 +51,7 @@ def plan(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         optuna.create_study(
             storage=storage_url(ctx),
             study_name=study_name(cand.name),
-            direction=spec.tuning_direction,
+            direction="maximize" if spec.tuning_direction == "maximize" else "minimize",
             load_if_exists=True,
         )
         trials = cfg.trials if cand.search else 1  # nothing to search: one trial scores the defaults
