@@ -17,8 +17,13 @@ from airloop.steps import frames
 from airloop.steps.context import StepContext
 
 
-def storage_url(ctx: StepContext) -> str:
-    return f"sqlite:///{ctx.run_dir / 'optuna.db'}"
+def storage(ctx: StepContext) -> Any:
+    """The study storage shared by all batches of this DAG run (SQLite in the run folder)."""
+    import optuna
+
+    url = f"sqlite:///{ctx.run_dir / 'optuna.db'}"
+    # batches may run at once on a LocalExecutor: wait for SQLite's lock instead of failing
+    return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
 
 
 def study_name(candidate: str) -> str:
@@ -49,7 +54,7 @@ def plan(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     batches = []
     for cand in spec.candidates:
         optuna.create_study(
-            storage=storage_url(ctx),
+            storage=storage(ctx),
             study_name=study_name(cand.name),
             direction="maximize" if spec.tuning_direction == "maximize" else "minimize",
             load_if_exists=True,
@@ -90,7 +95,7 @@ def run_batch(ctx: StepContext, refs: dict[str, Any], batch: dict[str, Any]) -> 
     tracker = Tracker(ctx.workspace)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.TPESampler(seed=spec.tuning.seed + batch["index"] + 1000 * ctx.try_number)
-    study = optuna.load_study(study_name=study_name(cand.name), storage=storage_url(ctx), sampler=sampler)
+    study = optuna.load_study(study_name=study_name(cand.name), storage=storage(ctx), sampler=sampler)
 
     def objective(trial: optuna.Trial) -> float:
         params = suggest(trial, cand.search)
@@ -141,7 +146,7 @@ def select(ctx: StepContext, refs: dict[str, Any], results: list[dict[str, Any]]
     best: dict[str, Any] | None = None
     per_candidate = {}
     for cand in spec.candidates:
-        study = optuna.load_study(study_name=study_name(cand.name), storage=storage_url(ctx))
+        study = optuna.load_study(study_name=study_name(cand.name), storage=storage(ctx))
         complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         if not complete:
             continue
