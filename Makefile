@@ -26,8 +26,8 @@ demo: install
 	$(BIN)/airloop demo
 
 test: dev
-	$(BIN)/ruff check src tests examples
-	$(BIN)/ruff format --check src tests examples
+	$(BIN)/ruff check src tests examples bench
+	$(BIN)/ruff format --check src tests examples bench
 	$(BIN)/mypy src/airloop
 	$(BIN)/python -m pytest tests
 
@@ -38,8 +38,8 @@ test-integration: dev
 	$(BIN)/python -m pytest tests/integration tests/examples
 
 lint: dev
-	$(BIN)/ruff check src tests examples
-	$(BIN)/ruff format --check src tests examples
+	$(BIN)/ruff check src tests examples bench
+	$(BIN)/ruff format --check src tests examples bench
 	$(BIN)/mypy src/airloop
 
 bench: install

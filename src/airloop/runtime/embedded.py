@@ -79,6 +79,12 @@ class RunOutcome:
                 out[e["task"]] = out.get(e["task"], 0.0) + float(e.get("seconds", 0.0))
         return out
 
+    def span(self, first: str, last: str) -> float | None:
+        """Wall seconds from the start of task ``first`` to the end of task ``last``."""
+        starts = [e["ts"] for e in self.events if e["task"] == first and e["event"] == "start"]
+        ends = [e["ts"] for e in self.events if e["task"] == last and e["event"] == "success"]
+        return max(ends) - min(starts) if starts and ends else None
+
     def final_failure(self) -> dict[str, Any] | None:
         fails = [e for e in self.events if e["event"] == "failed" and e.get("final")]
         return fails[0] if fails else None
