@@ -156,5 +156,22 @@ def demo(workspace: str | None, example: str, fresh: bool) -> None:
     run_demo(Path(example), _workspace(workspace), fresh=fresh)
 
 
+@main.command()
+@click.argument("path", type=click.Path())
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
+@click.option("--access-log/--no-access-log", default=False, help="log every request (costs throughput)")
+def serve(path: str, host: str, port: int, workspace: str | None, access_log: bool) -> None:
+    """Serve PATH's champion over HTTP: POST /predict, /labels; GET /health, /ready, /model, /metrics, /docs.
+
+    A bearer token guards /predict, /labels and /admin/* when $AIRLOOP_SERVE_TOKEN (or the spec's
+    serving.token_env / serving.token) is set.
+    """
+    from airloop.serving.server import serve as run_server
+
+    run_server(path, _workspace(workspace), host, port, access_log=access_log, echo=click.echo)
+
+
 if __name__ == "__main__":
     main()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from projects import write_project
+
+from helpers.projects import write_project
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from projects import make_frame, write_project
+
+from helpers.projects import make_frame, write_project
 
 pytestmark = pytest.mark.integration
 

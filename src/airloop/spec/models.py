@@ -113,6 +113,20 @@ class Promotion(_Model):
     min_improvement: float = Field(0.0, ge=0, description="delta the challenger must beat the champion by")
 
 
+class Serving(_Model):
+    unknown_categories: Literal["reject", "accept"] = Field(
+        "reject", description="a category never seen in training: refuse the request, or pass it on as unknown"
+    )
+    max_records: int = Field(1000, ge=1, le=100_000, description="records per request")
+    max_body_bytes: int = Field(2_000_000, ge=1024, description="request body size limit")
+    poll_seconds: float = Field(10.0, gt=0, description="how often to look for a new champion")
+    token_env: str = Field("AIRLOOP_SERVE_TOKEN", description="environment variable holding the bearer token")
+    token: str | None = Field(None, description="bearer token in the spec (prefer token_env)")
+    log_sync: Literal["normal", "full"] = Field(
+        "normal", description="prediction log durability: normal survives a crash, full also a power loss"
+    )
+
+
 class Spec(_Model):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")
     task: Task
@@ -126,6 +140,7 @@ class Spec(_Model):
     retries: int = Field(1, ge=0, le=10)
     retry_delay_seconds: float = Field(10, ge=0)
     schedule: str | None = Field(None, description="cron expression or preset such as @daily")
+    serving: Serving = Serving()
 
     # Derived views, so that every consumer reads the defaults the same way.
     @property

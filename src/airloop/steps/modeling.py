@@ -144,8 +144,13 @@ def build_pipeline(spec: Spec, candidate: Candidate, features: dict[str, list[st
 def xy(spec: Spec, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
     target = spec.data.target
     y = frame[target]
-    if spec.task != "regression" and y.dtype.kind == "f" and (y.dropna() % 1 == 0).all():
-        y = y.astype("int64")
+    if spec.task != "regression":
+        from pandas.api import types
+
+        # class labels as plain ints: a nullable Int64 or an integral float column would make
+        # the model's classes_ floats (0.0, 1.0) in every prediction it serves
+        if types.is_integer_dtype(y.dtype) or (types.is_float_dtype(y.dtype) and (y.dropna() % 1 == 0).all()):
+            y = y.astype("int64")
     return frame.drop(columns=[target]), y
 
 

@@ -97,7 +97,10 @@ def run_batch(ctx: StepContext, refs: dict[str, Any], batch: dict[str, Any]) -> 
     sampler = optuna.samplers.TPESampler(seed=spec.tuning.seed + batch["index"] + 1000 * ctx.try_number)
     study = optuna.load_study(study_name=study_name(cand.name), storage=storage(ctx), sampler=sampler)
 
+    mine: list[int] = []  # trials of this batch: other batches share the study and run meanwhile
+
     def objective(trial: optuna.Trial) -> float:
+        mine.append(trial.number)
         params = suggest(trial, cand.search)
         started = time.perf_counter()
         model = build_pipeline(spec, cand, refs["features"], params)
@@ -118,13 +121,15 @@ def run_batch(ctx: StepContext, refs: dict[str, Any], batch: dict[str, Any]) -> 
         if timeout <= 0:
             return {**_id(batch), "completed": 0, "skipped": "tuning timeout reached"}
     started = time.perf_counter()
-    before = len(study.trials)
-    try:
+    from threadpoolctl import threadpool_limits
+
+    # Parallelism comes from mapped batches on several workers; OpenMP threads inside each trial
+    # would oversubscribe the cores (and spin) when batches run side by side.
+    with threadpool_limits(limits=1):
         study.optimize(objective, n_trials=batch["trials"], timeout=timeout, catch=(ValueError,))
-    except UserCodeError:
-        raise
-    done = [t for t in study.trials[before:] if t.state == optuna.trial.TrialState.COMPLETE]
-    failed = [t for t in study.trials[before:] if t.state == optuna.trial.TrialState.FAIL]
+    ours = [t for t in study.get_trials(deepcopy=False) if t.number in set(mine)]
+    done = [t for t in ours if t.state == optuna.trial.TrialState.COMPLETE]
+    failed = [t for t in ours if t.state == optuna.trial.TrialState.FAIL]
     if failed and not done:
         raise UserCodeError(
             f"all {len(failed)} trials of candidate `{cand.name}` failed",

@@ -80,11 +80,29 @@ def write_project(
     retries: int = 0,
     batches: int = 2,
     rows: int = 600,
+    extra: str = "",
 ) -> Path:
     (root / "data").mkdir(parents=True, exist_ok=True)
     for i in range(batches):
         make_frame(rows, seed=i, start=f"2024-0{i + 1}-01").to_csv(root / "data" / f"part_{i}.csv", index=False)
     (root / "feats.py").write_text(FEATS)
     spec = SPEC.format(name=name, estimator=estimator, params=params, search=search, min_auc=min_auc, retries=retries)
-    (root / "airloop.yaml").write_text(textwrap.dedent(spec))
+    (root / "airloop.yaml").write_text(textwrap.dedent(spec) + extra)
     return root / "airloop.yaml"
+
+
+def train_with_steps(spec_path: Path, ws, run_id: str = "manual_1", **env) -> dict:
+    """Run the train stages in this process, without Airflow: a champion in a few seconds."""
+    from airloop.steps.context import StepContext
+    from airloop.steps.runner import execute
+
+    ctx = StepContext(str(spec_path), ws, dag_id="tiny__train", run_id=run_id)
+    refs: dict = {}
+    for kind in ("ingest", "validate", "split"):
+        refs = execute(kind, ctx, refs)
+    batches = execute("tune_plan", ctx, refs, merge=False)["tune_batches"]
+    results = [execute("tune_trials", ctx, refs, merge=False, batch=b) for b in batches]
+    refs = execute("tune_select", ctx, refs, results=results)
+    for kind in ("train", "evaluate", "gate", "register", "promote"):
+        refs = execute(kind, ctx, refs)
+    return refs

@@ -1,0 +1,189 @@
+"""Predict and log in batches formed by load, without waiting on a timer.
+
+Requests queue up while a prediction runs; the next round takes everything queued (up to a row
+budget) and runs one ``predict_proba`` for all of it, then commits every record to the
+prediction log in one transaction, and only then answers. At concurrency 1 a request goes
+straight through; under load the per-call cost of the model is shared.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from airloop.serving.model import Snapshot
+from airloop.serving.predlog import PredictionLog
+
+log = logging.getLogger("airloop.serving")
+
+
+@dataclass
+class Job:
+    snap: Snapshot
+    records: list[dict[str, Any]]
+    request_id: str
+    enqueued: float = field(default_factory=time.time)
+    future: asyncio.Future[Any] | None = None
+
+
+def to_frame(snap: Snapshot, records: list[dict[str, Any]]) -> Any:
+    import pandas as pd
+
+    cols = snap.contract.feature_columns()
+    frame = pd.DataFrame.from_records(records, columns=cols)
+    for col in cols:
+        kind = snap.contract.columns[col].kind
+        if kind == "datetime":
+            frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601").dt.tz_localize(None)
+        elif kind == "numeric":
+            frame[col] = frame[col].astype("float64")
+    return frame
+
+
+def predict(snap: Snapshot, records: list[dict[str, Any]]) -> tuple[list[Any], list[list[float]] | None]:
+    frame = to_frame(snap, records)
+    model = snap.model
+    if snap.task != "regression" and hasattr(model, "predict_proba"):
+        proba = model.predict_proba(frame)
+        # one pass through the pipeline: the predicted class is the most probable one
+        preds = model.classes_[proba.argmax(axis=1)].tolist()
+        return preds, proba.round(6).tolist()
+    return model.predict(frame).tolist(), None
+
+
+class Batcher:
+    def __init__(self, predlog: PredictionLog, max_rows: int = 4096) -> None:
+        self.predlog = predlog
+        self.max_rows = max_rows
+        self.queue: asyncio.Queue[Job] = asyncio.Queue()
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix="airloop-predict")
+        self.pending: deque[Job] = deque()
+        self.batches = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.executor.submit(_single_thread_math).result()
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+        self.executor.shutdown(wait=True)
+
+    @property
+    def lag(self) -> float:
+        return time.time() - self.pending[0].enqueued if self.pending else 0.0
+
+    @property
+    def pending_records(self) -> int:
+        return sum(len(j.records) for j in self.pending)
+
+    async def submit(self, snap: Snapshot, records: list[dict[str, Any]], request_id: str) -> Any:
+        job = Job(snap, records, request_id, future=asyncio.get_running_loop().create_future())
+        self.pending.append(job)
+        await self.queue.put(job)
+        assert job.future is not None
+        return await job.future
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            jobs = [await self.queue.get()]
+            rows = len(jobs[0].records)
+            while not self.queue.empty() and rows < self.max_rows:
+                job = self.queue.get_nowait()
+                jobs.append(job)
+                rows += len(job.records)
+            try:
+                results = await loop.run_in_executor(self.executor, self._process, jobs)
+            except BaseException as exc:  # never let the loop die: fail these jobs, keep serving
+                results = [exc] * len(jobs)
+            for job, result in zip(jobs, results, strict=True):
+                self._discard(job)
+                if job.future is not None and not job.future.done():
+                    if isinstance(result, BaseException):
+                        job.future.set_exception(result)
+                    else:
+                        job.future.set_result(result)
+
+    def _discard(self, job: Job) -> None:
+        try:
+            self.pending.remove(job)
+        except ValueError:
+            pass
+
+    def _process(self, jobs: list[Job]) -> list[Any]:
+        """Runs in the predict thread: predict per snapshot, log everything, then answer."""
+        self.batches += 1
+        results: list[Any] = [None] * len(jobs)
+        by_snap: dict[int, list[int]] = {}
+        for i, job in enumerate(jobs):
+            by_snap.setdefault(id(job.snap), []).append(i)
+        rows: list[tuple[Any, ...]] = []
+        now = time.time()
+        for idxs in by_snap.values():
+            group = [jobs[i] for i in idxs]
+            try:
+                outs: list[Any] = _predict_group(group)
+            except Exception:
+                # one bad request must not fail its neighbours: retry them one by one
+                outs = []
+                for job in group:
+                    try:
+                        outs.append(predict(job.snap, job.records))
+                    except Exception as exc:
+                        log.exception("prediction failed for request %s", job.request_id)
+                        outs.append(exc)
+            for i, out in zip(idxs, outs, strict=True):
+                results[i] = out
+                if isinstance(out, BaseException):
+                    continue
+                job = jobs[i]
+                preds, proba = out
+                for r, rec in enumerate(job.records):
+                    entity = rec.get("entity_id")
+                    features = {k: v for k, v in rec.items() if k != "entity_id"}
+                    rows.append(
+                        (
+                            job.request_id,
+                            r,
+                            now,
+                            job.snap.version,
+                            None if entity is None else str(entity),
+                            json.dumps(features),
+                            json.dumps(preds[r]),
+                            json.dumps(proba[r]) if proba is not None else None,
+                        )
+                    )
+        if rows:
+            self.predlog.write(rows)  # committed before anyone is answered
+        return results
+
+
+def _predict_group(group: list[Job]) -> list[tuple[list[Any], list[list[float]] | None]]:
+    if len(group) == 1:
+        return [predict(group[0].snap, group[0].records)]
+    merged = [rec for job in group for rec in job.records]
+    preds, proba = predict(group[0].snap, merged)
+    outs, start = [], 0
+    for job in group:
+        end = start + len(job.records)
+        outs.append((preds[start:end], proba[start:end] if proba is not None else None))
+        start = end
+    return outs
+
+
+def _single_thread_math() -> None:
+    """Small batches are latency-bound: OpenMP/BLAS thread start-up costs more than it saves."""
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+    except Exception:
+        pass

@@ -1,0 +1,155 @@
+"""The served model: load the champion from the registry, and swap atomically when it moves.
+
+A ``Snapshot`` is immutable; requests take the current one when they arrive and finish on it,
+so a swap (one reference assignment) never touches a request in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, TypeAdapter
+
+from airloop.data.contract import Contract
+from airloop.errors import RegistryError
+from airloop.runtime.workspace import Workspace
+from airloop.serving.schema import batch_model, record_model
+
+log = logging.getLogger("airloop.serving")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    name: str
+    version: str
+    model: Any
+    contract: Contract
+    record: type[BaseModel]
+    batch: type[BaseModel]
+    record_check: TypeAdapter[Any]
+    batch_check: TypeAdapter[Any]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    task: str
+    loaded_at: float = field(default_factory=time.time)
+
+    @property
+    def classes(self) -> list[Any] | None:
+        classes = getattr(self.model, "classes_", None)
+        return None if classes is None else classes.tolist()
+
+
+def load_snapshot(ws: Workspace, name: str, version: str, task: str, unknown: str, max_records: int) -> Snapshot:
+    import mlflow.artifacts
+    import mlflow.sklearn
+
+    from airloop.tracking import Tracker
+
+    tracker = Tracker(ws)
+    mv = tracker.version(name, version)
+    tags = dict(mv.tags)
+    uri = tags.get("airloop.contract_uri")
+    if not uri:
+        raise RegistryError(
+            f"version {version} of `{name}` carries no data contract",
+            hint="register models with `airloop run` so that the contract is stored",
+        )
+    contract = Contract.from_json(mlflow.artifacts.load_text(uri))
+    model = mlflow.sklearn.load_model(f"models:/{name}/{version}")
+    record = record_model(contract, unknown)
+    batch = batch_model(record, max_records)
+    metrics = {k.removeprefix("airloop.metric."): float(v) for k, v in tags.items() if k.startswith("airloop.metric.")}
+    return Snapshot(
+        name, str(version), model, contract, record, batch, TypeAdapter(record), TypeAdapter(batch), metrics, tags, task
+    )
+
+
+class ModelHolder:
+    """Holds the current snapshot; ``refresh`` loads a new champion off the request path."""
+
+    def __init__(self, ws: Workspace, name: str, task: str, unknown: str, max_records: int) -> None:
+        self.ws, self.name, self.task, self.unknown, self.max_records = ws, name, task, unknown, max_records
+        self.current: Snapshot | None = None
+        self.last_error: dict[str, Any] | None = None
+        self.swaps: list[dict[str, Any]] = []
+        self._failed_version: str | None = None
+        self._lock = threading.Lock()  # one load at a time
+
+    def champion_version(self) -> str | None:
+        from airloop.tracking import Tracker
+        from airloop.tracking.client import CHAMPION
+
+        return Tracker(self.ws).alias_version(self.name, CHAMPION)
+
+    def load_initial(self, timeout: float = 120.0) -> Snapshot:
+        version = self.champion_version()
+        if version is None:
+            raise RegistryError(
+                f"model `{self.name}` has no champion in {self.ws.tracking_uri}",
+                hint="train one with `airloop run PATH`, or promote a version with `airloop promote PATH VERSION`",
+            )
+        box: dict[str, Any] = {}
+
+        def target() -> None:
+            try:
+                box["snap"] = load_snapshot(self.ws, self.name, version, self.task, self.unknown, self.max_records)
+            except BaseException as exc:  # reported below, in the caller's thread
+                box["error"] = exc
+
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        thread.join(timeout)
+        if thread.is_alive():
+            raise RegistryError(
+                f"champion v{version} did not load within {timeout:.0f}s",
+                hint="check the MLflow store and the model's size",
+            )
+        if "error" in box:
+            exc = box["error"]
+            if isinstance(exc, RegistryError):
+                raise exc
+            raise RegistryError(
+                f"champion v{version} failed to load: {type(exc).__name__}: {exc}",
+                hint="promote a version that loads, or roll back with `airloop rollback PATH`",
+            )
+        self.current = box["snap"]
+        log.info("serving %s v%s", self.name, version)
+        return self.current
+
+    def refresh(self, force: bool = False) -> dict[str, Any]:
+        """Swap to the registry's champion if it moved. Blocking: call it off the event loop."""
+        with self._lock:
+            before = self.current.version if self.current else None
+            try:
+                version = self.champion_version()
+            except Exception as exc:
+                self.last_error = {"at": time.time(), "error": f"registry unreachable: {exc}"}
+                log.error("cannot read the champion alias: %s", exc)
+                return {"status": "error", "version": before, "error": self.last_error["error"]}
+            if version is None or version == before:
+                return {"status": "unchanged", "version": before}
+            if version == self._failed_version and not force:
+                return {"status": "unchanged", "version": before, "error": (self.last_error or {}).get("error")}
+            started = time.perf_counter()
+            try:
+                snap = load_snapshot(self.ws, self.name, version, self.task, self.unknown, self.max_records)
+            except Exception as exc:
+                self._failed_version = version
+                self.last_error = {
+                    "at": time.time(),
+                    "version": version,
+                    "error": f"{type(exc).__name__}: {str(exc)[:500]}",
+                }
+                log.error("champion v%s failed to load; still serving v%s: %s", version, before, exc)
+                return {"status": "failed", "version": before, "error": self.last_error["error"]}
+            self.current = snap  # the swap: requests that already hold the old snapshot finish on it
+            self._failed_version = None
+            self.last_error = None
+            info = {"at": time.time(), "from": before, "to": version, "load_seconds": time.perf_counter() - started}
+            self.swaps.append(info)
+            log.info("swapped %s v%s -> v%s in %.2fs", self.name, before, version, info["load_seconds"])
+            return {"status": "swapped", "version": version, "from": before}

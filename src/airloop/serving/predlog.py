@@ -1,0 +1,181 @@
+"""The prediction log: every answered prediction, durably, in SQLite (WAL) inside the workspace.
+
+Why SQLite in WAL mode: one file, transactions, readers (monitoring) never block the writer, and
+a committed transaction survives a kill -9 of the server (with ``synchronous=FULL`` also a power
+loss). The server commits a batch's records before it answers, so an acknowledged prediction is
+on disk. Parquet segments would need a write-ahead log of their own to give the same promise.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SCHEMA = """
+create table if not exists predictions (
+    request_id text not null,
+    row integer not null,
+    ts real not null,
+    model_version text not null,
+    entity_id text,
+    features text not null,
+    prediction text not null,
+    probabilities text,
+    primary key (request_id, row)
+);
+create index if not exists predictions_ts on predictions(ts);
+create index if not exists predictions_entity on predictions(entity_id);
+create table if not exists labels (
+    id integer primary key autoincrement,
+    ts real not null,
+    request_id text,
+    entity_id text,
+    label text not null,
+    source text
+);
+create index if not exists labels_request on labels(request_id);
+create index if not exists labels_entity on labels(entity_id);
+"""
+
+
+def log_path(workspace_root: Path, project: str) -> Path:
+    return workspace_root / "serving" / project / "predictions.db"
+
+
+class PredictionLog:
+    def __init__(self, path: Path, sync: str = "normal") -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._con = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._con.execute("pragma journal_mode=wal")
+        self._con.execute(f"pragma synchronous={'full' if sync == 'full' else 'normal'}")
+        self._con.executescript(SCHEMA)
+        self.written = 0
+        self.last_commit_seconds = 0.0
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        """Commit rows (request_id, row, ts, version, entity_id, features, prediction, proba) at once."""
+        started = time.perf_counter()
+        with self._lock:
+            self._con.execute("begin")
+            try:
+                self._con.executemany("insert or replace into predictions values (?,?,?,?,?,?,?,?)", rows)
+                self._con.execute("commit")
+            except BaseException:
+                self._con.execute("rollback")
+                raise
+        self.written += len(rows)
+        self.last_commit_seconds = time.perf_counter() - started
+
+    def add_labels(self, labels: list[dict[str, Any]], source: str = "api") -> int:
+        now = time.time()
+        rows = [
+            (now, lab.get("request_id"), _str(lab.get("entity_id")), json.dumps(lab["label"]), source) for lab in labels
+        ]
+        with self._lock:
+            self._con.execute("begin")
+            self._con.executemany(
+                "insert into labels (ts, request_id, entity_id, label, source) values (?,?,?,?,?)", rows
+            )
+            self._con.execute("commit")
+        return len(rows)
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._con.execute("select count(*) from predictions").fetchone()[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+
+def _parse_scalar(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _json(value: Any) -> Any:
+    """A JSON text column back to values; pandas may hand back NULLs as NaN."""
+    if isinstance(value, str):
+        return json.loads(value)
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return value
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def ingest_label_files(log: PredictionLog, folder: Path) -> int:
+    """Record labels from files dropped in ``folder`` (CSV or JSON lines with request_id or
+    entity_id, and label); each file is moved to ``folder/done`` once recorded."""
+    if not folder.exists():
+        return 0
+    total = 0
+    for path in sorted(folder.iterdir()):
+        if not path.is_file() or path.suffix not in (".csv", ".jsonl") or path.name.startswith("."):
+            continue
+        if path.suffix == ".csv":
+            import csv
+
+            with open(path, newline="") as fh:
+                labels = [{k: (v or None) for k, v in row.items()} for row in csv.DictReader(fh)]
+            for lab in labels:  # CSV has only text: "1" is the number 1, "yes" stays a string
+                lab["label"] = _parse_scalar(lab.get("label"))
+        else:
+            labels = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        labels = [lab for lab in labels if lab.get("label") is not None]
+        total += log.add_labels(labels, source=f"file:{path.name}")
+        done = folder / "done"
+        done.mkdir(exist_ok=True)
+        path.replace(done / path.name)
+    return total
+
+
+def read_predictions(path: Path, start: float | None = None, end: float | None = None) -> pd.DataFrame:
+    """Predictions logged in [start, end) (epoch seconds) as a frame: one row per record, the
+    features as columns, and the latest label joined by entity id, else by request id."""
+    import pandas as pd
+
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        where, args = [], []
+        if start is not None:
+            where.append("p.ts >= ?")
+            args.append(start)
+        if end is not None:
+            where.append("p.ts < ?")
+            args.append(end)
+        sql = (
+            "select p.request_id, p.row, p.ts, p.model_version, p.entity_id, p.features, p.prediction, "
+            "p.probabilities, coalesce("
+            # an entity's label names one row; a request's label covers all rows of that request
+            " (select l.label from labels l where l.entity_id = p.entity_id and p.entity_id is not null"
+            "  order by l.id desc limit 1),"
+            " (select l.label from labels l where l.request_id = p.request_id order by l.id desc limit 1)) as label "
+            "from predictions p" + (" where " + " and ".join(where) if where else "") + " order by p.ts, p.row"
+        )
+        raw = pd.read_sql_query(sql, con, params=args)
+    finally:
+        con.close()
+    if raw.empty:
+        return raw
+    features = pd.DataFrame([json.loads(f) for f in raw.pop("features")])
+    raw["prediction"] = [_json(v) for v in raw["prediction"]]
+    raw["probabilities"] = [_json(v) for v in raw["probabilities"]]
+    raw["label"] = pd.Series([_json(v) for v in raw["label"]], dtype=object)
+    raw["ts"] = pd.to_datetime(raw["ts"], unit="s", utc=True)
+    return pd.concat([raw.reset_index(drop=True), features], axis=1)

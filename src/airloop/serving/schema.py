@@ -1,0 +1,116 @@
+"""Request models generated from the data contract, so that OpenAPI types every feature.
+
+A request is one record (an object keyed by feature name) or ``{"records": [...]}``; either may
+carry entity ids for joining labels later. Validation errors name each offending field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, create_model
+
+from airloop.data.contract import ColumnRule, Contract
+
+# JSON has no NaN: a float field takes finite numbers only (ints are fine).
+Number = StrictFloat | StrictInt
+ENTITY = "entity_id"
+
+
+def _field_type(rule: ColumnRule, unknown: str) -> Any:
+    if rule.kind == "numeric":
+        base: Any = Annotated[Number, Field(allow_inf_nan=False)]
+        if rule.min is not None and rule.max is not None:
+            base = Annotated[
+                Number, Field(allow_inf_nan=False, description=f"seen in training: {rule.min:g} to {rule.max:g}")
+            ]
+    elif rule.kind == "boolean":
+        base = StrictBool
+    elif rule.kind == "datetime":
+        base = datetime
+    elif rule.categories and unknown == "reject":
+        base = Literal[tuple(rule.categories)]  # type: ignore[valid-type]
+    else:
+        desc = (
+            f"known: {', '.join(rule.categories[:20])}{'...' if len(rule.categories) > 20 else ''}"
+            if rule.categories
+            else None
+        )
+        base = Annotated[StrictStr, Field(description=desc)] if desc else StrictStr
+    return base | None if rule.nullable else base
+
+
+def record_model(contract: Contract, unknown: str, name: str = "Record") -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for col in contract.feature_columns():
+        rule = contract.columns[col]
+        tp = _field_type(rule, unknown)
+        fields[col] = (tp, ...)  # every feature must be present; null only where the contract allows
+    fields[ENTITY] = (StrictStr | StrictInt | None, Field(None, description="your id, to join labels later"))
+    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+
+
+def batch_model(record: type[BaseModel], max_records: int) -> type[BaseModel]:
+    return create_model(
+        "Batch",
+        __config__=ConfigDict(extra="forbid"),
+        records=(list[record], Field(min_length=1, max_length=max_records)),  # type: ignore[valid-type]
+    )
+
+
+class Label(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    request_id: StrictStr | None = None
+    entity_id: StrictStr | StrictInt | None = None
+    label: StrictFloat | StrictInt | StrictStr | StrictBool
+
+
+class Labels(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    labels: list[Label] = Field(min_length=1, max_length=100_000)
+
+
+def describe_errors(errors: Any) -> list[dict[str, str]]:
+    """Pydantic errors as ``{"field": "records[0].distance", "problem": ...}``."""
+    out = []
+    for err in errors:
+        field = ""
+        for part in err["loc"]:
+            if isinstance(part, int):
+                field += f"[{part}]"
+            elif (
+                isinstance(part, str)
+                and not part.startswith(("function-", "literal[", "union["))
+                and part
+                not in (
+                    "int",
+                    "float",
+                    "str",
+                    "bool",
+                    "none",
+                    "datetime",
+                )
+            ):
+                field += f".{part}" if field else part
+        kind = err["type"]
+        if kind == "missing":
+            problem = "missing feature"
+        elif kind == "extra_forbidden":
+            problem = "unknown field (not a feature of this model)"
+        elif kind == "literal_error":
+            problem = f"unknown category {err.get('input')!r}"
+        elif kind == "none_required" or (kind.endswith("_type") and "input" in err and err["input"] is None):
+            problem = "null is not allowed here"
+        elif kind in ("float_type", "int_type", "string_type", "bool_type", "datetime_type", "datetime_parsing"):
+            problem = f"wrong type: {err['msg'].lower()} (got {type(err.get('input')).__name__})"
+        else:
+            problem = err["msg"]
+        out.append({"field": field or "body", "problem": problem})
+    # one line per field: unions report each alternative; keep the first
+    seen, unique = set(), []
+    for item in out:
+        if item["field"] not in seen:
+            seen.add(item["field"])
+            unique.append(item)
+    return unique

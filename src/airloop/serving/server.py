@@ -1,0 +1,63 @@
+"""`airloop serve`: load the champion (or refuse to start), then run uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from airloop.runtime.workspace import Workspace
+from airloop.spec import load_spec
+
+
+def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
+    from airloop.serving.app import ServeConfig, create_app
+    from airloop.serving.model import ModelHolder
+    from airloop.serving.predlog import PredictionLog, log_path
+
+    loaded = load_spec(path)
+    spec = loaded.spec
+    cfg = spec.serving
+    import sys
+
+    if str(loaded.root) not in sys.path:  # the feature transform's module, if the model needs it
+        sys.path.insert(0, str(loaded.root))
+    holder = ModelHolder(ws, spec.name, spec.task, cfg.unknown_categories, cfg.max_records)
+    holder.load_initial()
+    token = os.environ.get(cfg.token_env) or cfg.token
+    predlog = PredictionLog(log_path(ws.root, spec.name), sync=cfg.log_sync)
+    labels_folder = ws.root / "serving" / spec.name / "labels"
+    labels_folder.mkdir(parents=True, exist_ok=True)
+    app = create_app(holder, predlog, ServeConfig(token, cfg.max_body_bytes, cfg.poll_seconds, labels_folder))
+    info = {
+        "name": spec.name,
+        "version": holder.current.version if holder.current else None,
+        "auth": bool(token),
+        "log": str(predlog.path),
+        "labels": str(labels_folder),
+        "poll_seconds": cfg.poll_seconds,
+        "token_env": cfg.token_env,
+    }
+    return app, info
+
+
+def serve(path: str, ws: Workspace, host: str, port: int, access_log: bool = False, echo: Any = print) -> None:
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app, info = build(path, ws)
+    echo(f"serving {info['name']} v{info['version']} (champion) on http://{host}:{port}  docs: /docs")
+    echo(
+        f"  auth: {'bearer token from $' + info['token_env'] if info['auth'] else 'off'}; "
+        f"prediction log {info['log']}; labels folder {info['labels']}; registry poll {info['poll_seconds']}s"
+    )
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        access_log=access_log,
+        log_level="info",
+        timeout_graceful_shutdown=10,
+    )

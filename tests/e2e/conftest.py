@@ -1,0 +1,42 @@
+"""A trained champion (trained in-process, without Airflow) and a real server process."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from airloop.runtime.workspace import Workspace
+from helpers.projects import make_frame, train_with_steps, write_project
+from helpers.server import Server
+
+SERVING = """
+serving:
+  poll_seconds: 0.5
+  max_records: 50
+  max_body_bytes: 20000
+"""
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Workspace]:
+    root = tmp_path_factory.mktemp("serve")
+    spec = write_project(root / "project", extra=SERVING, min_auc=0.0)
+    ws = Workspace(root / "ws")
+    train_with_steps(spec, ws, run_id="manual_1")
+    return spec, ws
+
+
+@pytest.fixture
+def server(trained, tmp_path: Path):
+    spec, ws = trained
+    srv = Server(spec, ws.root, tmp_path / "server.log")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def records(n: int, seed: int = 11) -> list[dict]:
+    frame = make_frame(n, seed=seed).drop(columns=["label"])
+    return json.loads(frame.to_json(orient="records"))

@@ -1,0 +1,178 @@
+"""`airloop serve` over real HTTP: predictions, validation, auth, metrics, labels."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from airloop.serving.predlog import log_path, read_predictions
+from conftest import records
+from helpers.projects import write_project
+from helpers.server import Server
+
+pytestmark = pytest.mark.integration
+
+
+def test_refuses_to_start_without_a_champion(tmp_path: Path) -> None:
+    spec = write_project(tmp_path / "p")
+    res = subprocess.run(
+        [sys.executable, "-m", "airloop.cli", "serve", str(spec), "--workspace", str(tmp_path / "ws")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 6
+    assert "has no champion" in res.stderr
+    assert "airloop run" in res.stderr
+
+
+def test_predicts_one_record_and_a_batch(server: Server) -> None:
+    status, body = server.request("POST", "/predict", records(1)[0])
+    assert status == 200, body
+    assert body["model"] == {"name": "tiny", "version": "1"}
+    assert body["classes"] == [0, 1]
+    assert len(body["predictions"]) == 1
+    assert abs(sum(body["probabilities"][0]) - 1) < 1e-5
+    assert len(body["request_id"]) == 32
+    batch = records(5)
+    batch[0]["entity_id"] = "flight-42"
+    status, body = server.request("POST", "/predict", {"records": batch})
+    assert status == 200, body
+    assert len(body["predictions"]) == 5
+    assert body["predictions"] == [int(p[1] > p[0]) for p in body["probabilities"]]
+
+
+def test_invalid_requests_get_4xx_naming_each_field(server: Server) -> None:
+    good = records(1)[0]
+    cases = {
+        "missing": {k: v for k, v in good.items() if k != "x"},
+        "wrong type": {**good, "size": "big"},
+        "null": {**good, "x": None},
+        "unknown category": {**good, "color": "purple"},
+        "unknown field": {**good, "colour": "red"},
+    }
+    expected = {
+        "missing": ("x", "missing feature"),
+        "wrong type": ("size", "wrong type"),
+        "null": ("x", "null is not allowed"),
+        "unknown category": ("color", "unknown category 'purple'"),
+        "unknown field": ("colour", "unknown field"),
+    }
+    for name, payload in cases.items():
+        status, body = server.request("POST", "/predict", payload)
+        assert status == 422, (name, body)
+        field, problem = expected[name]
+        assert any(d["field"] == field and problem in d["problem"] for d in body["details"]), (name, body)
+    status, body = server.request("POST", "/predict", {"records": [good, {**good, "x": "a"}, {**good, "ts": 5}]})
+    assert status == 422
+    assert {d["field"] for d in body["details"]} == {"records[1].x", "records[2].ts"}
+    assert server.request("POST", "/predict", raw=b"{not json")[0] == 400
+    assert server.request("POST", "/predict", [good])[0] == 422
+    assert server.request("POST", "/predict", {"records": []})[0] == 422
+    assert server.request("POST", "/predict", {"records": [good] * 51})[0] == 422  # over max_records
+    status, body = server.request("POST", "/predict", raw=b'{"x": "' + b"a" * 30000 + b'"}')
+    assert status == 413
+    assert "over the limit" in body["error"]
+    # the server is still up and still right
+    assert server.request("GET", "/health") == (200, {"status": "ok"})
+    assert server.request("POST", "/predict", good)[0] == 200
+
+
+def test_model_metrics_and_openapi(server: Server) -> None:
+    status, model = server.request("GET", "/model")
+    assert status == 200
+    assert model["version"] == "1"
+    assert model["alias"] == "champion"
+    assert "roc_auc" in model["metrics"]
+    assert set(model["contract"]["columns"]) == {"ts", "x", "size", "color", "label"}
+    assert model["last_error"] is None
+    server.request("POST", "/predict", records(1)[0])
+    server.request("POST", "/predict", {**records(1)[0], "x": "bad"})
+    status, text = server.request("GET", "/metrics")
+    assert status == 200
+    assert 'airloop_requests_total{path="/predict",status="200"}' in text
+    assert 'airloop_requests_total{path="/predict",status="422"}' in text
+    assert 'airloop_request_seconds_bucket{path="/predict",status="200",le="+Inf"}' in text
+    assert "airloop_model_version 1" in text
+    assert "airloop_prediction_log_lag_seconds" in text
+    status, doc = server.request("GET", "/openapi.json")
+    record = doc["components"]["schemas"]["Record"]
+    assert set(record["required"]) == {"ts", "x", "size", "color"}
+    assert record["properties"]["color"]["enum"] == ["blue", "green", "red"]
+    assert server.request("GET", "/docs")[0] == 200
+
+
+def test_labels_by_api_and_by_file(server: Server, trained) -> None:
+    _, ws = trained
+    batch = records(3, seed=4)
+    batch[2]["entity_id"] = "E-7"
+    status, body = server.request("POST", "/predict", {"records": batch})
+    assert status == 200
+    rid = body["request_id"]
+    status, out = server.request("POST", "/labels", {"labels": [{"request_id": rid, "label": 1}]})
+    assert (status, out) == (200, {"recorded": 1})
+    assert server.request("POST", "/labels", {"labels": [{"label": 1}]})[0] == 422
+    drop = ws.root / "serving" / "tiny" / "labels" / "late.csv"
+    drop.write_text("entity_id,label\nE-7,0\n")
+    deadline = time.time() + 10
+    while drop.exists() and time.time() < deadline:
+        time.sleep(0.2)
+    assert not drop.exists()
+    frame = read_predictions(log_path(ws.root, "tiny"))
+    mine = frame[frame["request_id"] == rid]
+    assert len(mine) == 3
+    assert list(mine["label"]) == [1, 1, 0]  # the request's label, except where the entity has its own
+    assert set(mine.columns) >= {"ts", "model_version", "x", "color", "prediction", "probabilities"}
+    since = read_predictions(log_path(ws.root, "tiny"), start=time.time() + 60)
+    assert since.empty
+
+
+def test_bearer_token_guards_predict_labels_and_admin(trained, tmp_path: Path) -> None:
+    spec, ws = trained
+    token = "s3cret-token-for-tests"
+    srv = Server(spec, ws.root, tmp_path / "auth.log", env={"AIRLOOP_SERVE_TOKEN": token}).start()
+    try:
+        good = records(1)[0]
+        assert srv.request("POST", "/predict", good)[0] == 401
+        assert srv.request("POST", "/predict", good, {"authorization": "Bearer wrong"})[0] == 401
+        assert srv.request("POST", "/labels", {"labels": [{"entity_id": "a", "label": 1}]})[0] == 401
+        assert srv.request("POST", "/admin/reload")[0] == 401
+        assert srv.request("GET", "/health")[0] == 200
+        assert srv.request("POST", "/predict", good, {"authorization": f"Bearer {token}"})[0] == 200
+        assert srv.request("POST", "/admin/reload", headers={"authorization": f"Bearer {token}"})[0] == 200
+    finally:
+        srv.stop()
+    out = srv.output()
+    assert "auth: bearer token from $AIRLOOP_SERVE_TOKEN" in out
+    assert token not in out
+
+
+def test_schemathesis_finds_no_server_error(server: Server) -> None:
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "run",
+            f"http://127.0.0.1:{server.port}/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "60",
+            "--generation-deterministic",
+            "--suppress-health-check",
+            "all",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert server.request("GET", "/health")[0] == 200
+    # what it sent was logged only when it was valid: every logged record has every feature
+    json.dumps(res.stdout[-200:])
