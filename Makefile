@@ -43,7 +43,10 @@ lint: dev
 	$(BIN)/mypy src/airloop
 
 bench: install
+	@command -v wrk >/dev/null || (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk)) \
+	  || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/serve/run.py
 
 constraints: install
 	@(echo "# Versions checked together on Python 3.11 (Airflow's constraint files cannot be fetched here)."; \

@@ -86,7 +86,14 @@ def run_demo(example: Path, base: Workspace, fresh: bool = True) -> dict[str, An
     record = {
         "total_seconds": total,
         "runs": [
-            {"data": label, "state": o.state, "timing": timing(o), "steps": o.step_seconds(), "outputs": o.outputs()}
+            {
+                "data": label,
+                "state": o.state,
+                "timing": timing(o),
+                "steps": o.step_seconds(),
+                "tuning_wall_seconds": o.span("tune_plan", "tune_select"),
+                "outputs": o.outputs(),
+            }
             for label, o in runs
         ],
     }

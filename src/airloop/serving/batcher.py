@@ -15,6 +15,7 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from airloop.serving.model import Snapshot
@@ -33,28 +34,61 @@ class Job:
 
 
 def to_frame(snap: Snapshot, records: list[dict[str, Any]]) -> Any:
+    """Validated records as the frame the model was trained on, built column by column (one
+    DataFrame construction: assigning columns one at a time costs milliseconds per request)."""
+    import numpy as np
     import pandas as pd
 
-    cols = snap.contract.feature_columns()
-    frame = pd.DataFrame.from_records(records, columns=cols)
-    for col in cols:
+    columns: dict[str, Any] = {}
+    for col in snap.contract.feature_columns():
+        values = [rec.get(col) for rec in records]
         kind = snap.contract.columns[col].kind
-        if kind == "datetime":
-            frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601").dt.tz_localize(None)
-        elif kind == "numeric":
-            frame[col] = frame[col].astype("float64")
-    return frame
+        if kind == "numeric":
+            columns[col] = np.array([np.nan if v is None else v for v in values], dtype="float64")
+        elif kind == "datetime":
+            columns[col] = _datetimes(values)
+        else:
+            columns[col] = np.array(values, dtype=object)
+    return pd.DataFrame(columns)
+
+
+def _datetimes(values: list[Any]) -> Any:
+    """ISO-8601 strings as naive UTC datetime64 (how the training data held them)."""
+    import numpy as np
+
+    out = np.empty(len(values), dtype="datetime64[us]")
+    for i, v in enumerate(values):
+        if v is None:
+            out[i] = np.datetime64("NaT")
+            continue
+        dt = v if isinstance(v, datetime) else datetime.fromisoformat(v.replace("Z", "+00:00"))
+        if dt.tzinfo is not None:
+            dt = dt.astimezone(UTC).replace(tzinfo=None)
+        out[i] = np.datetime64(dt, "us")
+    return out
 
 
 def predict(snap: Snapshot, records: list[dict[str, Any]]) -> tuple[list[Any], list[list[float]] | None]:
     frame = to_frame(snap, records)
     model = snap.model
     if snap.task != "regression" and hasattr(model, "predict_proba"):
-        proba = model.predict_proba(frame)
+        proba = _through_pipeline(model, frame, "predict_proba")
         # one pass through the pipeline: the predicted class is the most probable one
         preds = model.classes_[proba.argmax(axis=1)].tolist()
         return preds, proba.round(6).tolist()
-    return model.predict(frame).tolist(), None
+    return _through_pipeline(model, frame, "predict").tolist(), None
+
+
+def _through_pipeline(model: Any, frame: Any, method: str) -> Any:
+    """Pipeline.predict_proba without its per-call routing and validation (~0.5 ms a request)."""
+    steps = getattr(model, "steps", None)
+    if not steps:
+        return getattr(model, method)(frame)
+    data = frame
+    for _, step in steps[:-1]:
+        if step is not None and step != "passthrough":
+            data = step.transform(data)
+    return getattr(steps[-1][1], method)(data)
 
 
 class Batcher:

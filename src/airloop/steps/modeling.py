@@ -16,13 +16,6 @@ if TYPE_CHECKING:
 
     from airloop.spec.models import Candidate, Spec
 
-MISSING = "__missing__"
-
-
-def as_text(frame: Any) -> Any:
-    """Categorical columns as plain Python strings with an explicit missing marker."""
-    return frame.astype("string").fillna(MISSING).astype(object)
-
 
 class FeatureTransform:
     """Applies the user's ``module:function`` to the raw frame; picklable by path, not by code."""
@@ -113,30 +106,15 @@ def make_estimator(candidate: Candidate, params: dict[str, Any]) -> Any:
 
 
 def build_pipeline(spec: Spec, candidate: Candidate, features: dict[str, list[str]], params: dict[str, Any]) -> Any:
-    from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import Pipeline, make_pipeline
-    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+    from sklearn.pipeline import Pipeline
 
-    numeric_steps: list[Any] = [SimpleImputer(strategy="median")]
-    if candidate.scale:
-        numeric_steps.append(StandardScaler())
-    if candidate.encoding == "onehot":
-        encoder: Any = OneHotEncoder(
-            handle_unknown="infrequent_if_exist", max_categories=32, min_frequency=5, sparse_output=False
-        )
-    else:
-        encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1)
-    parts = []
-    if features["numeric"]:
-        parts.append(("num", make_pipeline(*numeric_steps), features["numeric"]))
-    if features["categorical"]:
-        text = FunctionTransformer(as_text, feature_names_out="one-to-one")
-        parts.append(("cat", make_pipeline(text, encoder), features["categorical"]))
+    from airloop.steps.encoding import Prepare
+
+    prepare = Prepare(features["numeric"], features["categorical"], encoding=candidate.encoding, scale=candidate.scale)
     steps: list[tuple[str, Any]] = []
     if spec.data.transform:
         steps.append(("transform", FeatureTransform(spec.data.transform)))
-    steps.append(("prepare", ColumnTransformer(parts, remainder="drop", verbose_feature_names_out=False)))
+    steps.append(("prepare", prepare))
     steps.append(("model", make_estimator(candidate, params)))
     return Pipeline(steps)
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from airloop.errors import DataError, UserCodeError
-from airloop.steps.modeling import as_text, build_pipeline, make_estimator, resolve_features, score, xy
+from airloop.steps.encoding import as_text
+from airloop.steps.modeling import build_pipeline, make_estimator, resolve_features, score, xy
 
 FEATURES = {"numeric": ["a", "b"], "categorical": ["c"]}
 
