@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from airloop.runtime.workspace import Workspace
 from helpers.projects import make_frame, train_with_steps, write_project
 from helpers.server import Server
+
+from airloop.runtime.workspace import Workspace
 
 SERVING = """
 serving:

@@ -9,11 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from airloop.serving.predlog import log_path, read_predictions
 from conftest import records
 from helpers.projects import write_project
 from helpers.server import Server
+
+from airloop.serving.predlog import log_path, read_predictions
 
 pytestmark = pytest.mark.integration
 

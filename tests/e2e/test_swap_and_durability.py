@@ -10,13 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import SERVING, records
+from helpers.projects import train_with_steps, write_project
+from helpers.server import Server
 
 from airloop.runtime.registry import promote_by_hand
 from airloop.runtime.workspace import Workspace
 from airloop.serving.predlog import log_path
-from conftest import SERVING, records
-from helpers.projects import train_with_steps, write_project
-from helpers.server import Server
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers.projects import make_frame, write_project
 
 pytestmark = pytest.mark.integration

@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers.projects import make_frame, write_project
 
 from airloop.runtime.embedded import run_train_dag
 from airloop.spec import load_spec
-from helpers.projects import make_frame, write_project
 
 pytestmark = pytest.mark.integration
 

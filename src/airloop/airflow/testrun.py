@@ -18,7 +18,14 @@ def main(dag_file: str, dag_id: str, result_file: str) -> int:
     from airloop.airflow.db import ensure_migrated
 
     home = Path(os.environ["AIRFLOW_HOME"])
-    migrated = ensure_migrated(home / "airflow.db", home / ".migrated")
+    url = os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
+    if url.startswith("sqlite:///"):
+        migrated = ensure_migrated(Path(url.removeprefix("sqlite:///")), home / ".migrated")
+    else:  # a server database: Airflow's own migration is idempotent
+        from airflow.utils import db as airflow_db
+
+        airflow_db.initdb()
+        migrated = True
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=dag_file)

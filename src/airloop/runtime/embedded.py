@@ -26,7 +26,7 @@ def airflow_env(ws: Workspace) -> dict[str, str]:
     return {
         "AIRFLOW_HOME": str(ws.airflow_home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(ws.dags_folder),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{ws.airflow_db}",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": ws.airflow_db_url,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
         "AIRLOOP_WORKSPACE": str(ws.root),

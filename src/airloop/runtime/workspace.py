@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ENV_VAR = "AIRLOOP_WORKSPACE"
+MLFLOW_ENV = "AIRLOOP_MLFLOW_URI"
+AIRFLOW_DB_ENV = "AIRLOOP_AIRFLOW_DB"
 DEFAULT = ".airloop"
 
 
@@ -42,7 +44,14 @@ class Workspace:
 
     @property
     def tracking_uri(self) -> str:
-        return f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+        """The MLflow store: SQLite in the workspace unless $AIRLOOP_MLFLOW_URI names another
+        (e.g. postgresql://host/db or a tracking server's http:// URL)."""
+        return os.environ.get(MLFLOW_ENV) or f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+
+    @property
+    def airflow_db_url(self) -> str:
+        """Airflow's metadata DB: SQLite in the workspace unless $AIRLOOP_AIRFLOW_DB names another."""
+        return os.environ.get(AIRFLOW_DB_ENV) or f"sqlite:///{self.airflow_db}"
 
     @property
     def mlflow_artifacts(self) -> Path:
