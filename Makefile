@@ -51,7 +51,7 @@ bench: install
 constraints: install
 	@(echo "# Versions checked together on Python 3.11 (Airflow's constraint files cannot be fetched here)."; \
 	  echo "# Regenerate: make constraints"; \
-	  $(BIN)/python -m pip freeze | grep -viE "^(-e|airloop)") > constraints.txt
+	  $(BIN)/python -m pip freeze | grep -viE "^(-e|airloop|# Editable)") > constraints.txt
 
 clean:
 	rm -rf $(VENV) .airloop
