@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from helpers.projects import make_frame, train_with_steps, write_project
+from helpers.projects import SERVING, train_with_steps, write_project
 from helpers.server import Server
 
 from airloop.runtime.workspace import Workspace
-
-SERVING = """
-serving:
-  poll_seconds: 0.5
-  max_records: 50
-  max_body_bytes: 20000
-"""
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +27,3 @@ def server(trained, tmp_path: Path):
     srv.start()
     yield srv
     srv.stop()
-
-
-def records(n: int, seed: int = 11) -> list[dict]:
-    frame = make_frame(n, seed=seed).drop(columns=["label"])
-    return json.loads(frame.to_json(orient="records"))

@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import records
-from helpers.projects import write_project
+from helpers.projects import records, write_project
 from helpers.server import Server
 
 from airloop.serving.predlog import log_path, read_predictions

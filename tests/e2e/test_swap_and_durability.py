@@ -10,8 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SERVING, records
-from helpers.projects import train_with_steps, write_project
+from helpers.projects import SERVING, records, train_with_steps, write_project
 from helpers.server import Server
 
 from airloop.runtime.registry import promote_by_hand

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -106,3 +107,16 @@ def train_with_steps(spec_path: Path, ws, run_id: str = "manual_1", **env) -> di
     for kind in ("train", "evaluate", "gate", "register", "promote"):
         refs = execute(kind, ctx, refs)
     return refs
+
+
+SERVING = """
+serving:
+  poll_seconds: 0.5
+  max_records: 50
+  max_body_bytes: 20000
+"""
+
+
+def records(n: int, seed: int = 11) -> list[dict]:
+    frame = make_frame(n, seed=seed).drop(columns=["label"])
+    return json.loads(frame.to_json(orient="records"))

@@ -35,7 +35,8 @@ def main(dag_file: str, dag_id: str, result_file: str) -> int:
         return 1
     dag = bag.get_dag(dag_id)
     before_test = time.perf_counter()
-    dr = dag.test()
+    # AIRLOOP_USE_EXECUTOR=1 hands the tasks to the configured executor (e.g. Celery workers)
+    dr = dag.test(use_executor=os.environ.get("AIRLOOP_USE_EXECUTOR") == "1")
     finished = time.perf_counter()
     tasks = []
     from airflow.utils.session import create_session
