@@ -47,6 +47,7 @@ bench: install
 	  || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/serve/run.py
+	$(BIN)/python bench/drift/run.py
 
 constraints: install
 	@(echo "# Versions checked together on Python 3.11 (Airflow's constraint files cannot be fetched here)."; \

@@ -55,6 +55,7 @@ def test_full_run_makes_a_champion_with_lineage(project: Path, workspace) -> Non
         "gate_reasons",
         "metric.roc_auc",
         "contract_uri",
+        "reference_uri",
     ):
         assert tags[f"airloop.{key}"], key
     assert tags["airloop.dag_id"] == "tiny__train"
@@ -86,6 +87,22 @@ def test_full_run_makes_a_champion_with_lineage(project: Path, workspace) -> Non
     artifacts = {a.path for a in client.list_artifacts(parent.info.run_id, "contract")}
     assert "contract/contract_report.txt" in artifacts
     assert "contract/contract.json" in artifacts
+    # the drift reference travels with the version: same-distribution data shows no drift
+    import json
+
+    from airloop.monitoring.drift import NumericSummary, Reference, compute_drift, prediction_drift
+
+    ref_uri = tags["airloop.reference_uri"]
+    reference = Reference.from_json(mlflow.artifacts.load_text(f"{ref_uri}/features.json"))
+    assert set(reference.numeric) == {"x", "size"}
+    assert set(reference.categorical) == {"color"}
+    fresh = make_frame(2000, seed=21)
+    assert not any(d.drifted for d in compute_drift(reference, fresh))
+    shifted = fresh.assign(x=fresh["x"] + 2)
+    assert [d.feature for d in compute_drift(reference, shifted) if d.drifted] == ["x"]
+    scores = NumericSummary(**json.loads(mlflow.artifacts.load_text(f"{ref_uri}/prediction.json")))
+    proba = model.predict_proba(fresh.drop(columns=["label"]))[:, 1]
+    assert not prediction_drift(scores, proba).drifted
     # the second run reuses the migrated Airflow DB
     second = run_train_dag(load_spec(project), workspace)
     assert second.ok

@@ -21,6 +21,7 @@ def version_tags(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         "airloop.gate": "passed" if gate["passed"] else "refused",
         "airloop.gate_reasons": "; ".join(gate["reasons"]),
         "airloop.contract_uri": f"runs:/{refs['mlflow_run_id']}/contract/contract.json",
+        "airloop.reference_uri": f"runs:/{refs['mlflow_run_id']}/reference",
         "airloop.features": refs["features"],
     }
     tags.update({f"airloop.metric.{k}": round(v, 6) for k, v in refs["metrics"].items()})

@@ -45,12 +45,47 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         input_example=example,
         code_paths=user_code_paths(ctx),
     )
+    log_reference(ctx, tracker, refs, model, X)
     tracker.log(
         refs["mlflow_run_id"],
         params={"candidate": cand.name, "estimator": cand.estimator, **cand.params, **best["params"]},
         metrics={"train_rows": len(X), "fit_seconds": fit_seconds},
     )
     return {"model_uri": model_uri, "model_id": model_id, "candidate": cand.name, "fit_seconds": fit_seconds}
+
+
+def log_reference(ctx: StepContext, tracker: Any, refs: dict[str, Any], model: Any, X: Any) -> None:
+    """Summarise the training data and the model's scores on it, for drift monitoring later."""
+    import json
+    from dataclasses import asdict
+
+    from airloop.data.contract import Contract
+    from airloop.monitoring.drift import NumericSummary, Reference
+    from airloop.steps.modeling import predict_all
+
+    contract = Contract.from_json((ctx.run_dir / "contract.json").read_text())
+    # time (the split column) always "drifts", and free text (no category list) has no distribution
+    skip = {ctx.loaded.spec.split.column}
+    columns = [c for c in contract.feature_columns() if c in X.columns and c not in skip]
+    numeric = [c for c in columns if contract.columns[c].kind == "numeric"]
+    categorical = [
+        c
+        for c in columns
+        if contract.columns[c].kind in ("categorical", "boolean") and contract.columns[c].categories is not None
+    ]
+    folder = ctx.run_dir / "reference"
+    folder.mkdir(exist_ok=True)
+    (folder / "features.json").write_text(Reference.fit(X, numeric, categorical).to_json())
+    sample = X.sample(n=min(len(X), 50_000), random_state=0)
+    pred, proba = predict_all(ctx.loaded.spec, model, sample)
+    scores = (
+        proba[:, -1]
+        if proba is not None and proba.shape[1] == 2
+        else (proba.max(axis=1) if proba is not None else pred)
+    )
+    (folder / "prediction.json").write_text(json.dumps(asdict(NumericSummary.fit(scores, bins=10, ks_sample=0))))
+    tracker.log_artifact(refs["mlflow_run_id"], str(folder / "features.json"), "reference")
+    tracker.log_artifact(refs["mlflow_run_id"], str(folder / "prediction.json"), "reference")
 
 
 def _naive_datetimes(frame: Any) -> Any:
