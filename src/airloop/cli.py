@@ -99,6 +99,30 @@ def _step_error(fail: dict[str, Any], outcome: Any) -> AirloopError:
 
 @main.command()
 @click.argument("path", type=click.Path())
+@click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
+def monitor(path: str, workspace: str | None) -> None:
+    """Run the monitor DAG of PATH once: drift and live performance since the last run, and the verdict."""
+    from airloop.plan.build import monitor_dag_id
+    from airloop.runtime.embedded import run_dag
+    from airloop.runtime.report import progress_printer
+    from airloop.spec import load_spec
+
+    loaded = load_spec(path)
+    outcome = run_dag(loaded, _workspace(workspace), monitor_dag_id(loaded.spec.name), progress_printer())
+    out = outcome.outputs()
+    if not outcome.ok:
+        fail = outcome.final_failure()
+        raise _step_error(fail, outcome) if fail else RunFailed(f"the run ended {outcome.state}")
+    brief = out.get("monitor", {})
+    click.echo(
+        f"champion v{brief.get('champion', '-')}: {brief.get('rows', 0)} new predictions; "
+        f"drifted: {', '.join(brief.get('drifted', [])) or 'none'}; live: {brief.get('live', {})}"
+    )
+    click.echo(("retrain requested: " if out.get("retrain") else "no retrain: ") + str(out.get("reason", "")))
+
+
+@main.command()
+@click.argument("path", type=click.Path())
 @click.argument("version")
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
 def promote(path: str, version: str, workspace: str | None) -> None:

@@ -125,7 +125,7 @@ def test_labels_by_api_and_by_file(server: Server, trained) -> None:
     mine = frame[frame["request_id"] == rid]
     assert len(mine) == 3
     assert list(mine["label"]) == [1, 1, 0]  # the request's label, except where the entity has its own
-    assert set(mine.columns) >= {"ts", "model_version", "x", "color", "prediction", "probabilities"}
+    assert set(mine.columns) >= {"logged_at", "ts", "model_version", "x", "color", "prediction", "probabilities"}
     since = read_predictions(log_path(ws.root, "tiny"), start=time.time() + 60)
     assert since.empty
 

@@ -18,11 +18,12 @@ globals().update(load_dags(spec={spec!r}, workspace={workspace!r}))
 
 def load_dags(spec: str, workspace: str) -> dict[str, Any]:
     from airloop.airflow.dags import build_dag
-    from airloop.plan import build_train_plan
+    from airloop.plan import build_monitor_plan, build_train_plan
     from airloop.spec import load_spec
 
     loaded = load_spec(spec)
-    return {dag.dag_id: dag for dag in [build_dag(build_train_plan(loaded, workspace))]}
+    plans = [build_train_plan(loaded, workspace), build_monitor_plan(loaded, workspace)]
+    return {dag.dag_id: dag for dag in map(build_dag, plans)}
 
 
 def render(name: str, spec: str | Path, workspace: str | Path) -> str:

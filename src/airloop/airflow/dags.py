@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, get_current_context, task
+from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, get_current_context, task
 
 from airloop.plan import Plan
 
@@ -76,13 +76,40 @@ def collect_step(
     return _run(kind, task_id, plan_json, refs, results=list(results))
 
 
+@task(multiple_outputs=False)
+def request_retrain(refs: dict[str, Any], asset_uri: str) -> dict[str, Any]:
+    """Succeed (and so emit the retrain asset event, with the reason) only when the policy says so."""
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    if not refs.get("retrain"):
+        raise AirflowSkipException(refs.get("reason") or "no retraining needed")
+    extra = {"reason": refs["reason"], "champion": refs.get("monitor", {}).get("champion")}
+    get_current_context()["outlet_events"][_asset(asset_uri)].extra = extra
+    return extra
+
+
+def _asset(uri: str) -> Asset:
+    return Asset(uri=uri, name=uri)
+
+
+def _schedule(plan: Plan) -> Any:
+    if not plan.schedule_assets:
+        return plan.schedule
+    assets: Any = None
+    for uri in plan.schedule_assets:
+        assets = _asset(uri) if assets is None else assets | _asset(uri)
+    if plan.schedule is None:
+        return assets
+    return AssetOrTimeSchedule(timetable=CronTriggerTimetable(plan.schedule, timezone="UTC"), assets=assets)
+
+
 def build_dag(plan: Plan) -> DAG:
     plan_json = plan.to_json()
     default_args = {"retries": plan.retries, "retry_delay": timedelta(seconds=plan.retry_delay_seconds)}
     with DAG(
         dag_id=plan.dag_id,
         description=plan.description,
-        schedule=plan.schedule,
+        schedule=_schedule(plan),
         start_date=datetime(2024, 1, 1, tzinfo=UTC),
         catchup=False,
         max_active_runs=1,
@@ -95,7 +122,11 @@ def build_dag(plan: Plan) -> DAG:
             upstream: Any = outputs[t.upstream[0]] if t.upstream else None
             refs: Any = outputs[t.refs_from] if t.refs_from else upstream
             common = {"kind": t.kind, "task_id": t.task_id, "plan_json": plan_json}
-            if t.mapped:
+            if t.kind == "request_retrain":
+                outputs[t.task_id] = request_retrain.override(
+                    task_id=t.task_id, outlets=[_asset(u) for u in t.outlets], retries=0
+                )(refs=refs, asset_uri=t.outlets[0])
+            elif t.mapped:
                 outputs[t.task_id] = (
                     mapped_step.override(task_id=t.task_id, max_active_tis_per_dag=plan.max_active_trials)
                     .partial(refs=refs, **common)

@@ -10,6 +10,34 @@ def train_dag_id(project: str) -> str:
     return f"{project}__train"
 
 
+def monitor_dag_id(project: str) -> str:
+    return f"{project}__monitor"
+
+
+def retrain_asset(project: str) -> str:
+    """The asset the monitor emits when its policy asks for retraining; the train DAG listens."""
+    return f"airloop://{project}/retrain-requested"
+
+
+def build_monitor_plan(loaded: LoadedSpec, workspace: str) -> Plan:
+    spec = loaded.spec
+    return Plan(
+        dag_id=monitor_dag_id(spec.name),
+        project=spec.name,
+        spec_path=str(loaded.path),
+        workspace=workspace,
+        schedule=spec.monitoring.schedule,
+        retries=spec.retries,
+        retry_delay_seconds=spec.retry_delay_seconds,
+        description=f"airloop: monitor {spec.name}'s champion (drift, live performance) and request retraining",
+        tasks=(
+            PlanTask("monitor", "monitor"),
+            PlanTask("request_retrain", "request_retrain", ("monitor",), outlets=(retrain_asset(spec.name),)),
+        ),
+        tags=("airloop", spec.name, "monitor"),
+    )
+
+
 def build_train_plan(loaded: LoadedSpec, workspace: str) -> Plan:
     spec = loaded.spec
     chain = ["ingest", "validate", "split"]
@@ -37,4 +65,5 @@ def build_train_plan(loaded: LoadedSpec, workspace: str) -> Plan:
         f"{spec.tuning.trials} trials each)",
         tasks=tuple(tasks),
         tags=("airloop", spec.name, "train"),
+        schedule_assets=(retrain_asset(spec.name),),
     )

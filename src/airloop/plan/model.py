@@ -17,6 +17,8 @@ class PlanTask:
     collects: str | None = None
     # Where the task's ``refs`` come from, when not from its first upstream.
     refs_from: str | None = None
+    # Assets this task emits an event for when it succeeds.
+    outlets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class Plan:
     tasks: tuple[PlanTask, ...] = field(default_factory=tuple)
     tags: tuple[str, ...] = ()
     max_active_trials: int = 4
+    # Asset URIs whose events also start the DAG (any of them, or the cron schedule).
+    schedule_assets: tuple[str, ...] = ()
 
     def task(self, task_id: str) -> PlanTask:
         return next(t for t in self.tasks if t.task_id == task_id)
@@ -54,6 +58,10 @@ class Plan:
     @classmethod
     def from_json(cls, text: str) -> Plan:
         raw = json.loads(text)
-        raw["tasks"] = tuple(PlanTask(**{**t, "upstream": tuple(t["upstream"])}) for t in raw["tasks"])
+        raw["tasks"] = tuple(
+            PlanTask(**{**t, "upstream": tuple(t["upstream"]), "outlets": tuple(t.get("outlets", ()))})
+            for t in raw["tasks"]
+        )
         raw["tags"] = tuple(raw["tags"])
+        raw["schedule_assets"] = tuple(raw.get("schedule_assets", ()))
         return cls(**raw)

@@ -95,6 +95,17 @@ def run_train_dag(
 ) -> RunOutcome:
     from airloop.plan.build import train_dag_id
 
+    return run_dag(loaded, ws, train_dag_id(loaded.spec.name), on_event, poll)
+
+
+def run_dag(
+    loaded: LoadedSpec,
+    ws: Workspace,
+    dag_id: str,
+    on_event: Callable[[dict[str, Any]], None] | None = None,
+    poll: float = 0.1,
+) -> RunOutcome:
+    """Run one of the project's DAGs once with dag.test() in a child process, following its events."""
     ws.logs.mkdir(parents=True, exist_ok=True)
     dag_file = compile_dag_file(loaded, ws)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -111,7 +122,7 @@ def run_train_dag(
                 "-m",
                 "airloop.airflow.testrun",
                 str(dag_file),
-                train_dag_id(loaded.spec.name),
+                dag_id,
                 str(result_file),
             ],
             env=env,

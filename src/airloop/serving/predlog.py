@@ -146,8 +146,9 @@ def ingest_label_files(log: PredictionLog, folder: Path) -> int:
 
 
 def read_predictions(path: Path, start: float | None = None, end: float | None = None) -> pd.DataFrame:
-    """Predictions logged in [start, end) (epoch seconds) as a frame: one row per record, the
-    features as columns, and the latest label joined by entity id, else by request id."""
+    """Predictions logged in [start, end) (epoch seconds) as a frame: one row per record with
+    request_id, row, logged_at, model_version, entity_id, prediction, probabilities and label (the
+    latest, joined by entity id, else by request id), and the features as columns."""
     import pandas as pd
 
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -177,5 +178,6 @@ def read_predictions(path: Path, start: float | None = None, end: float | None =
     raw["prediction"] = [_json(v) for v in raw["prediction"]]
     raw["probabilities"] = [_json(v) for v in raw["probabilities"]]
     raw["label"] = pd.Series([_json(v) for v in raw["label"]], dtype=object)
-    raw["ts"] = pd.to_datetime(raw["ts"], unit="s", utc=True)
+    # "ts" is a common feature name: the log's own timestamp is "logged_at" in the frame
+    raw["logged_at"] = pd.to_datetime(raw.pop("ts"), unit="s", utc=True)
     return pd.concat([raw.reset_index(drop=True), features], axis=1)

@@ -127,6 +127,22 @@ class Serving(_Model):
     )
 
 
+class Monitoring(_Model):
+    schedule: str | None = Field("@daily", description="when the monitor DAG runs (it also runs on new labels)")
+    min_rows: int = Field(100, ge=1, description="predictions needed before drift is judged")
+    numeric_method: Literal["psi", "ks"] = "psi"
+    categorical_method: Literal["psi", "chi2"] = "psi"
+    psi_threshold: float = Field(0.2, gt=0)
+    p_threshold: float = Field(0.01, gt=0, lt=1)
+    drifted_features: int = Field(2, ge=1, description="retrain when at least this many features drift")
+    min_performance: dict[str, float] = Field(default_factory=dict, description="live metric floors")
+    max_performance_drop: float | None = Field(
+        0.05, ge=0, description="retrain when the live promotion metric falls this far below the holdout"
+    )
+    min_labeled: int = Field(50, ge=1, description="labeled predictions needed before performance is judged")
+    cooldown_hours: float = Field(24.0, ge=0, description="no second retrain request inside this window")
+
+
 class Spec(_Model):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")
     task: Task
@@ -141,6 +157,7 @@ class Spec(_Model):
     retry_delay_seconds: float = Field(10, ge=0)
     schedule: str | None = Field(None, description="cron expression or preset such as @daily")
     serving: Serving = Serving()
+    monitoring: Monitoring = Monitoring()
 
     # Derived views, so that every consumer reads the defaults the same way.
     @property

@@ -143,17 +143,29 @@ def search_space_valid(ls: LoadedSpec) -> Iterator[Finding]:
 
 @rule()
 def schedule_valid(ls: LoadedSpec) -> Iterator[Finding]:
-    schedule = ls.spec.schedule
-    if schedule is None or schedule in PRESETS:
-        return
-    from croniter import croniter
+    for loc, schedule in ((("schedule",), ls.spec.schedule), (("monitoring", "schedule"), ls.spec.monitoring.schedule)):
+        if schedule is None or schedule in PRESETS:
+            continue
+        from croniter import croniter
 
-    if not croniter.is_valid(schedule):
-        yield (
-            ("schedule",),
-            f"`{schedule}` is neither a cron expression nor a preset",
-            f"use a cron expression such as '0 3 * * *' or one of {', '.join(sorted(PRESETS))}",
-        )
+        if not croniter.is_valid(schedule):
+            yield (
+                loc,
+                f"`{schedule}` is neither a cron expression nor a preset",
+                f"use a cron expression such as '0 3 * * *' or one of {', '.join(sorted(PRESETS))}",
+            )
+
+
+@rule()
+def monitoring_metrics_known(ls: LoadedSpec) -> Iterator[Finding]:
+    allowed = metrics_for(ls.spec.task)
+    for name in ls.spec.monitoring.min_performance:
+        if name not in allowed:
+            yield (
+                ("monitoring", "min_performance", name),
+                f"unknown metric `{name}` for a {ls.spec.task} task",
+                f"metrics for task {ls.spec.task}: {', '.join(allowed)}",
+            )
 
 
 @rule()

@@ -26,6 +26,7 @@ STEPS: dict[str, str] = {
     "gate": "gate:run",
     "register": "register:run",
     "promote": "promote:run",
+    "monitor": "monitor:run",
 }
 
 # Some errors are the same however often a step is tried: retrying them only delays the report.
@@ -121,5 +122,8 @@ def _summary(out: dict[str, Any]) -> dict[str, Any]:
         "tuning",
         "candidate",
         "fit_seconds",
+        "retrain",
+        "reason",
+        "monitor",
     )
     return {k: out[k] for k in keep if k in out}

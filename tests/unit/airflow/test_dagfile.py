@@ -55,9 +55,12 @@ def test_airflow_dagbag_loads_the_train_dag(dag_file: Path, tmp_path: Path) -> N
         "from airflow.dag_processing.dagbag import DagBag\n"
         f"bag = DagBag(dag_folder={str(dag_file)!r})\n"
         "dag = bag.dags['flights__train']  # no metadata DB needed\n"
+        "mon = bag.dags['flights__monitor']\n"
         "print(json.dumps({'errors': {k: str(v) for k, v in bag.import_errors.items()},"
         " 'tasks': {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks},"
-        " 'schedule': str(dag.schedule), 'retries': dag.default_args['retries']}))\n"
+        " 'schedule': str(dag.schedule), 'retries': dag.default_args['retries'],"
+        " 'monitor': {t.task_id: sorted(t.downstream_task_ids) for t in mon.tasks},"
+        " 'monitor_outlets': [a.uri for a in mon.get_task('request_retrain').outlets]}))\n"
     )
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "home"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
@@ -77,7 +80,11 @@ def test_airflow_dagbag_loads_the_train_dag(dag_file: Path, tmp_path: Path) -> N
         "promote": [],
     }
     assert out["retries"] == 1
-    assert "@weekly" in out["schedule"]
+    # @weekly, or whenever the monitor requests retraining
+    assert "expression='0 0 * * 0'" in out["schedule"]
+    assert "airloop://flights/retrain-requested" in out["schedule"]
+    assert out["monitor"] == {"monitor": ["request_retrain"], "request_retrain": []}
+    assert out["monitor_outlets"] == ["airloop://flights/retrain-requested"]
 
 
 def test_compile_print_names_spec_and_workspace(tmp_path: Path) -> None:
