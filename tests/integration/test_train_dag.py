@@ -191,3 +191,32 @@ def test_workspace_holds_everything(project: Path, workspace) -> None:
     assert (workspace.dags_folder / "airloop_tiny.py").exists()
     assert not (Path.cwd() / "mlruns").exists()
     shutil.rmtree(workspace.root)
+
+
+def test_landed_files_join_the_data_or_are_rejected(tmp_path: Path, workspace) -> None:
+    project = write_project(tmp_path / "p", min_auc=0.0, extra="  # landing\n")
+    spec_text = project.read_text().replace("  target: label\n", "  target: label\n  incoming: incoming\n")
+    project.write_text(spec_text)
+    incoming = tmp_path / "p" / "incoming"
+    incoming.mkdir()
+    assert run_train_dag(load_spec(project), workspace).ok
+    make_frame(200, seed=7, start="2024-04-01").to_csv(incoming / "april.csv", index=False)
+    (incoming / "_READY").write_text("")  # the watcher's marker; dag.test runs without a triggerer
+    good = run_train_dag(load_spec(project), workspace)
+    assert good.ok
+    assert not (incoming / "april.csv").exists()
+    assert (tmp_path / "p" / "data" / "april.csv").exists()  # accepted: now part of the data
+    assert good.outputs()["rows"] == 1400
+    bad = make_frame(200, seed=8, start="2024-05-01")
+    bad["color"] = "purple"
+    bad.to_csv(incoming / "may.csv", index=False)
+    rejected = run_train_dag(load_spec(project), workspace)
+    assert not rejected.ok
+    assert rejected.final_failure()["task"] == "validate"
+    assert (incoming / "rejected" / "may.csv").exists()
+    assert "unseen_category" in (incoming / "rejected" / "may.csv.report.txt").read_text()
+    assert not (tmp_path / "p" / "data" / "may.csv").exists()
+    tracker = _tracker(workspace)
+    assert tracker.aliases("tiny")["champion"] in ("1", "2")
+    assert len(tracker.version_numbers("tiny")) == 2  # the rejected run registered nothing
+    assert run_train_dag(load_spec(project), workspace).ok  # the bad batch blocked one run only

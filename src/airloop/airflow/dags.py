@@ -9,7 +9,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import DAG, Asset, AssetOrTimeSchedule, CronTriggerTimetable, get_current_context, task
+from airflow.sdk import (
+    DAG,
+    Asset,
+    AssetOrTimeSchedule,
+    AssetWatcher,
+    CronTriggerTimetable,
+    get_current_context,
+    task,
+)
 
 from airloop.plan import Plan
 
@@ -88,16 +96,27 @@ def request_retrain(refs: dict[str, Any], asset_uri: str) -> dict[str, Any]:
     return extra
 
 
-def _asset(uri: str) -> Asset:
-    return Asset(uri=uri, name=uri)
+def _asset(uri: str, folder: str | None = None) -> Asset:
+    if folder is None:
+        return Asset(uri=uri, name=uri)
+    from airflow.providers.standard.triggers.file import DirectoryFileDeleteTrigger
+
+    from airloop.data.sources import READY
+
+    # The triggerer watches the landing folder (only while the DAG is unpaused) and deletes the
+    # marker as it raises the event: one marker, one event, no polling loop of airloop's own.
+    trigger = DirectoryFileDeleteTrigger(directory=folder, filename=READY, poke_interval=2.0)
+    return Asset(uri=uri, name=uri, watchers=[AssetWatcher(name=f"{uri}#landing", trigger=trigger)])
 
 
 def _schedule(plan: Plan) -> Any:
     if not plan.schedule_assets:
         return plan.schedule
+    folders = dict(plan.watched_folders)
     assets: Any = None
     for uri in plan.schedule_assets:
-        assets = _asset(uri) if assets is None else assets | _asset(uri)
+        one = _asset(uri, folders.get(uri))
+        assets = one if assets is None else assets | one
     if plan.schedule is None:
         return assets
     return AssetOrTimeSchedule(timetable=CronTriggerTimetable(plan.schedule, timezone="UTC"), assets=assets)

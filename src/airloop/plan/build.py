@@ -14,6 +14,11 @@ def monitor_dag_id(project: str) -> str:
     return f"{project}__monitor"
 
 
+def new_data_asset(project: str) -> str:
+    """The asset whose event (a _READY marker in data.incoming) starts a train run."""
+    return f"airloop://{project}/new-data"
+
+
 def retrain_asset(project: str) -> str:
     """The asset the monitor emits when its policy asks for retraining; the train DAG listens."""
     return f"airloop://{project}/retrain-requested"
@@ -65,5 +70,11 @@ def build_train_plan(loaded: LoadedSpec, workspace: str) -> Plan:
         f"{spec.tuning.trials} trials each)",
         tasks=tuple(tasks),
         tags=("airloop", spec.name, "train"),
-        schedule_assets=(retrain_asset(spec.name),),
+        schedule_assets=(
+            *([new_data_asset(spec.name)] if spec.data.incoming else []),
+            retrain_asset(spec.name),
+        ),
+        watched_folders=(
+            ((new_data_asset(spec.name), str(loaded.resolve(spec.data.incoming))),) if spec.data.incoming else ()
+        ),
     )

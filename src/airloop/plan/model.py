@@ -36,6 +36,8 @@ class Plan:
     max_active_trials: int = 4
     # Asset URIs whose events also start the DAG (any of them, or the cron schedule).
     schedule_assets: tuple[str, ...] = ()
+    # (asset URI, folder): the triggerer raises the asset's event when a _READY marker lands there.
+    watched_folders: tuple[tuple[str, str], ...] = ()
 
     def task(self, task_id: str) -> PlanTask:
         return next(t for t in self.tasks if t.task_id == task_id)
@@ -64,4 +66,5 @@ class Plan:
         )
         raw["tags"] = tuple(raw["tags"])
         raw["schedule_assets"] = tuple(raw.get("schedule_assets", ()))
+        raw["watched_folders"] = tuple(tuple(w) for w in raw.get("watched_folders", ()))
         return cls(**raw)

@@ -41,6 +41,10 @@ class Data(_Model):
     features: Features = Features()
     transform: str | None = Field(None, description="module:function taking and returning a frame")
     missing_target: Literal["drop", "fail"] = "drop"
+    incoming: str | None = Field(
+        None, description="landing folder: files dropped here, then a _READY marker, start a train run"
+    )
+    window_days: float | None = Field(None, gt=0, description="train on the last N days only (by split.column)")
 
 
 class ColumnContract(_Model):

@@ -83,6 +83,19 @@ def thresholds_have_bounds(ls: LoadedSpec) -> Iterator[Finding]:
 
 
 @rule()
+def landing_needs_a_folder_source(ls: LoadedSpec) -> Iterator[Finding]:
+    data = ls.spec.data
+    if data.incoming and data.source.path is None:
+        yield (
+            ("data", "incoming"),
+            "a landing folder needs a file source to accumulate into",
+            "set data.source.path, e.g. data/*.parquet",
+        )
+    if data.window_days and not ls.spec.split.column:
+        yield ("data", "window_days"), "a time window needs a time column", "set split.column (and method: time)"
+
+
+@rule()
 def split_needs_column(ls: LoadedSpec) -> Iterator[Finding]:
     split = ls.spec.split
     if split.method == "time" and not split.column:

@@ -33,5 +33,5 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         "data_uri": frames.save(frame, ctx.run_dir / "ingested.parquet"),
         "fingerprint": fp,
         "rows": len(frame),
-        "batches": [{"name": b.name, "rows": len(b.frame)} for b in batches],
+        "batches": [{"name": b.name, "rows": len(b.frame), "landed": b.landed} for b in batches],
     }

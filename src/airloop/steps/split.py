@@ -36,6 +36,11 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
             f"target `{spec.data.target}` is not in the data",
             hint=f"set data.target to one of: {', '.join(map(str, frame.columns))}",
         )
+    if spec.data.window_days and spec.split.column in frame.columns:
+        import pandas as pd
+
+        when = pd.to_datetime(frame[spec.split.column], utc=True, errors="coerce")
+        frame = frame[when >= when.max() - pd.Timedelta(days=spec.data.window_days)]
     train, holdout = split_frame(spec, frame)
     features = resolve_features(spec, apply_transform(spec, train.head(1000)))
     if spec.task != "regression" and train[spec.data.target].nunique() < 2:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from airloop.data import contract as dc
@@ -24,6 +25,33 @@ def reference_contract(ctx: StepContext, frame: Any, fingerprint: str) -> tuple[
     if stored.exists():
         return dc.Contract.from_json(stored.read_text()), f"inferred earlier ({stored})"
     return dc.infer(frame, spec.data.target, source=fingerprint), "inferred from this data (first accepted)"
+
+
+def settle_landed(ctx: StepContext, batches: list[dict[str, Any]], report: str) -> None:
+    """Landed files that pass join the accumulated data; those that fail go to incoming/rejected/
+    with the report, so a bad batch blocks one run, not every run after it. When any batch fails,
+    the good landed files stay in the landing folder for the next run."""
+    import shutil
+
+    from airloop.data.sources import accumulation_folder, incoming_folder
+
+    landed = [b for b in batches if b.get("landed")]
+    if not landed:
+        return
+    failed = any(b["violations"] for b in batches)
+    target = accumulation_folder(ctx.loaded)
+    rejected = (incoming_folder(ctx.loaded) or target) / "rejected"
+    for b in landed:
+        src = Path(b["name"])
+        if not src.exists():
+            continue
+        if b["violations"]:
+            rejected.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(src), rejected / src.name)
+            (rejected / f"{src.name}.report.txt").write_text(report + "\n")
+        elif not failed:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(src), target / src.name)
 
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
@@ -60,6 +88,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     run_id = refs["mlflow_run_id"]
     for name in ("contract_report.json", "contract_report.txt", "contract.json"):
         tracker.log_artifact(run_id, str(ctx.run_dir / name), "contract")
+    settle_landed(ctx, report["batches"], text)
     if bad:
         tracker.log(run_id, tags={"airloop.verdict": "rejected: data contract violated"})
         tracker.finish(run_id, "FAILED")

@@ -1,0 +1,373 @@
+"""One self-contained HTML page about a project: champions, live performance, drift, contract breaks.
+
+Everything is inline (CSS, plots as base64 PNG) so the file can be mailed, attached to a ticket or
+opened from an air-gapped host: no external URL, no JavaScript. Every text that comes from data,
+tags or files is escaped. A missing piece (no versions, no monitor run, no rejected batch) is a
+"nothing yet" note, never an error: the report is most often read when something is missing.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airloop.runtime.workspace import Workspace
+from airloop.spec import load_spec
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from airloop.spec.models import Spec
+
+MAX_REJECTED = 5  # contract reports shown
+MAX_RUNS = 50  # monitor runs listed in the verdict table
+DRIFT_METHODS = ("psi", "chi2", "ks")
+METRIC_TAG = "airloop.metric."
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;
+padding:0 1em;color:#1d232a}
+h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #dde3ea;padding-bottom:.2em;margin-top:2em}
+.meta,.note{color:#5b6673}.note{background:#f4f6f8;border-left:4px solid #aab4bf;padding:.5em .8em}
+table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:13px}
+th,td{border:1px solid #dde3ea;padding:.25em .5em;text-align:left;vertical-align:top}
+th{background:#f4f6f8}td.num{text-align:right;font-variant-numeric:tabular-nums}
+.badge{display:inline-block;border-radius:3px;padding:0 .4em;margin-right:.2em;background:#e6eaef;font-size:12px}
+.champion{background:#ffd54f}.passed{color:#1b7f3b}.refused,.bad{color:#b3261e;font-weight:600}
+img{max-width:100%;display:block;margin:.5em 0}code{font-size:12px}nav a{margin-right:1em}
+"""
+
+
+class Html(str):
+    """Markup built here, already safe: table cells that are not Html get escaped."""
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def write_report(spec_path: str | Path, ws: Workspace, out: Path | None = None) -> Path:
+    """Write the report of the project at ``spec_path``; returns the HTML file written."""
+    spec = load_spec(spec_path).spec
+    name = spec.name
+    project = ws.project(name)
+    history, problem = _read_history(project / "monitoring" / "history.parquet")
+    sections = [
+        ("versions", "Champion history", _versions_section(spec, ws)),
+        ("live", "Live performance", _live_section(spec, history, problem)),
+        ("drift", "Drift per feature", _drift_section(spec, history, problem)),
+        ("contract", "Data-contract violations", _contract_section(project / "runs")),
+    ]
+    target = Path(out) if out is not None else ws.root / "reports" / f"{name}.html"
+    if target.is_dir():
+        target = target / f"{name}.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_text(_page(name, ws, sections), encoding="utf-8")
+    tmp.replace(target)  # a browser reloading the page never sees half a file
+    return target
+
+
+def _page(name: str, ws: Workspace, sections: list[tuple[str, str, str]]) -> str:
+    nav = "".join(f'<a href="#{key}">{_e(title)}</a>' for key, title, _ in sections)
+    body = "".join(f'<section id="{key}"><h2>{_e(title)}</h2>{content}</section>' for key, title, content in sections)
+    return (
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width,initial-scale=1">'
+        f"<title>airloop report: {_e(name)}</title><style>{CSS}</style></head><body>"
+        f"<h1>airloop report: {_e(name)}</h1>"
+        f'<p class="meta">generated {_e(_when(datetime.now(UTC).timestamp()))} · workspace <code>{_e(ws.root)}'
+        f"</code></p><nav>{nav}</nav>{body}</body></html>\n"
+    )
+
+
+# --- champion history ---------------------------------------------------------------------------
+def _versions_section(spec: Spec, ws: Workspace) -> str:
+    versions, aliases = _versions(spec.name, ws)
+    if not versions:
+        return _note(f"nothing yet: model `{spec.name}` has no registered version (train it with `airloop run`).")
+    metric = spec.promotion_metric
+    by_version: dict[str, list[str]] = {}
+    for alias, v in aliases.items():
+        by_version.setdefault(v, []).append(alias)
+    rows = []
+    for mv in reversed(versions):  # newest first, as `airloop status` lists them
+        tags = mv["tags"]
+        gate = tags.get("airloop.gate", "")
+        others = ", ".join(
+            f"{k[len(METRIC_TAG) :]} {v}"
+            for k, v in sorted(tags.items())
+            if k.startswith(METRIC_TAG) and k != METRIC_TAG + metric
+        )
+        fingerprint = tags.get("airloop.data_fingerprint", "")
+        rows.append(
+            [
+                Html(f"<b>v{_e(mv['version'])}</b>"),
+                _when(mv["created"] / 1000) if mv["created"] else "-",
+                Html("".join(f'<span class="badge {_e(a)}">{_e(a)}</span>' for a in by_version.get(mv["version"], []))),
+                tags.get("airloop.candidate", "") or "-",
+                Html(f'<span class="num">{_e(tags.get(METRIC_TAG + metric, "-"))}</span>'),
+                others or "-",
+                Html(f'<span class="{_e(gate)}">{_e(gate or "-")}</span>'),
+                tags.get("airloop.gate_reasons", "") or "-",
+                {"true": "yes", "false": "no"}.get(tags.get("airloop.promoted", ""), "-"),
+                tags.get("airloop.promoted_by", "") or "-",
+                Html(f'<code title="{_e(fingerprint)}">{_e(fingerprint[:12] or "-")}</code>'),
+                Html(f"{_e(tags.get('airloop.dag_id', '-'))}<br><code>{_e(tags.get('airloop.run_id', '-'))}</code>"),
+            ]
+        )
+    headers = ["version", "created (UTC)", "aliases", "candidate", metric, "other metrics", "gate", "reasons"]
+    headers += ["promoted", "promoted by", "data", "Airflow dag / run"]
+    current = ", ".join(f"{a} v{v}" for a, v in aliases.items()) or "no aliases set"
+    parts = [f"<p>{len(versions)} version(s) of <b>{_e(spec.name)}</b>; {_e(current)}.</p>", _table(headers, rows)]
+    threshold = spec.promotion.thresholds.get(metric)
+    parts.append(_metric_plot(versions, metric, aliases.get("champion"), threshold.min if threshold else None))
+    return "".join(parts)
+
+
+def _versions(name: str, ws: Workspace) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    uri = ws.tracking_uri
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///") :]).exists():
+        return [], {}  # no store yet: reading must not create one
+    from airloop.tracking import Tracker
+
+    tracker = Tracker(ws)
+    numbers = tracker.version_numbers(name)
+    versions = []
+    for v in numbers:
+        mv = tracker.version(name, v)
+        versions.append(
+            {"version": v, "created": mv.creation_timestamp, "tags": dict(mv.tags or {}), "run_id": mv.run_id}
+        )
+    return versions, (tracker.aliases(name) if numbers else {})
+
+
+def _metric_plot(versions: list[dict[str, Any]], metric: str, champion: str | None, floor: float | None) -> str:
+    points = [(int(v["version"]), _float(v["tags"].get(METRIC_TAG + metric)), v["tags"]) for v in versions]
+    points = [p for p in points if p[1] is not None]
+    if not points:
+        return _note(f"nothing to plot: no version carries a `{metric}` tag.")
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.plot([p[0] for p in points], [p[1] for p in points], color="#8a96a3", zorder=1)
+    for gate, color in (("passed", "#1b7f3b"), ("refused", "#b3261e")):
+        mine = [p for p in points if p[2].get("airloop.gate") == gate]
+        ax.scatter([p[0] for p in mine], [p[1] for p in mine], color=color, label=f"gate {gate}", zorder=2)
+    for v, value, _ in points:
+        if champion is not None and str(v) == champion:
+            ax.scatter([v], [value], marker="*", s=320, color="#ffb300", edgecolor="black", label="champion", zorder=3)
+    if floor is not None:
+        ax.axhline(floor, color="#5b6673", linestyle="--", linewidth=1, label=f"minimum {floor:g}")
+    ax.set_xticks([p[0] for p in points], [f"v{p[0]}" for p in points])
+    ax.set(xlabel="model version", ylabel=metric, title=f"holdout {metric} per version")
+    ax.legend(loc="best", fontsize=8)
+    return _img(fig, f"{metric} per model version")
+
+
+# --- monitoring history -------------------------------------------------------------------------
+def _read_history(path: Path) -> tuple[pd.DataFrame | None, str | None]:
+    if not path.exists():
+        return None, None
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # a report of a half-broken workspace is still worth having
+        return None, f"could not read {path}: {exc}"
+    frame = frame.sort_values("at", kind="stable")
+    frame["when"] = pd.to_datetime(frame["at"], unit="s", utc=True).dt.tz_localize(None)
+    return frame, None
+
+
+def _live_section(spec: Spec, history: pd.DataFrame | None, problem: str | None) -> str:
+    if history is None or history.empty:
+        return _note(problem or "nothing yet: no monitor run has recorded results (`airloop monitor PATH`).")
+    live = history[history["method"] == "metric"]
+    parts = []
+    if live.empty:
+        parts.append(_note("nothing yet: no live metric, labels for the logged predictions have not arrived."))
+    else:
+        fig = _figure()
+        ax = fig.add_subplot()
+        for feature, part in live.groupby("feature", sort=True):
+            (line,) = ax.plot(part["when"], part["statistic"], marker="o", label=str(feature))
+            floor = spec.monitoring.min_performance.get(str(feature).removeprefix("live_"))
+            if floor is not None:
+                ax.axhline(floor, color=line.get_color(), linestyle="--", linewidth=1, label=f"{feature} minimum")
+        _time_axis(ax)
+        ax.set(ylabel="live value", title="live performance of the champion (labeled predictions)")
+        ax.legend(loc="best", fontsize=8)
+        parts.append(_img(fig, "live metrics over time"))
+    parts.append(_runs_table(history))
+    return "".join(parts)
+
+
+def _runs_table(history: pd.DataFrame) -> str:
+    runs = []
+    for at, part in history.groupby("at", sort=True):
+        metric = part[part["method"] == "metric"]
+        drift = part[part["method"] != "metric"]
+        live = ", ".join(f"{f} {s:.4f}" for f, s in zip(metric["feature"], metric["statistic"]))
+        drifted = sorted(drift.loc[drift["drifted"].astype(bool), "feature"].astype(str))
+        runs.append(
+            [
+                _when(float(at)),
+                f"v{part['champion'].iloc[0]}",
+                Html(f'<span class="num">{int((drift if len(drift) else part)["rows"].iloc[0])}</span>'),
+                Html(f'<span class="num">{int(metric["rows"].iloc[0]) if len(metric) else "-"}</span>'),
+                live or "-",
+                Html(f'<span class="bad">{_e(", ".join(drifted))}</span>') if drifted else "none",
+                part["verdict"].iloc[0],
+            ]
+        )
+    shown = runs[::-1][:MAX_RUNS]
+    caption = f"<p>monitor runs, newest first ({len(shown)} of {len(runs)}):</p>"
+    headers = ["at (UTC)", "champion", "rows", "labeled", "live metrics", "drifted", "verdict"]
+    return caption + _table(headers, shown)
+
+
+def _drift_section(spec: Spec, history: pd.DataFrame | None, problem: str | None) -> str:
+    if history is None or history.empty:
+        return _note(problem or "nothing yet: no monitor run has recorded drift.")
+    drift = history[history["method"].isin(DRIFT_METHODS)]
+    if drift.empty:
+        return _note("nothing yet: the monitor runs so far recorded no drift statistics.")
+    methods = [m for m in DRIFT_METHODS if m in set(drift["method"])]
+    fig = _figure(height=2.8 * len(methods))
+    axes = fig.subplots(len(methods), 1, sharex=True, squeeze=False)[:, 0]
+    # one panel per method: a PSI distance and a chi2/KS test statistic do not share a scale
+    for ax, method in zip(axes, methods):
+        for feature, part in drift[drift["method"] == method].groupby("feature", sort=True):
+            (line,) = ax.plot(part["when"], part["statistic"], marker="o", markersize=4, label=str(feature))
+            bad = part[part["drifted"].astype(bool)]
+            if len(bad):
+                ax.scatter(bad["when"], bad["statistic"], marker="X", s=90, color=line.get_color(), edgecolor="black")
+        if method == "psi":
+            ax.axhline(spec.monitoring.psi_threshold, color="#b3261e", linestyle="--", linewidth=1, label="threshold")
+        ax.set(ylabel=method, title=f"{method} per feature (X = drifted)")
+        ax.legend(loc="upper left", fontsize=8, ncols=4)
+    _time_axis(axes[-1])
+    latest = drift[drift["at"] == drift["at"].max()].sort_values(["drifted", "feature"], ascending=[False, True])
+    rows = [
+        [
+            r.feature,
+            r.method,
+            Html(f'<span class="num">{float(r.statistic):.4f}</span>'),
+            Html('<span class="bad">yes</span>') if bool(r.drifted) else "no",
+        ]
+        for r in latest.itertuples()
+    ]
+    caption = f"<p>latest run ({_e(_when(float(latest['at'].iloc[0])))}, champion v{_e(latest['champion'].iloc[0])}):</p>"
+    return _img(fig, "drift statistic per feature over time") + caption + _table(["feature", "method", "statistic", "drifted"], rows)
+
+
+# --- data contract --------------------------------------------------------------------------------
+def _contract_section(runs: Path) -> str:
+    found = sorted(runs.glob("*/contract_report.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+    if not found:
+        return _note("nothing yet: no batch has been checked against the data contract.")
+    parts, rejected = [], 0
+    latest = _load_json(found[0])
+    verdict = "accepted" if latest and latest.get("accepted") else "rejected"
+    parts.append(f"<p>{len(found)} contract check(s); the latest ({_e(found[0].parent.name)}) was {verdict}.</p>")
+    for path in found:
+        report = _load_json(path)
+        if report is None:
+            parts.append(_note(f"could not read {path}"))
+            continue
+        if report.get("accepted", True):
+            continue
+        rejected += 1
+        if rejected > MAX_REJECTED:
+            break
+        parts.append(_rejected(path, report))
+    if rejected == 0:
+        parts.append(_note("nothing yet: no batch has broken the data contract."))
+    return "".join(parts)
+
+
+def _rejected(path: Path, report: dict[str, Any]) -> str:
+    run, when = path.parent.name, _when(path.stat().st_mtime)
+    out = [f"<h3>run {_e(run)} <span class='meta'>({_e(when)}, contract {_e(report.get('contract', '?'))})</span></h3>"]
+    for batch in report.get("batches", []):
+        violations = batch.get("violations") or []
+        head = f"<p>batch <b>{_e(batch.get('name', '?'))}</b>, {_e(batch.get('rows', '?'))} rows: "
+        if not violations:
+            out.append(head + "ok</p>")
+            continue
+        out.append(head + f'<span class="bad">{len(violations)} violation(s)</span></p>')
+        rows = [
+            [
+                v.get("column", ""),
+                v.get("rule", ""),
+                v.get("message", ""),
+                json.dumps(v.get("examples", []), default=str)[:300],
+                Html(f'<span class="num">{_e(v.get("count", ""))}</span>'),
+            ]
+            for v in violations
+        ]
+        out.append(_table(["column", "rule", "message", "examples", "count"], rows))
+    return "".join(out)
+
+
+def _load_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+# --- small pieces ---------------------------------------------------------------------------------
+def _note(text: str) -> str:
+    return f'<p class="note">{_e(text)}</p>'
+
+
+def _table(headers: list[str], rows: list[list[Any]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c if isinstance(c, Html) else _e(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _when(epoch_seconds: float) -> str:
+    return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _figure(height: float = 3.2) -> Figure:
+    # Figure + the Agg canvas directly, never pyplot: no global backend switch, no GUI, thread-safe
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(9, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _time_axis(ax: Any) -> None:
+    import matplotlib.dates as mdates
+
+    locator = mdates.AutoDateLocator()
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.set_xlabel("time (UTC)")
+
+
+def _img(fig: Figure, alt: str) -> str:
+    buf = io.BytesIO()
+    # no Software/URL metadata: the page holds nothing but its own bytes
+    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
