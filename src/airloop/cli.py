@@ -100,6 +100,104 @@ def _step_error(fail: dict[str, Any], outcome: Any) -> AirloopError:
 @main.command()
 @click.argument("path", type=click.Path())
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
+@click.option("--api-port", default=8080, show_default=True, type=int, help="Airflow API server and UI")
+@click.option("--serve-port", default=8000, show_default=True, type=int, help="the prediction service")
+@click.option("--mlflow-ui", is_flag=True, help="also start the MLflow UI")
+@click.option("--mlflow-port", default=5000, show_default=True, type=int)
+@click.option("--detach", is_flag=True, help="return once everything is up (stop with `airloop down`)")
+def up(
+    path: str, workspace: str | None, api_port: int, serve_port: int, mlflow_ui: bool, mlflow_port: int, detach: bool
+) -> None:
+    """Start the embedded stack: airflow standalone, the prediction service, and the MLflow UI if asked."""
+    import signal
+    import time
+
+    from airloop.runtime.stack import Ports, down
+    from airloop.runtime.stack import up as start
+    from airloop.spec import load_spec
+
+    ws = _workspace(workspace)
+    info = start(load_spec(path, deep=True), ws, Ports(api_port, serve_port, mlflow_port), mlflow_ui=mlflow_ui)
+    click.echo(f"airloop is up (workspace {info['workspace']})")
+    click.echo(f"  Airflow    {info['airflow']}  user admin, password {info['password']}")
+    click.echo(f"  serving    {info['serve'] or 'not started: no champion yet (run the train DAG, then up again)'}")
+    if info.get("mlflow"):
+        click.echo(f"  MLflow UI  {info['mlflow']}")
+    if detach:
+        click.echo("stop with: airloop down" + (f" --workspace {workspace}" if workspace else ""))
+        return
+    click.echo("Ctrl-C stops everything")
+    try:
+        signal.pause() if hasattr(signal, "pause") else time.sleep(10**9)
+    except KeyboardInterrupt:
+        pass
+    _show_down(down(ws))
+
+
+@main.command(name="down")
+@click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
+def down_(workspace: str | None) -> None:
+    """Stop every process `airloop up` started in the workspace, and check that none is left."""
+    from airloop.runtime.stack import down
+
+    _show_down(down(_workspace(workspace)))
+
+
+def _show_down(stopped: dict[str, Any]) -> None:
+    if not stopped:
+        click.echo("nothing was running")
+    for name, info in stopped.items():
+        note = " (had to be killed)" if info["killed"] else ""
+        left = f"; LEFT BEHIND: {info['left']}" if info["left"] else ""
+        click.echo(f"stopped {name} in {info['seconds']}s{note}{left}")
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@click.option("--from", "step", required=True, help="task id to clear, with everything downstream")
+@click.option("--run", "run_id", help="DAG run id (default: the latest run)")
+@click.option("--dag", "which", type=click.Choice(["train", "monitor"]), default="train", show_default=True)
+@click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
+def rerun(path: str, step: str, run_id: str | None, which: str, workspace: str | None) -> None:
+    """Rerun a DAG run from STEP through Airflow's REST API (clears STEP and everything after it)."""
+    from airloop.errors import RegistryError
+    from airloop.runtime.rest import AirflowAPI
+    from airloop.spec import load_spec
+
+    loaded = load_spec(path)
+    dag_id = f"{loaded.spec.name}__{which}"
+    api = AirflowAPI.for_workspace(_workspace(workspace))
+    if run_id is None:
+        runs = api.runs(dag_id, limit=1)
+        if not runs:
+            raise RegistryError(f"{dag_id} has no runs yet", hint="trigger one first")
+        run_id = runs[0]["dag_run_id"]
+    cleared = api.clear_from(dag_id, run_id, step)
+    if not cleared:
+        raise RegistryError(
+            f"no task `{step}` in {dag_id} run {run_id}", hint="task ids: see `airloop compile --print`"
+        )
+    click.echo(f"cleared in {dag_id} run {run_id}: {', '.join(cleared)}; the scheduler reruns them now")
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
+@click.option(
+    "--out",
+    type=click.Path(writable=True),
+    help="HTML file (or folder) to write (default: <workspace>/reports/<name>.html)",
+)
+def report(path: str, workspace: str | None, out: str | None) -> None:
+    """Write one self-contained HTML page: champion history, live performance, drift, contract breaks."""
+    from airloop.monitoring.report import write_report
+
+    click.echo(str(write_report(path, _workspace(workspace), Path(out) if out else None)))
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
 def monitor(path: str, workspace: str | None) -> None:
     """Run the monitor DAG of PATH once: drift and live performance since the last run, and the verdict."""
     from airloop.plan.build import monitor_dag_id

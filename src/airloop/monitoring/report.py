@@ -12,6 +12,8 @@ import base64
 import html
 import io
 import json
+import os
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
 MAX_REJECTED = 5  # contract reports shown
 MAX_RUNS = 50  # monitor runs listed in the verdict table
 DRIFT_METHODS = ("psi", "chi2", "ks")
+HISTORY_COLUMNS = ("at", "champion", "feature", "method", "statistic", "drifted", "rows", "verdict")
 METRIC_TAG = "airloop.metric."
 
 CSS = """
@@ -37,7 +40,7 @@ h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #dde3ea;padding
 .meta,.note{color:#5b6673}.note{background:#f4f6f8;border-left:4px solid #aab4bf;padding:.5em .8em}
 table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:13px}
 th,td{border:1px solid #dde3ea;padding:.25em .5em;text-align:left;vertical-align:top}
-th{background:#f4f6f8}td.num{text-align:right;font-variant-numeric:tabular-nums}
+th{background:#f4f6f8}.num{font-variant-numeric:tabular-nums}
 .badge{display:inline-block;border-radius:3px;padding:0 .4em;margin-right:.2em;background:#e6eaef;font-size:12px}
 .champion{background:#ffd54f}.passed{color:#1b7f3b}.refused,.bad{color:#b3261e;font-weight:600}
 img{max-width:100%;display:block;margin:.5em 0}code{font-size:12px}nav a{margin-right:1em}
@@ -56,6 +59,8 @@ def write_report(spec_path: str | Path, ws: Workspace, out: Path | None = None) 
     """Write the report of the project at ``spec_path``; returns the HTML file written."""
     spec = load_spec(spec_path).spec
     name = spec.name
+    if "matplotlib" not in sys.modules:  # its font cache, like everything airloop writes, stays in the workspace
+        os.environ.setdefault("MPLCONFIGDIR", str(ws.root / "cache" / "matplotlib"))
     project = ws.project(name)
     history, problem = _read_history(project / "monitoring" / "history.parquet")
     sections = [
@@ -149,8 +154,11 @@ def _versions(name: str, ws: Workspace) -> tuple[list[dict[str, Any]], dict[str,
 
 
 def _metric_plot(versions: list[dict[str, Any]], metric: str, champion: str | None, floor: float | None) -> str:
-    points = [(int(v["version"]), _float(v["tags"].get(METRIC_TAG + metric)), v["tags"]) for v in versions]
-    points = [p for p in points if p[1] is not None]
+    points: list[tuple[int, float, dict[str, str]]] = []
+    for v in versions:
+        value = _float(v["tags"].get(METRIC_TAG + metric))
+        if value is not None:
+            points.append((int(v["version"]), value, v["tags"]))
     if not points:
         return _note(f"nothing to plot: no version carries a `{metric}` tag.")
     fig = _figure()
@@ -158,14 +166,23 @@ def _metric_plot(versions: list[dict[str, Any]], metric: str, champion: str | No
     ax.plot([p[0] for p in points], [p[1] for p in points], color="#8a96a3", zorder=1)
     for gate, color in (("passed", "#1b7f3b"), ("refused", "#b3261e")):
         mine = [p for p in points if p[2].get("airloop.gate") == gate]
-        ax.scatter([p[0] for p in mine], [p[1] for p in mine], color=color, label=f"gate {gate}", zorder=2)
-    for v, value, _ in points:
-        if champion is not None and str(v) == champion:
-            ax.scatter([v], [value], marker="*", s=320, color="#ffb300", edgecolor="black", label="champion", zorder=3)
+        if mine:
+            ax.scatter([p[0] for p in mine], [p[1] for p in mine], color=color, label=f"gate {gate}", zorder=2)
+    for number, value, _ in points:
+        if champion is not None and str(number) == champion:
+            ax.scatter(
+                [number], [value], marker="*", s=320, color="#ffb300", edgecolor="black", label="champion", zorder=3
+            )
+    title = f"holdout {metric} per version"
     if floor is not None:
-        ax.axhline(floor, color="#5b6673", linestyle="--", linewidth=1, label=f"minimum {floor:g}")
+        values = [p[1] for p in points]
+        pad = max(0.1 * (max(values) - min(values)), 0.05)
+        if min(values) - pad <= floor <= max(values) + pad:
+            ax.axhline(floor, color="#5b6673", linestyle="--", linewidth=1, label=f"minimum {floor:g}")
+        else:  # a far-away floor would squash the differences between versions into one line
+            title += f" (minimum {floor:g})"
     ax.set_xticks([p[0] for p in points], [f"v{p[0]}" for p in points])
-    ax.set(xlabel="model version", ylabel=metric, title=f"holdout {metric} per version")
+    ax.set(xlabel="model version", ylabel=metric, title=title)
     ax.legend(loc="best", fontsize=8)
     return _img(fig, f"{metric} per model version")
 
@@ -180,6 +197,9 @@ def _read_history(path: Path) -> tuple[pd.DataFrame | None, str | None]:
         frame = pd.read_parquet(path)
     except Exception as exc:  # a report of a half-broken workspace is still worth having
         return None, f"could not read {path}: {exc}"
+    missing = sorted(set(HISTORY_COLUMNS) - set(frame.columns))
+    if missing:
+        return None, f"{path} lacks the column(s) {', '.join(missing)}: written by another airloop version?"
     frame = frame.sort_values("at", kind="stable")
     frame["when"] = pd.to_datetime(frame["at"], unit="s", utc=True).dt.tz_localize(None)
     return frame, None
@@ -213,7 +233,7 @@ def _runs_table(history: pd.DataFrame) -> str:
     for at, part in history.groupby("at", sort=True):
         metric = part[part["method"] == "metric"]
         drift = part[part["method"] != "metric"]
-        live = ", ".join(f"{f} {s:.4f}" for f, s in zip(metric["feature"], metric["statistic"]))
+        live = ", ".join(f"{f} {s:.4f}" for f, s in zip(metric["feature"], metric["statistic"], strict=True))
         drifted = sorted(drift.loc[drift["drifted"].astype(bool), "feature"].astype(str))
         runs.append(
             [
@@ -242,7 +262,7 @@ def _drift_section(spec: Spec, history: pd.DataFrame | None, problem: str | None
     fig = _figure(height=2.8 * len(methods))
     axes = fig.subplots(len(methods), 1, sharex=True, squeeze=False)[:, 0]
     # one panel per method: a PSI distance and a chi2/KS test statistic do not share a scale
-    for ax, method in zip(axes, methods):
+    for ax, method in zip(axes, methods, strict=True):
         for feature, part in drift[drift["method"] == method].groupby("feature", sort=True):
             (line,) = ax.plot(part["when"], part["statistic"], marker="o", markersize=4, label=str(feature))
             bad = part[part["drifted"].astype(bool)]
@@ -263,8 +283,14 @@ def _drift_section(spec: Spec, history: pd.DataFrame | None, problem: str | None
         ]
         for r in latest.itertuples()
     ]
-    caption = f"<p>latest run ({_e(_when(float(latest['at'].iloc[0])))}, champion v{_e(latest['champion'].iloc[0])}):</p>"
-    return _img(fig, "drift statistic per feature over time") + caption + _table(["feature", "method", "statistic", "drifted"], rows)
+    caption = (
+        f"<p>latest run ({_e(_when(float(latest['at'].iloc[0])))}, champion v{_e(latest['champion'].iloc[0])}):</p>"
+    )
+    return (
+        _img(fig, "drift statistic per feature over time")
+        + caption
+        + _table(["feature", "method", "statistic", "drifted"], rows)
+    )
 
 
 # --- data contract --------------------------------------------------------------------------------
@@ -274,7 +300,7 @@ def _contract_section(runs: Path) -> str:
         return _note("nothing yet: no batch has been checked against the data contract.")
     parts, rejected = [], 0
     latest = _load_json(found[0])
-    verdict = "accepted" if latest and latest.get("accepted") else "rejected"
+    verdict = "unreadable" if latest is None else "accepted" if latest.get("accepted") else "rejected"
     parts.append(f"<p>{len(found)} contract check(s); the latest ({_e(found[0].parent.name)}) was {verdict}.</p>")
     for path in found:
         report = _load_json(path)
@@ -331,7 +357,9 @@ def _note(text: str) -> str:
 
 def _table(headers: list[str], rows: list[list[Any]]) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c if isinstance(c, Html) else _e(c)}</td>" for c in r) + "</tr>" for r in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{c if isinstance(c, Html) else _e(c)}</td>" for c in r) + "</tr>" for r in rows
+    )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 

@@ -1,0 +1,238 @@
+"""`airloop up` / `airloop down`: the embedded stack in the workspace.
+
+``airflow standalone`` (scheduler, dag-processor, triggerer, API server; SQLite, LocalExecutor,
+low parallelism), the prediction service, and optionally the MLflow UI, each in its own process
+group with its PID recorded in ``<workspace>/run/``. ``down`` sends SIGINT (standalone stops its
+children on SIGINT, not on SIGTERM), waits, and checks that no process of those groups is left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from airloop.errors import EnvironmentProblem
+from airloop.runtime.embedded import airflow_env, compile_dag_file
+from airloop.runtime.workspace import Workspace
+from airloop.spec import LoadedSpec
+
+ORDER = ("serve", "mlflow-ui", "standalone")  # stop order: the service first, Airflow last
+
+
+@dataclass
+class Ports:
+    api: int = 8080
+    serve: int = 8000
+    mlflow: int = 5000
+
+
+def run_dir(ws: Workspace) -> Path:
+    return ws.root / "run"
+
+
+def admin_password(ws: Workspace) -> tuple[str, Path]:
+    """Generated once per workspace and kept (0600): not all-admins mode, and stable across restarts."""
+    path = ws.airflow_home / "passwords.json"
+    if path.exists():
+        return json.loads(path.read_text())["admin"], path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    password = secrets.token_urlsafe(12)
+    path.write_text(json.dumps({"admin": password}))
+    path.chmod(0o600)
+    return password, path
+
+
+def stack_env(ws: Workspace, ports: Ports, parallelism: int = 4) -> dict[str, str]:
+    _, pw_file = admin_password(ws)
+    bin_dir = str(Path(sys.executable).parent)
+    return {
+        **os.environ,
+        **airflow_env(ws),
+        "PATH": bin_dir + os.pathsep + os.environ.get("PATH", ""),  # standalone starts `airflow` itself
+        "AIRFLOW__API__PORT": str(ports.api),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{ports.api}",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{ports.api}/execution/",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(_free_port()),
+        "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(_free_port()),
+        "AIRFLOW__CORE__PARALLELISM": str(parallelism),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(pw_file),
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+    }
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _start(ws: Workspace, name: str, cmd: list[str], env: dict[str, str]) -> int:
+    ws.logs.mkdir(parents=True, exist_ok=True)
+    run_dir(ws).mkdir(parents=True, exist_ok=True)
+    log = open(ws.logs / f"{name}.log", "ab")
+    proc = subprocess.Popen(
+        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+    )
+    (run_dir(ws) / f"{name}.pid").write_text(str(proc.pid))
+    return proc.pid
+
+
+def _wait_http(url: str, timeout: float, pid: int, what: str, log: Path) -> float:
+    started = time.time()
+    while time.time() - started < timeout:
+        if not _alive(pid):
+            raise EnvironmentProblem(f"{what} exited while starting", hint=f"see {log}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                if resp.status == 200:
+                    return time.time() - started
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise EnvironmentProblem(f"{what} did not answer {url} within {timeout:.0f}s", hint=f"see {log}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    state = Path(f"/proc/{pid}/stat")
+    return not (state.exists() and state.read_text().split(") ")[-1].startswith("Z"))
+
+
+def running(ws: Workspace) -> dict[str, int]:
+    out = {}
+    for name in ORDER:
+        path = run_dir(ws) / f"{name}.pid"
+        if path.exists():
+            pid = int(path.read_text())
+            if _alive(pid):
+                out[name] = pid
+    return out
+
+
+def up(
+    loaded: LoadedSpec, ws: Workspace, ports: Ports, mlflow_ui: bool = False, serve: bool = True, timeout: float = 180
+) -> dict[str, Any]:
+    already = running(ws)
+    if already:
+        raise EnvironmentProblem(
+            f"the stack is already up in {ws.root} ({', '.join(already)})", hint="stop it with `airloop down`"
+        )
+    compile_dag_file(loaded, ws)
+    env = stack_env(ws, ports)
+    password, _ = admin_password(ws)
+    info: dict[str, Any] = {
+        "workspace": str(ws.root),
+        "airflow": f"http://127.0.0.1:{ports.api}",
+        "user": "admin",
+        "password": password,
+    }
+    pid = _start(ws, "standalone", [str(Path(sys.executable).parent / "airflow"), "standalone"], env)
+    info["airflow_seconds"] = _wait_http(
+        f"http://127.0.0.1:{ports.api}/api/v2/monitor/health",
+        timeout,
+        pid,
+        "airflow standalone",
+        ws.logs / "standalone.log",
+    )
+    if serve:
+        from airloop.tracking import Tracker
+        from airloop.tracking.client import CHAMPION
+
+        if Tracker(ws).alias_version(loaded.spec.name, CHAMPION):
+            spid = _start(
+                ws,
+                "serve",
+                [
+                    sys.executable,
+                    "-m",
+                    "airloop.cli",
+                    "serve",
+                    str(loaded.path),
+                    "--workspace",
+                    str(ws.root),
+                    "--port",
+                    str(ports.serve),
+                ],
+                env,
+            )
+            _wait_http(f"http://127.0.0.1:{ports.serve}/ready", 120, spid, "airloop serve", ws.logs / "serve.log")
+            info["serve"] = f"http://127.0.0.1:{ports.serve}"
+        else:
+            info["serve"] = None  # no champion yet: `airloop up` again after the first train run
+    if mlflow_ui:
+        mpid = _start(
+            ws,
+            "mlflow-ui",
+            [
+                str(Path(sys.executable).parent / "mlflow"),
+                "ui",
+                "--backend-store-uri",
+                ws.tracking_uri,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(ports.mlflow),
+            ],
+            env,
+        )
+        _wait_http(f"http://127.0.0.1:{ports.mlflow}/", 120, mpid, "mlflow ui", ws.logs / "mlflow-ui.log")
+        info["mlflow"] = f"http://127.0.0.1:{ports.mlflow}"
+    (run_dir(ws) / "stack.json").write_text(json.dumps({**info, "password": None, "ports": ports.__dict__}))
+    return info
+
+
+def _group_members(pgid: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().split(") ")[-1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def down(ws: Workspace, timeout: float = 60) -> dict[str, Any]:
+    """SIGINT every process group `up` started, wait, escalate only if needed, and report leftovers."""
+    stopped: dict[str, Any] = {}
+    for name in ORDER:
+        path = run_dir(ws) / f"{name}.pid"
+        if not path.exists():
+            continue
+        pgid = int(path.read_text())
+        started = time.time()
+        if _group_members(pgid):
+            try:
+                os.killpg(pgid, signal.SIGINT)
+            except ProcessLookupError:
+                pass
+        while _group_members(pgid) and time.time() - started < timeout:
+            time.sleep(0.3)
+        left = _group_members(pgid)
+        if left:
+            os.killpg(pgid, signal.SIGKILL)
+            time.sleep(1)
+        stopped[name] = {"seconds": round(time.time() - started, 1), "killed": bool(left), "left": _group_members(pgid)}
+        path.unlink()
+    return stopped

@@ -1,0 +1,178 @@
+"""The live loop on the real stack: `airloop up` (airflow standalone + the server) in a temporary
+workspace on free ports. A file drop raises an asset event through the triggerer, the scheduler
+runs the train DAG, the new champion is swapped into the server; the monitor flags drift on a
+shifted batch and requests retraining, once (cooldown); rerun from a step works; `down` leaves no
+process behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers.projects import SERVING, make_frame, records, train_with_steps, write_project
+from helpers.server import free_port
+
+from airloop.runtime.rest import AirflowAPI
+from airloop.runtime.stack import ORDER, _group_members
+from airloop.runtime.workspace import Workspace
+
+pytestmark = pytest.mark.integration
+
+POLICY = """
+monitoring:
+  schedule: null
+  min_rows: 100
+  min_labeled: 50
+  drifted_features: 2
+  cooldown_hours: 1
+"""
+
+
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "airloop.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ.copy(),
+    )
+
+
+def wait_for(what: str, check, timeout: float = 240, every: float = 2.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(every)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def finished_run(api: AirflowAPI, dag_id: str, run_type: str, after: set[str]):
+    def check():
+        for run in api.runs(dag_id, limit=10):
+            if run["run_type"] == run_type and run["dag_run_id"] not in after and run["state"] in ("success", "failed"):
+                return run
+        return None
+
+    return check
+
+
+def test_live_loop_on_the_real_stack(tmp_path: Path) -> None:
+    root = tmp_path / "project"
+    # v1: a deliberately weak champion, so that the retrained model wins the gate
+    spec = write_project(
+        root,
+        estimator="sklearn.dummy.DummyClassifier",
+        params="{strategy: prior}",
+        search="{}",
+        min_auc=0.0,
+        extra=SERVING + POLICY,
+    )
+    ws = Workspace(tmp_path / "ws")
+    train_with_steps(spec, ws)
+    write_project(root, min_auc=0.0, extra=SERVING + POLICY)
+    spec.write_text(spec.read_text().replace("  target: label\n", "  target: label\n  incoming: incoming\n"))
+    (root / "incoming").mkdir()
+    api_port, serve_port = free_port(), free_port()
+    up = cli(
+        "up",
+        str(spec),
+        "--workspace",
+        str(ws.root),
+        "--api-port",
+        str(api_port),
+        "--serve-port",
+        str(serve_port),
+        "--detach",
+    )
+    assert up.returncode == 0, up.stdout + up.stderr
+    assert "password" in up.stdout
+    pgids = {
+        name: int((ws.root / "run" / f"{name}.pid").read_text())
+        for name in ORDER
+        if (ws.root / "run" / f"{name}.pid").exists()
+    }
+    try:
+        api = AirflowAPI.for_workspace(ws)
+        wait_for("both DAGs", lambda: len(api.get("/api/v2/dags")["dags"]) == 2)
+        assert api.get("/api/v2/importErrors")["total_entries"] == 0
+
+        # 1. a file drop -> asset event (triggerer) -> train DAG (scheduler) -> new champion -> swap
+        make_frame(300, seed=7, start="2024-04-01").to_csv(root / "incoming" / "april.csv", index=False)
+        (root / "incoming" / "_READY").write_text("")
+        run = wait_for("an asset-triggered train run", finished_run(api, "tiny__train", "asset_triggered", set()))
+        assert run["state"] == "success"
+        assert not (root / "incoming" / "_READY").exists()
+        assert (root / "data" / "april.csv").exists()
+        import urllib.request
+
+        def served_version() -> str:
+            with urllib.request.urlopen(f"http://127.0.0.1:{serve_port}/model") as resp:
+                return json.loads(resp.read())["version"]
+
+        wait_for("the server to swap to v2", lambda: served_version() == "2", timeout=30, every=0.5)
+
+        # 2. a shifted batch through the server, labels, then the monitor -> retrain-requested
+        shifted = records(150, seed=40)
+        for rec in shifted:
+            rec["x"] += 3
+            rec["color"] = "red"
+        body = json.dumps({"records": shifted[:50]}).encode()
+        rids = []
+        for i in range(3):
+            part = json.dumps({"records": shifted[i * 50 : (i + 1) * 50]}).encode()
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{serve_port}/predict", data=part, headers={"content-type": "application/json"}
+            )
+            with urllib.request.urlopen(req) as resp:
+                rids.append(json.loads(resp.read())["request_id"])
+        labels = json.dumps({"labels": [{"request_id": r, "label": 1} for r in rids]}).encode()
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{serve_port}/labels", data=labels, headers={"content-type": "application/json"}
+        )
+        assert urllib.request.urlopen(req).status == 200
+        del body
+        before = {r["dag_run_id"] for r in api.runs("tiny__train", limit=10)}
+        api.post("/api/v2/dags/tiny__monitor/dagRuns", {"logical_date": None})
+        mon = wait_for("the monitor run", finished_run(api, "tiny__monitor", "manual", set()))
+        assert mon["state"] == "success"
+        tis = api.get(f"/api/v2/dags/tiny__monitor/dagRuns/{mon['dag_run_id']}/taskInstances")["task_instances"]
+        assert {t["task_id"]: t["state"] for t in tis}["request_retrain"] == "success"
+        retrain = wait_for("the retrain run", finished_run(api, "tiny__train", "asset_triggered", before))
+        assert retrain["state"] in ("success", "failed")  # the gate decides; the run happened
+
+        # 3. the cooldown: a second monitor run inside it requests nothing
+        for i in range(3):
+            part = json.dumps({"records": shifted[i * 50 : (i + 1) * 50]}).encode()
+            req = urllib.request.Request(
+                f"http://127.0.0.1:{serve_port}/predict", data=part, headers={"content-type": "application/json"}
+            )
+            urllib.request.urlopen(req).read()
+        seen = {r["dag_run_id"] for r in api.runs("tiny__monitor", limit=10)}
+        api.post("/api/v2/dags/tiny__monitor/dagRuns", {"logical_date": None})
+        mon2 = wait_for("the second monitor run", finished_run(api, "tiny__monitor", "manual", seen))
+        tis = api.get(f"/api/v2/dags/tiny__monitor/dagRuns/{mon2['dag_run_id']}/taskInstances")["task_instances"]
+        assert {t["task_id"]: t["state"] for t in tis}["request_retrain"] == "skipped"
+
+        # 4. rerun from a step through the REST API
+        res = cli("rerun", str(spec), "--from", "gate", "--run", run["dag_run_id"], "--workspace", str(ws.root))
+        assert res.returncode == 0, res.stderr
+        assert "gate, promote, register" in res.stdout
+
+        def gate_try() -> int:
+            ti = api.get(f"/api/v2/dags/tiny__train/dagRuns/{run['dag_run_id']}/taskInstances/gate")
+            return ti["try_number"] if ti["state"] == "success" and ti["try_number"] >= 2 else 0
+
+        assert wait_for("the cleared gate to run again", gate_try) == 2
+    finally:
+        down = cli("down", "--workspace", str(ws.root))
+    assert down.returncode == 0, down.stderr
+    assert "LEFT BEHIND" not in down.stdout
+    for name, pgid in pgids.items():
+        assert _group_members(pgid) == [], name
