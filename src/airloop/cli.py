@@ -258,7 +258,47 @@ def status(path: str, workspace: str | None) -> None:
     """Show the registered versions of PATH's model, their aliases and gate verdicts."""
     from airloop.runtime.registry import versions_table
 
-    click.echo(versions_table(path, _workspace(workspace)))
+    ws = _workspace(workspace)
+    click.echo(versions_table(path, ws))
+    click.echo(_stack_status(path, ws))
+
+
+def _stack_status(path: str, ws: Any) -> str:
+    import json
+
+    from airloop.runtime.stack import running
+    from airloop.spec import load_spec
+
+    name = load_spec(path).spec.name
+    lines = []
+    procs = running(ws)
+    lines.append("stack: " + (", ".join(f"{k} (pid {v})" for k, v in procs.items()) if procs else "down"))
+    if "standalone" in procs:
+        try:
+            from airloop.runtime.rest import AirflowAPI
+
+            api = AirflowAPI.for_workspace(ws)
+            for dag in (f"{name}__train", f"{name}__monitor"):
+                runs = api.runs(dag, limit=3)
+                shown = ", ".join(f"{r['run_type']} {r['state']} ({(r.get('run_after') or '')[:19]})" for r in runs)
+                lines.append(f"  {dag}: {shown or 'no runs yet'}")
+        except Exception as exc:  # status must answer even when Airflow does not
+            lines.append(f"  Airflow API: {exc}")
+    state = ws.project(name) / "monitoring" / "history.parquet"
+    if state.exists():
+        import pandas as pd
+
+        hist = pd.read_parquet(state)
+        last = hist[hist["at"] == hist["at"].max()].iloc[0]
+        lines.append(f"last monitoring verdict: {last['verdict']} (champion v{last['champion']})")
+        reason = ws.project(name) / "monitoring" / "state.json"
+        if reason.exists():
+            lines.append(f"  state: {json.loads(reason.read_text())}")
+    else:
+        lines.append("last monitoring verdict: none yet (`airloop monitor PATH`)")
+    report = ws.root / "reports" / f"{name}.html"
+    lines.append(f"report: {report}" + ("" if report.exists() else " (write it with `airloop report PATH`)"))
+    return "\n".join(lines)
 
 
 @main.command()

@@ -19,9 +19,20 @@ def new_data_asset(project: str) -> str:
     return f"airloop://{project}/new-data"
 
 
+def labels_asset(project: str) -> str:
+    """The asset whose event (a _READY marker in the labels folder) starts a monitor run."""
+    return f"airloop://{project}/labels"
+
+
 def retrain_asset(project: str) -> str:
     """The asset the monitor emits when its policy asks for retraining; the train DAG listens."""
     return f"airloop://{project}/retrain-requested"
+
+
+def workspace_labels_folder(workspace: str, project: str) -> str:
+    from airloop.runtime.workspace import Workspace
+
+    return str(Workspace.resolve(workspace).labels_folder(project))
 
 
 def build_monitor_plan(loaded: LoadedSpec, workspace: str) -> Plan:
@@ -35,6 +46,8 @@ def build_monitor_plan(loaded: LoadedSpec, workspace: str) -> Plan:
         retries=spec.retries,
         retry_delay_seconds=spec.retry_delay_seconds,
         description=f"airloop: monitor {spec.name}'s champion (drift, live performance) and request retraining",
+        schedule_assets=(labels_asset(spec.name),),
+        watched_folders=((labels_asset(spec.name), workspace_labels_folder(workspace, spec.name)),),
         tasks=(
             PlanTask("monitor", "monitor"),
             PlanTask("request_retrain", "request_retrain", ("monitor",), outlets=(retrain_asset(spec.name),)),

@@ -64,6 +64,10 @@ class Workspace:
     def project(self, name: str) -> Path:
         return self.root / "projects" / name
 
+    def labels_folder(self, name: str) -> Path:
+        """Label files dropped here (then a _READY marker) reach the prediction log and start a monitor run."""
+        return self.root / "serving" / name / "labels"
+
     def contract_file(self, name: str) -> Path:
         return self.project(name) / "contract.json"
 

@@ -121,27 +121,32 @@ def _str(value: Any) -> str | None:
 
 def ingest_label_files(log: PredictionLog, folder: Path) -> int:
     """Record labels from files dropped in ``folder`` (CSV or JSON lines with request_id or
-    entity_id, and label); each file is moved to ``folder/done`` once recorded."""
+    entity_id, and label). A file is claimed by renaming it into ``folder/done`` first, so the
+    server and a monitor run that both look never record the same file twice."""
     if not folder.exists():
         return 0
     total = 0
+    done = folder / "done"
     for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.suffix not in (".csv", ".jsonl") or path.name.startswith("."):
+        if not path.is_file() or path.suffix not in (".csv", ".jsonl") or path.name.startswith((".", "_")):
             continue
-        if path.suffix == ".csv":
+        done.mkdir(exist_ok=True)
+        claimed = done / path.name
+        try:
+            path.rename(claimed)
+        except FileNotFoundError:  # someone else claimed it
+            continue
+        if claimed.suffix == ".csv":
             import csv
 
-            with open(path, newline="") as fh:
+            with open(claimed, newline="") as fh:
                 labels = [{k: (v or None) for k, v in row.items()} for row in csv.DictReader(fh)]
             for lab in labels:  # CSV has only text: "1" is the number 1, "yes" stays a string
                 lab["label"] = _parse_scalar(lab.get("label"))
         else:
-            labels = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+            labels = [json.loads(line) for line in claimed.read_text().splitlines() if line.strip()]
         labels = [lab for lab in labels if lab.get("label") is not None]
         total += log.add_labels(labels, source=f"file:{path.name}")
-        done = folder / "done"
-        done.mkdir(exist_ok=True)
-        path.replace(done / path.name)
     return total
 
 

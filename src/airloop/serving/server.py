@@ -26,7 +26,7 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
     holder.load_initial()
     token = os.environ.get(cfg.token_env) or cfg.token
     predlog = PredictionLog(log_path(ws.root, spec.name), sync=cfg.log_sync)
-    labels_folder = ws.root / "serving" / spec.name / "labels"
+    labels_folder = ws.labels_folder(spec.name)
     labels_folder.mkdir(parents=True, exist_ok=True)
     app = create_app(holder, predlog, ServeConfig(token, cfg.max_body_bytes, cfg.poll_seconds, labels_folder))
     info = {

@@ -38,6 +38,14 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     state = json.loads(path.read_text()) if path.exists() else {}
     since = state.get("last_ts")
     log = log_path(ctx.workspace.root, spec.name)
+    if log.exists():  # labels dropped as files (the server takes them too; whoever is first records them)
+        from airloop.serving.predlog import PredictionLog, ingest_label_files
+
+        predlog = PredictionLog(log)
+        try:
+            ingest_label_files(predlog, ctx.workspace.labels_folder(spec.name))
+        finally:
+            predlog.close()
     frame = read_predictions(log, start=since) if log.exists() else None
     now = time.time()
     rows = 0 if frame is None else len(frame)
