@@ -27,6 +27,7 @@ def main() -> int:
             "-m",
             "airloop.cli",
             "demo",
+            "--quick",
             "--workspace",
             str(workspace),
             "--example",

@@ -134,6 +134,7 @@ def main() -> int:
                 "-m",
                 "airloop.cli",
                 "demo",
+                "--quick",
                 "--workspace",
                 str(base),
                 "--example",

@@ -310,12 +310,22 @@ def _stack_status(path: str, ws: Any) -> str:
     show_default=True,
     help="the example project to play",
 )
-@click.option("--fresh/--reuse", default=True, help="start from an empty demo workspace (default) or reuse it")
-def demo(workspace: str | None, example: str, fresh: bool) -> None:
-    """The flights demo: train on Jan-Jun 2013, then retrain on Jan-Jul and gate against the champion."""
-    from airloop.runtime.demo import run_demo
+@click.option("--quick", is_flag=True, help="only two training runs (Jan-Jun, then Jan-Jul), no stack")
+@click.option("--months", default="7-12", show_default=True, help="months to play after June, e.g. 7-9")
+@click.option("--bad-month", default=10, show_default=True, type=int, help="month that also lands a corrupted batch")
+@click.option("--keep", is_flag=True, help="leave the stack up at the end")
+def demo(workspace: str | None, example: str, quick: bool, months: str, bad_month: int, keep: bool) -> None:
+    """The flights demo: train on Jan-Jun 2013, then play Jul-Dec through the live loop."""
+    if quick:
+        from airloop.runtime.demo import run_demo
 
-    run_demo(Path(example), _workspace(workspace), fresh=fresh)
+        run_demo(Path(example), _workspace(workspace), fresh=True)
+        return
+    from airloop.runtime.livedemo import run_live_demo
+
+    lo, _, hi = months.partition("-")
+    chosen = list(range(int(lo), int(hi or lo) + 1))
+    run_live_demo(Path(example), _workspace(workspace), chosen, bad_month if bad_month in chosen else None, keep)
 
 
 @main.command()

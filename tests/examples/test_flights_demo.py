@@ -15,13 +15,14 @@ ROOT = Path(__file__).parents[2]
 pytestmark = pytest.mark.integration
 
 
-def test_demo_trains_then_gates_the_july_retrain(tmp_path: Path) -> None:
+def test_quick_demo_trains_then_gates_the_july_retrain(tmp_path: Path) -> None:
     res = subprocess.run(
         [
             sys.executable,
             "-m",
             "airloop.cli",
             "demo",
+            "--quick",
             "--workspace",
             str(tmp_path / "ws"),
             "--example",

@@ -101,6 +101,20 @@ def from_spec(spec_contract: ContractSpec, target: str) -> Contract:
     return Contract(columns=cols, target=target, declared=True)
 
 
+def learn_categories(contract: Contract, accepted: pd.DataFrame) -> Contract:
+    """The contract plus the categories an accepted frame brought (within the tolerance)."""
+    import copy
+
+    out = copy.deepcopy(contract)
+    for name, rule in out.columns.items():
+        if rule.kind != "categorical" or rule.categories is None or name not in accepted.columns:
+            continue
+        new = set(accepted[name].dropna().astype(str).unique()) - set(rule.categories)
+        if new and len(rule.categories) + len(new) <= MAX_CATEGORIES:
+            rule.categories = sorted(set(rule.categories) | new)
+    return out
+
+
 def check(frame: pd.DataFrame, contract: Contract, tol: ContractSpec) -> list[Violation]:
     """Every violation of ``contract`` in ``frame``; empty when the batch is acceptable."""
     out: list[Violation] = []

@@ -154,6 +154,7 @@ def up(
         "airflow standalone",
         ws.logs / "standalone.log",
     )
+    _unpause(info["airflow"], password, loaded.spec.name, timeout, ws)
     if serve:
         from airloop.tracking import Tracker
         from airloop.tracking.client import CHAMPION
@@ -199,6 +200,28 @@ def up(
         info["mlflow"] = f"http://127.0.0.1:{ports.mlflow}"
     (run_dir(ws) / "stack.json").write_text(json.dumps({**info, "password": None, "ports": ports.__dict__}))
     return info
+
+
+def _unpause(base: str, password: str, name: str, timeout: float, ws: Workspace) -> None:
+    """The project's DAGs, active: DAGs start paused when anything created them first (a dag.test
+    run, an earlier stack), and watchers only run for unpaused DAGs."""
+    from airloop.runtime.rest import AirflowAPI
+
+    api = AirflowAPI(base, "admin", password)
+    wanted = {f"{name}__train", f"{name}__monitor"}
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        found = {d["dag_id"]: d["is_paused"] for d in api.get("/api/v2/dags")["dags"] if d["dag_id"] in wanted}
+        if set(found) == wanted:
+            for dag_id, paused in found.items():
+                if paused:
+                    api.patch(f"/api/v2/dags/{dag_id}", {"is_paused": False})
+            return
+        time.sleep(1)
+    raise EnvironmentProblem(
+        f"Airflow did not load {', '.join(sorted(wanted))} within {timeout:.0f}s",
+        hint=f"see {ws.logs / 'standalone.log'} and GET /api/v2/importErrors",
+    )
 
 
 def _group_members(pgid: int) -> list[int]:

@@ -47,7 +47,7 @@ def decide(
             passed = False
             reasons.append(
                 f"{metric} {ours:.4f} does not beat champion v{champion['version']} ({theirs:.4f}) "
-                f"by at least {delta} ({word} is better; gain {gain:+.4f})"
+                f"by at least {delta} ({word} is better, gain {gain:+.4f})"
             )
     return {"passed": passed, "metric": metric, "reasons": reasons}
 

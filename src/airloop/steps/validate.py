@@ -104,9 +104,13 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         keep = frame[target].notna()
         dropped = int((~keep).sum())
         frame = frame[keep]
-    if not ctx.workspace.contract_file(spec.name).exists() and not spec.contract.columns:
+    if not spec.contract.columns:
+        # The first accepted data sets the contract; later accepted batches only teach it the rare
+        # new categories they were allowed to bring (a new route), never wider ranges.
+        learned = dc.learn_categories(contract, frame)
         ctx.workspace.contract_file(spec.name).parent.mkdir(parents=True, exist_ok=True)
-        ctx.workspace.contract_file(spec.name).write_text(contract.to_json())
+        ctx.workspace.contract_file(spec.name).write_text(learned.to_json())
+        (ctx.run_dir / "contract.json").write_text(learned.to_json())
     tracker.log(run_id, metrics={"rows_dropped_missing_target": dropped, "rows_accepted": len(frame)})
     return {
         "validated_uri": frames.save(frame, ctx.run_dir / "validated.parquet"),

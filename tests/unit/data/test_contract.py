@@ -282,3 +282,13 @@ def test_render_names_column_rule_and_examples(reference, contract):
 
 def test_render_without_violations():
     assert dc.render("b.csv", 3, []) == "b.csv (3 rows): 0 violation(s)"
+
+
+def test_accepted_batches_teach_new_categories_but_not_ranges() -> None:
+    from airloop.data.contract import learn_categories
+
+    base = dc.infer(pd.DataFrame({"c": ["a", "b"] * 50, "x": range(100), "y": [0, 1] * 50}), target="y")
+    learned = learn_categories(base, pd.DataFrame({"c": ["a", "z"], "x": [500, 1], "y": [0, 1]}))
+    assert learned.columns["c"].categories == ["a", "b", "z"]
+    assert learned.columns["x"].max == base.columns["x"].max  # ranges never widen
+    assert base.columns["c"].categories == ["a", "b"]  # the input is left alone
