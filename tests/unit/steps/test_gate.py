@@ -78,7 +78,8 @@ def test_gain_below_delta_is_refused_with_a_reason():
     assert not verdict["passed"]
     (reason,) = verdict["reasons"]
     assert "does not beat champion v7 (0.8000) by at least 0.01" in reason
-    assert "higher is better; gain +0.0050" in reason
+    assert "higher is better, gain +0.0050" in reason
+    assert "; " not in reason  # reasons are joined with "; " in the version tag
 
 
 @pytest.mark.parametrize("candidate", [0.80, 0.75])
@@ -95,7 +96,7 @@ def test_minimized_metric_lower_is_better():
     assert better["passed"]
     assert "by +0.0500 (needs lower by at least 0.02)" in better["reasons"][0]
     assert not worse["passed"]
-    assert "lower is better; gain -0.0500" in worse["reasons"][0]
+    assert "lower is better, gain -0.0500" in worse["reasons"][0]
 
 
 def test_minimized_metric_gain_below_delta():
