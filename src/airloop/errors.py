@@ -12,6 +12,8 @@ class AirloopError(Exception):
 
     exit_code = 1
     title = "error"
+    # Retrying helps with a flaky disk or network, never with the same bad spec or data.
+    retryable = True
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -30,6 +32,7 @@ class SpecError(AirloopError):
 
     exit_code = 2
     title = "invalid spec"
+    retryable = False
 
     def __init__(self, problems: list[SpecProblem]) -> None:
         self.problems = problems
@@ -67,6 +70,7 @@ class ContractViolation(AirloopError):
 
     exit_code = 4
     title = "data contract violated"
+    retryable = False
 
     def __init__(self, message: str, *, report_path: str | None = None, hint: str | None = None):
         super().__init__(message, hint=hint)

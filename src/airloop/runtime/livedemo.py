@@ -71,7 +71,7 @@ def run_live_demo(
     replay_rows: int = 3000,
 ) -> dict[str, Any]:
     from airloop.runtime.rest import AirflowAPI
-    from airloop.runtime.stack import Ports, down, up
+    from airloop.runtime.stack import Ports, down, free_port, up
     from airloop.spec import load_spec
     from airloop.tracking import Tracker
 
@@ -102,7 +102,7 @@ def run_live_demo(
     if not first.ok:
         raise EnvironmentProblem("the first training run failed", hint=f"see {first.log_file}")
     tracker = Tracker(ws)
-    ports = Ports(_free(), _free(), _free())
+    ports = Ports(free_port(), free_port(), free_port())
     click.secho("\nbring the stack up", bold=True)
     info = up(loaded, ws, ports)
     click.echo(f"  Airflow {info['airflow']} (admin / {info['password']}), serving {info['serve']}")
@@ -151,12 +151,6 @@ def run_live_demo(
     }
     (ws.root / "demo-results.json").write_text(json.dumps(record, indent=2, default=str))
     return record
-
-
-def _free() -> int:
-    from airloop.runtime.stack import _free_port
-
-    return _free_port()
 
 
 def _wait_dags(api: Any, name: str, timeout: float = 120) -> None:

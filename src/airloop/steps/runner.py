@@ -29,9 +29,6 @@ STEPS: dict[str, str] = {
     "monitor": "monitor:run",
 }
 
-# Some errors are the same however often a step is tried: retrying them only delays the report.
-FINAL_ERRORS = ("ContractViolation", "SpecError")
-
 
 def resolve(kind: str) -> Any:
     module, func = STEPS[kind].split(":")
@@ -39,7 +36,8 @@ def resolve(kind: str) -> Any:
 
 
 def is_final(exc: BaseException) -> bool:
-    return type(exc).__name__ in FINAL_ERRORS
+    """Errors that are the same however often a step is tried: retrying only delays the report."""
+    return isinstance(exc, AirloopError) and not exc.retryable
 
 
 def execute(
