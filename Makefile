@@ -23,7 +23,7 @@ install: $(VENV)/.installed
 dev: $(VENV)/.dev
 
 demo: install
-	$(BIN)/airloop demo
+	$(BIN)/python examples/flights/demo.py
 
 test: dev
 	$(BIN)/ruff check src tests examples bench

@@ -30,7 +30,7 @@ def main() -> None:
 
 
 def _workspace(path: str | None) -> Any:
-    from airloop.runtime.workspace import Workspace
+    from airloop.workspace import Workspace
 
     return Workspace.resolve(path)
 
@@ -48,7 +48,9 @@ def validate(path: str) -> None:
         f"  project {spec.name} ({spec.task}), {len(spec.candidates)} candidate(s): "
         + ", ".join(c.name for c in spec.candidates)
     )
-    click.echo(f"  DAG {spec.name}__train, schedule {spec.schedule or 'none (manual/asset)'}")
+    from airloop.plan import train_dag_id
+
+    click.echo(f"  DAG {train_dag_id(spec.name)}, schedule {spec.schedule or 'none (manual/asset)'}")
 
 
 @main.command(name="compile")
@@ -59,7 +61,8 @@ def validate(path: str) -> None:
 def compile_(path: str, dags_folder: str | None, to_stdout: bool, workspace: str | None) -> None:
     """Write the Airflow DAG file for PATH into a dags folder (default: the workspace's)."""
     from airloop.airflow.dagfile import render
-    from airloop.runtime.embedded import compile_dag_file
+    from airloop.local.embedded import compile_dag_file
+    from airloop.plan import dag_ids
     from airloop.spec import load_spec
 
     loaded = load_spec(path)
@@ -69,7 +72,7 @@ def compile_(path: str, dags_folder: str | None, to_stdout: bool, workspace: str
         return
     target = compile_dag_file(loaded, ws, Path(dags_folder).resolve() if dags_folder else None)
     click.echo(f"wrote {target}")
-    click.echo(f"  DAG {loaded.spec.name}__train; workspace {ws.root}")
+    click.echo(f"  DAGs {', '.join(dag_ids(loaded.spec.name))}; workspace {ws.root}")
 
 
 @main.command()
@@ -78,9 +81,16 @@ def compile_(path: str, dags_folder: str | None, to_stdout: bool, workspace: str
 @click.option("-v", "--verbose", is_flag=True, help="show tracebacks of failed steps")
 def run(path: str, workspace: str | None, verbose: bool) -> None:
     """Run the train DAG of PATH once, in-process (Airflow's dag.test()), and summarise it."""
-    from airloop.runtime.report import run_and_report
+    from airloop.console import progress_printer, summary
+    from airloop.local.embedded import run_train_dag
+    from airloop.plan import train_dag_id
+    from airloop.spec import load_spec
 
-    outcome = run_and_report(path, _workspace(workspace), verbose=verbose)
+    ws = _workspace(workspace)
+    loaded = load_spec(path, deep=True)
+    click.echo(f"airloop run {loaded.spec.name}: DAG {train_dag_id(loaded.spec.name)}, workspace {ws.root}")
+    outcome = run_train_dag(loaded, ws, on_event=progress_printer(verbose))
+    click.echo(summary(outcome))
     if not outcome.ok:
         fail = outcome.final_failure()
         if fail:
@@ -112,8 +122,9 @@ def up(
     import signal
     import time
 
-    from airloop.runtime.stack import Ports, down
-    from airloop.runtime.stack import up as start
+    from airloop.console import stopped
+    from airloop.local.stack import Ports, down
+    from airloop.local.stack import up as start
     from airloop.spec import load_spec
 
     ws = _workspace(workspace)
@@ -131,25 +142,17 @@ def up(
         signal.pause() if hasattr(signal, "pause") else time.sleep(10**9)
     except KeyboardInterrupt:
         pass
-    _show_down(down(ws))
+    click.echo(stopped(down(ws)))
 
 
 @main.command(name="down")
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
 def down_(workspace: str | None) -> None:
     """Stop every process `airloop up` started in the workspace, and check that none is left."""
-    from airloop.runtime.stack import down
+    from airloop.console import stopped
+    from airloop.local.stack import down
 
-    _show_down(down(_workspace(workspace)))
-
-
-def _show_down(stopped: dict[str, Any]) -> None:
-    if not stopped:
-        click.echo("nothing was running")
-    for name, info in stopped.items():
-        note = " (had to be killed)" if info["killed"] else ""
-        left = f"; LEFT BEHIND: {info['left']}" if info["left"] else ""
-        click.echo(f"stopped {name} in {info['seconds']}s{note}{left}")
+    click.echo(stopped(down(_workspace(workspace))))
 
 
 @main.command()
@@ -161,11 +164,12 @@ def _show_down(stopped: dict[str, Any]) -> None:
 def rerun(path: str, step: str, run_id: str | None, which: str, workspace: str | None) -> None:
     """Rerun a DAG run from STEP through Airflow's REST API (clears STEP and everything after it)."""
     from airloop.errors import RegistryError
-    from airloop.runtime.rest import AirflowAPI
+    from airloop.local.rest import AirflowAPI
+    from airloop.plan import dag_id as make_dag_id
     from airloop.spec import load_spec
 
     loaded = load_spec(path)
-    dag_id = f"{loaded.spec.name}__{which}"
+    dag_id = make_dag_id(loaded.spec.name, which)
     api = AirflowAPI.for_workspace(_workspace(workspace))
     if run_id is None:
         runs = api.runs(dag_id, limit=1)
@@ -200,9 +204,9 @@ def report(path: str, workspace: str | None, out: str | None) -> None:
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
 def monitor(path: str, workspace: str | None) -> None:
     """Run the monitor DAG of PATH once: drift and live performance since the last run, and the verdict."""
-    from airloop.plan.build import monitor_dag_id
-    from airloop.runtime.embedded import run_dag
-    from airloop.runtime.report import progress_printer
+    from airloop.console import progress_printer
+    from airloop.local.embedded import run_dag
+    from airloop.plan import monitor_dag_id
     from airloop.spec import load_spec
 
     loaded = load_spec(path)
@@ -225,9 +229,13 @@ def monitor(path: str, workspace: str | None) -> None:
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
 def promote(path: str, version: str, workspace: str | None) -> None:
     """Make VERSION the champion of PATH's model by hand; the old champion becomes `previous`."""
-    from airloop.runtime.registry import promote_by_hand
+    from airloop.tracking import aliases
 
-    _show_moves(promote_by_hand(path, version, _workspace(workspace)))
+    name, tracker = _registry(path, workspace)
+    tracker.version(name, version)  # raises a RegistryError naming the versions that exist
+    before = aliases.snapshot(tracker, name)
+    aliases.promote(tracker, name, str(version), by="hand")
+    _show_moves(name, tracker, before)
 
 
 @main.command()
@@ -235,97 +243,77 @@ def promote(path: str, version: str, workspace: str | None) -> None:
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
 def rollback(path: str, workspace: str | None) -> None:
     """Move `champion` back to the `previous` version (and `previous` to the one replaced)."""
-    from airloop.runtime.registry import rollback as do_rollback
+    from airloop.tracking import aliases
 
-    _show_moves(do_rollback(path, _workspace(workspace)))
-
-
-def _show_moves(moves: dict[str, Any]) -> None:
-    click.echo(f"model {moves['name']}:")
-    for alias, (old, new) in moves["aliases"].items():
-        mark = "" if old == new else "  (changed)"
-        click.echo(f"  {alias:<10} {_v(old)} -> {_v(new)}{mark}")
+    name, tracker = _registry(path, workspace)
+    before = aliases.snapshot(tracker, name)
+    aliases.rollback(tracker, name)
+    _show_moves(name, tracker, before)
 
 
-def _v(version: str | None) -> str:
-    return f"v{version}" if version else "-"
+def _registry(path: str, workspace: str | None) -> tuple[str, Any]:
+    from airloop.spec import load_spec
+    from airloop.tracking import Tracker
+
+    return load_spec(path).spec.name, Tracker(_workspace(workspace))
+
+
+def _show_moves(name: str, tracker: Any, before: dict[str, str | None]) -> None:
+    from airloop.console import alias_moves
+    from airloop.tracking import aliases
+
+    click.echo(alias_moves(name, before, aliases.snapshot(tracker, name)))
 
 
 @main.command()
 @click.argument("path", type=click.Path())
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
 def status(path: str, workspace: str | None) -> None:
-    """Show the registered versions of PATH's model, their aliases and gate verdicts."""
-    from airloop.runtime.registry import versions_table
+    """Show the registered versions of PATH's model, their aliases and gate verdicts, and the stack."""
+    from airloop.console import versions_table
+    from airloop.spec import load_spec
+    from airloop.tracking import Tracker
 
     ws = _workspace(workspace)
-    click.echo(versions_table(path, ws))
-    click.echo(_stack_status(path, ws))
+    spec = load_spec(path).spec
+    click.echo(versions_table(spec.name, spec.promotion_metric, Tracker(ws), ws.root))
+    click.echo(_stack_status(spec.name, ws))
 
 
-def _stack_status(path: str, ws: Any) -> str:
+def _stack_status(name: str, ws: Any) -> str:
     import json
 
-    from airloop.runtime.stack import running
-    from airloop.spec import load_spec
+    from airloop.local.state import running
+    from airloop.plan import dag_ids
 
-    name = load_spec(path).spec.name
     lines = []
     procs = running(ws)
     lines.append("stack: " + (", ".join(f"{k} (pid {v})" for k, v in procs.items()) if procs else "down"))
     if "standalone" in procs:
         try:
-            from airloop.runtime.rest import AirflowAPI
+            from airloop.local.rest import AirflowAPI
 
             api = AirflowAPI.for_workspace(ws)
-            for dag in (f"{name}__train", f"{name}__monitor"):
+            for dag in dag_ids(name):
                 runs = api.runs(dag, limit=3)
                 shown = ", ".join(f"{r['run_type']} {r['state']} ({(r.get('run_after') or '')[:19]})" for r in runs)
                 lines.append(f"  {dag}: {shown or 'no runs yet'}")
         except Exception as exc:  # status must answer even when Airflow does not
             lines.append(f"  Airflow API: {exc}")
-    state = ws.project(name) / "monitoring" / "history.parquet"
-    if state.exists():
+    history = ws.monitoring_history(name)
+    if history.exists():
         import pandas as pd
 
-        hist = pd.read_parquet(state)
+        hist = pd.read_parquet(history)
         last = hist[hist["at"] == hist["at"].max()].iloc[0]
         lines.append(f"last monitoring verdict: {last['verdict']} (champion v{last['champion']})")
-        reason = ws.project(name) / "monitoring" / "state.json"
-        if reason.exists():
-            lines.append(f"  state: {json.loads(reason.read_text())}")
+        if ws.monitoring_state(name).exists():
+            lines.append(f"  state: {json.loads(ws.monitoring_state(name).read_text())}")
     else:
         lines.append("last monitoring verdict: none yet (`airloop monitor PATH`)")
-    report = ws.root / "reports" / f"{name}.html"
+    report = ws.report_file(name)
     lines.append(f"report: {report}" + ("" if report.exists() else " (write it with `airloop report PATH`)"))
     return "\n".join(lines)
-
-
-@main.command()
-@click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
-@click.option(
-    "--example",
-    type=click.Path(exists=True, file_okay=False),
-    default="examples/flights",
-    show_default=True,
-    help="the example project to play",
-)
-@click.option("--quick", is_flag=True, help="only two training runs (Jan-Jun, then Jan-Jul), no stack")
-@click.option("--months", default="7-12", show_default=True, help="months to play after June, e.g. 7-9")
-@click.option("--bad-month", default=10, show_default=True, type=int, help="month that also lands a corrupted batch")
-@click.option("--keep", is_flag=True, help="leave the stack up at the end")
-def demo(workspace: str | None, example: str, quick: bool, months: str, bad_month: int, keep: bool) -> None:
-    """The flights demo: train on Jan-Jun 2013, then play Jul-Dec through the live loop."""
-    if quick:
-        from airloop.runtime.demo import run_demo
-
-        run_demo(Path(example), _workspace(workspace), fresh=True)
-        return
-    from airloop.runtime.livedemo import run_live_demo
-
-    lo, _, hi = months.partition("-")
-    chosen = list(range(int(lo), int(hi or lo) + 1))
-    run_live_demo(Path(example), _workspace(workspace), chosen, bad_month if bad_month in chosen else None, keep)
 
 
 @main.command()

@@ -8,7 +8,7 @@ import pytest
 from helpers.projects import SERVING, train_with_steps, write_project
 from helpers.server import Server
 
-from airloop.runtime.workspace import Workspace
+from airloop.workspace import Workspace
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,8 @@ import pytest
 from helpers.projects import records, write_project
 from helpers.server import Server
 
-from airloop.serving.predlog import log_path, read_predictions
+from airloop.data.predlog import read_predictions
+from airloop.workspace import Workspace
 
 pytestmark = pytest.mark.integration
 
@@ -121,12 +122,12 @@ def test_labels_by_api_and_by_file(server: Server, trained) -> None:
     while drop.exists() and time.time() < deadline:
         time.sleep(0.2)
     assert not drop.exists()
-    frame = read_predictions(log_path(ws.root, "tiny"))
+    frame = read_predictions(ws.prediction_log("tiny"))
     mine = frame[frame["request_id"] == rid]
     assert len(mine) == 3
     assert list(mine["label"]) == [1, 1, 0]  # the request's label, except where the entity has its own
     assert set(mine.columns) >= {"logged_at", "ts", "model_version", "x", "color", "prediction", "probabilities"}
-    since = read_predictions(log_path(ws.root, "tiny"), start=time.time() + 60)
+    since = read_predictions(ws.prediction_log("tiny"), start=time.time() + 60)
     assert since.empty
 
 
@@ -174,6 +175,6 @@ def test_schemathesis_finds_no_server_error(server: Server, tmp_path: Path) -> N
     assert res.returncode == 0, res.stdout[-4000:]
     assert server.request("GET", "/health")[0] == 200
     # only valid records reached the model and the log: every logged record has every feature
-    logged = read_predictions(log_path(server.workspace, "tiny"))
+    logged = read_predictions(Workspace(server.workspace).prediction_log("tiny"))
     assert not logged.empty
     assert logged[["ts", "x", "size", "color"]].notna().all().all()

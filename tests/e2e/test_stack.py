@@ -17,9 +17,9 @@ import pytest
 from helpers.projects import SERVING, make_frame, records, train_with_steps, write_project
 from helpers.server import free_port
 
-from airloop.runtime.rest import AirflowAPI
-from airloop.runtime.stack import ORDER, _group_members
-from airloop.runtime.workspace import Workspace
+from airloop.local.rest import AirflowAPI
+from airloop.local.stack import ORDER, _group_members
+from airloop.workspace import Workspace
 
 pytestmark = pytest.mark.integration
 

@@ -13,9 +13,9 @@ import pytest
 from helpers.projects import SERVING, records, train_with_steps, write_project
 from helpers.server import Server
 
-from airloop.runtime.registry import promote_by_hand
-from airloop.runtime.workspace import Workspace
-from airloop.serving.predlog import log_path
+from airloop.tracking import Tracker, aliases
+from airloop.tracking.tags import Tag
+from airloop.workspace import Workspace
 
 pytestmark = pytest.mark.integration
 
@@ -42,7 +42,7 @@ def two_versions(tmp_path: Path) -> tuple[Path, Workspace]:
     ws = Workspace(tmp_path / "ws")
     train_with_steps(spec, ws, run_id="run_1")
     train_with_steps(spec, ws, run_id="run_2")  # v2: champion or challenger, as the gate says
-    promote_by_hand(str(spec), "1", ws)
+    aliases.promote(Tracker(ws), "tiny", "1", by="hand")
     return spec, ws
 
 
@@ -56,7 +56,7 @@ def test_swap_under_load_fails_no_request(two_versions, tmp_path: Path) -> None:
         for t in threads:
             t.start()
         time.sleep(1.5)
-        promote_by_hand(str(spec), "2", ws)  # the registry moves; the poller (0.5 s) notices
+        aliases.promote(Tracker(ws), "tiny", "2", by="hand")  # the registry moves; the poller (0.5 s) notices
         deadline = time.time() + 20
         while time.time() < deadline and not any(v == "2" for _, v, _ in results[-50:]):
             time.sleep(0.1)
@@ -91,7 +91,7 @@ def test_a_version_that_fails_to_load_leaves_the_old_one_serving(two_versions, t
         "tiny",
         str(tmp_path / "no-such-model"),
         run_id=v2.run_id,
-        tags={"airloop.contract_uri": v2.tags["airloop.contract_uri"]},
+        tags={Tag.CONTRACT_URI: v2.tags[Tag.CONTRACT_URI]},
     )
     srv = Server(spec, ws.root, tmp_path / "server.log").start()
     try:
@@ -133,7 +133,7 @@ def test_kill_9_loses_no_acknowledged_prediction(two_versions, tmp_path: Path) -
         t.join(30)
     acked = {rid for status, _, rid in results if status == 200}
     assert len(acked) > 20
-    con = sqlite3.connect(log_path(ws.root, "tiny"))
+    con = sqlite3.connect(ws.prediction_log("tiny"))
     logged = {row[0] for row in con.execute("select request_id from predictions")}
     rows = dict(con.execute("select request_id, count(*) from predictions group by request_id").fetchall())
     con.close()

@@ -19,14 +19,10 @@ def test_quick_demo_trains_then_gates_the_july_retrain(tmp_path: Path) -> None:
     res = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "airloop.cli",
-            "demo",
+            str(ROOT / "examples" / "flights" / "demo.py"),
             "--quick",
             "--workspace",
             str(tmp_path / "ws"),
-            "--example",
-            str(ROOT / "examples" / "flights"),
         ],
         capture_output=True,
         text=True,

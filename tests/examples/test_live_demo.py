@@ -20,13 +20,9 @@ def test_live_demo_one_month_with_a_bad_batch(tmp_path: Path) -> None:
     res = subprocess.run(
         [
             sys.executable,
-            "-m",
-            "airloop.cli",
-            "demo",
+            str(ROOT / "examples" / "flights" / "demo.py"),
             "--workspace",
             str(tmp_path / "ws"),
-            "--example",
-            str(ROOT / "examples" / "flights"),
             "--months",
             "7-7",
             "--bad-month",

@@ -94,10 +94,11 @@ def write_project(
 
 def train_with_steps(spec_path: Path, ws, run_id: str = "manual_1", **env) -> dict:
     """Run the train stages in this process, without Airflow: a champion in a few seconds."""
+    from airloop.spec import load_spec
     from airloop.steps.context import StepContext
     from airloop.steps.runner import execute
 
-    ctx = StepContext(str(spec_path), ws, dag_id="tiny__train", run_id=run_id)
+    ctx = StepContext(load_spec(spec_path).spec.name, str(spec_path), ws, dag_id="tiny__train", run_id=run_id)
     refs: dict = {}
     for kind in ("ingest", "validate", "split"):
         refs = execute(kind, ctx, refs)

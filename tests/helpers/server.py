@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from airloop.runtime.stack import free_port
+from airloop.local.stack import free_port
 
 
 class Server:

@@ -15,6 +15,6 @@ def project(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def workspace(tmp_path: Path):
-    from airloop.runtime.workspace import Workspace
+    from airloop.workspace import Workspace
 
     return Workspace(tmp_path / "ws")

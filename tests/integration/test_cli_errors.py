@@ -24,8 +24,8 @@ def airloop(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
 
 
 def versions(ws: Path) -> list[str]:
-    from airloop.runtime.workspace import Workspace
     from airloop.tracking import Tracker
+    from airloop.workspace import Workspace
 
     if not (ws / "mlflow" / "mlflow.db").exists():
         return []

@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 from helpers.projects import make_frame, train_with_steps, write_project
 
-from airloop.runtime.embedded import run_dag
-from airloop.runtime.workspace import Workspace
-from airloop.serving.predlog import PredictionLog, log_path
+from airloop.data.predlog import PredictionLog
+from airloop.local.embedded import run_dag
 from airloop.spec import load_spec
+from airloop.tracking.tags import Tag
+from airloop.workspace import Workspace
 
 pytestmark = pytest.mark.integration
 
@@ -40,7 +41,7 @@ def log_predictions(ws: Workspace, frame: pd.DataFrame) -> None:
     model = mlflow.sklearn.load_model("models:/tiny@champion")
     X = frame.drop(columns=["label"])
     proba = model.predict_proba(X)
-    log = PredictionLog(log_path(ws.root, "tiny"))
+    log = PredictionLog(ws.prediction_log("tiny"))
     rid, now = uuid.uuid4().hex, time.time()
     records = json.loads(X.to_json(orient="records"))
     log.write(
@@ -110,10 +111,10 @@ def test_monitor_flags_drift_requests_retraining_and_respects_cooldown(tmp_path:
     tracker = Tracker(ws)
     champion_run = tracker.version("tiny", "1").run_id
     monitor_runs = tracker.client.search_runs(
-        [tracker.experiment_id("tiny")], filter_string="tags.`airloop.kind` = 'monitor'"
+        [tracker.experiment_id("tiny")], filter_string=f"tags.`{Tag.KIND}` = 'monitor'"
     )
     assert len(monitor_runs) == 3
     assert {r.data.tags["mlflow.parentRunId"] for r in monitor_runs} == {champion_run}
-    reasons = [r.data.tags["airloop.reason"] for r in monitor_runs]
+    reasons = [r.data.tags[Tag.REASON] for r in monitor_runs]
     assert any("cooldown" in r for r in reasons)
     assert all("live_accuracy" in r.data.metrics for r in monitor_runs)

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from helpers.projects import make_frame, write_project
 
-from airloop.runtime.embedded import run_train_dag
+from airloop.local.embedded import run_train_dag
 from airloop.spec import load_spec
+from airloop.tracking.tags import Tag
 
 pytestmark = pytest.mark.integration
 
@@ -58,9 +59,9 @@ def test_full_run_makes_a_champion_with_lineage(project: Path, workspace) -> Non
         "reference_uri",
     ):
         assert tags[f"airloop.{key}"], key
-    assert tags["airloop.dag_id"] == "tiny__train"
-    assert tags["airloop.run_id"] == outcome.run_id
-    assert tags["airloop.gate"] == "passed"
+    assert tags[Tag.DAG_ID] == "tiny__train"
+    assert tags[Tag.RUN_ID] == outcome.run_id
+    assert tags[Tag.GATE] == "passed"
 
     # one parent run per DAG run, a child run per trial, the model with signature and input example
     client = tracker.client
@@ -72,7 +73,7 @@ def test_full_run_makes_a_champion_with_lineage(project: Path, workspace) -> Non
     assert len(children) == 2
     parent = parents[0]
     assert parent.info.status == "FINISHED"
-    assert parent.data.tags["airloop.run_id"] == outcome.run_id
+    assert parent.data.tags[Tag.RUN_ID] == outcome.run_id
     assert "holdout_roc_auc" in parent.data.metrics
     assert {c.data.tags["mlflow.parentRunId"] for c in children} == {parent.info.run_id}
     import mlflow
@@ -92,7 +93,7 @@ def test_full_run_makes_a_champion_with_lineage(project: Path, workspace) -> Non
 
     from airloop.monitoring.drift import NumericSummary, Reference, compute_drift, prediction_drift
 
-    ref_uri = tags["airloop.reference_uri"]
+    ref_uri = tags[Tag.REFERENCE_URI]
     reference = Reference.from_json(mlflow.artifacts.load_text(f"{ref_uri}/features.json"))
     assert set(reference.numeric) == {"x", "size"}
     assert set(reference.categorical) == {"color"}
@@ -128,9 +129,9 @@ def test_gate_refuses_a_worse_model(tmp_path: Path, workspace) -> None:
     tracker = _tracker(workspace)
     assert tracker.aliases("tiny") == {"champion": "1", "challenger": "2"}
     tags = tracker.version("tiny", "2").tags
-    assert tags["airloop.gate"] == "refused"
-    assert "does not beat" in tags["airloop.gate_reasons"]
-    assert tags["airloop.promoted"] == "false"
+    assert tags[Tag.GATE] == "refused"
+    assert "does not beat" in tags[Tag.GATE_REASONS]
+    assert tags[Tag.PROMOTED] == "false"
 
 
 def test_contract_violation_stops_the_run(tmp_path: Path, workspace) -> None:
@@ -160,7 +161,7 @@ def test_contract_violation_stops_the_run(tmp_path: Path, workspace) -> None:
     parent = [
         r
         for r in tracker.client.search_runs([tracker.experiment_id("tiny")])
-        if r.data.tags.get("airloop.run_id") == outcome.run_id
+        if r.data.tags.get(Tag.RUN_ID) == outcome.run_id
     ][0]
     assert parent.info.status == "FAILED"
     assert "contract/contract_report.txt" in {

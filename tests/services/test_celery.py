@@ -18,9 +18,9 @@ from helpers.projects import write_project
 from helpers.server import free_port
 from helpers.services import require
 
-from airloop.runtime.embedded import airflow_env, compile_dag_file, run_train_dag
-from airloop.runtime.workspace import Workspace
+from airloop.local.embedded import airflow_env, compile_dag_file, run_train_dag
 from airloop.spec import load_spec
+from airloop.workspace import Workspace
 
 pytestmark = pytest.mark.services
 REDIS_DB = 7

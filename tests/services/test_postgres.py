@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 from helpers.projects import write_project
 
-from airloop.runtime.embedded import run_train_dag
-from airloop.runtime.workspace import Workspace
+from airloop.local.embedded import run_train_dag
 from airloop.spec import load_spec
+from airloop.workspace import Workspace
 
 pytestmark = pytest.mark.services
 

@@ -20,9 +20,11 @@ def load_dags(spec: str, workspace: str) -> dict[str, Any]:
     from airloop.airflow.dags import build_dag
     from airloop.plan import build_monitor_plan, build_train_plan
     from airloop.spec import load_spec
+    from airloop.workspace import Workspace
 
     loaded = load_spec(spec)
-    plans = [build_train_plan(loaded, workspace), build_monitor_plan(loaded, workspace)]
+    labels = str(Workspace.resolve(workspace).labels_folder(loaded.spec.name))
+    plans = [build_train_plan(loaded, workspace), build_monitor_plan(loaded, workspace, labels)]
     return {dag.dag_id: dag for dag in map(build_dag, plans)}
 
 

@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airloop.runtime.workspace import Workspace
 from airloop.spec import load_spec
+from airloop.tracking.tags import Tag
+from airloop.workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -31,7 +32,6 @@ MAX_REJECTED = 5  # contract reports shown
 MAX_RUNS = 50  # monitor runs listed in the verdict table
 DRIFT_METHODS = ("psi", "chi2", "ks")
 HISTORY_COLUMNS = ("at", "champion", "feature", "method", "statistic", "drifted", "rows", "verdict")
-METRIC_TAG = "airloop.metric."
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;
@@ -61,15 +61,14 @@ def write_report(spec_path: str | Path, ws: Workspace, out: Path | None = None) 
     name = spec.name
     if "matplotlib" not in sys.modules:  # its font cache, like everything airloop writes, stays in the workspace
         os.environ.setdefault("MPLCONFIGDIR", str(ws.root / "cache" / "matplotlib"))
-    project = ws.project(name)
-    history, problem = _read_history(project / "monitoring" / "history.parquet")
+    history, problem = _read_history(ws.monitoring_history(name))
     sections = [
         ("versions", "Champion history", _versions_section(spec, ws)),
         ("live", "Live performance", _live_section(spec, history, problem)),
         ("drift", "Drift per feature", _drift_section(spec, history, problem)),
-        ("contract", "Data-contract violations", _contract_section(project / "runs")),
+        ("contract", "Data-contract violations", _contract_section(ws.runs_dir(name))),
     ]
-    target = Path(out) if out is not None else ws.root / "reports" / f"{name}.html"
+    target = Path(out) if out is not None else ws.report_file(name)
     if target.is_dir():
         target = target / f"{name}.html"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -104,27 +103,27 @@ def _versions_section(spec: Spec, ws: Workspace) -> str:
     rows = []
     for mv in reversed(versions):  # newest first, as `airloop status` lists them
         tags = mv["tags"]
-        gate = tags.get("airloop.gate", "")
+        gate = tags.get(Tag.GATE, "")
         others = ", ".join(
-            f"{k[len(METRIC_TAG) :]} {v}"
+            f"{k.removeprefix(Tag.METRIC_PREFIX)} {v}"
             for k, v in sorted(tags.items())
-            if k.startswith(METRIC_TAG) and k != METRIC_TAG + metric
+            if k.startswith(Tag.METRIC_PREFIX) and k != Tag.metric(metric)
         )
-        fingerprint = tags.get("airloop.data_fingerprint", "")
+        fingerprint = tags.get(Tag.DATA_FINGERPRINT, "")
         rows.append(
             [
                 Html(f"<b>v{_e(mv['version'])}</b>"),
                 _when(mv["created"] / 1000) if mv["created"] else "-",
                 Html("".join(f'<span class="badge {_e(a)}">{_e(a)}</span>' for a in by_version.get(mv["version"], []))),
-                tags.get("airloop.candidate", "") or "-",
-                Html(f'<span class="num">{_e(tags.get(METRIC_TAG + metric, "-"))}</span>'),
+                tags.get(Tag.CANDIDATE, "") or "-",
+                Html(f'<span class="num">{_e(tags.get(Tag.metric(metric), "-"))}</span>'),
                 others or "-",
                 Html(f'<span class="{_e(gate)}">{_e(gate or "-")}</span>'),
-                tags.get("airloop.gate_reasons", "") or "-",
-                {"true": "yes", "false": "no"}.get(tags.get("airloop.promoted", ""), "-"),
-                tags.get("airloop.promoted_by", "") or "-",
+                tags.get(Tag.GATE_REASONS, "") or "-",
+                {"true": "yes", "false": "no"}.get(tags.get(Tag.PROMOTED, ""), "-"),
+                tags.get(Tag.PROMOTED_BY, "") or "-",
                 Html(f'<code title="{_e(fingerprint)}">{_e(fingerprint[:12] or "-")}</code>'),
-                Html(f"{_e(tags.get('airloop.dag_id', '-'))}<br><code>{_e(tags.get('airloop.run_id', '-'))}</code>"),
+                Html(f"{_e(tags.get(Tag.DAG_ID, '-'))}<br><code>{_e(tags.get(Tag.RUN_ID, '-'))}</code>"),
             ]
         )
     headers = ["version", "created (UTC)", "aliases", "candidate", metric, "other metrics", "gate", "reasons"]
@@ -156,7 +155,7 @@ def _versions(name: str, ws: Workspace) -> tuple[list[dict[str, Any]], dict[str,
 def _metric_plot(versions: list[dict[str, Any]], metric: str, champion: str | None, floor: float | None) -> str:
     points: list[tuple[int, float, dict[str, str]]] = []
     for v in versions:
-        value = _float(v["tags"].get(METRIC_TAG + metric))
+        value = _float(v["tags"].get(Tag.metric(metric)))
         if value is not None:
             points.append((int(v["version"]), value, v["tags"]))
     if not points:
@@ -165,7 +164,7 @@ def _metric_plot(versions: list[dict[str, Any]], metric: str, champion: str | No
     ax = fig.add_subplot()
     ax.plot([p[0] for p in points], [p[1] for p in points], color="#8a96a3", zorder=1)
     for gate, color in (("passed", "#1b7f3b"), ("refused", "#b3261e")):
-        mine = [p for p in points if p[2].get("airloop.gate") == gate]
+        mine = [p for p in points if p[2].get(Tag.GATE) == gate]
         if mine:
             ax.scatter([p[0] for p in mine], [p[1] for p in mine], color=color, label=f"gate {gate}", zorder=2)
     for number, value, _ in points:

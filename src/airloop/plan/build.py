@@ -1,41 +1,44 @@
-"""Build the train plan from a spec: ingest -> validate -> split -> tune -> ... -> promote."""
+"""Build the plans of a project: train (ingest -> ... -> promote) and monitor (monitor -> request_retrain).
+
+Neutral: no Airflow and no workspace layout. Folders the triggerer must watch come in resolved
+from the caller (the DAG file knows the workspace).
+"""
 
 from __future__ import annotations
 
 from airloop.plan.model import Plan, PlanTask
+from airloop.plan.names import labels_asset, monitor_dag_id, new_data_asset, retrain_asset, train_dag_id
 from airloop.spec import LoadedSpec
 
-
-def train_dag_id(project: str) -> str:
-    return f"{project}__train"
-
-
-def monitor_dag_id(project: str) -> str:
-    return f"{project}__monitor"
-
-
-def new_data_asset(project: str) -> str:
-    """The asset whose event (a _READY marker in data.incoming) starts a train run."""
-    return f"airloop://{project}/new-data"
-
-
-def labels_asset(project: str) -> str:
-    """The asset whose event (a _READY marker in the labels folder) starts a monitor run."""
-    return f"airloop://{project}/labels"
-
-
-def retrain_asset(project: str) -> str:
-    """The asset the monitor emits when its policy asks for retraining; the train DAG listens."""
-    return f"airloop://{project}/retrain-requested"
-
-
-def workspace_labels_folder(workspace: str, project: str) -> str:
-    from airloop.runtime.workspace import Workspace
-
-    return str(Workspace.resolve(workspace).labels_folder(project))
+# One line per task kind: shown in the Airflow UI (task Details) next to the task's logs.
+TASK_DOCS = {
+    "ingest": "Read the data source, fingerprint it, snapshot the spec into the run folder, open the MLflow run.",
+    "validate": "Check every data file against the data contract; a violation fails the run (not retried) "
+    "and moves landed files to `rejected/` with the report.",
+    "split": "Split into training and holdout (by time or at random) as the spec says.",
+    "tune_plan": "Lay out the Optuna trials of every candidate in batches (one mapped task per batch).",
+    "tune_trials": "Run one batch of Optuna trials; the study is shared, so batches spread over workers.",
+    "tune_select": "Pick the best candidate and parameters over all trials.",
+    "train": "Fit the chosen pipeline (transform, encoding, estimator) and log it to MLflow with its "
+    "signature and the drift reference.",
+    "evaluate": "Score the candidate and the current champion on the same holdout.",
+    "gate": "Compare with thresholds and the champion; record the verdict and its reasons.",
+    "register": "Register a model version with lineage tags (data fingerprint, spec hash, code version, run ids).",
+    "promote": "Move aliases: a passed gate makes the version `champion` (old one `previous`); "
+    "a refused one becomes `challenger`.",
+    "monitor": "Drift per feature and of the scores since the last run, live performance on labeled "
+    "predictions, and the retraining policy.",
+    "request_retrain": "Emit the retrain-requested asset event (with the reason) when the policy asks; "
+    "skipped otherwise.",
+}
 
 
-def build_monitor_plan(loaded: LoadedSpec, workspace: str) -> Plan:
+def _task(task_id: str, kind: str, upstream: tuple[str, ...] = (), **kw: object) -> PlanTask:
+    return PlanTask(task_id, kind, upstream, doc=TASK_DOCS.get(kind, ""), **kw)  # type: ignore[arg-type]
+
+
+def build_monitor_plan(loaded: LoadedSpec, workspace: str, labels_folder: str) -> Plan:
+    """``labels_folder``: where label files land (with a _READY marker) to start a monitor run."""
     spec = loaded.spec
     return Plan(
         dag_id=monitor_dag_id(spec.name),
@@ -47,10 +50,11 @@ def build_monitor_plan(loaded: LoadedSpec, workspace: str) -> Plan:
         retry_delay_seconds=spec.retry_delay_seconds,
         description=f"airloop: monitor {spec.name}'s champion (drift, live performance) and request retraining",
         schedule_assets=(labels_asset(spec.name),),
-        watched_folders=((labels_asset(spec.name), workspace_labels_folder(workspace, spec.name)),),
+        watched_folders=((labels_asset(spec.name), labels_folder),),
+        spec_hash=loaded.spec_hash,
         tasks=(
-            PlanTask("monitor", "monitor"),
-            PlanTask("request_retrain", "request_retrain", ("monitor",), outlets=(retrain_asset(spec.name),)),
+            _task("monitor", "monitor"),
+            _task("request_retrain", "request_retrain", ("monitor",), outlets=(retrain_asset(spec.name),)),
         ),
         tags=("airloop", spec.name, "monitor"),
     )
@@ -59,16 +63,16 @@ def build_monitor_plan(loaded: LoadedSpec, workspace: str) -> Plan:
 def build_train_plan(loaded: LoadedSpec, workspace: str) -> Plan:
     spec = loaded.spec
     chain = ["ingest", "validate", "split"]
-    tasks = [PlanTask(chain[0], chain[0])]
-    tasks += [PlanTask(t, t, (prev,)) for prev, t in zip(chain, chain[1:], strict=False)]
+    tasks = [_task(chain[0], chain[0])]
+    tasks += [_task(t, t, (prev,)) for prev, t in zip(chain, chain[1:], strict=False)]
     tasks += [
-        PlanTask("tune_plan", "tune_plan", ("split",)),
-        PlanTask("tune_trials", "tune_trials", ("tune_plan",), mapped=True, refs_from="split"),
-        PlanTask("tune_select", "tune_select", ("tune_trials",), collects="tune_trials", refs_from="split"),
+        _task("tune_plan", "tune_plan", ("split",)),
+        _task("tune_trials", "tune_trials", ("tune_plan",), mapped=True, refs_from="split"),
+        _task("tune_select", "tune_select", ("tune_trials",), collects="tune_trials", refs_from="split"),
     ]
     prev = "tune_select"
     for t in ("train", "evaluate", "gate", "register", "promote"):
-        tasks.append(PlanTask(t, t, (prev,)))
+        tasks.append(_task(t, t, (prev,)))
         prev = t
     n_cand = len(spec.candidates)
     return Plan(
@@ -83,6 +87,7 @@ def build_train_plan(loaded: LoadedSpec, workspace: str) -> Plan:
         f"{spec.tuning.trials} trials each)",
         tasks=tuple(tasks),
         tags=("airloop", spec.name, "train"),
+        spec_hash=loaded.spec_hash,
         schedule_assets=(
             *([new_data_asset(spec.name)] if spec.data.incoming else []),
             retrain_asset(spec.name),

@@ -19,6 +19,8 @@ class PlanTask:
     refs_from: str | None = None
     # Assets this task emits an event for when it succeeds.
     outlets: tuple[str, ...] = ()
+    # What the task does, for the orchestrator's UI (Airflow's task doc_md).
+    doc: str = ""
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class Plan:
     schedule_assets: tuple[str, ...] = ()
     # (asset URI, folder): the triggerer raises the asset's event when a _READY marker lands there.
     watched_folders: tuple[tuple[str, str], ...] = ()
+    # hash of the spec the plan was built from (what the DAG's docs show; each run snapshots its own)
+    spec_hash: str = ""
 
     def task(self, task_id: str) -> PlanTask:
         return next(t for t in self.tasks if t.task_id == task_id)

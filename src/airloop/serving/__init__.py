@@ -1,1 +1,2 @@
-"""Serving the champion over HTTP: contract-typed requests, hot swap, durable prediction log."""
+"""Serving over HTTP: the app factory and its routers, a model holder per alias, request schemas,
+micro-batching into the prediction log, Prometheus metrics. Never imports Airflow."""

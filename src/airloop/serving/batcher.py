@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from airloop.serving.model import Snapshot
-from airloop.serving.predlog import PredictionLog
+from airloop.data.predlog import PredictionLog
+from airloop.serving.holder import Snapshot
 
 log = logging.getLogger("airloop.serving")
 

@@ -1,58 +1,71 @@
-"""Prometheus text for the service: requests and latency by path and status, model version,
-prediction-log lag. Plain counters: one process, one event loop, no client library needed."""
+"""Prometheus metrics of the service, through prometheus-client.
+
+One registry per app (tests run several apps in one process): request counts and latency by
+path and status, the served model version, the prediction log's throughput and lag, plus the
+client library's process, platform and GC collectors.
+"""
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 class Metrics:
-    def __init__(self) -> None:
-        self.count: dict[tuple[str, int], int] = defaultdict(int)
-        self.sum: dict[tuple[str, int], float] = defaultdict(float)
-        self.buckets: dict[tuple[str, int], list[int]] = defaultdict(lambda: [0] * len(BUCKETS))
-        self.predictions = 0
-        self.started = time.time()
+    def __init__(self, state: Callable[[], dict[str, Any]]) -> None:
+        """``state`` returns, at scrape time: version, log_written, log_lag, log_pending."""
+        self.registry = CollectorRegistry()
+        for collector in (ProcessCollector, PlatformCollector, GCCollector):
+            collector(registry=self.registry)
+        self.requests = Counter(
+            "airloop_requests", "HTTP requests by path and status.", ("path", "status"), registry=self.registry
+        )
+        self.latency = Histogram(
+            "airloop_request_seconds", "Request latency.", ("path", "status"), buckets=BUCKETS, registry=self.registry
+        )
+        self.registry.register(_ServingState(state))
 
     def observe(self, path: str, status: int, seconds: float) -> None:
-        key = (path, status)
-        self.count[key] += 1
-        self.sum[key] += seconds
-        counts = self.buckets[key]
-        for i, bound in enumerate(BUCKETS):
-            if seconds <= bound:
-                counts[i] += 1
+        code = str(status)
+        self.requests.labels(path, code).inc()
+        self.latency.labels(path, code).observe(seconds)
 
-    def render(self, version: str | None, log_lag: float, log_pending: int, log_written: int) -> str:
-        out = [
-            "# HELP airloop_requests_total HTTP requests by path and status.",
-            "# TYPE airloop_requests_total counter",
-        ]
-        for (path, status), n in sorted(self.count.items()):
-            out.append(f'airloop_requests_total{{path="{path}",status="{status}"}} {n}')
-        out += ["# HELP airloop_request_seconds Request latency.", "# TYPE airloop_request_seconds histogram"]
-        for (path, status), counts in sorted(self.buckets.items()):
-            labels = f'path="{path}",status="{status}"'
-            for bound, c in zip(BUCKETS, counts, strict=True):
-                out.append(f'airloop_request_seconds_bucket{{{labels},le="{bound}"}} {c}')
-            out.append(f'airloop_request_seconds_bucket{{{labels},le="+Inf"}} {self.count[(path, status)]}')
-            out.append(f"airloop_request_seconds_sum{{{labels}}} {self.sum[(path, status)]:.6f}")
-            out.append(f"airloop_request_seconds_count{{{labels}}} {self.count[(path, status)]}")
-        out += [
-            "# HELP airloop_model_version Registry version of the model being served.",
-            "# TYPE airloop_model_version gauge",
-            f"airloop_model_version {version or 0}",
-            "# HELP airloop_predictions_total Records predicted and logged.",
-            "# TYPE airloop_predictions_total counter",
-            f"airloop_predictions_total {log_written}",
-            "# HELP airloop_prediction_log_lag_seconds Age of the oldest prediction not yet committed to the log.",
-            "# TYPE airloop_prediction_log_lag_seconds gauge",
-            f"airloop_prediction_log_lag_seconds {log_lag:.6f}",
-            "# HELP airloop_prediction_log_pending Records waiting to be committed to the log.",
-            "# TYPE airloop_prediction_log_pending gauge",
-            f"airloop_prediction_log_pending {log_pending}",
-        ]
-        return "\n".join(out) + "\n"
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class _ServingState(Collector):
+    """Values read when scraped, not kept twice: the model version and the prediction log's state."""
+
+    def __init__(self, state: Callable[[], dict[str, Any]]) -> None:
+        self.state = state
+
+    def collect(self) -> Iterator[Any]:
+        s = self.state()
+        yield GaugeMetricFamily(
+            "airloop_model_version", "Registry version of the model being served.", value=float(s["version"] or 0)
+        )
+        yield CounterMetricFamily("airloop_predictions", "Records predicted and logged.", value=s["log_written"])
+        yield GaugeMetricFamily(
+            "airloop_prediction_log_lag_seconds",
+            "Age of the oldest prediction not yet committed to the log.",
+            value=s["log_lag"],
+        )
+        yield GaugeMetricFamily(
+            "airloop_prediction_log_pending", "Records waiting to be committed to the log.", value=s["log_pending"]
+        )

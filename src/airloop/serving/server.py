@@ -6,14 +6,15 @@ import logging
 import os
 from typing import Any
 
-from airloop.runtime.workspace import Workspace
 from airloop.spec import load_spec
+from airloop.workspace import Workspace
 
 
 def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
-    from airloop.serving.app import ServeConfig, create_app
-    from airloop.serving.model import ModelHolder
-    from airloop.serving.predlog import PredictionLog, log_path
+    from airloop.data.predlog import PredictionLog
+    from airloop.serving.app import create_app
+    from airloop.serving.holder import ModelHolder
+    from airloop.serving.service import ServeConfig, Service
 
     loaded = load_spec(path)
     spec = loaded.spec
@@ -25,10 +26,10 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
     holder = ModelHolder(ws, spec.name, spec.task, cfg.unknown_categories, cfg.max_records)
     holder.load_initial()
     token = os.environ.get(cfg.token_env) or cfg.token
-    predlog = PredictionLog(log_path(ws.root, spec.name), sync=cfg.log_sync)
+    predlog = PredictionLog(ws.prediction_log(spec.name), sync=cfg.log_sync)
     labels_folder = ws.labels_folder(spec.name)
     labels_folder.mkdir(parents=True, exist_ok=True)
-    app = create_app(holder, predlog, ServeConfig(token, cfg.max_body_bytes, cfg.poll_seconds, labels_folder))
+    app = create_app(Service(holder, predlog, ServeConfig(token, cfg.max_body_bytes, cfg.poll_seconds, labels_folder)))
     info = {
         "name": spec.name,
         "version": holder.current.version if holder.current else None,

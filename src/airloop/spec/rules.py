@@ -199,7 +199,7 @@ def source_exists(ls: LoadedSpec) -> Iterator[Finding]:
 @rule(deep=True)
 def estimators_import(ls: LoadedSpec) -> Iterator[Finding]:
     from airloop.errors import UserCodeError
-    from airloop.steps.userimport import import_object
+    from airloop.model.userimport import import_object
 
     for i, cand in enumerate(ls.spec.candidates):
         try:

@@ -13,7 +13,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
 
     from airloop.steps.modeling import score, xy
     from airloop.tracking import Tracker
-    from airloop.tracking.client import CHAMPION
+    from airloop.tracking.tags import CHAMPION
 
     spec = ctx.loaded.spec
     names = spec.metric_names

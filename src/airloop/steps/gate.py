@@ -7,6 +7,7 @@ from typing import Any
 from airloop.metrics import METRICS
 from airloop.spec.models import Promotion
 from airloop.steps.context import StepContext
+from airloop.tracking.tags import REASON_SEP, Tag
 
 
 def decide(
@@ -60,8 +61,8 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     Tracker(ctx.workspace).log(
         refs["mlflow_run_id"],
         tags={
-            "airloop.gate": "passed" if verdict["passed"] else "refused",
-            "airloop.gate_reasons": "; ".join(verdict["reasons"]),
+            Tag.GATE: "passed" if verdict["passed"] else "refused",
+            Tag.GATE_REASONS: REASON_SEP.join(verdict["reasons"]),
         },
     )
     return {"gate": verdict}

@@ -8,6 +8,7 @@ from airloop.data.sources import fingerprint, read_batches
 from airloop.steps import frames
 from airloop.steps.context import StepContext
 from airloop.steps.lineage import code_version
+from airloop.tracking.tags import Tag
 
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
@@ -15,16 +16,16 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
 
     from airloop.tracking import Tracker
 
-    ls = ctx.loaded
+    ls = ctx.snapshot_spec()  # every later task of this run reads this snapshot
     batches = read_batches(ls)
     frame = pd.concat([b.frame for b in batches], ignore_index=True) if len(batches) > 1 else batches[0].frame
     fp = fingerprint(frame)
     tracker = Tracker(ctx.workspace)
     tags = {
-        "airloop.project": ls.spec.name,
-        "airloop.spec_hash": ls.spec_hash,
-        "airloop.code_version": code_version(ls.root),
-        "airloop.data_fingerprint": fp,
+        Tag.PROJECT: ls.spec.name,
+        Tag.SPEC_HASH: ls.spec_hash,
+        Tag.CODE_VERSION: code_version(ls.root),
+        Tag.DATA_FINGERPRINT: fp,
     }
     mlflow_run = tracker.parent_run(ls.spec.name, ctx.dag_id, ctx.run_id, tags)
     tracker.log(mlflow_run, params={"rows": len(frame), "batches": len(batches)}, tags=tags)

@@ -9,50 +9,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airloop.errors import UserCodeError
-from airloop.steps.userimport import import_object
+from airloop.model.transform import FeatureTransform  # noqa: F401 (old pickles name airloop.steps.modeling.FeatureTransform)
+from airloop.model.userimport import import_object
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from airloop.spec.models import Candidate, Spec
-
-
-class FeatureTransform:
-    """Applies the user's ``module:function`` to the raw frame; picklable by path, not by code."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-    def fit(self, X: Any, y: Any = None) -> FeatureTransform:
-        return self
-
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        fn = import_object(self.path, what="transform", sep=":")
-        try:
-            out = fn(X.copy())
-        except Exception as exc:
-            raise UserCodeError(
-                f"transform `{self.path}` raised {type(exc).__name__}: {exc}",
-                hint="fix the transform; it must take a DataFrame and return one",
-            ) from exc
-        import pandas as pd
-
-        if not isinstance(out, pd.DataFrame):
-            raise UserCodeError(
-                f"transform `{self.path}` returned {type(out).__name__}, not a DataFrame",
-                hint="return the (modified) DataFrame",
-            )
-        return out
-
-    def fit_transform(self, X: Any, y: Any = None) -> Any:
-        return self.transform(X)
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {"path": self.path}
-
-    def set_params(self, **params: Any) -> FeatureTransform:
-        self.path = params.get("path", self.path)
-        return self
 
 
 def apply_transform(spec: Spec, frame: pd.DataFrame) -> pd.DataFrame:
@@ -108,7 +71,7 @@ def make_estimator(candidate: Candidate, params: dict[str, Any]) -> Any:
 def build_pipeline(spec: Spec, candidate: Candidate, features: dict[str, list[str]], params: dict[str, Any]) -> Any:
     from sklearn.pipeline import Pipeline
 
-    from airloop.steps.encoding import Prepare
+    from airloop.model.prepare import Prepare
 
     prepare = Prepare(features["numeric"], features["categorical"], encoding=candidate.encoding, scale=candidate.scale)
     steps: list[tuple[str, Any]] = []

@@ -14,20 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from airloop.steps.context import StepContext
+from airloop.tracking.tags import Tag
 
 
 def state_file(ctx: StepContext) -> Path:
-    return ctx.workspace.project(ctx.name) / "monitoring" / "state.json"
+    return ctx.workspace.monitoring_state(ctx.name)
 
 
 def history_file(ctx: StepContext) -> Path:
-    return ctx.workspace.project(ctx.name) / "monitoring" / "history.parquet"
+    return ctx.workspace.monitoring_history(ctx.name)
 
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
-    from airloop.serving.predlog import log_path, read_predictions
+    from airloop.data.predlog import read_predictions
     from airloop.tracking import Tracker
-    from airloop.tracking.client import CHAMPION
+    from airloop.tracking.tags import CHAMPION
 
     spec = ctx.loaded.spec
     tracker = Tracker(ctx.workspace)
@@ -37,9 +38,9 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     path = state_file(ctx)
     state = json.loads(path.read_text()) if path.exists() else {}
     since = state.get("last_ts")
-    log = log_path(ctx.workspace.root, spec.name)
+    log = ctx.workspace.prediction_log(spec.name)
     if log.exists():  # labels dropped as files (the server takes them too; whoever is first records them)
-        from airloop.serving.predlog import PredictionLog, ingest_label_files
+        from airloop.data.predlog import PredictionLog, ingest_label_files
 
         predlog = PredictionLog(log)
         try:
@@ -89,7 +90,7 @@ def feature_drift(spec: Any, champion: Any, frame: Any) -> dict[str, Any]:
 
     from airloop.monitoring.drift import NumericSummary, Reference, compute_drift, prediction_drift
 
-    uri = champion.tags.get("airloop.reference_uri")
+    uri = champion.tags.get(Tag.REFERENCE_URI)
     if not uri:
         return {"error": "the champion carries no drift reference (trained before airloop stored one)"}
     m = spec.monitoring
@@ -160,7 +161,7 @@ def decide(spec: Any, champion: Any, drift: dict[str, Any], perf: dict[str, Any]
         if value is not None and value < floor:
             reasons.append(f"live {name} {value:.4f} is below the minimum {floor}")
     metric = spec.promotion_metric
-    holdout = champion.tags.get(f"airloop.metric.{metric}")
+    holdout = champion.tags.get(Tag.metric(metric))
     if m.max_performance_drop is not None and live.get(metric) is not None and holdout is not None:
         maximize = METRICS[metric].direction == "maximize"
         drop = (float(holdout) - live[metric]) if maximize else (live[metric] - float(holdout))
@@ -189,12 +190,12 @@ def record(ctx: StepContext, tracker: Any, champion: Any, summary: dict[str, Any
     tracker.log(
         run_id,
         tags={
-            "airloop.kind": "monitor",
-            "airloop.champion_version": summary["champion"],
-            "airloop.verdict": summary["verdict"],
-            "airloop.reason": summary["reason"][:4000],
-            "airloop.dag_id": ctx.dag_id,
-            "airloop.run_id": ctx.run_id,
+            Tag.KIND: "monitor",
+            Tag.CHAMPION_VERSION: summary["champion"],
+            Tag.VERDICT: summary["verdict"],
+            Tag.REASON: summary["reason"][:4000],
+            Tag.DAG_ID: ctx.dag_id,
+            Tag.RUN_ID: ctx.run_id,
         },
     )
     rows = [

@@ -6,25 +6,26 @@ from typing import Any
 
 from airloop.steps.context import StepContext
 from airloop.steps.lineage import code_version
+from airloop.tracking.tags import REASON_SEP, Tag
 
 
 def version_tags(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     ls = ctx.loaded
     gate = refs["gate"]
     tags: dict[str, Any] = {
-        "airloop.data_fingerprint": refs["fingerprint"],
-        "airloop.spec_hash": ls.spec_hash,
-        "airloop.code_version": code_version(ls.root),
-        "airloop.dag_id": ctx.dag_id,
-        "airloop.run_id": ctx.run_id,
-        "airloop.candidate": refs.get("candidate", ""),
-        "airloop.gate": "passed" if gate["passed"] else "refused",
-        "airloop.gate_reasons": "; ".join(gate["reasons"]),
-        "airloop.contract_uri": f"runs:/{refs['mlflow_run_id']}/contract/contract.json",
-        "airloop.reference_uri": f"runs:/{refs['mlflow_run_id']}/reference",
-        "airloop.features": refs["features"],
+        Tag.DATA_FINGERPRINT: refs["fingerprint"],
+        Tag.SPEC_HASH: ls.spec_hash,
+        Tag.CODE_VERSION: code_version(ls.root),
+        Tag.DAG_ID: ctx.dag_id,
+        Tag.RUN_ID: ctx.run_id,
+        Tag.CANDIDATE: refs.get("candidate", ""),
+        Tag.GATE: "passed" if gate["passed"] else "refused",
+        Tag.GATE_REASONS: REASON_SEP.join(gate["reasons"]),
+        Tag.CONTRACT_URI: f"runs:/{refs['mlflow_run_id']}/contract/contract.json",
+        Tag.REFERENCE_URI: f"runs:/{refs['mlflow_run_id']}/reference",
+        Tag.FEATURES: refs["features"],
     }
-    tags.update({f"airloop.metric.{k}": round(v, 6) for k, v in refs["metrics"].items()})
+    tags.update({Tag.metric(k): round(v, 6) for k, v in refs["metrics"].items()})
     return tags
 
 

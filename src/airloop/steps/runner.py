@@ -12,6 +12,7 @@ from typing import Any
 
 from airloop.errors import AirloopError
 from airloop.steps.context import StepContext
+from airloop.tracking.tags import Tag
 
 # task kind -> "module:function" in airloop.steps
 STEPS: dict[str, str] = {
@@ -96,7 +97,7 @@ def _close_failed(ctx: StepContext, mlflow_run_id: str, task_id: str, message: s
         from airloop.tracking import Tracker
 
         tracker = Tracker(ctx.workspace)
-        tracker.log(mlflow_run_id, tags={"airloop.failed_step": task_id, "airloop.error": message[:4000]})
+        tracker.log(mlflow_run_id, tags={Tag.FAILED_STEP: task_id, Tag.ERROR: message[:4000]})
         tracker.finish(mlflow_run_id, "FAILED")
     except Exception:  # never hide the step's own error behind a bookkeeping one
         pass

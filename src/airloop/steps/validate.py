@@ -15,6 +15,8 @@ from airloop.data import contract as dc
 from airloop.errors import ContractViolation
 from airloop.steps import frames
 from airloop.steps.context import StepContext
+from airloop.tracking.tags import Tag
+from airloop.workspace import rejected_folder
 
 
 def reference_contract(ctx: StepContext, frame: Any, fingerprint: str) -> tuple[dc.Contract, str]:
@@ -40,7 +42,7 @@ def settle_landed(ctx: StepContext, batches: list[dict[str, Any]], report: str) 
         return
     failed = any(b["violations"] for b in batches)
     target = accumulation_folder(ctx.loaded)
-    rejected = (incoming_folder(ctx.loaded) or target) / "rejected"
+    rejected = rejected_folder(incoming_folder(ctx.loaded) or target)
     for b in landed:
         src = Path(b["name"])
         if not src.exists():
@@ -90,7 +92,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         tracker.log_artifact(run_id, str(ctx.run_dir / name), "contract")
     settle_landed(ctx, report["batches"], text)
     if bad:
-        tracker.log(run_id, tags={"airloop.verdict": "rejected: data contract violated"})
+        tracker.log(run_id, tags={Tag.VERDICT: "rejected: data contract violated"})
         tracker.finish(run_id, "FAILED")
         raise ContractViolation(
             f"{len(bad)} of {len(refs['batches'])} batch(es) break the data contract ({origin}):\n{text}",

@@ -15,10 +15,9 @@ from airloop.errors import RegistryError
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
 
-    from airloop.runtime.workspace import Workspace
+    from airloop.workspace import Workspace
 
-CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
-TAG = "airloop."  # prefix of every tag airloop writes
+from airloop.tracking.tags import ALIASES, Tag
 
 
 class Tracker:
@@ -57,12 +56,12 @@ class Tracker:
         exp = self.experiment_id(project)
         found = self.client.search_runs(
             [exp],
-            filter_string=f"tags.`{TAG}dag_id` = '{dag_id}' and tags.`{TAG}run_id` = '{_q(run_id)}'",
+            filter_string=f"tags.`{Tag.DAG_ID}` = '{dag_id}' and tags.`{Tag.RUN_ID}` = '{_q(run_id)}'",
             max_results=1,
         )
         if found:
             return str(found[0].info.run_id)
-        all_tags = {f"{TAG}dag_id": dag_id, f"{TAG}run_id": run_id, **tags}
+        all_tags = {Tag.DAG_ID: dag_id, Tag.RUN_ID: run_id, **tags}
         run = self.client.create_run(exp, tags=all_tags, run_name=f"{dag_id} {run_id}")
         return str(run.info.run_id)
 
@@ -198,7 +197,7 @@ class Tracker:
         return sorted((str(v.version) for v in found), key=int)
 
     def aliases(self, name: str) -> dict[str, str]:
-        return {a: v for a in (CHAMPION, CHALLENGER, PREVIOUS) if (v := self.alias_version(name, a))}
+        return {a: v for a in ALIASES if (v := self.alias_version(name, a))}
 
 
 def _requirements() -> list[str]:

@@ -14,7 +14,7 @@ import pytest
 from helpers.projects import train_with_steps, write_project
 
 from airloop.monitoring.report import write_report
-from airloop.runtime.workspace import MLFLOW_ENV, Workspace
+from airloop.workspace import MLFLOW_ENV, Workspace
 
 XSS = "<script>alert(1)</script>"
 

@@ -6,7 +6,7 @@ import json
 import time
 from pathlib import Path
 
-from airloop.serving.predlog import PredictionLog, ingest_label_files, read_predictions
+from airloop.data.predlog import PredictionLog, ingest_label_files, read_predictions
 
 
 def row(rid: str, r: int, ts: float, entity: str | None = None) -> tuple:

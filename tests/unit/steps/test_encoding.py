@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airloop.steps.encoding import Prepare
+from airloop.model.prepare import Prepare
 
 
 def frame(n: int = 200, seed: int = 0) -> pd.DataFrame:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from airloop.errors import DataError, UserCodeError
-from airloop.steps.encoding import as_text
+from airloop.model.prepare import as_text
 from airloop.steps.modeling import build_pipeline, make_estimator, resolve_features, score, xy
 
 FEATURES = {"numeric": ["a", "b"], "categorical": ["c"]}

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from airloop.errors import ContractViolation, DataError, SpecError, UserCodeError
-from airloop.runtime.workspace import Workspace
 from airloop.steps import runner
 from airloop.steps.context import StepContext
+from airloop.workspace import Workspace
 
 
 @pytest.mark.parametrize(
@@ -28,7 +28,7 @@ def test_only_spec_and_contract_errors_skip_retries(exc: BaseException, final: b
 
 
 def test_a_contract_violation_is_final_even_with_tries_left(tmp_path: Path, monkeypatch) -> None:
-    ctx = StepContext("unused.yaml", Workspace(tmp_path), run_id="r1")
+    ctx = StepContext("demo", "unused.yaml", Workspace(tmp_path), run_id="r1")
     monkeypatch.setattr(StepContext, "run_dir", tmp_path)
 
     def boom(ctx, refs):

@@ -1,5 +1,6 @@
-"""The served model: load the champion from the registry, and swap atomically when it moves.
+"""A served model per alias: load ``models:/<name>@<alias>`` and swap atomically when the alias moves.
 
+The server holds the champion; a second holder (a shadow or canary alias) works the same way.
 A ``Snapshot`` is immutable; requests take the current one when they arrive and finish on it,
 so a swap (one reference assignment) never touches a request in flight.
 """
@@ -16,8 +17,9 @@ from pydantic import BaseModel, TypeAdapter
 
 from airloop.data.contract import Contract
 from airloop.errors import RegistryError
-from airloop.runtime.workspace import Workspace
 from airloop.serving.schema import batch_model, record_model
+from airloop.tracking.tags import CHAMPION, Tag, metrics_of
+from airloop.workspace import Workspace
 
 log = logging.getLogger("airloop.serving")
 
@@ -52,7 +54,7 @@ def load_snapshot(ws: Workspace, name: str, version: str, task: str, unknown: st
     tracker = Tracker(ws)
     mv = tracker.version(name, version)
     tags = dict(mv.tags)
-    uri = tags.get("airloop.contract_uri")
+    uri = tags.get(Tag.CONTRACT_URI)
     if not uri:
         raise RegistryError(
             f"version {version} of `{name}` carries no data contract",
@@ -62,34 +64,36 @@ def load_snapshot(ws: Workspace, name: str, version: str, task: str, unknown: st
     model = mlflow.sklearn.load_model(f"models:/{name}/{version}")
     record = record_model(contract, unknown)
     batch = batch_model(record, max_records)
-    metrics = {k.removeprefix("airloop.metric."): float(v) for k, v in tags.items() if k.startswith("airloop.metric.")}
+    metrics = metrics_of(tags)
     return Snapshot(
         name, str(version), model, contract, record, batch, TypeAdapter(record), TypeAdapter(batch), metrics, tags, task
     )
 
 
 class ModelHolder:
-    """Holds the current snapshot; ``refresh`` loads a new champion off the request path."""
+    """Holds the current snapshot of one alias; ``refresh`` loads a new version off the request path."""
 
-    def __init__(self, ws: Workspace, name: str, task: str, unknown: str, max_records: int) -> None:
+    def __init__(
+        self, ws: Workspace, name: str, task: str, unknown: str, max_records: int, alias: str = CHAMPION
+    ) -> None:
         self.ws, self.name, self.task, self.unknown, self.max_records = ws, name, task, unknown, max_records
+        self.alias = alias
         self.current: Snapshot | None = None
         self.last_error: dict[str, Any] | None = None
         self.swaps: list[dict[str, Any]] = []
         self._failed_version: str | None = None
         self._lock = threading.Lock()  # one load at a time
 
-    def champion_version(self) -> str | None:
+    def alias_version(self) -> str | None:
         from airloop.tracking import Tracker
-        from airloop.tracking.client import CHAMPION
 
-        return Tracker(self.ws).alias_version(self.name, CHAMPION)
+        return Tracker(self.ws).alias_version(self.name, self.alias)
 
     def load_initial(self, timeout: float = 120.0) -> Snapshot:
-        version = self.champion_version()
+        version = self.alias_version()
         if version is None:
             raise RegistryError(
-                f"model `{self.name}` has no champion in {self.ws.tracking_uri}",
+                f"model `{self.name}` has no {self.alias} in {self.ws.tracking_uri}",
                 hint="train one with `airloop run PATH`, or promote a version with `airloop promote PATH VERSION`",
             )
         box: dict[str, Any] = {}
@@ -105,7 +109,7 @@ class ModelHolder:
         thread.join(timeout)
         if thread.is_alive():
             raise RegistryError(
-                f"champion v{version} did not load within {timeout:.0f}s",
+                f"{self.alias} v{version} did not load within {timeout:.0f}s",
                 hint="check the MLflow store and the model's size",
             )
         if "error" in box:
@@ -113,22 +117,22 @@ class ModelHolder:
             if isinstance(exc, RegistryError):
                 raise exc
             raise RegistryError(
-                f"champion v{version} failed to load: {type(exc).__name__}: {exc}",
+                f"{self.alias} v{version} failed to load: {type(exc).__name__}: {exc}",
                 hint="promote a version that loads, or roll back with `airloop rollback PATH`",
             )
         self.current = box["snap"]
-        log.info("serving %s v%s", self.name, version)
+        log.info("serving %s v%s (%s)", self.name, version, self.alias)
         return self.current
 
     def refresh(self, force: bool = False) -> dict[str, Any]:
-        """Swap to the registry's champion if it moved. Blocking: call it off the event loop."""
+        """Swap to the version the alias names now, if it moved. Blocking: call it off the event loop."""
         with self._lock:
             before = self.current.version if self.current else None
             try:
-                version = self.champion_version()
+                version = self.alias_version()
             except Exception as exc:
                 self.last_error = {"at": time.time(), "error": f"registry unreachable: {exc}"}
-                log.error("cannot read the champion alias: %s", exc)
+                log.error("cannot read the %s alias: %s", self.alias, exc)
                 return {"status": "error", "version": before, "error": self.last_error["error"]}
             if version is None or version == before:
                 return {"status": "unchanged", "version": before}
@@ -144,7 +148,7 @@ class ModelHolder:
                     "version": version,
                     "error": f"{type(exc).__name__}: {str(exc)[:500]}",
                 }
-                log.error("champion v%s failed to load; still serving v%s: %s", version, before, exc)
+                log.error("%s v%s failed to load; still serving v%s: %s", self.alias, version, before, exc)
                 return {"status": "failed", "version": before, "error": self.last_error["error"]}
             self.current = snap  # the swap: requests that already hold the old snapshot finish on it
             self._failed_version = None

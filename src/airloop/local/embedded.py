@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from airloop.errors import EnvironmentProblem
-from airloop.runtime.workspace import Workspace
 from airloop.spec import LoadedSpec
+from airloop.workspace import Workspace
 
 
 def airflow_env(ws: Workspace) -> dict[str, str]:
@@ -93,7 +93,7 @@ class RunOutcome:
 def run_train_dag(
     loaded: LoadedSpec, ws: Workspace, on_event: Callable[[dict[str, Any]], None] | None = None, poll: float = 0.1
 ) -> RunOutcome:
-    from airloop.plan.build import train_dag_id
+    from airloop.plan import train_dag_id
 
     return run_dag(loaded, ws, train_dag_id(loaded.spec.name), on_event, poll)
 

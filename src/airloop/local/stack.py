@@ -8,24 +8,22 @@ children on SIGINT, not on SIGTERM), waits, and checks that no process of those 
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airloop.errors import EnvironmentProblem
-from airloop.runtime.embedded import airflow_env, compile_dag_file
-from airloop.runtime.workspace import Workspace
-from airloop.spec import LoadedSpec
+import httpx
 
-ORDER = ("serve", "mlflow-ui", "standalone")  # stop order: the service first, Airflow last
+from airloop.errors import EnvironmentProblem
+from airloop.local import state
+from airloop.local.embedded import airflow_env, compile_dag_file
+from airloop.spec import LoadedSpec
+from airloop.workspace import Workspace
 
 
 @dataclass
@@ -35,24 +33,8 @@ class Ports:
     mlflow: int = 5000
 
 
-def run_dir(ws: Workspace) -> Path:
-    return ws.root / "run"
-
-
-def admin_password(ws: Workspace) -> tuple[str, Path]:
-    """Generated once per workspace and kept (0600): not all-admins mode, and stable across restarts."""
-    path = ws.airflow_home / "passwords.json"
-    if path.exists():
-        return json.loads(path.read_text())["admin"], path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    password = secrets.token_urlsafe(12)
-    path.write_text(json.dumps({"admin": password}))
-    path.chmod(0o600)
-    return password, path
-
-
 def stack_env(ws: Workspace, ports: Ports, parallelism: int = 4) -> dict[str, str]:
-    _, pw_file = admin_password(ws)
+    state.admin_password(ws)  # generated before Airflow reads the file
     bin_dir = str(Path(sys.executable).parent)
     return {
         **os.environ,
@@ -65,8 +47,8 @@ def stack_env(ws: Workspace, ports: Ports, parallelism: int = 4) -> dict[str, st
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__CORE__PARALLELISM": str(parallelism),
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(pw_file),
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{state.ADMIN}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(ws.passwords_file),
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
@@ -83,67 +65,43 @@ def free_port() -> int:
 
 def _start(ws: Workspace, name: str, cmd: list[str], env: dict[str, str]) -> int:
     ws.logs.mkdir(parents=True, exist_ok=True)
-    run_dir(ws).mkdir(parents=True, exist_ok=True)
     log = open(ws.logs / f"{name}.log", "ab")
     proc = subprocess.Popen(
         cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
     )
-    (run_dir(ws) / f"{name}.pid").write_text(str(proc.pid))
+    state.record_pid(ws, name, proc.pid)
     return proc.pid
 
 
 def _wait_http(url: str, timeout: float, pid: int, what: str, log: Path) -> float:
     started = time.time()
     while time.time() - started < timeout:
-        if not _alive(pid):
+        if not state.alive(pid):
             raise EnvironmentProblem(f"{what} exited while starting", hint=f"see {log}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return time.time() - started
-        except OSError:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return time.time() - started
+        except httpx.HTTPError:
             pass
         time.sleep(0.5)
     raise EnvironmentProblem(f"{what} did not answer {url} within {timeout:.0f}s", hint=f"see {log}")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    state = Path(f"/proc/{pid}/stat")
-    return not (state.exists() and state.read_text().split(") ")[-1].startswith("Z"))
-
-
-def running(ws: Workspace) -> dict[str, int]:
-    out = {}
-    for name in ORDER:
-        path = run_dir(ws) / f"{name}.pid"
-        if path.exists():
-            pid = int(path.read_text())
-            if _alive(pid):
-                out[name] = pid
-    return out
-
-
 def up(
     loaded: LoadedSpec, ws: Workspace, ports: Ports, mlflow_ui: bool = False, serve: bool = True, timeout: float = 180
 ) -> dict[str, Any]:
-    already = running(ws)
+    already = state.running(ws)
     if already:
         raise EnvironmentProblem(
             f"the stack is already up in {ws.root} ({', '.join(already)})", hint="stop it with `airloop down`"
         )
     compile_dag_file(loaded, ws)
     env = stack_env(ws, ports)
-    password, _ = admin_password(ws)
+    password = state.admin_password(ws)
     info: dict[str, Any] = {
         "workspace": str(ws.root),
         "airflow": f"http://127.0.0.1:{ports.api}",
-        "user": "admin",
+        "user": state.ADMIN,
         "password": password,
     }
     pid = _start(ws, "standalone", [str(Path(sys.executable).parent / "airflow"), "standalone"], env)
@@ -154,10 +112,10 @@ def up(
         "airflow standalone",
         ws.logs / "standalone.log",
     )
-    _unpause(info["airflow"], password, loaded.spec.name, timeout, ws)
+    _unpause(info["airflow"], password, loaded, timeout)
     if serve:
         from airloop.tracking import Tracker
-        from airloop.tracking.client import CHAMPION
+        from airloop.tracking.tags import CHAMPION
 
         if Tracker(ws).alias_version(loaded.spec.name, CHAMPION):
             spid = _start(
@@ -198,30 +156,22 @@ def up(
         )
         _wait_http(f"http://127.0.0.1:{ports.mlflow}/", 120, mpid, "mlflow ui", ws.logs / "mlflow-ui.log")
         info["mlflow"] = f"http://127.0.0.1:{ports.mlflow}"
-    (run_dir(ws) / "stack.json").write_text(json.dumps({**info, "password": None, "ports": ports.__dict__}))
+    state.write_stack(ws, {**info, "ports": ports.__dict__})
     return info
 
 
-def _unpause(base: str, password: str, name: str, timeout: float, ws: Workspace) -> None:
+def _unpause(base: str, password: str, loaded: LoadedSpec, timeout: float) -> None:
     """The project's DAGs, active: DAGs start paused when anything created them first (a dag.test
     run, an earlier stack), and watchers only run for unpaused DAGs."""
-    from airloop.runtime.rest import AirflowAPI
+    from airloop.local.rest import AirflowAPI
+    from airloop.plan import dag_ids
 
-    api = AirflowAPI(base, "admin", password)
-    wanted = {f"{name}__train", f"{name}__monitor"}
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        found = {d["dag_id"]: d["is_paused"] for d in api.get("/api/v2/dags")["dags"] if d["dag_id"] in wanted}
-        if set(found) == wanted:
-            for dag_id, paused in found.items():
-                if paused:
-                    api.patch(f"/api/v2/dags/{dag_id}", {"is_paused": False})
-            return
-        time.sleep(1)
-    raise EnvironmentProblem(
-        f"Airflow did not load {', '.join(sorted(wanted))} within {timeout:.0f}s",
-        hint=f"see {ws.logs / 'standalone.log'} and GET /api/v2/importErrors",
-    )
+    api = AirflowAPI(base, state.ADMIN, password)
+    wanted = set(dag_ids(loaded.spec.name))
+    api.wait_for_dags(wanted, timeout)
+    for dag in api.get("/api/v2/dags?limit=1000")["dags"]:
+        if dag["dag_id"] in wanted and dag["is_paused"]:
+            api.unpause(dag["dag_id"])
 
 
 def _group_members(pgid: int) -> list[int]:
@@ -239,11 +189,7 @@ def _group_members(pgid: int) -> list[int]:
 def down(ws: Workspace, timeout: float = 60) -> dict[str, Any]:
     """SIGINT every process group `up` started, wait, escalate only if needed, and report leftovers."""
     stopped: dict[str, Any] = {}
-    for name in ORDER:
-        path = run_dir(ws) / f"{name}.pid"
-        if not path.exists():
-            continue
-        pgid = int(path.read_text())
+    for name, pgid in state.recorded_pids(ws).items():
         started = time.time()
         if _group_members(pgid):
             try:
@@ -257,5 +203,5 @@ def down(ws: Workspace, timeout: float = 60) -> dict[str, Any]:
             os.killpg(pgid, signal.SIGKILL)
             time.sleep(1)
         stopped[name] = {"seconds": round(time.time() - started, 1), "killed": bool(left), "left": _group_members(pgid)}
-        path.unlink()
+        state.forget(ws, name)
     return stopped

@@ -45,10 +45,6 @@ create index if not exists labels_entity on labels(entity_id);
 """
 
 
-def log_path(workspace_root: Path, project: str) -> Path:
-    return workspace_root / "serving" / project / "predictions.db"
-
-
 class PredictionLog:
     def __init__(self, path: Path, sync: str = "normal") -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,13 +1,18 @@
-"""Progress and summary of one run, as the `airloop run` command prints them."""
+"""Terminal output: run progress and summaries, the registry table, alias moves, the stack's state.
+
+Only formatting lives here; the CLI decides what to show.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from airloop.runtime.embedded import RunOutcome, run_train_dag
-from airloop.runtime.workspace import Workspace
+from airloop.tracking.tags import ALIASES, Tag
+
+if TYPE_CHECKING:
+    from airloop.local.embedded import RunOutcome
 
 
 def progress_printer(verbose: bool = False) -> Any:
@@ -44,7 +49,7 @@ def _detail(e: dict[str, Any]) -> str:
     if "gate" in out:
         return "passed" if out["gate"]["passed"] else "refused"
     if "promoted" in out:
-        return f"champion {_v(out.get('champion_before'))} -> {_v(out.get('champion_after'))}"
+        return f"champion {v(out.get('champion_before'))} -> {v(out.get('champion_after'))}"
     if "version" in out:
         return f"registered v{out['version']}"
     if "metrics" in out:
@@ -52,18 +57,9 @@ def _detail(e: dict[str, Any]) -> str:
     return ""
 
 
-def _v(version: str | None) -> str:
-    return f"v{version}" if version else "none"
-
-
-def run_and_report(path: str, ws: Workspace, verbose: bool = False) -> RunOutcome:
-    from airloop.spec import load_spec
-
-    loaded = load_spec(path, deep=True)
-    click.echo(f"airloop run {loaded.spec.name}: DAG {loaded.spec.name}__train, workspace {ws.root}")
-    outcome = run_train_dag(loaded, ws, on_event=progress_printer(verbose))
-    click.echo(summary(outcome))
-    return outcome
+def v(version: str | None, none: str = "none") -> str:
+    """A registry version as people read it: v3, or ``none``."""
+    return f"v{version}" if version else none
 
 
 def timing(outcome: RunOutcome) -> dict[str, float]:
@@ -90,8 +86,48 @@ def summary(outcome: RunOutcome) -> str:
         lines += [f"    - {r}" for r in out["gate"]["reasons"]]
     if "promoted" in out:
         lines.append(
-            f"  registered v{out.get('version')}; champion before {_v(out.get('champion_before'))}, "
-            f"after {_v(out.get('champion_after'))}" + ("" if out["promoted"] else " (not promoted)")
+            f"  registered v{out.get('version')}; champion before {v(out.get('champion_before'))}, "
+            f"after {v(out.get('champion_after'))}" + ("" if out["promoted"] else " (not promoted)")
         )
     lines.append(f"  time: wall {t['wall']:.1f}s = steps {t['steps']:.1f}s + Airflow overhead {t['overhead']:.1f}s")
+    return "\n".join(lines)
+
+
+def versions_table(name: str, metric: str, tracker: Any, root: Any) -> str:
+    """Every registered version, newest first, with its aliases, metric and gate verdict."""
+    from airloop.tracking import aliases
+
+    by_version: dict[str, list[str]] = {}
+    for alias, version in aliases.snapshot(tracker, name).items():
+        if version:
+            by_version.setdefault(version, []).append(alias)
+    rows = [f"model {name} (workspace {root})", f"  {'version':<8} {'aliases':<20} {metric:<10} {'gate':<8} reasons"]
+    numbers = tracker.version_numbers(name)
+    if not numbers:
+        rows.append("  no versions yet: run `airloop run PATH`")
+    for n in reversed(numbers):
+        tags = tracker.version(name, n).tags
+        rows.append(
+            f"  {v(n):<8} {','.join(by_version.get(n, [])) or '-':<20} {tags.get(Tag.metric(metric), '-'):<10} "
+            f"{tags.get(Tag.GATE, '-'):<8} {tags.get(Tag.GATE_REASONS, '')}"
+        )
+    return "\n".join(rows)
+
+
+def alias_moves(name: str, before: dict[str, str | None], after: dict[str, str | None]) -> str:
+    lines = [f"model {name}:"]
+    for alias in ALIASES:
+        mark = "" if before[alias] == after[alias] else "  (changed)"
+        lines.append(f"  {alias:<10} {v(before[alias], '-')} -> {v(after[alias], '-')}{mark}")
+    return "\n".join(lines)
+
+
+def stopped(report: dict[str, Any]) -> str:
+    if not report:
+        return "nothing was running"
+    lines = []
+    for name, info in report.items():
+        note = " (had to be killed)" if info["killed"] else ""
+        left = f"; LEFT BEHIND: {info['left']}" if info["left"] else ""
+        lines.append(f"stopped {name} in {info['seconds']}s{note}{left}")
     return "\n".join(lines)

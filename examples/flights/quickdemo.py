@@ -1,4 +1,4 @@
-"""`airloop demo`: the flights example, played as two training runs on embedded defaults.
+"""`demo.py --quick`: the flights example, played as two training runs on embedded defaults.
 
 Run 1 trains on January-June 2013 and makes the first champion. July then lands in the data
 folder, and run 2 retrains on January-July and is gated against that champion.
@@ -6,7 +6,6 @@ folder, and run 2 retrains on January-July and is gated against that champion.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import time
@@ -14,34 +13,20 @@ from pathlib import Path
 from typing import Any
 
 import click
+import prepare
 
+from airloop.console import progress_printer, summary, timing
 from airloop.errors import EnvironmentProblem
-from airloop.runtime.embedded import RunOutcome, airflow_env, run_train_dag
-from airloop.runtime.report import progress_printer, summary, timing
-from airloop.runtime.workspace import Workspace
+from airloop.local.embedded import RunOutcome, airflow_env, run_train_dag
+from airloop.spec import load_spec
+from airloop.workspace import Workspace
 
 FIRST_MONTHS = [1, 2, 3, 4, 5, 6]
 NEXT_MONTH = 7
 
 
-def _prepare_module(example: Path) -> Any:
-    spec = importlib.util.spec_from_file_location("airloop_example_prepare", example / "prepare.py")
-    if spec is None or spec.loader is None:
-        raise EnvironmentProblem(f"{example}/prepare.py is missing", hint="pass --example examples/flights")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def run_demo(example: Path, base: Workspace, fresh: bool = True) -> dict[str, Any]:
-    from airloop.spec import load_spec
-
     started = time.perf_counter()
-    if not (example / "airloop.yaml").exists():
-        raise EnvironmentProblem(
-            f"no airloop.yaml in {example}",
-            hint="run from the repository root, or pass --example path/to/examples/flights",
-        )
     ws = Workspace(base.root / "demo")
     project = ws.root / "flights"
     if fresh and ws.root.exists():
@@ -50,7 +35,6 @@ def run_demo(example: Path, base: Workspace, fresh: bool = True) -> dict[str, An
     for name in ("airloop.yaml", "features.py"):
         shutil.copy2(example / name, project / name)
     click.secho(f"airloop demo: flights from New York, 2013 (workspace {ws.root})", bold=True)
-    prepare = _prepare_module(example)
     t = time.perf_counter()
     frame = prepare.load_all()
     prepare.write_months(project / "data", FIRST_MONTHS, frame)

@@ -1,0 +1,38 @@
+"""The names the plan gives: DAG ids and asset URIs of a project. Spelled here only."""
+
+from __future__ import annotations
+
+DAG_KINDS = ("train", "monitor")
+
+
+def dag_id(project: str, kind: str) -> str:
+    if kind not in DAG_KINDS:
+        raise ValueError(f"no {kind!r} DAG; kinds: {', '.join(DAG_KINDS)}")
+    return f"{project}__{kind}"
+
+
+def train_dag_id(project: str) -> str:
+    return dag_id(project, "train")
+
+
+def monitor_dag_id(project: str) -> str:
+    return dag_id(project, "monitor")
+
+
+def dag_ids(project: str) -> tuple[str, ...]:
+    return tuple(dag_id(project, k) for k in DAG_KINDS)
+
+
+def new_data_asset(project: str) -> str:
+    """The asset whose event (a _READY marker in data.incoming) starts a train run."""
+    return f"airloop://{project}/new-data"
+
+
+def labels_asset(project: str) -> str:
+    """The asset whose event (a _READY marker in the labels folder) starts a monitor run."""
+    return f"airloop://{project}/labels"
+
+
+def retrain_asset(project: str) -> str:
+    """The asset the monitor emits when its policy asks for retraining; the train DAG listens."""
+    return f"airloop://{project}/retrain-requested"

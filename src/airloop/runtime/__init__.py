@@ -1,1 +1,0 @@
-"""Workspace, embedded Airflow and stack profiles."""

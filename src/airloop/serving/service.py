@@ -1,0 +1,62 @@
+"""What the routers share: the model holders, the batcher, the prediction log, metrics and settings.
+
+One ``Service`` per app, kept on ``app.state.service``; routers reach it with ``get_service``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from airloop.data.predlog import PredictionLog
+from airloop.serving.batcher import Batcher
+from airloop.serving.holder import ModelHolder
+from airloop.serving.metrics import Metrics
+
+
+@dataclass
+class ServeConfig:
+    token: str | None
+    max_body_bytes: int
+    poll_seconds: float
+    labels_folder: Path
+
+
+@dataclass
+class Service:
+    holder: ModelHolder  # the champion: answers every request
+    predlog: PredictionLog
+    config: ServeConfig
+    batcher: Batcher = field(init=False)
+    metrics: Metrics = field(init=False)
+    # more holders by alias (shadow, canary) join here; the champion is always one of them
+    holders: dict[str, ModelHolder] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.batcher = Batcher(self.predlog)
+        self.metrics = Metrics(self.scrape)
+        self.holders = {self.holder.alias: self.holder}
+
+    def scrape(self) -> dict[str, Any]:
+        snap = self.holder.current
+        return {
+            "version": snap.version if snap else None,
+            "log_written": self.predlog.written,
+            "log_lag": self.batcher.lag,
+            "log_pending": self.batcher.pending_records,
+        }
+
+
+def get_service(request: Request) -> Service:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+def error(status: int, message: str, details: list[dict[str, str]] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if details:
+        body["details"] = details
+    return JSONResponse(body, status_code=status)

@@ -1,0 +1,67 @@
+"""Every name airloop writes into MLflow: aliases and tag keys, spelled once.
+
+Tests and readers outside the package (reports, the demo) use these too, so a renamed tag
+breaks at import, not silently in a search filter.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Registry aliases: the only deployment switch (moved in airloop.tracking.aliases)
+CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
+ALIASES = (CHAMPION, PREVIOUS, CHALLENGER)
+
+PREFIX = "airloop."  # every tag airloop writes starts with it
+
+
+class Tag:
+    """Tag keys on runs and model versions."""
+
+    PROJECT = "airloop.project"
+    DAG_ID = "airloop.dag_id"
+    RUN_ID = "airloop.run_id"
+    KIND = "airloop.kind"  # "monitor" on monitor runs
+    # lineage (runs and versions)
+    SPEC_HASH = "airloop.spec_hash"
+    CODE_VERSION = "airloop.code_version"
+    DATA_FINGERPRINT = "airloop.data_fingerprint"
+    # a registered version
+    CANDIDATE = "airloop.candidate"
+    FEATURES = "airloop.features"
+    CONTRACT_URI = "airloop.contract_uri"
+    REFERENCE_URI = "airloop.reference_uri"
+    GATE = "airloop.gate"  # "passed" | "refused"
+    GATE_REASONS = "airloop.gate_reasons"  # joined with REASON_SEP
+    PROMOTED = "airloop.promoted"
+    PROMOTED_BY = "airloop.promoted_by"  # "hand" | "rollback"
+    VERSION = "airloop.version"
+    # failures and monitoring
+    FAILED_STEP = "airloop.failed_step"
+    ERROR = "airloop.error"
+    VERDICT = "airloop.verdict"
+    REASON = "airloop.reason"
+    CHAMPION_VERSION = "airloop.champion_version"
+
+    METRIC_PREFIX = "airloop.metric."
+
+    @staticmethod
+    def metric(name: str) -> str:
+        return Tag.METRIC_PREFIX + name
+
+
+REASON_SEP = "; "
+
+
+def metrics_of(tags: dict[str, Any]) -> dict[str, float]:
+    """The metrics recorded on a version, by metric name."""
+    return {k.removeprefix(Tag.METRIC_PREFIX): float(v) for k, v in tags.items() if k.startswith(Tag.METRIC_PREFIX)}
+
+
+def lineage_of(tags: dict[str, Any]) -> dict[str, Any]:
+    """airloop's non-metric tags, without the prefix."""
+    return {
+        k.removeprefix(PREFIX): v
+        for k, v in tags.items()
+        if k.startswith(PREFIX) and not k.startswith(Tag.METRIC_PREFIX)
+    }

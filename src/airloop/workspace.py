@@ -1,0 +1,139 @@
+"""The workspace: one folder holding AIRFLOW_HOME, the MLflow store, artifacts, logs and the loop's files.
+
+Every path airloop writes is a method here, so a path has one spelling. Nothing airloop writes
+goes outside the workspace (or the user's own paths). Light on purpose: the DAG file, the steps,
+the server and the CLI all use it.
+
+```
+<root>/
+  airflow/             AIRFLOW_HOME (airflow.db, dags/, passwords.json)
+  mlflow/              MLflow SQLite store + artifacts
+  logs/                embedded runs and stack processes
+  run/                 the local stack's state (pid files, stack.json): see airloop.local.state
+  reports/<name>.html  `airloop report`
+  projects/<name>/     contract.json, runs/<run id>/, monitoring/{history.parquet,state.json}
+  serving/<name>/      predictions.db (the prediction log), labels/ (dropped label files)
+```
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_VAR = "AIRLOOP_WORKSPACE"
+MLFLOW_ENV = "AIRLOOP_MLFLOW_URI"
+AIRFLOW_DB_ENV = "AIRLOOP_AIRFLOW_DB"
+DEFAULT = ".airloop"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def resolve(cls, path: str | Path | None = None) -> Workspace:
+        chosen = path or os.environ.get(ENV_VAR) or DEFAULT
+        return cls(Path(chosen).expanduser().resolve())
+
+    # Airflow
+    @property
+    def airflow_home(self) -> Path:
+        return self.root / "airflow"
+
+    @property
+    def dags_folder(self) -> Path:
+        return self.airflow_home / "dags"
+
+    @property
+    def airflow_db(self) -> Path:
+        return self.airflow_home / "airflow.db"
+
+    @property
+    def airflow_db_url(self) -> str:
+        """Airflow's metadata DB: SQLite in the workspace unless $AIRLOOP_AIRFLOW_DB names another."""
+        return os.environ.get(AIRFLOW_DB_ENV) or f"sqlite:///{self.airflow_db}"
+
+    @property
+    def passwords_file(self) -> Path:
+        """SimpleAuthManager's password file for the local stack's admin user."""
+        return self.airflow_home / "passwords.json"
+
+    # MLflow
+    @property
+    def mlflow_dir(self) -> Path:
+        return self.root / "mlflow"
+
+    @property
+    def tracking_uri(self) -> str:
+        """The MLflow store: SQLite in the workspace unless $AIRLOOP_MLFLOW_URI names another
+        (e.g. postgresql://host/db or a tracking server's http:// URL)."""
+        return os.environ.get(MLFLOW_ENV) or f"sqlite:///{self.mlflow_dir / 'mlflow.db'}"
+
+    @property
+    def mlflow_artifacts(self) -> Path:
+        return self.mlflow_dir / "artifacts"
+
+    def mlflow_env(self) -> dict[str, str]:
+        return {"MLFLOW_TRACKING_URI": self.tracking_uri, "MLFLOW_REGISTRY_URI": self.tracking_uri}
+
+    # processes and reports
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def state_dir(self) -> Path:
+        """The local stack's pid files and stack.json (owned by airloop.local.state)."""
+        return self.root / "run"
+
+    def report_file(self, name: str) -> Path:
+        return self.root / "reports" / f"{name}.html"
+
+    # one project
+    def project(self, name: str) -> Path:
+        return self.root / "projects" / name
+
+    def contract_file(self, name: str) -> Path:
+        return self.project(name) / "contract.json"
+
+    def run_dir(self, name: str, run_id: str) -> Path:
+        return self.project(name) / "runs" / safe_name(run_id)
+
+    def runs_dir(self, name: str) -> Path:
+        return self.project(name) / "runs"
+
+    def monitoring_dir(self, name: str) -> Path:
+        return self.project(name) / "monitoring"
+
+    def monitoring_history(self, name: str) -> Path:
+        """One row per monitored feature and metric per monitor run (Parquet)."""
+        return self.monitoring_dir(name) / "history.parquet"
+
+    def monitoring_state(self, name: str) -> Path:
+        """The monitor's memory between runs: last run, last retrain request (JSON)."""
+        return self.monitoring_dir(name) / "state.json"
+
+    # serving
+    def serving_dir(self, name: str) -> Path:
+        return self.root / "serving" / name
+
+    def prediction_log(self, name: str) -> Path:
+        """The prediction log (SQLite, WAL): written by the server, read by the monitor."""
+        return self.serving_dir(name) / "predictions.db"
+
+    def labels_folder(self, name: str) -> Path:
+        """Label files dropped here (then a _READY marker) reach the prediction log and start a monitor run."""
+        return self.serving_dir(name) / "labels"
+
+
+def rejected_folder(landing: Path) -> Path:
+    """Where landed files that fail the contract go, next to their report."""
+    return landing / "rejected"
+
+
+def safe_name(text: str) -> str:
+    """A run id such as ``manual__2026-11-26T04:28:49+00:00`` as a portable folder name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "run"
