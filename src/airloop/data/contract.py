@@ -120,12 +120,12 @@ def check(frame: pd.DataFrame, contract: Contract, tol: ContractSpec) -> list[Vi
     out: list[Violation] = []
     n = max(len(frame), 1)
     k = tol.example_values
-    missing = [c for c in contract.columns if c not in frame.columns]
-    extra = [str(c) for c in frame.columns if c not in contract.columns]
-    for c in missing:
-        out.append(Violation(c, "missing_column", "column is missing from the batch"))
-    for c in extra:
-        out.append(Violation(c, "extra_column", "column is not in the contract", _examples(frame[c], k)))
+    for c in contract.columns:
+        if c not in frame.columns:
+            out.append(Violation(c, "missing_column", "column is missing from the batch"))
+    for c in frame.columns:
+        if c not in contract.columns:
+            out.append(Violation(str(c), "extra_column", "column is not in the contract", _examples(frame[c], k)))
     for name, rule in contract.columns.items():
         if name not in frame.columns:
             continue
@@ -134,55 +134,72 @@ def check(frame: pd.DataFrame, contract: Contract, tol: ContractSpec) -> list[Vi
         if kind != rule.kind and not (kind == "numeric" and rule.kind == "boolean"):
             out.append(Violation(name, "dtype", f"expected {rule.kind}, got {kind} ({s.dtype})", _examples(s, k)))
             continue
-        if name != contract.target:
-            nulls = int(s.isna().sum())
-            rate = nulls / n
-            # A declared non-nullable column allows no null; an inferred one allows its reference
-            # null rate plus the tolerance, even when that reference rate was zero.
-            strict = contract.declared and not rule.nullable
-            allowed = 0.0 if strict else (1.0 if contract.declared else rule.null_rate + tol.null_rate_tolerance)
-            if nulls and rate > allowed:
-                limit = "none allowed" if strict else f"at most {allowed:.2%}"
-                out.append(Violation(name, "null_rate", f"{rate:.2%} nulls ({nulls} rows), {limit}", count=nulls))
-        if rule.kind == "numeric" and (rule.min is not None or rule.max is not None):
-            pad = 0.0
-            if not contract.declared and rule.min is not None and rule.max is not None:
-                span = rule.max - rule.min
-                pad = tol.range_tolerance * (span if span else abs(rule.max) or 1.0)
-            lo = rule.min - pad if rule.min is not None else float("-inf")
-            hi = rule.max + pad if rule.max is not None else float("inf")
-            values = s.dropna()
-            bad = values[(values < lo) | (values > hi)]
-            allowed = 0.0 if contract.declared else tol.out_of_range_tolerance
-            if len(bad) and len(bad) / n > allowed:
-                out.append(
-                    Violation(
-                        name,
-                        "range",
-                        f"{len(bad)} values ({len(bad) / n:.3%}) outside [{lo:.6g}, {hi:.6g}], "
-                        f"at most {allowed:.3%} allowed",
-                        _examples(bad, k),
-                        len(bad),
-                    )
-                )
-        if rule.kind == "categorical" and rule.categories is not None:
-            values = s.dropna().astype(str)
-            unseen = values[~values.isin(set(rule.categories))]
-            share = len(unseen) / n
-            allowed = 0.0 if contract.declared else tol.unseen_category_tolerance
-            if len(unseen) and share > allowed:
-                counts = unseen.value_counts().head(k)
-                examples = [f"{v} ({c})" for v, c in counts.items()]
-                out.append(
-                    Violation(
-                        name,
-                        "unseen_category",
-                        f"{len(unseen)} rows ({share:.3%}) with categories never seen, at most {allowed:.3%} allowed",
-                        examples,
-                        len(unseen),
-                    )
-                )
+        for column_rule in COLUMN_RULES:
+            found = column_rule(name, s, rule, contract, tol, n)
+            if found is not None:
+                out.append(found)
     return out
+
+
+def _null_rate(name: str, s: pd.Series, rule: Any, contract: Contract, tol: ContractSpec, n: int) -> Violation | None:
+    if name == contract.target:
+        return None
+    nulls = int(s.isna().sum())
+    rate = nulls / n
+    # A declared non-nullable column allows no null; an inferred one allows its reference
+    # null rate plus the tolerance, even when that reference rate was zero.
+    strict = contract.declared and not rule.nullable
+    allowed = 0.0 if strict else (1.0 if contract.declared else rule.null_rate + tol.null_rate_tolerance)
+    if nulls and rate > allowed:
+        limit = "none allowed" if strict else f"at most {allowed:.2%}"
+        return Violation(name, "null_rate", f"{rate:.2%} nulls ({nulls} rows), {limit}", count=nulls)
+    return None
+
+
+def _range(name: str, s: pd.Series, rule: Any, contract: Contract, tol: ContractSpec, n: int) -> Violation | None:
+    if rule.kind != "numeric" or (rule.min is None and rule.max is None):
+        return None
+    pad = 0.0
+    if not contract.declared and rule.min is not None and rule.max is not None:
+        span = rule.max - rule.min
+        pad = tol.range_tolerance * (span if span else abs(rule.max) or 1.0)
+    lo = rule.min - pad if rule.min is not None else float("-inf")
+    hi = rule.max + pad if rule.max is not None else float("inf")
+    values = s.dropna()
+    bad = values[(values < lo) | (values > hi)]
+    allowed = 0.0 if contract.declared else tol.out_of_range_tolerance
+    if len(bad) and len(bad) / n > allowed:
+        return Violation(
+            name,
+            "range",
+            f"{len(bad)} values ({len(bad) / n:.3%}) outside [{lo:.6g}, {hi:.6g}], at most {allowed:.3%} allowed",
+            _examples(bad, tol.example_values),
+            len(bad),
+        )
+    return None
+
+
+def _unseen(name: str, s: pd.Series, rule: Any, contract: Contract, tol: ContractSpec, n: int) -> Violation | None:
+    if rule.kind != "categorical" or rule.categories is None:
+        return None
+    values = s.dropna().astype(str)
+    unseen = values[~values.isin(set(rule.categories))]
+    share = len(unseen) / n
+    allowed = 0.0 if contract.declared else tol.unseen_category_tolerance
+    if len(unseen) and share > allowed:
+        counts = unseen.value_counts().head(tol.example_values)
+        return Violation(
+            name,
+            "unseen_category",
+            f"{len(unseen)} rows ({share:.3%}) with categories never seen, at most {allowed:.3%} allowed",
+            [f"{v} ({c})" for v, c in counts.items()],
+            len(unseen),
+        )
+    return None
+
+
+# Checks of one column whose dtype matches its rule, in report order.
+COLUMN_RULES = (_null_rate, _range, _unseen)
 
 
 def _examples(s: pd.Series, k: int) -> list[Any]:

@@ -114,50 +114,31 @@ def up(
     )
     _unpause(info["airflow"], password, loaded, timeout)
     if serve:
-        from airloop.tracking import Tracker
-        from airloop.tracking.tags import CHAMPION
-
-        if Tracker(ws).alias_version(loaded.spec.name, CHAMPION):
-            spid = _start(
-                ws,
-                "serve",
-                [
-                    sys.executable,
-                    "-m",
-                    "airloop.cli",
-                    "serve",
-                    str(loaded.path),
-                    "--workspace",
-                    str(ws.root),
-                    "--port",
-                    str(ports.serve),
-                ],
-                env,
-            )
-            _wait_http(f"http://127.0.0.1:{ports.serve}/ready", 120, spid, "airloop serve", ws.logs / "serve.log")
-            info["serve"] = f"http://127.0.0.1:{ports.serve}"
-        else:
-            info["serve"] = None  # no champion yet: `airloop up` again after the first train run
+        info["serve"] = _start_server(loaded, ws, ports, env)
     if mlflow_ui:
-        mpid = _start(
-            ws,
-            "mlflow-ui",
-            [
-                str(Path(sys.executable).parent / "mlflow"),
-                "ui",
-                "--backend-store-uri",
-                ws.tracking_uri,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(ports.mlflow),
-            ],
-            env,
-        )
-        _wait_http(f"http://127.0.0.1:{ports.mlflow}/", 120, mpid, "mlflow ui", ws.logs / "mlflow-ui.log")
-        info["mlflow"] = f"http://127.0.0.1:{ports.mlflow}"
+        info["mlflow"] = _start_mlflow_ui(ws, ports, env)
     state.write_stack(ws, {**info, "ports": ports.__dict__})
     return info
+
+
+def _start_server(loaded: LoadedSpec, ws: Workspace, ports: Ports, env: dict[str, str]) -> str | None:
+    """`airloop serve` for the champion; None when there is none yet (`up` again after the first run)."""
+    from airloop.tracking import Tracker
+    from airloop.tracking.tags import CHAMPION
+
+    if not Tracker(ws).alias_version(loaded.spec.name, CHAMPION):
+        return None
+    cmd = [sys.executable, "-m", "airloop.cli", "serve", str(loaded.path), "--workspace", str(ws.root)]
+    pid = _start(ws, "serve", [*cmd, "--port", str(ports.serve)], env)
+    _wait_http(f"http://127.0.0.1:{ports.serve}/ready", 120, pid, "airloop serve", ws.logs / "serve.log")
+    return f"http://127.0.0.1:{ports.serve}"
+
+
+def _start_mlflow_ui(ws: Workspace, ports: Ports, env: dict[str, str]) -> str:
+    cmd = [str(Path(sys.executable).parent / "mlflow"), "ui", "--backend-store-uri", ws.tracking_uri]
+    pid = _start(ws, "mlflow-ui", [*cmd, "--host", "127.0.0.1", "--port", str(ports.mlflow)], env)
+    _wait_http(f"http://127.0.0.1:{ports.mlflow}/", 120, pid, "mlflow ui", ws.logs / "mlflow-ui.log")
+    return f"http://127.0.0.1:{ports.mlflow}"
 
 
 def _unpause(base: str, password: str, loaded: LoadedSpec, timeout: float) -> None:

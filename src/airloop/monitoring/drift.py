@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -40,8 +40,6 @@ EPS = 1e-4
 OTHER = "__other__"
 MISSING = "__missing__"
 PREDICTION = "__prediction__"
-NUMERIC_METHODS = ("psi", "ks")
-CATEGORICAL_METHODS = ("psi", "chi2")
 
 
 @dataclass
@@ -56,6 +54,44 @@ class FeatureDrift:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    psi: float = 0.2  # a PSI at or above it is drift
+    p: float = 0.01  # a test's p-value below it is drift
+
+
+@dataclass(frozen=True)
+class Statistic:
+    """A drift statistic: which feature kinds it applies to, and how it compares a summary with values.
+
+    ``compute(feature, kind, summary, values, thresholds)`` gets the reference summary of one feature
+    (``NumericSummary`` or ``CategoricalSummary``) and the current column (a float array for numeric
+    features, the raw series for categorical ones).
+    """
+
+    name: str
+    kinds: tuple[str, ...]
+    compute: Callable[[str, str, Any, Any, Thresholds], FeatureDrift]
+    scale: str  # "distance" (PSI) or "test" (a statistic with a p-value): the report's panels
+
+
+# name -> statistic. Adding one is one decorated function: the spec, compute_drift and the report read this.
+STATISTICS: dict[str, Statistic] = {}
+
+
+def statistic(name: str, kinds: tuple[str, ...], scale: str) -> Callable[[Any], Any]:
+    def register(fn: Callable[[str, str, Any, Any, Thresholds], FeatureDrift]) -> Any:
+        STATISTICS[name] = Statistic(name, kinds, fn, scale)
+        return fn
+
+    return register
+
+
+def methods_for(kind: str) -> tuple[str, ...]:
+    """The statistics that apply to ``kind`` ("numeric" or "categorical")."""
+    return tuple(n for n, s in STATISTICS.items() if kind in s.kinds)
 
 
 @dataclass
@@ -209,30 +245,22 @@ def compute_drift(
     ``numeric_method`` is "psi" or "ks"; ``categorical_method`` is "psi" or "chi2". ``ks=True`` adds a KS
     result after the PSI result of each numeric feature.
     """
-    import numpy as np
-
-    if numeric_method not in NUMERIC_METHODS:
-        raise ValueError(f"numeric_method must be one of {NUMERIC_METHODS}, got {numeric_method!r}")
-    if categorical_method not in CATEGORICAL_METHODS:
-        raise ValueError(f"categorical_method must be one of {CATEGORICAL_METHODS}, got {categorical_method!r}")
+    for kind, method in (("numeric", numeric_method), ("categorical", categorical_method)):
+        if method not in methods_for(kind):
+            raise ValueError(f"{kind}_method must be one of {methods_for(kind)}, got {method!r}")
     _require_columns(current, [*reference.numeric, *reference.categorical], "current")
     if len(current) == 0:
         raise DataError("no current rows to compare with the reference", hint="wait for predictions to be logged")
 
+    limits = Thresholds(psi=psi_threshold, p=p_threshold)
+    numeric = [STATISTICS[numeric_method]] + ([STATISTICS["ks"]] if ks and numeric_method != "ks" else [])
+    categorical = STATISTICS[categorical_method]
     results: list[FeatureDrift] = []
     for name, num in reference.numeric.items():
         x = _column(current, name)
-        if numeric_method == "psi":
-            counts = _numeric_counts(x, np.asarray(num.cuts, dtype=np.float64))
-            results.append(_psi_result(name, "numeric", num.counts, counts, psi_threshold))
-        if numeric_method == "ks" or ks:
-            results.append(_ks_result(name, num.sample, x, p_threshold))
+        results += [stat.compute(name, "numeric", num, x, limits) for stat in numeric]
     for name, cat in reference.categorical.items():
-        counts = cat.counts_of(current[name])
-        if categorical_method == "psi":
-            results.append(_psi_result(name, "categorical", cat.counts, counts, psi_threshold))
-        else:
-            results.append(_chi2_result(name, cat.counts, counts, p_threshold))
+        results.append(categorical.compute(name, "categorical", cat, current[name], limits))
     return results
 
 
@@ -257,30 +285,37 @@ def _psi_result(name: str, kind: str, ref: Sequence[int], cur: Any, threshold: f
     return FeatureDrift(name, kind, "psi", value, None, value >= threshold, threshold)
 
 
-def _chi2_result(name: str, ref: Sequence[int], cur: Any, p_threshold: float) -> FeatureDrift:
+@statistic("psi", kinds=("numeric", "categorical"), scale="distance")
+def _psi(name: str, kind: str, summary: Any, values: Any, limits: Thresholds) -> FeatureDrift:
+    return _psi_result(name, kind, summary.counts, summary.counts_of(values), limits.psi)
+
+
+@statistic("chi2", kinds=("categorical",), scale="test")
+def _chi2(name: str, kind: str, summary: Any, values: Any, limits: Thresholds) -> FeatureDrift:
     import numpy as np
     from scipy import stats
 
-    table = np.array([ref, cur], dtype=np.float64)
+    table = np.array([summary.counts, summary.counts_of(values)], dtype=np.float64)
     # A bin empty on both sides says nothing and would give an expected count of 0.
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2:
-        return FeatureDrift(name, "categorical", "chi2", 0.0, 1.0, False, p_threshold)
+        return FeatureDrift(name, kind, "chi2", 0.0, 1.0, False, limits.p)
     res = stats.chi2_contingency(table, correction=False)
     p = float(res.pvalue)
-    return FeatureDrift(name, "categorical", "chi2", float(res.statistic), p, p < p_threshold, p_threshold)
+    return FeatureDrift(name, kind, "chi2", float(res.statistic), p, p < limits.p, limits.p)
 
 
-def _ks_result(name: str, sample: Sequence[float], x: np.ndarray, p_threshold: float) -> FeatureDrift:
+@statistic("ks", kinds=("numeric",), scale="test")
+def _ks(name: str, kind: str, summary: Any, values: Any, limits: Thresholds) -> FeatureDrift:
     import numpy as np
     from scipy import stats
 
-    cur = x[np.isfinite(x)]
-    if not sample or cur.size == 0:
-        return FeatureDrift(name, "numeric", "ks", math.nan, None, False, p_threshold)
-    res = stats.ks_2samp(np.asarray(sample, dtype=np.float64), cur)
+    cur = values[np.isfinite(values)]
+    if not summary.sample or cur.size == 0:
+        return FeatureDrift(name, kind, "ks", math.nan, None, False, limits.p)
+    res = stats.ks_2samp(np.asarray(summary.sample, dtype=np.float64), cur)
     p = float(res.pvalue)
-    return FeatureDrift(name, "numeric", "ks", float(res.statistic), p, p < p_threshold, p_threshold)
+    return FeatureDrift(name, kind, "ks", float(res.statistic), p, p < limits.p, limits.p)
 
 
 def _numeric_counts(x: np.ndarray, cuts: np.ndarray) -> np.ndarray:

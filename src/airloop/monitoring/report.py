@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 MAX_REJECTED = 5  # contract reports shown
 MAX_RUNS = 50  # monitor runs listed in the verdict table
-DRIFT_METHODS = ("psi", "chi2", "ks")
 HISTORY_COLUMNS = ("at", "champion", "feature", "method", "statistic", "drifted", "rows", "verdict")
 
 CSS = """
@@ -254,10 +253,12 @@ def _runs_table(history: pd.DataFrame) -> str:
 def _drift_section(spec: Spec, history: pd.DataFrame | None, problem: str | None) -> str:
     if history is None or history.empty:
         return _note(problem or "nothing yet: no monitor run has recorded drift.")
-    drift = history[history["method"].isin(DRIFT_METHODS)]
+    from airloop.monitoring.drift import STATISTICS
+
+    drift = history[history["method"].isin(list(STATISTICS))]
     if drift.empty:
         return _note("nothing yet: the monitor runs so far recorded no drift statistics.")
-    methods = [m for m in DRIFT_METHODS if m in set(drift["method"])]
+    methods = [m for m in STATISTICS if m in set(drift["method"])]
     fig = _figure(height=2.8 * len(methods))
     axes = fig.subplots(len(methods), 1, sharex=True, squeeze=False)[:, 0]
     # one panel per method: a PSI distance and a chi2/KS test statistic do not share a scale

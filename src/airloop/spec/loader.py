@@ -123,6 +123,9 @@ class _Locator:
         if kind == "string_pattern_mismatch":
             pattern = err.get("ctx", {}).get("pattern", "")
             return self.problem(loc, f"{value!r} has the wrong form", f"it must match {pattern}")
+        if kind == "value_error":  # a validator's own words: "what is wrong; how to fix it"
+            message, _, fix = str(err.get("ctx", {}).get("error", err["msg"])).partition("; ")
+            return self.problem(loc, message, fix or "see the message")
         wanted = kind.split("_")[0]
         return self.problem(
             loc, f"{err['msg']} (got {_short(value)})", f"give a {wanted} value here" if wanted else "see the docs"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 Task = Literal["binary", "multiclass", "regression"]
 Kind = Literal["numeric", "categorical", "boolean", "datetime"]
@@ -19,8 +19,8 @@ class _Model(BaseModel):
 
 
 class RDataset(_Model):
-    package: str = Field(description="R package name, e.g. nycflights13")
-    item: str = Field(description="data set inside the package, e.g. flights")
+    package: str = Field(description="R package name, e.g. datasets")
+    item: str = Field(description="data set inside the package, e.g. iris")
 
 
 class Source(_Model):
@@ -134,8 +134,8 @@ class Serving(_Model):
 class Monitoring(_Model):
     schedule: str | None = Field("@daily", description="when the monitor DAG runs (it also runs on new labels)")
     min_rows: int = Field(100, ge=1, description="predictions needed before drift is judged")
-    numeric_method: Literal["psi", "ks"] = "psi"
-    categorical_method: Literal["psi", "chi2"] = "psi"
+    numeric_method: str = Field("psi", description="drift statistic for numeric features (psi, ks)")
+    categorical_method: str = Field("psi", description="drift statistic for categorical features (psi, chi2)")
     psi_threshold: float = Field(0.2, gt=0)
     p_threshold: float = Field(0.01, gt=0, lt=1)
     drifted_features: int = Field(2, ge=1, description="retrain when at least this many features drift")
@@ -145,6 +145,17 @@ class Monitoring(_Model):
     )
     min_labeled: int = Field(50, ge=1, description="labeled predictions needed before performance is judged")
     cooldown_hours: float = Field(24.0, ge=0, description="no second retrain request inside this window")
+
+    @field_validator("numeric_method", "categorical_method")
+    @classmethod
+    def _registered(cls, value: str, info: ValidationInfo) -> str:
+        from airloop.monitoring.drift import methods_for
+
+        kind = (info.field_name or "").removesuffix("_method")
+        allowed = methods_for(kind)
+        if value not in allowed:
+            raise ValueError(f"{value!r} is not a drift statistic for {kind} features; use one of {', '.join(allowed)}")
+        return value
 
 
 class Spec(_Model):

@@ -56,17 +56,15 @@ def settle_landed(ctx: StepContext, batches: list[dict[str, Any]], report: str) 
             shutil.move(str(src), target / src.name)
 
 
-def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
-    from airloop.tracking import Tracker
-
-    spec = ctx.loaded.spec
-    frame = frames.load(refs["data_uri"])
-    contract, origin = reference_contract(ctx, frame, refs["fingerprint"])
-    report: dict[str, Any] = {"contract": origin, "batches": []}
+def judge_batches(
+    spec: Any, frame: Any, batches: list[dict[str, Any]], contract: Any
+) -> tuple[dict[str, Any], list[str]]:
+    """Each landed batch (a slice of ``frame``) against the contract: the report and its text parts."""
+    report: dict[str, Any] = {"batches": []}
     texts = []
     start = 0
     target = spec.data.target
-    for batch in refs["batches"]:
+    for batch in batches:
         part = frame.iloc[start : start + batch["rows"]]
         start += batch["rows"]
         violations = dc.check(part, contract, spec.contract)
@@ -79,6 +77,17 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         report["batches"].append({**batch, "violations": [asdict(v) for v in violations]})
         if violations:
             texts.append(dc.render(batch["name"], batch["rows"], violations))
+    return report, texts
+
+
+def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
+    from airloop.tracking import Tracker
+
+    spec = ctx.loaded.spec
+    frame = frames.load(refs["data_uri"])
+    contract, origin = reference_contract(ctx, frame, refs["fingerprint"])
+    report, texts = judge_batches(spec, frame, refs["batches"], contract)
+    report["contract"] = origin
     bad = [b for b in report["batches"] if b["violations"]]
     report["accepted"] = not bad
     (ctx.run_dir / "contract_report.json").write_text(json.dumps(report, indent=2, default=str))
@@ -102,6 +111,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         )
 
     dropped = 0
+    target = spec.data.target
     if target in frame.columns:
         keep = frame[target].notna()
         dropped = int((~keep).sum())

@@ -60,7 +60,8 @@ def test_airflow_dagbag_loads_the_train_dag(dag_file: Path, tmp_path: Path) -> N
         " 'tasks': {t.task_id: sorted(t.downstream_task_ids) for t in dag.tasks},"
         " 'schedule': str(dag.schedule), 'retries': dag.default_args['retries'],"
         " 'monitor': {t.task_id: sorted(t.downstream_task_ids) for t in mon.tasks},"
-        " 'monitor_outlets': [a.uri for a in mon.get_task('request_retrain').outlets]}))\n"
+        " 'monitor_outlets': [a.uri for a in mon.get_task('request_retrain').outlets],"
+        " 'doc': dag.doc_md, 'task_docs': {t.task_id: t.doc_md for t in dag.tasks}}))\n"
     )
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "home"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
@@ -88,6 +89,13 @@ def test_airflow_dagbag_loads_the_train_dag(dag_file: Path, tmp_path: Path) -> N
     assert watcher in out["schedule"]
     assert out["monitor"] == {"monitor": ["request_retrain"], "request_retrain": []}
     assert out["monitor_outlets"] == ["airloop://flights/retrain-requested"]
+    # the Details tab says what the DAG is, where its spec lives and where its runs and models go
+    assert str(EXAMPLE.resolve()) in out["doc"]
+    assert "spec hash" in out["doc"]
+    assert "MLflow experiment | `flights`" in out["doc"]
+    assert str(tmp_path / "ws") in out["doc"]
+    assert all(out["task_docs"].values()), out["task_docs"]
+    assert "contract" in out["task_docs"]["validate"]
 
 
 def test_compile_print_names_spec_and_workspace(tmp_path: Path) -> None:

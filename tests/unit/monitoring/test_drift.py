@@ -423,3 +423,28 @@ def test_importing_drift_loads_no_heavy_modules():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_a_registered_statistic_is_usable_everywhere_with_one_edit(reference, frames, monkeypatch, tmp_path):
+    """Registering a statistic is the only edit: compute_drift, the spec and methods_for all see it."""
+    from airloop.monitoring import drift
+
+    monkeypatch.setattr(drift, "STATISTICS", dict(drift.STATISTICS))
+
+    @drift.statistic("mean_gap", kinds=("numeric",), scale="distance")
+    def _mean_gap(name, kind, summary, values, limits):
+        gap = abs(float(np.nanmean(values)) - float(np.mean(summary.sample)))
+        return drift.FeatureDrift(name, kind, "mean_gap", gap, None, gap > 0.5, 0.5)
+
+    assert "mean_gap" in drift.methods_for("numeric")
+    assert "mean_gap" not in drift.methods_for("categorical")
+    ref_frame, shifted = frames
+    results = compute_drift(reference, shifted, numeric_method="mean_gap")
+    assert {r.method for r in results if r.kind == "numeric"} == {"mean_gap"}
+    assert any(r.drifted for r in results if r.method == "mean_gap")
+
+    from airloop.spec.models import Monitoring
+
+    assert Monitoring(numeric_method="mean_gap").numeric_method == "mean_gap"
+    with pytest.raises(ValueError, match="use one of psi, ks, mean_gap"):
+        Monitoring(numeric_method="chi2")
