@@ -1,6 +1,6 @@
 """Serving benchmark: airloop serve vs `mlflow models serve` vs a bare ASGI floor, same model.
 
-Model: the flights champion made by `airloop demo`. Load generator: wrk (C, epoll), each run
+Model: the flights champion made by `examples/flights/demo.py --quick`. Load generator: wrk (C, epoll), each run
 10 s, on this machine (2 cores shared by client and server). Scenarios: one record at
 concurrency 1 and 16, and 100-record batches at concurrency 1 and 16. Results go to
 bench/results/serve.{json,md}.
@@ -131,14 +131,10 @@ def main() -> int:
         subprocess.run(
             [
                 sys.executable,
-                "-m",
-                "airloop.cli",
-                "demo",
+                str(ROOT / "examples" / "flights" / "demo.py"),
                 "--quick",
                 "--workspace",
                 str(base),
-                "--example",
-                str(ROOT / "examples" / "flights"),
             ],
             check=True,
             stdout=subprocess.DEVNULL,

@@ -11,6 +11,7 @@ the server and the CLI all use it.
   logs/                embedded runs and stack processes
   run/                 the local stack's state (pid files, stack.json): see airloop.local.state
   reports/<name>.html  `airloop report`
+  cache/<tool>/        caches of libraries that insist on writing one
   projects/<name>/     contract.json, runs/<run id>/, monitoring/{history.parquet,state.json}
   serving/<name>/      predictions.db (the prediction log), labels/ (dropped label files)
 ```
@@ -88,6 +89,10 @@ class Workspace:
     def state_dir(self) -> Path:
         """The local stack's pid files and stack.json (owned by airloop.local.state)."""
         return self.root / "run"
+
+    def cache_dir(self, tool: str) -> Path:
+        """Caches tools insist on writing (matplotlib's font cache), kept in the workspace."""
+        return self.root / "cache" / tool
 
     def report_file(self, name: str) -> Path:
         return self.root / "reports" / f"{name}.html"

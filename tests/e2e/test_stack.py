@@ -18,7 +18,8 @@ from helpers.projects import SERVING, make_frame, records, train_with_steps, wri
 from helpers.server import free_port
 
 from airloop.local.rest import AirflowAPI
-from airloop.local.stack import ORDER, _group_members
+from airloop.local.stack import _group_members
+from airloop.local.state import PROCESSES, pid_file
 from airloop.workspace import Workspace
 
 pytestmark = pytest.mark.integration
@@ -94,9 +95,9 @@ def test_live_loop_on_the_real_stack(tmp_path: Path) -> None:
     assert up.returncode == 0, up.stdout + up.stderr
     assert "password" in up.stdout
     pgids = {
-        name: int((ws.root / "run" / f"{name}.pid").read_text())
-        for name in ORDER
-        if (ws.root / "run" / f"{name}.pid").exists()
+        name: int(pid_file(ws, name).read_text())
+        for name in PROCESSES
+        if pid_file(ws, name).exists()
     }
     try:
         api = AirflowAPI.for_workspace(ws)

@@ -59,7 +59,7 @@ def write_report(spec_path: str | Path, ws: Workspace, out: Path | None = None) 
     spec = load_spec(spec_path).spec
     name = spec.name
     if "matplotlib" not in sys.modules:  # its font cache, like everything airloop writes, stays in the workspace
-        os.environ.setdefault("MPLCONFIGDIR", str(ws.root / "cache" / "matplotlib"))
+        os.environ.setdefault("MPLCONFIGDIR", str(ws.cache_dir("matplotlib")))
     history, problem = _read_history(ws.monitoring_history(name))
     sections = [
         ("versions", "Champion history", _versions_section(spec, ws)),
