@@ -54,7 +54,8 @@ def render(record: dict) -> str:
     lines = [
         "# airloop demo benchmark",
         "",
-        f"`examples/flights/demo.py --quick` (two runs of flights__train through dag.test()): {record['command_wall_seconds']:.1f} s "
+        "`examples/flights/demo.py --quick` (two runs of flights__train through dag.test()): "
+        f"{record['command_wall_seconds']:.1f} s "
         f"wall for the command, {record['total_seconds']:.1f} s inside it. Machine: {record['machine']}.",
         "",
         "| run | data | wall s | steps s | Airflow overhead s | tuning wall s | trials | trials/min |",
