@@ -94,11 +94,7 @@ def test_live_loop_on_the_real_stack(tmp_path: Path) -> None:
     )
     assert up.returncode == 0, up.stdout + up.stderr
     assert "password" in up.stdout
-    pgids = {
-        name: int(pid_file(ws, name).read_text())
-        for name in PROCESSES
-        if pid_file(ws, name).exists()
-    }
+    pgids = {name: int(pid_file(ws, name).read_text()) for name in PROCESSES if pid_file(ws, name).exists()}
     try:
         api = AirflowAPI.for_workspace(ws)
         wait_for("both DAGs", lambda: len(api.get("/api/v2/dags")["dags"]) == 2)
