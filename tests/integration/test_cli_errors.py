@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from helpers.projects import make_frame, write_project
+from helpers.projects import make_frame, train_with_steps, write_project
 
 pytestmark = pytest.mark.integration
 
@@ -45,9 +45,11 @@ def test_missing_data_file(tmp_path: Path) -> None:
 
 
 def test_contract_violation_exit_and_report(tmp_path: Path) -> None:
+    from airloop.workspace import Workspace
+
     project = write_project(tmp_path / "p")
     ws = tmp_path / "ws"
-    assert airloop("run", str(project), "--workspace", str(ws)).returncode == 0
+    train_with_steps(project, Workspace(ws))  # v1 and the contract (`airloop run` succeeding: see the promote test)
     bad = make_frame(100, seed=3, start="2024-05-01")
     bad["size"] = None  # a column that was never null
     bad.to_csv(tmp_path / "p" / "data" / "part_7.csv", index=False)
@@ -81,13 +83,18 @@ def test_estimator_that_does_not_import(tmp_path: Path) -> None:
 
 
 def test_promote_and_rollback_by_hand(tmp_path: Path) -> None:
+    from airloop.workspace import Workspace
+
     project = write_project(tmp_path / "p", min_auc=0.0)
     ws = tmp_path / "ws"
-    assert airloop("run", str(project), "--workspace", str(ws)).returncode == 0
+    run = airloop("run", str(project), "--workspace", str(ws))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "gate: PASSED" in run.stdout
+    assert "registered v1; champion before none, after v1" in run.stdout
     worse = write_project(
         tmp_path / "q", estimator="sklearn.dummy.DummyClassifier", params="{}", search="{}", min_auc=0.0
     )
-    assert airloop("run", str(worse), "--workspace", str(ws)).returncode == 0  # refused: challenger v2
+    train_with_steps(worse, Workspace(ws), run_id="r2")  # refused: challenger v2
     res = airloop("promote", str(project), "2", "--workspace", str(ws))
     assert res.returncode == 0, res.stderr
     assert "champion   v1 -> v2  (changed)" in res.stdout

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from helpers.projects import make_frame, write_project
+from helpers.projects import make_frame, train_with_steps, write_project
 
 from airloop.local.embedded import run_train_dag
 from airloop.spec import load_spec
@@ -109,11 +108,16 @@ def test_full_run_makes_a_champion_with_lineage(project: Path, workspace) -> Non
     assert second.ok
     assert second.result["migrated"] is False
     assert outcome.result["migrated"] is True
+    # everything the runs wrote is in the workspace
+    assert (workspace.airflow_db).exists()
+    assert (workspace.mlflow_dir / "mlflow.db").exists()
+    assert (workspace.dags_folder / "airloop_tiny.py").exists()
+    assert not (Path.cwd() / "mlruns").exists()
 
 
 def test_gate_refuses_a_worse_model(tmp_path: Path, workspace) -> None:
     good = write_project(tmp_path / "good")
-    assert run_train_dag(load_spec(good), workspace).ok
+    train_with_steps(good, workspace)  # the champion to beat (the full DAG is tested above)
     worse = write_project(
         tmp_path / "worse",
         estimator="sklearn.dummy.DummyClassifier",
@@ -136,7 +140,7 @@ def test_gate_refuses_a_worse_model(tmp_path: Path, workspace) -> None:
 
 def test_contract_violation_stops_the_run(tmp_path: Path, workspace) -> None:
     project = write_project(tmp_path / "p")
-    assert run_train_dag(load_spec(project), workspace).ok
+    train_with_steps(project, workspace)  # the first accepted data set the contract
     bad = make_frame(300, seed=5, start="2024-03-01")
     bad["x"] = bad["x"] * 1000  # a unit change upstream
     bad["color"] = "purple"
@@ -185,22 +189,13 @@ def test_a_failing_step_is_retried(tmp_path: Path, workspace, monkeypatch) -> No
     assert "transient failure" in split_events[0]["error"]
 
 
-def test_workspace_holds_everything(project: Path, workspace) -> None:
-    assert run_train_dag(load_spec(project), workspace).ok
-    assert (workspace.airflow_db).exists()
-    assert (workspace.mlflow_dir / "mlflow.db").exists()
-    assert (workspace.dags_folder / "airloop_tiny.py").exists()
-    assert not (Path.cwd() / "mlruns").exists()
-    shutil.rmtree(workspace.root)
-
-
 def test_landed_files_join_the_data_or_are_rejected(tmp_path: Path, workspace) -> None:
     project = write_project(tmp_path / "p", min_auc=0.0, extra="  # landing\n")
     spec_text = project.read_text().replace("  target: label\n", "  target: label\n  incoming: incoming\n")
     project.write_text(spec_text)
     incoming = tmp_path / "p" / "incoming"
     incoming.mkdir()
-    assert run_train_dag(load_spec(project), workspace).ok
+    train_with_steps(project, workspace)  # the first champion and contract
     make_frame(200, seed=7, start="2024-04-01").to_csv(incoming / "april.csv", index=False)
     (incoming / "_READY").write_text("")  # the watcher's marker; dag.test runs without a triggerer
     good = run_train_dag(load_spec(project), workspace)
