@@ -25,17 +25,23 @@ dev: $(VENV)/.dev
 demo: install
 	$(BIN)/python examples/flights/demo.py
 
+# Two pytest workers: the slow tests mostly wait on Airflow, servers and subprocesses, so the two
+# cores stay busy (`PYTEST_WORKERS=0` runs in one process).
+PYTEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist worksteal)
+
 test: dev
 	$(BIN)/ruff check src tests examples bench
 	$(BIN)/ruff format --check src tests examples bench
 	$(BIN)/mypy src/airloop
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest $(XDIST) tests
 
 test-unit: dev
 	$(BIN)/python -m pytest tests/unit
 
+# everything that runs real Airflow, MLflow, servers or services: integration, e2e, examples, services
 test-integration: dev
-	$(BIN)/python -m pytest tests/integration tests/examples
+	$(BIN)/python -m pytest $(XDIST) -m "integration or services" tests
 
 lint: dev
 	$(BIN)/ruff check src tests examples bench

@@ -108,6 +108,8 @@ def test_full_run_makes_a_champion_with_lineage(project: Path, workspace) -> Non
     assert second.ok
     assert second.result["migrated"] is False
     assert outcome.result["migrated"] is True
+    # the in-process Execution API was built for the one version the task SDK speaks (not all 11)
+    assert outcome.result["lean_execution_api"] is True
     # everything the runs wrote is in the workspace
     assert (workspace.airflow_db).exists()
     assert (workspace.mlflow_dir / "mlflow.db").exists()

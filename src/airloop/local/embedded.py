@@ -141,7 +141,10 @@ def run_dag(
                         on_event(event)
                 if done:
                     break
-                time.sleep(poll)
+                try:  # returns as soon as the child exits instead of sleeping out the interval
+                    proc.wait(timeout=poll)
+                except subprocess.TimeoutExpired:
+                    pass
     wall = time.perf_counter() - started
     if not result_file.exists():
         tail = "".join(log_file.read_text().splitlines(keepends=True)[-20:])
