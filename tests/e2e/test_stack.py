@@ -6,13 +6,13 @@ process behind."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 from helpers.projects import SERVING, make_frame, records, train_with_steps, write_project
 from helpers.server import free_port
@@ -107,34 +107,22 @@ def test_live_loop_on_the_real_stack(tmp_path: Path) -> None:
         assert run["state"] == "success"
         assert not (root / "incoming" / "_READY").exists()
         assert (root / "data" / "april.csv").exists()
-        import urllib.request
-
-        def served_version() -> str:
-            with urllib.request.urlopen(f"http://127.0.0.1:{serve_port}/model") as resp:
-                return json.loads(resp.read())["version"]
-
-        wait_for("the server to swap to v2", lambda: served_version() == "2", timeout=30, every=0.5)
+        serve = httpx.Client(base_url=f"http://127.0.0.1:{serve_port}", timeout=30)
+        wait_for(
+            "the server to swap to v2", lambda: serve.get("/model").json()["version"] == "2", timeout=30, every=0.5
+        )
 
         # 2. a shifted batch through the server, labels, then the monitor -> retrain-requested
         shifted = records(150, seed=40)
         for rec in shifted:
             rec["x"] += 3
             rec["color"] = "red"
-        body = json.dumps({"records": shifted[:50]}).encode()
-        rids = []
-        for i in range(3):
-            part = json.dumps({"records": shifted[i * 50 : (i + 1) * 50]}).encode()
-            req = urllib.request.Request(
-                f"http://127.0.0.1:{serve_port}/predict", data=part, headers={"content-type": "application/json"}
-            )
-            with urllib.request.urlopen(req) as resp:
-                rids.append(json.loads(resp.read())["request_id"])
-        labels = json.dumps({"labels": [{"request_id": r, "label": 1} for r in rids]}).encode()
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{serve_port}/labels", data=labels, headers={"content-type": "application/json"}
-        )
-        assert urllib.request.urlopen(req).status == 200
-        del body
+        rids = [
+            serve.post("/predict", json={"records": shifted[i * 50 : (i + 1) * 50]}).json()["request_id"]
+            for i in range(3)
+        ]
+        labels = serve.post("/labels", json={"labels": [{"request_id": r, "label": 1} for r in rids]})
+        assert labels.status_code == 200
         before = {r["dag_run_id"] for r in api.runs("tiny__train", limit=10)}
         api.post("/api/v2/dags/tiny__monitor/dagRuns", {"logical_date": None})
         mon = wait_for("the monitor run", finished_run(api, "tiny__monitor", "manual", set()))
@@ -146,11 +134,7 @@ def test_live_loop_on_the_real_stack(tmp_path: Path) -> None:
 
         # 3. the cooldown: a second monitor run inside it requests nothing
         for i in range(3):
-            part = json.dumps({"records": shifted[i * 50 : (i + 1) * 50]}).encode()
-            req = urllib.request.Request(
-                f"http://127.0.0.1:{serve_port}/predict", data=part, headers={"content-type": "application/json"}
-            )
-            urllib.request.urlopen(req).read()
+            assert serve.post("/predict", json={"records": shifted[i * 50 : (i + 1) * 50]}).status_code == 200
         seen = {r["dag_run_id"] for r in api.runs("tiny__monitor", limit=10)}
         api.post("/api/v2/dags/tiny__monitor/dagRuns", {"logical_date": None})
         mon2 = wait_for("the second monitor run", finished_run(api, "tiny__monitor", "manual", seen))
