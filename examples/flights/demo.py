@@ -162,7 +162,8 @@ class Month:
             rec["entity_id"] = eid
         sent = drive.replay(self.serve, records)
         # 2. the labels arrive (cancelled flights have none): the monitor DAG runs on them
-        labels = [(e, int(v)) for e, v in zip(entity, sample[TARGET], strict=True) if v == v and v is not None]
+        known = sample[TARGET].notna().to_numpy()
+        labels = [(e, int(v)) for e, v, ok in zip(entity, sample[TARGET], known, strict=True) if ok]
         seen = self.api.run_ids(self.monitor)
         drive.deliver_labels(self.ws, self.name, labels, f"labels_2013_{m:02d}.csv")
         self.api.wait_for_new_run(self.monitor, seen)
