@@ -6,7 +6,7 @@ the server and the CLI all use it.
 
 ```
 <root>/
-  airflow/             AIRFLOW_HOME (airflow.db, dags/, passwords.json)
+  airflow/             AIRFLOW_HOME (airflow.db, dags/, config/airflow_local_settings.py, passwords.json)
   mlflow/              MLflow SQLite store + artifacts
   logs/                embedded runs and stack processes
   run/                 the local stack's state (pid files, stack.json): see airloop.local.state
@@ -56,6 +56,11 @@ class Workspace:
     def airflow_db_url(self) -> str:
         """Airflow's metadata DB: SQLite in the workspace unless $AIRLOOP_AIRFLOW_DB names another."""
         return os.environ.get(AIRFLOW_DB_ENV) or f"sqlite:///{self.airflow_db}"
+
+    @property
+    def airflow_local_settings(self) -> Path:
+        """Airflow imports this module in each of its processes (AIRFLOW_HOME/config is on its path)."""
+        return self.airflow_home / "config" / "airflow_local_settings.py"
 
     @property
     def passwords_file(self) -> Path:

@@ -6,6 +6,7 @@ inside task bodies, through the runner.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -97,6 +98,11 @@ def request_retrain(refs: dict[str, Any], asset_uri: str) -> dict[str, Any]:
     return extra
 
 
+# How often the triggerer looks for `_READY`: the worst-case wait from the marker to the asset event.
+# One directory listing per poke is cheap. AIRLOOP_WATCH_POKE_SECONDS (read where the DAG is parsed).
+WATCH_POKE_SECONDS = float(os.environ.get("AIRLOOP_WATCH_POKE_SECONDS", "0.5"))
+
+
 def _asset(uri: str, folder: str | None = None) -> Asset:
     if folder is None:
         return Asset(uri=uri, name=uri)
@@ -106,7 +112,7 @@ def _asset(uri: str, folder: str | None = None) -> Asset:
 
     # The triggerer watches the landing folder (only while the DAG is unpaused) and deletes the
     # marker as it raises the event: one marker, one event, no polling loop of airloop's own.
-    trigger = DirectoryFileDeleteTrigger(directory=folder, filename=READY, poke_interval=2.0)
+    trigger = DirectoryFileDeleteTrigger(directory=folder, filename=READY, poke_interval=WATCH_POKE_SECONDS)
     return Asset(uri=uri, name=uri, watchers=[AssetWatcher(name=f"{uri}#landing", trigger=trigger)])
 
 

@@ -23,6 +23,7 @@ from airloop.errors import EnvironmentProblem
 from airloop.local import state
 from airloop.local.embedded import airflow_env, compile_dag_file
 from airloop.spec import LoadedSpec
+from airloop.steps.promote import SERVE_URL_ENV
 from airloop.workspace import Workspace
 
 
@@ -52,7 +53,27 @@ def stack_env(ws: Workspace, ports: Ports, parallelism: int = 4) -> dict[str, st
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        # The scheduler sleeps this long only after a loop that found nothing to do (default 1 s):
+        # the wait between one task's end and the next one's start. Idle CPU of the stack measured at
+        # 6% of a core at 1 s, 9% at 0.25 s, 20% at 0.1 s.
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": os.environ.get(
+            "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME", "0.25"
+        ),
+        # promote asks the server here to swap at once instead of at its next registry poll
+        SERVE_URL_ENV: f"http://127.0.0.1:{ports.serve}",
     }
+
+
+def write_local_settings(ws: Workspace) -> Path:
+    """AIRFLOW_HOME/config/airflow_local_settings.py: the scheduler preloads the steps' libraries
+    before it forks its LocalExecutor workers, so task processes inherit them (airloop.airflow.preload)."""
+    from airloop.airflow.preload import LOCAL_SETTINGS
+
+    path = ws.airflow_local_settings
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.read_text() != LOCAL_SETTINGS:
+        path.write_text(LOCAL_SETTINGS)
+    return path
 
 
 def free_port() -> int:
@@ -96,6 +117,7 @@ def up(
             f"the stack is already up in {ws.root} ({', '.join(already)})", hint="stop it with `airloop down`"
         )
     compile_dag_file(loaded, ws)
+    write_local_settings(ws)
     env = stack_env(ws, ports)
     password = state.admin_password(ws)
     info: dict[str, Any] = {
@@ -168,17 +190,28 @@ def _group_members(pgid: int) -> list[int]:
 
 
 def down(ws: Workspace, timeout: float = 60) -> dict[str, Any]:
-    """SIGINT every process group `up` started, wait, escalate only if needed, and report leftovers."""
+    """SIGINT every process `up` started, wait, escalate only if needed, and report leftovers.
+
+    ``airflow standalone`` gets SIGINT on its own PID, not on its group: it answers by sending
+    SIGTERM to each component. A group-wide SIGINT also reaches the scheduler directly, and the
+    second signal (standalone's SIGTERM) then lands while the scheduler's LocalExecutor is handing
+    its workers their stop messages: the scheduler then waits forever at exit for workers that never
+    got one (seen 2 times in 3 with preloaded workers). The group is signalled only if something is
+    still there after half the timeout."""
     stopped: dict[str, Any] = {}
     for name, pgid in state.recorded_pids(ws).items():
         started = time.time()
-        if _group_members(pgid):
+        stages = [os.kill, os.killpg] if name == "standalone" else [os.killpg]
+        for i, send in enumerate(stages):
+            if not _group_members(pgid):
+                break
             try:
-                os.killpg(pgid, signal.SIGINT)
+                send(pgid, signal.SIGINT)
             except ProcessLookupError:
                 pass
-        while _group_members(pgid) and time.time() - started < timeout:
-            time.sleep(0.3)
+            until = started + (timeout / 2 if i < len(stages) - 1 else timeout)
+            while _group_members(pgid) and time.time() < until:
+                time.sleep(0.3)
         left = _group_members(pgid)
         if left:
             os.killpg(pgid, signal.SIGKILL)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from airloop.steps.context import StepContext
 from airloop.tracking.tags import Tag
+
+# Set by `airloop up` for Airflow's processes: where the prediction server answers.
+SERVE_URL_ENV = "AIRLOOP_SERVE_URL"
 
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
@@ -20,4 +24,26 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         moved = aliases.hold_as_challenger(tracker, name, version)
     tracker.log(refs["mlflow_run_id"], tags={Tag.PROMOTED: promoted, Tag.VERSION: version})
     tracker.finish(refs["mlflow_run_id"], "FINISHED")
-    return {"promoted": promoted, **moved}
+    out = {"promoted": promoted, **moved}
+    if promoted and moved["champion_before"] != moved["champion_after"]:
+        out["server_reload"] = nudge_server(ctx)
+    return out
+
+
+def nudge_server(ctx: StepContext, timeout: float = 2.0) -> str | None:
+    """Ask the prediction server `airloop up` started to swap now rather than at its next registry
+    poll (``serving.poll_seconds``). Best effort: the poll stays the guarantee, so no server, no
+    answer or a refusal never fails the step. Returns the server's status ("swapped", ...) or None."""
+    url = os.environ.get(SERVE_URL_ENV)
+    if not url:
+        return None
+    import httpx
+
+    cfg = ctx.loaded.spec.serving
+    token = os.environ.get(cfg.token_env) or cfg.token
+    headers = {"authorization": f"Bearer {token}"} if token else {}
+    try:
+        resp = httpx.post(f"{url.rstrip('/')}/admin/reload", headers=headers, timeout=timeout)
+        return str(resp.json().get("status")) if resp.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):  # the poll will pick the champion up
+        return None

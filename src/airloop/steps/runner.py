@@ -124,5 +124,6 @@ def _summary(out: dict[str, Any]) -> dict[str, Any]:
         "retrain",
         "reason",
         "monitor",
+        "server_reload",
     )
     return {k: out[k] for k in keep if k in out}
