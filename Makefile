@@ -52,6 +52,7 @@ bench: install
 	@command -v wrk >/dev/null || (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk)) \
 	  || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
 	$(BIN)/python bench/runner/run.py
+	$(BIN)/python bench/stack/run.py
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/serve/run.py
 	$(BIN)/python bench/drift/run.py
