@@ -59,6 +59,9 @@ def load_spec(path: str | Path, *, deep: bool = False) -> LoadedSpec:
         raise SpecError(
             [SpecProblem(shown, line, "", f"malformed YAML: {problem}", "fix the YAML syntax at that line")]
         ) from None
+    duplicates = list(_duplicate_keys(node, shown))
+    if duplicates:
+        raise SpecError(duplicates)
     if not isinstance(raw, dict):
         raise SpecError(
             [SpecProblem(shown, 1, "", "the file must hold a mapping of keys", "start with `name: my-project`")]
@@ -74,6 +77,30 @@ def load_spec(path: str | Path, *, deep: bool = False) -> LoadedSpec:
     if problems:
         raise SpecError(problems)
     return loaded
+
+
+def _duplicate_keys(node: yaml.Node | None, file: str, path: tuple[Any, ...] = ()) -> Any:
+    """Every key given twice in one mapping, at any depth. YAML keeps the last silently: a second
+    `serving:` block would replace the first without a word."""
+    if isinstance(node, yaml.MappingNode):
+        first: dict[str, int] = {}
+        for key, value in node.value:
+            name = str(key.value)
+            line = key.start_mark.line + 1
+            if name in first:
+                yield SpecProblem(
+                    file,
+                    line,
+                    _dotted((*path, name)),
+                    f"duplicate key `{name}`: also at line {first[name]}, and only one of them would count",
+                    f"merge the two `{name}:` entries (lines {first[name]} and {line}) into one",
+                )
+            else:
+                first[name] = line
+            yield from _duplicate_keys(value, file, (*path, name))
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            yield from _duplicate_keys(item, file, (*path, i))
 
 
 class _Locator:

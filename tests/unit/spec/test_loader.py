@@ -259,3 +259,30 @@ def test_spec_hash_changes_with_the_spec(write_spec):
     after = load_spec(write_spec(retries=2)).spec_hash
 
     assert before != after
+
+
+def test_duplicate_keys_are_refused_with_both_lines(tmp_path):
+    path = tmp_path / "airloop.yaml"
+    path.write_text(
+        "name: demo\n"  # 1
+        "task: binary\n"  # 2
+        "data:\n"  # 3
+        "  source: {path: data/*.csv}\n"  # 4
+        "  target: y\n"  # 5
+        "  target: z\n"  # 6
+        "candidates:\n"  # 7
+        "  - name: lr\n"  # 8
+        "    estimator: sklearn.linear_model.LogisticRegression\n"  # 9
+        "serving:\n"  # 10
+        "  max_records: 10\n"  # 11
+        "serving:\n"  # 12
+        "  poll_seconds: 1\n"  # 13
+    )
+    with pytest.raises(SpecError) as err:
+        load_spec(path)
+    problems = {p.where: p for p in err.value.problems}
+    assert set(problems) == {"data.target", "serving"}
+    assert problems["data.target"].line == 6
+    assert "also at line 5" in problems["data.target"].message
+    assert problems["serving"].line == 12
+    assert "lines 10 and 12" in problems["serving"].fix
