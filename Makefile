@@ -28,7 +28,7 @@ demo: install
 # Two pytest workers: the slow tests mostly wait on Airflow, servers and subprocesses, so the two
 # cores stay busy (`PYTEST_WORKERS=0` runs in one process).
 PYTEST_WORKERS ?= 2
-XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist load)
+XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist worksteal)
 
 test: dev
 	$(BIN)/ruff check src tests examples bench
