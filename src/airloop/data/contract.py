@@ -35,6 +35,8 @@ class Contract:
     target: str
     declared: bool = False  # declared bounds are exact: no tolerance applies
     source: str = ""  # fingerprint of the data it was inferred from
+    # the batches (file name, rows) it was inferred from: its reference, never judged against it
+    reference_batches: list[list[Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
@@ -47,6 +49,15 @@ class Contract:
 
     def feature_columns(self) -> list[str]:
         return [c for c in self.columns if c != self.target]
+
+    def only(self, names: list[str]) -> Contract:
+        """The same contract restricted to ``names`` (a stored contract may know columns no longer judged)."""
+        keep = set(names)
+        cols = {c: r for c, r in self.columns.items() if c in keep}
+        return Contract(cols, self.target, self.declared, self.source, list(self.reference_batches))
+
+    def is_reference(self, name: str, rows: int) -> bool:
+        return [name, rows] in self.reference_batches
 
 
 @dataclass
