@@ -38,7 +38,10 @@ def _detail(e: dict[str, Any]) -> str:
     if "rows" in out:
         return f"{out['rows']:,} rows"
     if "rows_dropped_missing_target" in out:
-        return f"{out['rows_dropped_missing_target']:,} rows without target dropped"
+        warned = len(out.get("contract_warnings") or [])
+        return f"{out['rows_dropped_missing_target']:,} rows without target dropped" + (
+            f"; contract: {warned} warning(s)" if warned else ""
+        )
     if "train_rows" in out:
         return f"train {out['train_rows']:,} / holdout {out['holdout_rows']:,}"
     if "completed" in out:
@@ -80,6 +83,9 @@ def summary(outcome: RunOutcome) -> str:
             f"  champion v{champ['version']} (same holdout): "
             + ", ".join(f"{k} {v:.4f}" for k, v in champ["metrics"].items())
         )
+    if out.get("contract_warnings"):
+        lines.append("  data contract warnings (trained on; see the run's contract_report.txt):")
+        lines += [f"    - {w}" for w in out["contract_warnings"][:10]]
     if "gate" in out:
         verdict = "PASSED" if out["gate"]["passed"] else "REFUSED"
         lines.append(f"  gate: {verdict}")

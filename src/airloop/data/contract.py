@@ -7,6 +7,7 @@ vectorised pandas; a violation carries the column, the rule, a message and examp
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +68,33 @@ class Violation:
     message: str
     examples: list[Any] = field(default_factory=list)
     count: int = 0
+    severity: str = "block"  # block: the batch is refused; warn: trained on, reported
+
+
+def wilson_lower(k: int, n: int, confidence: float) -> float:
+    """The lower end of the one-sided Wilson score interval for a share of k in n: the smallest
+    true share that is still plausible at ``confidence``. A batch breaks a share bound only when
+    even this is above the bound, so a 0.3-point excess in 4,000 rows is noise, a 20-point jump is not."""
+    from statistics import NormalDist
+
+    if n <= 0 or k <= 0:
+        return 0.0
+    z = NormalDist().inv_cdf(confidence)
+    p = k / n
+    center = p + z * z / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, (center - margin) / (1 + z * z / n))
+
+
+def severity_of(v: Violation, tol: ContractSpec, excess: float = 0.0) -> str:
+    """The spec's severity for this column and rule; by default null_rate warns unless the rise is
+    large (``excess`` over the bound beyond ``null_rate_block_margin``), and every other rule blocks."""
+    given = tol.column_severity.get(v.column, {}).get(v.rule) or tol.severity.get(v.rule)  # type: ignore[call-overload]
+    if given:
+        return str(given)
+    if v.rule == "null_rate":
+        return "block" if excess > tol.null_rate_block_margin else "warn"
+    return "block"
 
 
 def kind_of(series: pd.Series) -> str:
@@ -149,7 +177,14 @@ def check(frame: pd.DataFrame, contract: Contract, tol: ContractSpec) -> list[Vi
             found = column_rule(name, s, rule, contract, tol, n)
             if found is not None:
                 out.append(found)
+    for v in out:
+        if v.rule not in ("null_rate", "unseen_category"):  # those two weigh their own excess
+            v.severity = severity_of(v, tol)
     return out
+
+
+def blocking(violations: list[Violation]) -> list[Violation]:
+    return [v for v in violations if v.severity == "block"]
 
 
 def _null_rate(name: str, s: pd.Series, rule: Any, contract: Contract, tol: ContractSpec, n: int) -> Violation | None:
@@ -161,9 +196,13 @@ def _null_rate(name: str, s: pd.Series, rule: Any, contract: Contract, tol: Cont
     # null rate plus the tolerance, even when that reference rate was zero.
     strict = contract.declared and not rule.nullable
     allowed = 0.0 if strict else (1.0 if contract.declared else rule.null_rate + tol.null_rate_tolerance)
-    if nulls and rate > allowed:
-        limit = "none allowed" if strict else f"at most {allowed:.2%}"
-        return Violation(name, "null_rate", f"{rate:.2%} nulls ({nulls} rows), {limit}", count=nulls)
+    plausible = rate if strict else wilson_lower(nulls, n, tol.confidence)
+    if nulls and plausible > allowed:
+        at_least = f"at least {plausible:.2%} at {tol.confidence:.1%} confidence"
+        limit = "none allowed" if strict else f"at most {allowed:.2%} ({at_least})"
+        v = Violation(name, "null_rate", f"{rate:.2%} nulls ({nulls} rows), {limit}", count=nulls)
+        v.severity = severity_of(v, tol, excess=plausible - allowed)
+        return v
     return None
 
 
@@ -197,15 +236,18 @@ def _unseen(name: str, s: pd.Series, rule: Any, contract: Contract, tol: Contrac
     unseen = values[~values.isin(set(rule.categories))]
     share = len(unseen) / n
     allowed = 0.0 if contract.declared else tol.unseen_category_tolerance
-    if len(unseen) and share > allowed:
+    plausible = share if contract.declared else wilson_lower(len(unseen), n, tol.confidence)
+    if len(unseen) and plausible > allowed:
         counts = unseen.value_counts().head(tol.example_values)
-        return Violation(
+        v = Violation(
             name,
             "unseen_category",
             f"{len(unseen)} rows ({share:.3%}) with categories never seen, at most {allowed:.3%} allowed",
             [f"{v} ({c})" for v, c in counts.items()],
             len(unseen),
         )
+        v.severity = severity_of(v, tol)
+        return v
     return None
 
 
@@ -220,9 +262,12 @@ def _examples(s: pd.Series, k: int) -> list[Any]:
 
 def render(batch: str, rows: int, violations: list[Violation]) -> str:
     """A readable report: one line per violation, with the rule and example values."""
-    lines = [f"{batch} ({rows:,} rows): {len(violations)} violation(s)"]
+    blocks = len(blocking(violations))
+    warns = len(violations) - blocks
+    lines = [f"{batch} ({rows:,} rows): {blocks} violation(s)" + (f", {warns} warning(s)" if warns else "")]
     width = max((len(v.column) for v in violations), default=0)
     for v in violations:
         ex = f"  e.g. {', '.join(map(str, v.examples))}" if v.examples else ""
-        lines.append(f"  - {v.column:<{width}}  {v.rule:<16} {v.message}{ex}")
+        mark = "" if v.severity == "block" else " (warn)"
+        lines.append(f"  - {v.column:<{width}}  {v.rule:<16} {v.message}{mark}{ex}")
     return "\n".join(lines)

@@ -65,7 +65,7 @@ def write_report(spec_path: str | Path, ws: Workspace, out: Path | None = None) 
         ("versions", "Champion history", _versions_section(spec, ws)),
         ("live", "Live performance", _live_section(spec, history, problem)),
         ("drift", "Drift per feature", _drift_section(spec, history, problem)),
-        ("contract", "Data-contract violations", _contract_section(ws.runs_dir(name))),
+        ("contract", "Data-contract violations and warnings", _contract_section(ws.runs_dir(name))),
     ]
     target = Path(out) if out is not None else ws.report_file(name)
     if target.is_dir():
@@ -307,7 +307,7 @@ def _contract_section(runs: Path) -> str:
         if report is None:
             parts.append(_note(f"could not read {path}"))
             continue
-        if report.get("accepted", True):
+        if report.get("accepted", True) and not report.get("warnings"):
             continue
         rejected += 1
         if rejected > MAX_REJECTED:
@@ -320,7 +320,9 @@ def _contract_section(runs: Path) -> str:
 
 def _rejected(path: Path, report: dict[str, Any]) -> str:
     run, when = path.parent.name, _when(path.stat().st_mtime)
-    out = [f"<h3>run {_e(run)} <span class='meta'>({_e(when)}, contract {_e(report.get('contract', '?'))})</span></h3>"]
+    verdict = "rejected" if not report.get("accepted", True) else "accepted with warnings"
+    meta = f"{when}, {verdict}, contract {report.get('contract', '?')}"
+    out = [f"<h3>run {_e(run)} <span class='meta'>({_e(meta)})</span></h3>"]
     for batch in report.get("batches", []):
         violations = batch.get("violations") or []
         head = f"<p>batch <b>{_e(batch.get('name', '?'))}</b>, {_e(batch.get('rows', '?'))} rows: "
@@ -331,7 +333,7 @@ def _rejected(path: Path, report: dict[str, Any]) -> str:
         rows = [
             [
                 v.get("column", ""),
-                v.get("rule", ""),
+                v.get("rule", "") + ("" if v.get("severity", "block") == "block" else " (warn)"),
                 v.get("message", ""),
                 json.dumps(v.get("examples", []), default=str)[:300],
                 Html(f'<span class="num">{_e(v.get("count", ""))}</span>'),

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 Task = Literal["binary", "multiclass", "regression"]
 Kind = Literal["numeric", "categorical", "boolean", "datetime"]
+Rule = Literal["missing_column", "extra_column", "dtype", "null_rate", "range", "unseen_category", "missing_target"]
+Severity = Literal["block", "warn"]
 
 
 class _Model(BaseModel):
@@ -64,6 +66,24 @@ class Contract(_Model):
     out_of_range_tolerance: float = Field(0.0, ge=0, le=1, description="share of rows allowed outside the range")
     unseen_category_tolerance: float = Field(0.0, ge=0, le=1, description="share of rows allowed with new categories")
     example_values: int = Field(5, ge=1, le=50)
+    confidence: float = Field(
+        0.999,
+        gt=0.5,
+        lt=1,
+        description="a batch's null rate or unseen-category share breaks its bound only when it is above it "
+        "at this confidence (a Wilson bound on the batch's rows): sampling noise in a small batch is not a break",
+    )
+    severity: dict[Rule, Severity] = Field(
+        default_factory=dict,
+        description="block (refuse the batch) or warn (train on it, report it) per rule; defaults: null_rate "
+        "warns unless the rise is over null_rate_block_margin, every other rule blocks",
+    )
+    column_severity: dict[str, dict[Rule, Severity]] = Field(
+        default_factory=dict, description="severity per column and rule, over `severity`"
+    )
+    null_rate_block_margin: float = Field(
+        0.25, ge=0, le=1, description="a null rate this far above its bound blocks even where null_rate warns"
+    )
 
 
 class Split(_Model):

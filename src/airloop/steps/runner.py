@@ -125,5 +125,6 @@ def _summary(out: dict[str, Any]) -> dict[str, Any]:
         "reason",
         "monitor",
         "server_reload",
+        "contract_warnings",
     )
     return {k: out[k] for k in keep if k in out}

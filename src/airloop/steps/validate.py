@@ -67,20 +67,25 @@ def settle_landed(ctx: StepContext, batches: list[dict[str, Any]], report: str) 
     landed = [b for b in batches if b.get("landed")]
     if not landed:
         return
-    failed = any(b["violations"] for b in batches)
+    failed = any(_blocked(b) for b in batches)
     target = accumulation_folder(ctx.loaded)
     rejected = rejected_folder(incoming_folder(ctx.loaded) or target)
     for b in landed:
         src = Path(b["name"])
         if not src.exists():
             continue
-        if b["violations"]:
+        if _blocked(b):
             rejected.mkdir(parents=True, exist_ok=True)
             shutil.move(str(src), rejected / src.name)
             (rejected / f"{src.name}.report.txt").write_text(report + "\n")
         elif not failed:
             target.mkdir(parents=True, exist_ok=True)
             shutil.move(str(src), target / src.name)
+
+
+def _blocked(batch: dict[str, Any]) -> bool:
+    """A batch is refused for a violation of severity block; warnings are trained on and reported."""
+    return any(v.get("severity", "block") == "block" for v in batch["violations"])
 
 
 def judge_batches(
@@ -99,9 +104,9 @@ def judge_batches(
         if target in part.columns and spec.data.missing_target == "fail":
             missing = int(part[target].isna().sum())
             if missing:
-                violations.append(
-                    dc.Violation(target, "missing_target", f"{missing} rows have no target", count=missing)
-                )
+                v = dc.Violation(target, "missing_target", f"{missing} rows have no target", count=missing)
+                v.severity = dc.severity_of(v, spec.contract)
+                violations.append(v)
         report["batches"].append({**batch, "violations": [asdict(v) for v in violations]})
         if violations:
             texts.append(dc.render(batch["name"], batch["rows"], violations))
@@ -124,10 +129,17 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     judge = None if origin == INFERRED_HERE else contract
     report, texts = judge_batches(spec, frame[judged], refs["batches"], judge)
     report.update(contract=origin, not_checked=unchecked)
-    bad = [b for b in report["batches"] if b["violations"]]
+    bad = [b for b in report["batches"] if _blocked(b)]
+    warnings = [
+        f"{Path(b['name']).name}: {v['column']} {v['rule']}" for b in report["batches"] for v in b["violations"]
+    ]
+    warnings = warnings if not bad else []
     report["accepted"] = not bad
+    report["warnings"] = warnings
     (ctx.run_dir / "contract_report.json").write_text(json.dumps(report, indent=2, default=str))
     text = "\n\n".join(texts) if texts else f"all {len(refs['batches'])} batch(es) satisfy the contract ({origin})"
+    if texts and not bad:
+        text += f"\naccepted with {len(warnings)} warning(s) ({origin})"
     if unchecked:
         text += f"\nnot checked (the model does not use them): {', '.join(unchecked)}"
     (ctx.run_dir / "contract_report.txt").write_text(text + "\n")
@@ -161,8 +173,17 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         ctx.workspace.contract_file(spec.name).parent.mkdir(parents=True, exist_ok=True)
         ctx.workspace.contract_file(spec.name).write_text(learned.to_json())
         (ctx.run_dir / "contract.json").write_text(learned.to_json())
-    tracker.log(run_id, metrics={"rows_dropped_missing_target": dropped, "rows_accepted": len(frame)})
+    tracker.log(
+        run_id,
+        metrics={
+            "rows_dropped_missing_target": dropped,
+            "rows_accepted": len(frame),
+            "contract_warnings": len(warnings),
+        },
+        tags={Tag.CONTRACT_WARNINGS: "; ".join(warnings)[:4000]} if warnings else None,
+    )
     return {
+        "contract_warnings": warnings,
         "validated_uri": frames.save(frame, ctx.run_dir / "validated.parquet"),
         "contract_uri": (ctx.run_dir / "contract.json").as_uri(),
         "rows_dropped_missing_target": dropped,

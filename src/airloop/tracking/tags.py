@@ -40,6 +40,7 @@ class Tag:
     FAILED_STEP = "airloop.failed_step"
     ERROR = "airloop.error"
     VERDICT = "airloop.verdict"
+    CONTRACT_WARNINGS = "airloop.contract_warnings"
     REASON = "airloop.reason"
     CHAMPION_VERSION = "airloop.champion_version"
 

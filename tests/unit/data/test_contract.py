@@ -173,8 +173,9 @@ def test_out_of_range_tolerance_is_a_share_of_rows(reference, contract, toleranc
     assert bool(violations) is flagged
 
 
-@pytest.mark.parametrize(("tolerance", "flagged"), [(0.0, True), (0.02, True), (0.05, False)])
+@pytest.mark.parametrize(("tolerance", "flagged"), [(0.0, True), (0.02, False), (0.05, False)])
 def test_unseen_categories_against_tolerance(reference, contract, tolerance, flagged):
+    # 3 of 100 rows is consistent with a true share of 2% at 99.9% confidence: not a break
     batch = reference.copy()
     batch.loc[[1, 2, 3], "c"] = ["z", "z", "w"]  # 3% of rows
 
@@ -292,3 +293,33 @@ def test_accepted_batches_teach_new_categories_but_not_ranges() -> None:
     assert learned.columns["c"].categories == ["a", "b", "z"]
     assert learned.columns["x"].max == base.columns["x"].max  # ranges never widen
     assert base.columns["c"].categories == ["a", "b"]  # the input is left alone
+
+
+def test_share_bounds_weigh_the_batch_size():
+    """A small excess over the bound in a big batch is sampling noise; a real jump is not."""
+    ref = pd.DataFrame({"x": [1.0] * 80 + [None] * 20, "y": [0, 1] * 50})  # 20% nulls
+    contract = dc.infer(ref, target="y")
+    tol = ContractSpec(null_rate_tolerance=0.0)
+
+    def batch(rate: float, n: int) -> pd.DataFrame:
+        k = round(rate * n)
+        return pd.DataFrame({"x": [None] * k + [1.0] * (n - k), "y": [0] * n})
+
+    assert dc.check(batch(0.203, 4000), contract, tol) == []  # 0.3 points over, 4,000 rows: noise
+    (v,) = dc.check(batch(0.40, 4000), contract, tol)  # a 20-point jump
+    assert (v.rule, v.severity) == ("null_rate", "warn")  # a moderate rise warns by default
+    (v,) = dc.check(batch(0.90, 4000), contract, tol)
+    assert v.severity == "block"  # a column gone (nearly) empty blocks
+    assert dc.wilson_lower(0, 10, 0.999) == 0.0
+    assert 0.17 < dc.wilson_lower(812, 4000, 0.999) < 0.203
+
+
+def test_severity_is_set_per_rule_and_per_column():
+    ref = pd.DataFrame({"x": [1.0, 2.0] * 50, "c": ["a", "b"] * 50, "y": [0, 1] * 50})
+    contract = dc.infer(ref, target="y")
+    bad = ref.assign(x=ref["x"] * 1000, c="zz")
+    default = {v.rule: v.severity for v in dc.check(bad, contract, ContractSpec())}
+    assert default == {"range": "block", "unseen_category": "block"}
+    spec = ContractSpec(severity={"range": "warn"}, column_severity={"c": {"unseen_category": "warn"}})
+    assert {v.severity for v in dc.check(bad, contract, spec)} == {"warn"}
+    assert dc.blocking(dc.check(bad, contract, spec)) == []
