@@ -54,3 +54,18 @@ def test_files_the_contract_is_inferred_from_pass_it_and_excluded_columns_are_no
     broken.to_csv(data / "part_10.csv", index=False)
     with pytest.raises(ContractViolation, match="part_10.csv"):
         _validate(spec, ws, "r3")
+
+
+def test_a_moderate_null_rise_is_trained_on_with_a_warning(tmp_path: Path) -> None:
+    # two reference files: over 1,000 distinct `ts` texts, so it is free text, not a category
+    spec = write_project(tmp_path / "p", batches=2)
+    ws = Workspace(tmp_path / "ws")
+    _validate(spec, ws, "r1")
+    later = make_frame(2000, seed=12, start="2024-03-01")
+    later.loc[later.index[:500], "size"] = None  # 25% nulls where the reference had none: warn, not block
+    later.to_csv(tmp_path / "p" / "data" / "part_5.csv", index=False)
+    out = _validate(spec, ws, "r2")
+    assert out["contract_warnings"] == ["part_5.csv: size null_rate"]
+    report = json.loads((ws.run_dir("tiny", "r2") / "contract_report.json").read_text())
+    assert report["accepted"] is True
+    assert "(warn)" in (ws.run_dir("tiny", "r2") / "contract_report.txt").read_text()
