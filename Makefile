@@ -25,9 +25,9 @@ dev: $(VENV)/.dev
 demo: install
 	$(BIN)/python examples/flights/demo.py
 
-# Two pytest workers: the slow tests mostly wait on Airflow, servers and subprocesses, so the two
-# cores stay busy (`PYTEST_WORKERS=0` runs in one process).
-PYTEST_WORKERS ?= 2
+# Three pytest workers on two cores: the slow tests often wait on Airflow, servers and subprocesses,
+# so a third keeps both cores busy (`PYTEST_WORKERS=0` runs in one process).
+PYTEST_WORKERS ?= 3
 XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist worksteal)
 
 test: dev

@@ -7,10 +7,10 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
-# Two xdist workers with work stealing (`make test`): each worker starts on half of the list and an
-# idle one steals from the end of the other's. So that neither half holds all the long tests, tests
-# are ordered by a rough cost (seconds, measured on 2 cores), dealt alternately into two halves, and
-# the halves joined. Order within a file is kept.
+# xdist workers with work stealing (`make test`): each worker starts on its share of the list (in
+# order) and an idle one steals from the end of another's. So that no share holds all the long tests,
+# tests are ordered by a rough cost (seconds, measured on 2 cores), dealt into one lane per worker by
+# load, and the lanes joined. Order within a file is kept.
 COST = (
     ("tests/examples/test_live_demo.py", 250),
     ("tests/examples/test_flights_demo.py", 120),
@@ -28,16 +28,20 @@ def pytest_collection_modifyitems(config, items):
         path = item.nodeid.replace("\\", "/")
         return next((c for prefix, c in COST if path.startswith(prefix)), 0.1)
 
-    ranked = sorted(items, key=cost, reverse=True)  # stable: a file's tests stay in order
-    halves: tuple[list, list] = ([], [])
-    load = [0.0, 0.0]
-    for item in ranked:
-        side = 0 if (load[0], len(halves[0])) <= (load[1], len(halves[1])) else 1
-        halves[side].append(item)
-        load[side] += cost(item)
-    # worksteal splits by count: pad the shorter half with the cheapest tests of the longer one
-    while len(halves[0]) - len(halves[1]) > 1:
-        halves[1].append(halves[0].pop())
-    while len(halves[1]) - len(halves[0]) > 1:
-        halves[0].append(halves[1].pop())
-    items[:] = halves[0] + halves[1]
+    workers = getattr(config.option, "numprocesses", None)
+    lanes: list[list] = [[] for _ in range(workers if isinstance(workers, int) and workers > 1 else 2)]
+    load = [0.0] * len(lanes)
+    for item in sorted(items, key=cost, reverse=True):  # stable: a file's tests stay in order
+        lane = min(range(len(lanes)), key=lambda i: (load[i], len(lanes[i])))
+        lanes[lane].append(item)
+        load[lane] += cost(item)
+    # worksteal hands worker i the items [i*n//N, (i+1)*n//N): give each lane exactly that many,
+    # moving the cheapest tests of long lanes to short ones
+    n = len(items)
+    sizes = [(i + 1) * n // len(lanes) - i * n // len(lanes) for i in range(len(lanes))]
+    spare = [it for lane, size in zip(lanes, sizes, strict=True) for it in lane[size:]]
+    for lane, size in zip(lanes, sizes, strict=True):
+        del lane[size:]
+        while len(lane) < size:
+            lane.append(spare.pop())
+    items[:] = [it for lane in lanes for it in lane]
