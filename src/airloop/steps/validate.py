@@ -83,6 +83,36 @@ def settle_landed(ctx: StepContext, batches: list[dict[str, Any]], report: str) 
             shutil.move(str(src), target / src.name)
 
 
+def _accept(ctx: StepContext, frame: Any, contract: dc.Contract) -> tuple[Any, int]:
+    """The accepted data without rows that have no target, and the contract it leaves behind."""
+    spec = ctx.loaded.spec
+    dropped = 0
+    if spec.data.target in frame.columns:
+        keep = frame[spec.data.target].notna()
+        dropped = int((~keep).sum())
+        frame = frame[keep]
+    if not spec.contract.columns:
+        # The first accepted data sets the contract; later accepted batches only teach it the rare
+        # new categories they were allowed to bring (a new route), never wider ranges.
+        learned = dc.learn_categories(contract, frame)
+        ctx.workspace.contract_file(spec.name).parent.mkdir(parents=True, exist_ok=True)
+        ctx.workspace.contract_file(spec.name).write_text(learned.to_json())
+        (ctx.run_dir / "contract.json").write_text(learned.to_json())
+    return frame, dropped
+
+
+def _verdict(report: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The refused batches, and (when none is refused) the warnings to train with; both into the report."""
+    bad = [b for b in report["batches"] if _blocked(b)]
+    warnings = (
+        []
+        if bad
+        else [f"{Path(b['name']).name}: {v['column']} {v['rule']}" for b in report["batches"] for v in b["violations"]]
+    )
+    report.update(accepted=not bad, warnings=warnings)
+    return bad, warnings
+
+
 def _blocked(batch: dict[str, Any]) -> bool:
     """A batch is refused for a violation of severity block; warnings are trained on and reported."""
     return any(v.get("severity", "block") == "block" for v in batch["violations"])
@@ -129,13 +159,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     judge = None if origin == INFERRED_HERE else contract
     report, texts = judge_batches(spec, frame[judged], refs["batches"], judge)
     report.update(contract=origin, not_checked=unchecked)
-    bad = [b for b in report["batches"] if _blocked(b)]
-    warnings = [
-        f"{Path(b['name']).name}: {v['column']} {v['rule']}" for b in report["batches"] for v in b["violations"]
-    ]
-    warnings = warnings if not bad else []
-    report["accepted"] = not bad
-    report["warnings"] = warnings
+    bad, warnings = _verdict(report)
     (ctx.run_dir / "contract_report.json").write_text(json.dumps(report, indent=2, default=str))
     text = "\n\n".join(texts) if texts else f"all {len(refs['batches'])} batch(es) satisfy the contract ({origin})"
     if texts and not bad:
@@ -160,19 +184,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
             f"spec or delete {ctx.workspace.contract_file(spec.name)} to infer it again",
         )
 
-    dropped = 0
-    target = spec.data.target
-    if target in frame.columns:
-        keep = frame[target].notna()
-        dropped = int((~keep).sum())
-        frame = frame[keep]
-    if not spec.contract.columns:
-        # The first accepted data sets the contract; later accepted batches only teach it the rare
-        # new categories they were allowed to bring (a new route), never wider ranges.
-        learned = dc.learn_categories(contract, frame)
-        ctx.workspace.contract_file(spec.name).parent.mkdir(parents=True, exist_ok=True)
-        ctx.workspace.contract_file(spec.name).write_text(learned.to_json())
-        (ctx.run_dir / "contract.json").write_text(learned.to_json())
+    frame, dropped = _accept(ctx, frame, contract)
     tracker.log(
         run_id,
         metrics={
