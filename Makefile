@@ -7,16 +7,19 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
 .PHONY: install dev demo test test-unit test-integration lint bench constraints clean
 
+# uv installs the pinned set in seconds where pip takes minutes; pip is the fallback.
+UV := $(BIN)/uv pip install --python $(BIN)/python -q -c constraints.txt
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --disable-pip-version-check -q --upgrade "pip>=24"
+	$(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt uv
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml constraints.txt
-	$(PIP) -e .
+	$(UV) -e . || $(PIP) -e .
 	@touch $@
 
 $(VENV)/.dev: $(VENV)/.installed
-	$(PIP) -e ".[dev]"
+	$(UV) -e ".[dev]" || $(PIP) -e ".[dev]"
 	@touch $@
 
 install: $(VENV)/.installed
@@ -60,7 +63,7 @@ bench: install
 constraints: install
 	@(echo "# Versions checked together on Python 3.11 (Airflow's constraint files cannot be fetched here)."; \
 	  echo "# Regenerate: make constraints"; \
-	  $(BIN)/python -m pip freeze | grep -viE "^(-e|airloop|# Editable)") > constraints.txt
+	  $(BIN)/python -m pip freeze --all | grep -viE "^(-e|airloop|# Editable|pip==|setuptools==)") > constraints.txt
 
 clean:
 	rm -rf $(VENV) .airloop
