@@ -56,6 +56,7 @@ bench: install
 	  || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
 	$(BIN)/python bench/runner/run.py
 	$(BIN)/python bench/stack/run.py
+	$(BIN)/python bench/contract/flights_months.py
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/serve/run.py
 	$(BIN)/python bench/drift/run.py

@@ -28,8 +28,9 @@ def pytest_collection_modifyitems(config, items):
         path = item.nodeid.replace("\\", "/")
         return next((c for prefix, c in COST if path.startswith(prefix)), 0.1)
 
-    workers = getattr(config.option, "numprocesses", None)
-    lanes: list[list] = [[] for _ in range(workers if isinstance(workers, int) and workers > 1 else 2)]
+    # the workers collect (and so order) the tests; xdist tells them how many they are
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    lanes: list[list] = [[] for _ in range(max(workers, 1))]
     load = [0.0] * len(lanes)
     for item in sorted(items, key=cost, reverse=True):  # stable: a file's tests stay in order
         lane = min(range(len(lanes)), key=lambda i: (load[i], len(lanes[i])))
