@@ -127,7 +127,7 @@ def test_live_loop_on_the_real_stack(tmp_path: Path) -> None:
         api.post("/api/v2/dags/tiny__monitor/dagRuns", {"logical_date": None})
         mon = wait_for("the monitor run", finished_run(api, "tiny__monitor", "manual", set()))
         assert mon["state"] == "success"
-        tis = api.get(f"/api/v2/dags/tiny__monitor/dagRuns/{mon['dag_run_id']}/taskInstances")["task_instances"]
+        tis = api.task_instances("tiny__monitor", mon["dag_run_id"])
         assert {t["task_id"]: t["state"] for t in tis}["request_retrain"] == "success"
         retrain = wait_for("the retrain run", finished_run(api, "tiny__train", "asset_triggered", before))
         assert retrain["state"] in ("success", "failed")  # the gate decides; the run happened
@@ -138,7 +138,7 @@ def test_live_loop_on_the_real_stack(tmp_path: Path) -> None:
         seen = {r["dag_run_id"] for r in api.runs("tiny__monitor", limit=10)}
         api.post("/api/v2/dags/tiny__monitor/dagRuns", {"logical_date": None})
         mon2 = wait_for("the second monitor run", finished_run(api, "tiny__monitor", "manual", seen))
-        tis = api.get(f"/api/v2/dags/tiny__monitor/dagRuns/{mon2['dag_run_id']}/taskInstances")["task_instances"]
+        tis = api.task_instances("tiny__monitor", mon2["dag_run_id"])
         assert {t["task_id"]: t["state"] for t in tis}["request_retrain"] == "skipped"
 
         # 4. rerun from a step through the REST API
