@@ -75,6 +75,9 @@ def summary(outcome: RunOutcome) -> str:
     out = outcome.outputs()
     t = timing(outcome)
     lines = [f"run {outcome.run_id}: {outcome.state}"]
+    labels = out.get("labels")
+    if labels and labels.get("positive") is not None:
+        lines.append(f"  positive class {labels['positive']!r} of {labels['classes']}: {labels['reason']}")
     if "metrics" in out:
         lines.append("  candidate (holdout): " + ", ".join(f"{k} {v:.4f}" for k, v in out["metrics"].items()))
     champ = out.get("champion")

@@ -65,6 +65,18 @@ class DataError(AirloopError):
     title = "data error"
 
 
+class UnusableData(DataError):
+    """The data can be read but not learned as the spec says: a constant target, three classes for a
+    binary task, a positive class that is not among the labels, a time column that does not parse.
+    ``where`` is the spec key to fix (data.target, data.positive_class, split.column)."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, hint: str | None = None, where: tuple[str, ...] = ("data", "target")):
+        super().__init__(message, hint=hint)
+        self.where = where
+
+
 class ContractViolation(AirloopError):
     """A batch breaks the data contract. ``report_path`` holds the full report."""
 

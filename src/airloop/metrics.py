@@ -59,19 +59,27 @@ def metrics_for(task: str) -> list[str]:
     return [name for name, m in METRICS.items() if task in m.tasks]
 
 
-def compute(name: str, y_true: Any, y_pred: Any, proba: Any, classes: Any = None) -> float:
-    """Compute one metric. ``proba`` is the predict_proba matrix (or None)."""
+def compute(name: str, y_true: Any, y_pred: Any, proba: Any, classes: Any = None, positive: Any = None) -> float:
+    """Compute one metric. ``proba`` is the predict_proba matrix (or None), its columns in the order
+    of ``classes``; ``positive`` is a binary task's positive class (default: the last class)."""
+    import numpy as np
     import sklearn.metrics as skm
 
     metric = METRICS[name]
     fn = getattr(skm, metric.function)
     kwargs = dict(metric.kwargs)
+    binary = metric.tasks == ("binary",)
+    if binary and positive is None:
+        positive = list(classes)[-1] if classes is not None else 1
     if metric.uses_proba:
         if proba is None:
             raise ValueError(f"metric {name!r} needs predicted probabilities")
-        if metric.function == "roc_auc_score" and "multi_class" not in kwargs:
-            return float(fn(y_true, proba[:, 1]))
+        if binary:  # roc_auc: the positive class's column against "is it the positive class"
+            column = list(classes).index(positive) if classes is not None else 1
+            return float(fn(np.asarray(y_true, dtype=object) == positive, proba[:, column]))
         if classes is not None:
             kwargs["labels"] = list(classes)
         return float(fn(y_true, proba, **kwargs))
+    if binary:
+        kwargs["pos_label"] = positive
     return float(fn(y_true, y_pred, **kwargs))

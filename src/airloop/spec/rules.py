@@ -213,4 +213,20 @@ def estimators_import(ls: LoadedSpec) -> Iterator[Finding]:
             yield ("data", "transform"), exc.message, exc.hint or ""
 
 
+@rule(deep=True)
+def data_learnable(ls: LoadedSpec) -> Iterator[Finding]:
+    """A constant target, three classes for binary, an unknown positive class, an unparseable time column."""
+    from airloop.data.preflight import learnable
+    from airloop.data.sources import read_columns
+    from airloop.errors import DataError, UnusableData
+
+    spec = ls.spec
+    try:
+        learnable(spec, read_columns(ls, [spec.data.target, *([spec.split.column] if spec.split.column else [])]))
+    except UnusableData as exc:
+        yield exc.where, exc.message, exc.hint or ""
+    except DataError:
+        return  # unreadable or missing data: the run reports it with the data exit code
+
+
 __all__ = ["METRICS", "check_rules", "rule"]

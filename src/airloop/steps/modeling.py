@@ -83,16 +83,10 @@ def build_pipeline(spec: Spec, candidate: Candidate, features: dict[str, list[st
 
 
 def xy(spec: Spec, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    target = spec.data.target
-    y = frame[target]
-    if spec.task != "regression":
-        from pandas.api import types
+    from airloop.model.labels import normalize
 
-        # class labels as plain ints: a nullable Int64 or an integral float column would make
-        # the model's classes_ floats (0.0, 1.0) in every prediction it serves
-        if types.is_integer_dtype(y.dtype) or (types.is_float_dtype(y.dtype) and (y.dropna() % 1 == 0).all()):
-            y = y.astype("int64")
-    return frame.drop(columns=[target]), y
+    target = spec.data.target
+    return frame.drop(columns=[target]), normalize(frame[target], spec.task)
 
 
 def predict_all(spec: Spec, model: Any, X: pd.DataFrame) -> tuple[Any, Any]:
@@ -101,9 +95,15 @@ def predict_all(spec: Spec, model: Any, X: pd.DataFrame) -> tuple[Any, Any]:
     return pred, proba
 
 
-def score(spec: Spec, names: list[str], model: Any, X: pd.DataFrame, y: Any) -> dict[str, float]:
+def score(spec: Spec, names: list[str], model: Any, X: pd.DataFrame, y: Any, positive: Any = None) -> dict[str, float]:
     from airloop.metrics import compute
 
     pred, proba = predict_all(spec, model, X)
     classes = getattr(model, "classes_", None)
-    return {name: compute(name, y, pred, proba, classes) for name in names}
+    classes = None if classes is None else classes.tolist()
+    return {name: compute(name, y, pred, proba, classes, positive) for name in names}
+
+
+def positive_of(refs: dict[str, Any]) -> Any:
+    """The positive class split chose (None for regression, multiclass, or refs from before it did)."""
+    return (refs.get("labels") or {}).get("positive")

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from airloop.steps.context import StepContext
-from airloop.tracking.tags import Tag
+from airloop.tracking.tags import Tag, labels_of
 
 
 def state_file(ctx: StepContext) -> Path:
@@ -56,7 +56,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         return {"retrain": False, "reason": summary["verdict"], "monitor": summary}
 
     drift = feature_drift(spec, champion, frame)
-    perf = live_performance(spec, frame)
+    perf = live_performance(spec, frame, labels_of(champion.tags))
     summary.update(drift=drift, performance=perf)
     retrain, reasons = decide(spec, champion, drift, perf)
     cooldown = spec.monitoring.cooldown_hours * 3600
@@ -105,7 +105,9 @@ def feature_drift(spec: Any, champion: Any, frame: Any) -> dict[str, Any]:
     )
     out = {"features": [r.to_dict() for r in results], "drifted": [r.feature for r in results if r.drifted]}
     probs = [p for p in frame["probabilities"] if p is not None]
-    scores = np.array([p[-1] if len(p) == 2 else max(p) for p in probs]) if probs else frame["prediction"]
+    known = labels_of(champion.tags)
+    at = known["classes"].index(known["positive"]) if known and known.get("positive") is not None else -1
+    scores = np.array([p[at] if len(p) == 2 else max(p) for p in probs]) if probs else frame["prediction"]
     summary = NumericSummary(**json.loads(mlflow.artifacts.load_text(f"{uri}/prediction.json")))
     if len(scores):
         out["prediction"] = prediction_drift(
@@ -114,23 +116,29 @@ def feature_drift(spec: Any, champion: Any, frame: Any) -> dict[str, Any]:
     return out
 
 
-def live_performance(spec: Any, frame: Any) -> dict[str, Any]:
+def live_performance(spec: Any, frame: Any, labels: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Metrics on the labeled predictions; ``labels`` (the champion's classes and positive class)
+    maps labels posted as text or numbers onto the model's classes ("1" -> 1, "yes" -> "YES")."""
     import numpy as np
 
     from airloop.metrics import compute
+    from airloop.model.labels import coerce
 
     labeled = frame[frame["label"].notna()]
     out: dict[str, Any] = {"labeled": len(labeled)}
     if len(labeled) < spec.monitoring.min_labeled:
         return out
-    y = np.asarray(list(labeled["label"]))
-    pred = np.asarray(list(labeled["prediction"]))
+    classes = labels["classes"] if labels else None
+    y_list, pred_list = list(labeled["label"]), list(labeled["prediction"])
+    if classes:
+        y_list, pred_list = coerce(y_list, classes), coerce(pred_list, classes)
+    y, pred = np.asarray(y_list), np.asarray(pred_list)  # object arrays of numbers read as "unknown" to sklearn
     probs = list(labeled["probabilities"])
     proba = np.asarray(probs, dtype="float64") if probs and probs[0] is not None else None
     metrics: dict[str, float | None] = {}
     for name in spec.metric_names:
         try:
-            value = compute(name, y, pred, proba)
+            value = compute(name, y, pred, proba, classes, labels["positive"] if labels else None)
         except ValueError as exc:  # e.g. one class only among the labels so far
             value, why = None, str(exc)
         else:

@@ -6,7 +6,7 @@ from typing import Any
 
 from airloop.steps.context import StepContext
 from airloop.steps.lineage import code_version
-from airloop.tracking.tags import REASON_SEP, Tag
+from airloop.tracking.tags import REASON_SEP, Tag, labels_tags
 
 
 def version_tags(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
@@ -25,6 +25,8 @@ def version_tags(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         Tag.REFERENCE_URI: f"runs:/{refs['mlflow_run_id']}/reference",
         Tag.FEATURES: refs["features"],
     }
+    if refs.get("labels"):
+        tags.update(labels_tags(refs["labels"]))
     tags.update({Tag.metric(k): round(v, 6) for k, v in refs["metrics"].items()})
     return tags
 

@@ -126,5 +126,6 @@ def _summary(out: dict[str, Any]) -> dict[str, Any]:
         "monitor",
         "server_reload",
         "contract_warnings",
+        "labels",
     )
     return {k: out[k] for k in keep if k in out}

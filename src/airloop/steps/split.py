@@ -21,8 +21,12 @@ def split_frame(spec: Any, frame: Any) -> tuple[Any, Any]:
                 f"split column `{cfg.column}` is not in the data",
                 hint=f"choose one of: {', '.join(map(str, frame.columns))}",
             )
+        from airloop.data.preflight import time_values
+
         # rows without a timestamp are not "the newest": they train, never judge
-        ordered = frame.sort_values(cfg.column, kind="stable", na_position="first")
+        when = time_values(frame[cfg.column], cfg.column).reset_index(drop=True)
+        order = when.sort_values(kind="stable", na_position="first").index.to_numpy()
+        ordered = frame.iloc[order]
         return ordered.iloc[:-n_holdout], ordered.iloc[-n_holdout:]
     holdout = frame.sample(n=n_holdout, random_state=cfg.seed)
     return frame.drop(index=holdout.index), holdout
@@ -36,6 +40,9 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
             f"target `{spec.data.target}` is not in the data",
             hint=f"set data.target to one of: {', '.join(map(str, frame.columns))}",
         )
+    from airloop.data.preflight import learnable
+
+    labels = learnable(spec, frame)
     if spec.data.window_days and spec.split.column in frame.columns:
         import pandas as pd
 
@@ -51,4 +58,5 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         "train_rows": len(train),
         "holdout_rows": len(holdout),
         "features": features,
+        **({"labels": labels.to_dict()} if labels else {}),
     }

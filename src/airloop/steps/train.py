@@ -78,14 +78,23 @@ def log_reference(ctx: StepContext, tracker: Any, refs: dict[str, Any], model: A
     (folder / "features.json").write_text(Reference.fit(X, numeric, categorical).to_json())
     sample = X.sample(n=min(len(X), 50_000), random_state=0)
     pred, proba = predict_all(ctx.loaded.spec, model, sample)
-    scores = (
-        proba[:, -1]
-        if proba is not None and proba.shape[1] == 2
-        else (proba.max(axis=1) if proba is not None else pred)
-    )
+    scores = positive_scores(proba, pred, refs.get("labels"))
     (folder / "prediction.json").write_text(json.dumps(asdict(NumericSummary.fit(scores, bins=10, ks_sample=0))))
     tracker.log_artifact(refs["mlflow_run_id"], str(folder / "features.json"), "reference")
     tracker.log_artifact(refs["mlflow_run_id"], str(folder / "prediction.json"), "reference")
+
+
+def positive_scores(proba: Any, pred: Any, labels: dict[str, Any] | None) -> Any:
+    """What prediction drift watches: the positive class's probability (binary), the top
+    probability (multiclass), or the prediction (regression)."""
+    from airloop.model.labels import Labels
+
+    if proba is None:
+        return pred
+    if proba.shape[1] == 2:
+        known = Labels.from_dict(labels)
+        return proba[:, known.positive_index if known else -1]
+    return proba.max(axis=1)
 
 
 def _naive_datetimes(frame: Any) -> Any:

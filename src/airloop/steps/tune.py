@@ -83,7 +83,7 @@ def suggest(trial: Any, search: dict[str, Any]) -> dict[str, Any]:
 def run_batch(ctx: StepContext, refs: dict[str, Any], batch: dict[str, Any]) -> dict[str, Any]:
     import optuna
 
-    from airloop.steps.modeling import build_pipeline, score, xy
+    from airloop.steps.modeling import build_pipeline, positive_of, score, xy
     from airloop.tracking import Tracker
 
     spec = ctx.loaded.spec
@@ -105,7 +105,7 @@ def run_batch(ctx: StepContext, refs: dict[str, Any], batch: dict[str, Any]) -> 
         started = time.perf_counter()
         model = build_pipeline(spec, cand, refs["features"], params)
         model.fit(X_fit, y_fit)
-        value = score(spec, [metric], model, X_val, y_val)[metric]
+        value = score(spec, [metric], model, X_val, y_val, positive_of(refs))[metric]
         seconds = time.perf_counter() - started
         tracker.child_run(
             refs["mlflow_run_id"],

@@ -6,6 +6,7 @@ breaks at import, not silently in a search filter.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 # Registry aliases: the only deployment switch (moved in airloop.tracking.aliases)
@@ -29,6 +30,8 @@ class Tag:
     # a registered version
     CANDIDATE = "airloop.candidate"
     FEATURES = "airloop.features"
+    CLASSES = "airloop.classes"  # JSON list, in the model's order
+    POSITIVE_CLASS = "airloop.positive_class"  # JSON value: "YES", 1, true
     CONTRACT_URI = "airloop.contract_uri"
     REFERENCE_URI = "airloop.reference_uri"
     GATE = "airloop.gate"  # "passed" | "refused"
@@ -57,6 +60,22 @@ REASON_SEP = "; "
 def metrics_of(tags: dict[str, Any]) -> dict[str, float]:
     """The metrics recorded on a version, by metric name."""
     return {k.removeprefix(Tag.METRIC_PREFIX): float(v) for k, v in tags.items() if k.startswith(Tag.METRIC_PREFIX)}
+
+
+def labels_tags(labels: dict[str, Any]) -> dict[str, str]:
+    """Classes and positive class as JSON, so that 1, true and "1" stay apart."""
+    tags = {Tag.CLASSES: json.dumps(labels["classes"])}
+    if labels.get("positive") is not None:
+        tags[Tag.POSITIVE_CLASS] = json.dumps(labels["positive"])
+    return tags
+
+
+def labels_of(tags: dict[str, Any]) -> dict[str, Any] | None:
+    """The classes and positive class a version was trained with (None for regression or older versions)."""
+    if Tag.CLASSES not in tags:
+        return None
+    positive = tags.get(Tag.POSITIVE_CLASS)
+    return {"classes": json.loads(tags[Tag.CLASSES]), "positive": None if positive is None else json.loads(positive)}
 
 
 def lineage_of(tags: dict[str, Any]) -> dict[str, Any]:

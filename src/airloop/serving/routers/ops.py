@@ -41,6 +41,7 @@ async def model(service: Service = Depends(get_service)) -> dict[str, Any]:
         "loaded_at": snap.loaded_at,
         "metrics": snap.metrics,
         "classes": snap.classes,
+        "positive_class": snap.positive,
         "contract": asdict(snap.contract),
         "last_error": holder.last_error,
         "swaps": holder.swaps[-10:],

@@ -86,5 +86,7 @@ async def predict(request: Request, service: Service = Depends(get_service)) -> 
     }
     if proba is not None:
         body["classes"] = snap.classes
+        if snap.positive is not None:
+            body["positive_class"] = snap.positive
         body["probabilities"] = proba
     return Response(json.dumps(body), media_type="application/json")
