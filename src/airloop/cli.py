@@ -36,6 +36,20 @@ def _workspace(path: str | None) -> Any:
 
 
 @main.command()
+@click.argument("data")
+@click.option("--target", help="the column to predict (without it, init lists plausible ones)")
+@click.option("--task", type=click.Choice(["binary", "multiclass", "regression"]), help="override the inferred task")
+@click.option("--out", default=".", type=click.Path(file_okay=False), help="folder for airloop.yaml (default: .)")
+@click.option("--name", help="project name (default: from the file name)")
+@click.option("--force", is_flag=True, help="overwrite an existing airloop.yaml")
+def init(data: str, target: str | None, task: str | None, out: str, name: str | None, force: bool) -> None:
+    """Profile DATA (a CSV/Parquet file or glob) and write a commented airloop.yaml that runs as is."""
+    from airloop.scaffold.project import decisions, init_project
+
+    click.echo(decisions(init_project(data, target, task, out, name, force)))
+
+
+@main.command()
 @click.argument("path", type=click.Path())
 def validate(path: str) -> None:
     """Check PATH (an airloop.yaml or its folder) and report every problem at once."""

@@ -124,6 +124,15 @@ class Tuning(_Model):
     timeout_seconds: float | None = Field(None, gt=0)
     sample_rows: int | None = Field(50_000, ge=100)
     validation_fraction: float = Field(0.25, gt=0, lt=1)
+    cv_folds: int = Field(
+        5,
+        ge=0,
+        le=20,
+        description="cross-validate each trial with k folds when the tuning data is small (0: never)",
+    )
+    cv_max_rows: int = Field(
+        5000, ge=0, description="cross-validate when the tuning data has at most this many rows; above, one split"
+    )
     seed: int = 0
 
 

@@ -41,24 +41,33 @@ def plan(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     if cfg.sample_rows and len(train) > cfg.sample_rows:
         # keep time order for a time split: the validation part stays the latest rows
         train = train.sample(n=cfg.sample_rows, random_state=cfg.seed).sort_index()
-    fit, val = split_frame(
-        spec.model_copy(update={"split": spec.split.model_copy(update={"holdout_fraction": cfg.validation_fraction})}),
-        train,
-    )
+    common: dict[str, Any] = {"tune_started": time.time()}
+    if cfg.cv_folds >= 2 and len(train) <= cfg.cv_max_rows:
+        # small data: one validation split of a few dozen rows picks by luck; k folds use every row
+        common.update(tune_fit_uri=frames.save(train, ctx.run_dir / "tune_fit.parquet"), cv_folds=cfg.cv_folds)
+    else:
+        fit, val = split_frame(
+            spec.model_copy(
+                update={"split": spec.split.model_copy(update={"holdout_fraction": cfg.validation_fraction})}
+            ),
+            train,
+        )
+        common.update(
+            tune_fit_uri=frames.save(fit, ctx.run_dir / "tune_fit.parquet"),
+            tune_val_uri=frames.save(val, ctx.run_dir / "tune_val.parquet"),
+        )
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    common = {
-        "tune_fit_uri": frames.save(fit, ctx.run_dir / "tune_fit.parquet"),
-        "tune_val_uri": frames.save(val, ctx.run_dir / "tune_val.parquet"),
-        "tune_started": time.time(),
-    }
     batches = []
     for cand in spec.candidates:
-        optuna.create_study(
+        study = optuna.create_study(
             storage=storage(ctx),
             study_name=study_name(cand.name),
             direction="maximize" if spec.tuning_direction == "maximize" else "minimize",
             load_if_exists=True,
         )
+        first = default_trial(cand)
+        if first:  # tuning starts from the estimator's defaults, so it can only improve on them
+            study.enqueue_trial(first, skip_if_exists=True)
         trials = cfg.trials if cand.search else 1  # nothing to search: one trial scores the defaults
         n_batches = math.ceil(trials / cfg.batch_size)
         for i in range(n_batches):
@@ -66,6 +75,28 @@ def plan(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
             batches.append({"candidate": cand.name, "index": i, "trials": size, **common})
     # Each batch is self-contained: the mapped task expands over this list as it is.
     return {"tune_batches": batches}
+
+
+def default_trial(cand: Any) -> dict[str, Any]:
+    """The estimator's own defaults (under the candidate's fixed params) for the searched
+    parameters that lie inside the search space."""
+    from airloop.model.userimport import import_object
+
+    try:
+        defaults = {**import_object(cand.estimator, what="estimator", sep=".")().get_params(), **cand.params}
+    except Exception:  # an estimator that needs arguments: no default trial
+        return {}
+    out: dict[str, Any] = {}
+    for name, p in cand.search.items():
+        value = defaults.get(name)
+        if p.type == "categorical":
+            if p.choices and value in p.choices:
+                out[name] = value
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and p.low <= value <= p.high:
+            on_grid = p.step is None or abs(((value - p.low) / p.step) - round((value - p.low) / p.step)) < 1e-9
+            if on_grid and (p.type == "float" or float(value).is_integer()):
+                out[name] = int(value) if p.type == "int" else float(value)
+    return out
 
 
 def suggest(trial: Any, search: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +121,8 @@ def run_batch(ctx: StepContext, refs: dict[str, Any], batch: dict[str, Any]) -> 
     cand = next(c for c in spec.candidates if c.name == batch["candidate"])
     metric = spec.tuning_metric
     X_fit, y_fit = xy(spec, frames.load(batch["tune_fit_uri"]))
-    X_val, y_val = xy(spec, frames.load(batch["tune_val_uri"]))
+    folds = batch.get("cv_folds")
+    X_val, y_val = xy(spec, frames.load(batch["tune_val_uri"])) if not folds else (None, None)
     build_pipeline(spec, cand, refs["features"], {})  # import errors surface before any trial
     tracker = Tracker(ctx.workspace)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -103,9 +135,12 @@ def run_batch(ctx: StepContext, refs: dict[str, Any], batch: dict[str, Any]) -> 
         mine.append(trial.number)
         params = suggest(trial, cand.search)
         started = time.perf_counter()
-        model = build_pipeline(spec, cand, refs["features"], params)
-        model.fit(X_fit, y_fit)
-        value = score(spec, [metric], model, X_val, y_val, positive_of(refs))[metric]
+        if folds:
+            value = cross_validate(spec, cand, refs, params, X_fit, y_fit, folds)
+        else:
+            model = build_pipeline(spec, cand, refs["features"], params)
+            model.fit(X_fit, y_fit)
+            value = score(spec, [metric], model, X_val, y_val, positive_of(refs))[metric]
         seconds = time.perf_counter() - started
         tracker.child_run(
             refs["mlflow_run_id"],
@@ -136,6 +171,34 @@ def run_batch(ctx: StepContext, refs: dict[str, Any], batch: dict[str, Any]) -> 
             hint="see the task log for the estimator's error; narrow the search space",
         )
     return {**_id(batch), "completed": len(done), "failed": len(failed), "seconds": time.perf_counter() - started}
+
+
+def cross_validate(spec: Any, cand: Any, refs: dict[str, Any], params: dict[str, Any], X: Any, y: Any, k: int) -> float:
+    """Mean validation score over k folds: stratified for classes, forward-chaining for a time split."""
+    import numpy as np
+    from sklearn.model_selection import KFold, StratifiedKFold, TimeSeriesSplit
+
+    from airloop.steps.modeling import build_pipeline, positive_of, score
+
+    metric, seed = spec.tuning_metric, spec.tuning.seed
+    smallest = int(y.value_counts().min()) if spec.task != "regression" else k
+    if spec.split.method == "time":
+        splitter: Any = TimeSeriesSplit(n_splits=k)
+    elif spec.task != "regression" and smallest >= 2:
+        splitter = StratifiedKFold(n_splits=min(k, smallest), shuffle=True, random_state=seed)
+    else:
+        splitter = KFold(n_splits=k, shuffle=True, random_state=seed)
+    values = []
+    for fit_idx, val_idx in splitter.split(X, y):
+        model = build_pipeline(spec, cand, refs["features"], params)
+        model.fit(X.iloc[fit_idx], y.iloc[fit_idx])
+        try:
+            values.append(score(spec, [metric], model, X.iloc[val_idx], y.iloc[val_idx], positive_of(refs))[metric])
+        except ValueError:  # e.g. an early time fold holding one class: score the others
+            continue
+    if not values:
+        raise ValueError(f"{metric} could not be computed on any of the {k} folds")
+    return float(np.mean(values))
 
 
 def _id(batch: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""`airloop init`: profile a data file and write a commented airloop.yaml that runs unedited."""
