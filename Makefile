@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: install dev demo test test-unit test-integration lint bench constraints clean
+.PHONY: install dev demo test test-unit test-integration lint bench zoo constraints clean
 
 # uv installs the pinned set in seconds where pip takes minutes; pip is the fallback.
 UV := $(BIN)/uv pip install --python $(BIN)/python -q -c constraints.txt
@@ -51,6 +51,10 @@ lint: dev
 	$(BIN)/ruff format --check src tests examples bench
 	$(BIN)/mypy src/airloop
 
+# `airloop init` + `airloop run` on every zoo data set, against a scikit-learn baseline (~10 min)
+zoo: install
+	$(BIN)/python bench/zoo/run.py
+
 bench: install
 	@command -v wrk >/dev/null || (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk)) \
 	  || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
@@ -67,4 +71,4 @@ constraints: install
 	  $(BIN)/python -m pip freeze --all | grep -viE "^(-e|airloop|# Editable|pip==|setuptools==)") > constraints.txt
 
 clean:
-	rm -rf $(VENV) .airloop
+	rm -rf $(VENV) .airloop .zoo

@@ -14,6 +14,7 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 COST = (
     ("tests/examples/test_live_demo.py", 250),
     ("tests/examples/test_flights_demo.py", 120),
+    ("tests/examples/test_zoo.py", 30),
     ("tests/e2e/test_stack.py", 80),
     ("tests/services/test_celery.py", 60),
     ("tests/integration/", 25),
