@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
 # Above this many distinct values a text column is treated as free text: no category check.
 MAX_CATEGORIES = 1000
+DATE_SAMPLE = 200
+# two numbers with a separator (2013-01-02, 1/2/13, 10:30) or a month name beside a year (Mar-2018)
+DATE_SHAPE = r"\d{1,4}[-/.: T]\d{1,2}|[A-Za-z]{3,}\W?\d{4}|\d{4}\W?[A-Za-z]{3,}"
 
 
 @dataclass
@@ -109,6 +112,22 @@ def kind_of(series: pd.Series) -> str:
     return "categorical"
 
 
+def looks_like_dates(series: pd.Series) -> bool:
+    """Text whose values parse as dates (2013-01-02, 1/2/13, Mar-2018): not a category list."""
+    import pandas as pd
+
+    values = series.dropna()
+    if values.empty or not all(isinstance(v, str) for v in values.head(50)):
+        return False
+    sample = values.sample(n=min(DATE_SAMPLE, len(values)), random_state=0).astype(str)
+    if sample.str.fullmatch(r"\s*[-+]?\d+(\.\d+)?\s*").mean() > 0.5:
+        return False  # numbers stored as text are not dates
+    if not sample.str.contains(DATE_SHAPE).all():
+        return False  # "Monday", "1st", "3rd": words and ordinals, not dates
+    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
+    return bool(parsed.notna().mean() >= 0.99)
+
+
 def infer(frame: pd.DataFrame, target: str, source: str = "") -> Contract:
     cols: dict[str, ColumnRule] = {}
     for name in frame.columns:
@@ -119,6 +138,8 @@ def infer(frame: pd.DataFrame, target: str, source: str = "") -> Contract:
         non_null = s.dropna()
         if kind == "numeric" and len(non_null):
             rule.min, rule.max = float(non_null.min()), float(non_null.max())
+        elif kind == "categorical" and looks_like_dates(non_null):
+            rule.categories = None  # dates as text: every new batch brings new ones, so no category check
         elif kind == "categorical":
             values = non_null.astype(str).unique()
             rule.categories = sorted(values.tolist()) if len(values) <= MAX_CATEGORIES else None

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from airloop.data.contract import looks_like_dates
 from airloop.errors import DataError
 
 if TYPE_CHECKING:
@@ -22,9 +23,6 @@ TARGET_WORDS = re.compile(
 ID_WORDS = re.compile(r"(^|_|\b)(id|ids|uuid|key|index|rownames|row)($|_|\b)", re.I)
 MAX_CLASSES = 50  # a text target with more classes is more likely an id or free text than a label
 AMBIGUOUS_INTEGER_CLASSES = (3, 20)  # an integer target with this many values may be classes or a quantity
-DATE_SAMPLE = 200
-# two numbers with a separator (2013-01-02, 1/2/13, 10:30) or a month name beside a year (Mar-2018)
-DATE_SHAPE = r"\d{1,4}[-/.: T]\d{1,2}|[A-Za-z]{3,}\W?\d{4}|\d{4}\W?[A-Za-z]{3,}"
 
 
 @dataclass
@@ -72,24 +70,9 @@ def column_kind(series: pd.Series) -> str:
     from airloop.data.contract import kind_of
 
     kind = kind_of(series)
-    if kind == "categorical" and _looks_like_dates(series):
+    if kind == "categorical" and looks_like_dates(series):
         return "date_text"
     return kind
-
-
-def _looks_like_dates(series: pd.Series) -> bool:
-    import pandas as pd
-
-    values = series.dropna()
-    if values.empty or not all(isinstance(v, str) for v in values.head(50)):
-        return False
-    sample = values.sample(n=min(DATE_SAMPLE, len(values)), random_state=0).astype(str)
-    if sample.str.fullmatch(r"\s*[-+]?\d+(\.\d+)?\s*").mean() > 0.5:
-        return False  # numbers stored as text are not dates
-    if not sample.str.contains(DATE_SHAPE).all():
-        return False  # "Monday", "1st", "3rd": words and ordinals, not dates
-    parsed = pd.to_datetime(sample, errors="coerce", format="mixed")
-    return bool(parsed.notna().mean() >= 0.99)
 
 
 def profile(frame: pd.DataFrame, target: str, task: str | None = None) -> Profile:

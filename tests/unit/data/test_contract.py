@@ -323,3 +323,12 @@ def test_severity_is_set_per_rule_and_per_column():
     spec = ContractSpec(severity={"range": "warn"}, column_severity={"c": {"unseen_category": "warn"}})
     assert {v.severity for v in dc.check(bad, contract, spec)} == {"warn"}
     assert dc.blocking(dc.check(bad, contract, spec)) == []
+
+
+def test_dates_stored_as_text_are_not_a_category_list() -> None:
+    ref = pd.DataFrame({"day": pd.date_range("2024-01-01", periods=60).strftime("%Y-%m-%d"), "y": 1})
+    contract = dc.infer(ref, "y")
+    assert contract.columns["day"].kind == "categorical"
+    assert contract.columns["day"].categories is None
+    later = pd.DataFrame({"day": pd.date_range("2024-03-01", periods=60).strftime("%Y-%m-%d"), "y": 1})
+    assert dc.check(later, contract, ContractSpec()) == []
