@@ -113,6 +113,11 @@ class Candidate(_Model):
     params: dict[str, Any] = Field(default_factory=dict)
     search: dict[str, SearchParam] = Field(default_factory=dict)
     encoding: Literal["onehot", "ordinal"] = "onehot"
+    max_categories: int | None = Field(
+        None,
+        ge=2,
+        description="codes per categorical column, rare values sharing one (default: 32 one-hot, 1000 ordinal)",
+    )
     scale: bool = True
 
 

@@ -18,6 +18,10 @@ if TYPE_CHECKING:
     from airloop.spec.models import Candidate, Spec
 
 
+# one-hot widens the matrix by a column per code; an ordinal code is one column however many there are
+MAX_CATEGORIES = {"onehot": 32, "ordinal": 1000}
+
+
 def apply_transform(spec: Spec, frame: pd.DataFrame) -> pd.DataFrame:
     return FeatureTransform(spec.data.transform).transform(frame) if spec.data.transform else frame
 
@@ -73,7 +77,13 @@ def build_pipeline(spec: Spec, candidate: Candidate, features: dict[str, list[st
 
     from airloop.model.prepare import Prepare
 
-    prepare = Prepare(features["numeric"], features["categorical"], encoding=candidate.encoding, scale=candidate.scale)
+    prepare = Prepare(
+        features["numeric"],
+        features["categorical"],
+        encoding=candidate.encoding,
+        scale=candidate.scale,
+        max_categories=candidate.max_categories or MAX_CATEGORIES[candidate.encoding],
+    )
     steps: list[tuple[str, Any]] = []
     if spec.data.transform:
         steps.append(("transform", FeatureTransform(spec.data.transform)))
