@@ -37,7 +37,7 @@ test: dev
 	$(BIN)/ruff check src tests examples bench
 	$(BIN)/ruff format --check src tests examples bench
 	$(BIN)/mypy src/airloop
-	$(BIN)/python -m pytest $(XDIST) tests
+	$(BIN)/python -m pytest $(XDIST) --durations=15 tests
 
 test-unit: dev
 	$(BIN)/python -m pytest tests/unit

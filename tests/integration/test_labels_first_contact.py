@@ -59,6 +59,12 @@ def test_yes_no_labels_with_gaps_train_serve_and_monitor_in_yes_no(tmp_path: Pat
         assert set(body["predictions"]) <= {"YES", "NO"}
         assert body["classes"] == ["NO", "YES"]
         assert body["positive_class"] == "YES"
+        rid = body["request_id"]
+        status, body = server.request("POST", "/labels", {"labels": [{"request_id": rid, "label": "yes"}]})
+        assert (status, body) == (200, {"recorded": 1})
+        status, body = server.request("POST", "/labels", {"labels": [{"request_id": rid, "label": "banana"}]})
+        assert status == 422
+        assert body["details"][0]["problem"] == '\'banana\' is not one of "NO", "YES"'
     finally:
         server.stop()
 

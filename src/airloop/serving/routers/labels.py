@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
+from airloop.model.labels import coerce
 from airloop.serving.schema import Labels
 from airloop.serving.service import Service, error, get_service
 
@@ -23,6 +25,25 @@ async def labels(payload: Labels, service: Service = Depends(get_service)) -> An
             "each label needs a request_id or an entity_id",
             [{"field": f"labels[{i}]", "problem": "no request_id or entity_id"} for i in bad[:20]],
         )
+    wrong = _not_a_label(service, [lab.label for lab in payload.labels])
+    if wrong:
+        return error(422, "labels do not match the model's task", wrong)
     rows = [lab.model_dump() for lab in payload.labels]
     n = await asyncio.get_running_loop().run_in_executor(None, service.predlog.add_labels, rows)
     return JSONResponse({"recorded": n})
+
+
+def _not_a_label(service: Service, values: list[Any]) -> list[dict[str, str]]:
+    """Labels the monitor could not score: a class the model does not know, or text for a regression."""
+    snap = service.holder.current
+    if snap is None:
+        return []
+    if snap.task == "regression":
+        bad = [(i, v) for i, v in enumerate(values) if isinstance(v, (str, bool))]
+        need = "a number"
+    else:
+        classes = snap.classes or []
+        known = coerce(values, classes)
+        bad = [(i, v) for i, (v, k) in enumerate(zip(values, known, strict=True)) if k not in classes]
+        need = "one of " + ", ".join(json.dumps(c) for c in classes)
+    return [{"field": f"labels[{i}].label", "problem": f"{v!r} is not {need}"} for i, v in bad[:20]]
