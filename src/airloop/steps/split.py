@@ -28,8 +28,34 @@ def split_frame(spec: Any, frame: Any) -> tuple[Any, Any]:
         order = when.sort_values(kind="stable", na_position="first").index.to_numpy()
         ordered = frame.iloc[order]
         return ordered.iloc[:-n_holdout], ordered.iloc[-n_holdout:]
-    holdout = frame.sample(n=n_holdout, random_state=cfg.seed)
+    shares = _stratified(frame, spec, n_holdout)
+    if shares:
+        import pandas as pd
+
+        # stratified: every class keeps its share in the holdout (less variance in its metrics,
+        # bench/results/split_stratified.md)
+        groups = frame.groupby(spec.data.target, sort=True)
+        holdout = pd.concat([groups.get_group(c).sample(n=k, random_state=cfg.seed) for c, k in shares.items() if k])
+    else:
+        holdout = frame.sample(n=n_holdout, random_state=cfg.seed)
     return frame.drop(index=holdout.index), holdout
+
+
+def _stratified(frame: Any, spec: Any, n_holdout: int) -> dict[Any, int]:
+    """Rows to hold out per class, n_holdout in all (largest remainders), each class keeping one
+    row to train on; empty when the task has no classes or they cannot be kept."""
+    target = spec.data.target
+    if spec.task == "regression" or target not in frame.columns or frame[target].isna().any():
+        return {}
+    counts = frame[target].value_counts().sort_index()
+    quota = counts * n_holdout / len(frame)
+    take = {c: min(int(quota[c]), int(counts[c]) - 1) for c in counts.index}
+    for c in sorted(counts.index, key=lambda c: quota[c] - int(quota[c]), reverse=True):
+        if sum(take.values()) >= n_holdout:
+            break
+        if take[c] < counts[c] - 1:
+            take[c] += 1
+    return take if sum(take.values()) == n_holdout else {}
 
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:

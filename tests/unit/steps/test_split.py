@@ -90,3 +90,15 @@ def test_three_rows_is_enough(make_spec, frame):
     train, holdout = split_frame(make_spec(), frame.head(3))
 
     assert (len(train), len(holdout)) == (2, 1)
+
+
+def test_random_split_of_classes_is_stratified(make_spec) -> None:
+    frame = pd.DataFrame({"x": np.arange(200.0), "y": ["rare"] * 10 + ["common"] * 190})
+    spec = make_spec(split={"method": "random", "holdout_fraction": 0.2, "seed": 3})
+
+    train, holdout = split_frame(spec, frame)
+
+    assert holdout["y"].value_counts().to_dict() == {"common": 38, "rare": 2}
+    assert len(train) == 160
+    again, _ = split_frame(spec, frame)
+    assert again.index.equals(train.index)
