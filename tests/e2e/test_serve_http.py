@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -77,6 +78,15 @@ def test_invalid_requests_get_4xx_naming_each_field(server: Server) -> None:
     status, body = server.request("POST", "/predict", raw=b'{"x": "' + b"a" * 30000 + b'"}')
     assert status == 413
     assert "over the limit" in body["error"]
+    # client input that used to cost a 500: nesting deeper than Python recurses, a number no float holds
+    deep = b"[" * 5000 + b"]" * 5000
+    assert server.request("POST", "/predict", raw=deep) == (400, {"error": "body is nested too deeply"})
+    assert server.request("POST", "/labels", raw=deep) == (400, {"error": "There was an error parsing the body"})
+    status, body = server.request(
+        "POST", "/predict", raw=json.dumps({**good, "x": 1}).replace(": 1,", ": 1" + "0" * 400 + ",", 1).encode()
+    )
+    assert status == 422
+    assert "401 digits" in body["error"]
     # the server is still up and still right
     assert server.request("GET", "/health") == (200, {"status": "ok"})
     assert server.request("POST", "/predict", good)[0] == 200

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airloop import __version__
 from airloop.data.predlog import ingest_label_files
@@ -57,6 +58,19 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     return error(422, "invalid request", describe_errors(errors))
 
 
+async def _http_error(request: Request, exc: Exception) -> Any:
+    """FastAPI's own 4xx (an unparseable body, a wrong method) in the shape of every other error."""
+    assert isinstance(exc, StarletteHTTPException)
+    return error(exc.status_code, str(exc.detail))
+
+
+async def _client_input(request: Request, exc: Exception) -> Any:
+    """JSON nested thousands deep, or a number no float holds: the client's input, not a server fault."""
+    if isinstance(exc, RecursionError):
+        return error(400, "body is nested too deeply")
+    return error(422, "a number in the body is too large", [{"field": "body", "problem": str(exc)[:200]}])
+
+
 def create_app(service: Service) -> FastAPI:
     app = FastAPI(
         title=f"airloop: {service.holder.name}",
@@ -66,6 +80,9 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     app.add_exception_handler(RequestValidationError, _invalid)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RecursionError, _client_input)
+    app.add_exception_handler(OverflowError, _client_input)
     app.add_middleware(
         Guard, token=service.config.token, max_body=service.config.max_body_bytes, metrics=service.metrics
     )

@@ -17,6 +17,7 @@ from airloop.serving.service import Service, error, get_service
 
 log = logging.getLogger("airloop.serving")
 router = APIRouter(tags=["predict"])
+MAX_INT_DIGITS = 18
 
 
 class _Reject(Exception):
@@ -30,9 +31,20 @@ async def _read_json(request: Request, limit: int) -> Any:
     if len(body) > limit:
         raise _Reject(413, f"body is over the limit of {limit} bytes")
     try:
-        return json.loads(body)
+        return json.loads(body, parse_int=_bounded_int)
+    except _Reject:
+        raise
     except (ValueError, UnicodeDecodeError) as exc:
         raise _Reject(400, f"body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _Reject(400, "body is nested too deeply") from None
+
+
+def _bounded_int(text: str) -> int:
+    """An integer a feature can hold (a float64 is exact up to 2**53; 10**400 overflows it)."""
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _Reject(422, f"an integer in the body has {len(text.lstrip('-'))} digits: at most {MAX_INT_DIGITS}")
+    return int(text)
 
 
 @router.post(
