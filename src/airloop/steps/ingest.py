@@ -17,7 +17,9 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     from airloop.tracking import Tracker
 
     ls = ctx.snapshot_spec()  # every later task of this run reads this snapshot
-    batches = read_batches(ls)
+    every = read_batches(ls)
+    batches = [b for b in every if not b.duplicate_of]
+    duplicates = [{"name": b.name, "duplicate_of": b.duplicate_of} for b in every if b.duplicate_of]
     frame = pd.concat([b.frame for b in batches], ignore_index=True) if len(batches) > 1 else batches[0].frame
     fp = fingerprint(frame)
     tracker = Tracker(ctx.workspace)
@@ -35,4 +37,5 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         "fingerprint": fp,
         "rows": len(frame),
         "batches": [{"name": b.name, "rows": len(b.frame), "landed": b.landed} for b in batches],
+        **({"duplicates": duplicates} if duplicates else {}),
     }

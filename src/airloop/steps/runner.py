@@ -127,5 +127,6 @@ def _summary(out: dict[str, Any]) -> dict[str, Any]:
         "server_reload",
         "contract_warnings",
         "labels",
+        "landing",
     )
     return {k: out[k] for k in keep if k in out}

@@ -56,31 +56,53 @@ def _with_reference(contract: dc.Contract, batches: list[dict[str, Any]]) -> dc.
     return contract
 
 
-def settle_landed(ctx: StepContext, batches: list[dict[str, Any]], report: str) -> None:
+def settle_landed(
+    ctx: StepContext, batches: list[dict[str, Any]], report: str, duplicates: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """Landed files that pass join the accumulated data; those that fail go to incoming/rejected/
     with the report, so a bad batch blocks one run, not every run after it. When any batch fails,
-    the good landed files stay in the landing folder for the next run."""
-    import shutil
-
+    the good landed files stay in the landing folder for the next run. A file never replaces another
+    (a taken name gets a ``.landed-N`` suffix), and a byte-identical copy of accepted data goes to
+    incoming/duplicates/ unread. Returns what was done, by file."""
     from airloop.data.sources import accumulation_folder, incoming_folder
 
     landed = [b for b in batches if b.get("landed")]
-    if not landed:
-        return
+    if not landed and not duplicates:
+        return {}
     failed = any(_blocked(b) for b in batches)
     target = accumulation_folder(ctx.loaded)
-    rejected = rejected_folder(incoming_folder(ctx.loaded) or target)
+    landing = incoming_folder(ctx.loaded) or target
+    rejected = rejected_folder(landing)
+    done: dict[str, Any] = {}
     for b in landed:
         src = Path(b["name"])
         if not src.exists():
             continue
         if _blocked(b):
-            rejected.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(src), rejected / src.name)
-            (rejected / f"{src.name}.report.txt").write_text(report + "\n")
+            dest = _move(src, rejected)
+            (rejected / f"{dest.name}.report.txt").write_text(report + "\n")
+            done.setdefault("rejected", []).append(dest.name)
         elif not failed:
-            target.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(src), target / src.name)
+            dest = _move(src, target)
+            key = "accepted" if dest.name == src.name else "accepted_renamed"
+            done.setdefault(key, []).append(dest.name if key == "accepted" else f"{src.name} -> {dest.name}")
+    for d in duplicates or []:
+        src = Path(d["name"])
+        if src.exists():  # kept, never deleted: a copy of accepted data is set aside, not read twice
+            dest = _move(src, landing / "duplicates")
+            done.setdefault("duplicates", []).append(f"{dest.name} (same bytes as {Path(d['duplicate_of']).name})")
+    return done
+
+
+def _move(src: Path, folder: Path) -> Path:
+    import shutil
+
+    from airloop.data.sources import free_name
+
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = free_name(folder, src.name)
+    shutil.move(str(src), dest)
+    return dest
 
 
 def _accept(ctx: StepContext, frame: Any, contract: dc.Contract) -> tuple[Any, int]:
@@ -173,7 +195,8 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     run_id = refs["mlflow_run_id"]
     for name in ("contract_report.json", "contract_report.txt", "contract.json"):
         tracker.log_artifact(run_id, str(ctx.run_dir / name), "contract")
-    settle_landed(ctx, report["batches"], text)
+    landing = settle_landed(ctx, report["batches"], text, refs.get("duplicates"))
+    (ctx.run_dir / "landing.json").write_text(json.dumps(landing, indent=2))
     if bad:
         tracker.log(run_id, tags={Tag.VERDICT: "rejected: data contract violated"})
         tracker.finish(run_id, "FAILED")
@@ -199,4 +222,5 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         "validated_uri": frames.save(frame, ctx.run_dir / "validated.parquet"),
         "contract_uri": (ctx.run_dir / "contract.json").as_uri(),
         "rows_dropped_missing_target": dropped,
+        **({"landing": landing} if landing else {}),
     }
