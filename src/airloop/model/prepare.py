@@ -3,7 +3,8 @@
 scikit-learn's ColumnTransformer with imputers, encoders and a text cast costs ~5 ms per call
 on one row (pandas dtype work and joblib dispatch), which is most of a served prediction. This
 does the same job with numpy and dict look-ups: median imputation and optional scaling for
-numeric columns; for categorical ones, the frequent categories (at least ``min_frequency``
+numeric columns (or missing values left as NaN for estimators that split on them, such as
+HistGradientBoosting: ``impute=False``); for categorical ones, the frequent categories (at least ``min_frequency``
 rows, at most ``max_categories``) each get a code, and rare, unseen or missing values share
 one "other" code (one-hot) or -1 (ordinal).
 """
@@ -26,6 +27,7 @@ class Prepare(TransformerMixin, BaseEstimator):
         scale: bool = True,
         max_categories: int = 32,
         min_frequency: int = 5,
+        impute: bool = True,
     ) -> None:
         self.numeric = numeric
         self.categorical = categorical
@@ -33,6 +35,7 @@ class Prepare(TransformerMixin, BaseEstimator):
         self.scale = scale
         self.max_categories = max_categories
         self.min_frequency = min_frequency
+        self.impute = impute
 
     def fit(self, X: Any, y: Any = None) -> Prepare:
         import numpy as np
@@ -68,7 +71,8 @@ class Prepare(TransformerMixin, BaseEstimator):
             values = np.empty((n, len(numeric)), dtype="float64")
             for j, col in enumerate(numeric):
                 values[:, j] = X[col].to_numpy(dtype="float64", na_value=np.nan)
-            values = np.where(np.isnan(values), self.medians_, values)
+            if getattr(self, "impute", True):  # pickles from before `impute` existed imputed
+                values = np.where(np.isnan(values), self.medians_, values)
             out[:, : len(numeric)] = (values - self.means_) / self.scales_
         pos = len(numeric)
         rows = np.arange(n)

@@ -152,6 +152,8 @@ def _candidates(p: Profile) -> list[str]:
         lines += [f"  - name: {name}", f"    estimator: {estimator}", f"    encoding: {encoding}"]
         if not scale:
             lines.append("    scale: false")
+        if encoding == "ordinal":
+            lines.append("    impute: false  # HistGradientBoosting learns where missing values go")
         if params:
             lines.append(f"    params: {json.dumps(params)}")
         lines.append("    search:")

@@ -113,6 +113,9 @@ class Candidate(_Model):
     params: dict[str, Any] = Field(default_factory=dict)
     search: dict[str, SearchParam] = Field(default_factory=dict)
     encoding: Literal["onehot", "ordinal"] = "onehot"
+    impute: bool = Field(
+        True, description="fill missing numbers with the median; false leaves NaN for estimators that handle it"
+    )
     max_categories: int | None = Field(
         None,
         ge=2,

@@ -82,6 +82,7 @@ def build_pipeline(spec: Spec, candidate: Candidate, features: dict[str, list[st
         features["categorical"],
         encoding=candidate.encoding,
         scale=candidate.scale,
+        impute=candidate.impute,
         max_categories=candidate.max_categories or MAX_CATEGORIES[candidate.encoding],
     )
     steps: list[tuple[str, Any]] = []
