@@ -15,10 +15,12 @@ class AirloopError(Exception):
     # Retrying helps with a flaky disk or network, never with the same bad spec or data.
     retryable = True
 
-    def __init__(self, message: str, *, hint: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, retryable: bool | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        if retryable is not None:  # this instance differs from its class (a file that vanished mid-read)
+            self.retryable = retryable
 
     def format(self) -> str:
         text = f"{self.title}: {self.message}"
@@ -63,14 +65,14 @@ class DataError(AirloopError):
 
     exit_code = 3
     title = "data error"
+    # the same files give the same error: only a file that vanished while being read is worth a retry
+    retryable = False
 
 
 class UnusableData(DataError):
     """The data can be read but not learned as the spec says: a constant target, three classes for a
     binary task, a positive class that is not among the labels, a time column that does not parse.
     ``where`` is the spec key to fix (data.target, data.positive_class, split.column)."""
-
-    retryable = False
 
     def __init__(self, message: str, *, hint: str | None = None, where: tuple[str, ...] = ("data", "target")):
         super().__init__(message, hint=hint)

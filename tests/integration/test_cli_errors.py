@@ -36,12 +36,11 @@ def test_missing_data_file(tmp_path: Path) -> None:
     project = write_project(tmp_path / "p", batches=1)
     (tmp_path / "p" / "data" / "part_0.csv").unlink()
     res = airloop("run", str(project), "--workspace", str(tmp_path / "ws"))
-    assert res.returncode == 3, res.stdout + res.stderr
-    assert "step `ingest` failed" in res.stderr
-    assert "no data file matches `data/*.csv`" in res.stderr
+    assert res.returncode == 2, res.stdout + res.stderr  # said before Airflow starts (issue 7, finding 6)
+    assert "airloop.yaml:5 [data.source.path]: no data file matches `data/*.csv`" in res.stderr
     assert "fix:" in res.stderr
     assert "Traceback" not in res.stderr
-    assert versions(tmp_path / "ws") == []
+    assert not (tmp_path / "ws" / "airflow").exists()
 
 
 def test_contract_violation_exit_and_report(tmp_path: Path) -> None:

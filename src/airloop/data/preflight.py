@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 # a time column whose values fail to parse beyond this share is not a time column
 MAX_UNPARSED_SHARE = 0.01
+MIN_ROWS = 10  # fewer rows cannot be split into something to train on and something to judge with
 
 
 def learnable(spec: Any, frame: pd.DataFrame) -> Labels | None:

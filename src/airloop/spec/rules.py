@@ -215,18 +215,77 @@ def estimators_import(ls: LoadedSpec) -> Iterator[Finding]:
 
 @rule(deep=True)
 def data_learnable(ls: LoadedSpec) -> Iterator[Finding]:
-    """A constant target, three classes for binary, an unknown positive class, an unparseable time column."""
-    from airloop.data.preflight import learnable
+    """No data file, no target column, too few rows, a constant target, three classes for binary, an
+    unknown positive class, an unparseable time column: said before Airflow starts."""
+    from airloop.data.preflight import MIN_ROWS, learnable
     from airloop.data.sources import read_columns
     from airloop.errors import DataError, UnusableData
 
     spec = ls.spec
+    wanted = [spec.data.target, *([spec.split.column] if spec.split.column else [])]
     try:
-        learnable(spec, read_columns(ls, [spec.data.target, *([spec.split.column] if spec.split.column else [])]))
+        frame, columns = read_columns(ls, wanted)
+    except DataError as exc:  # no file matches, or one cannot be read
+        yield ("data", "source", "path"), exc.message, exc.hint or ""
+        return
+    if columns and spec.data.target not in columns:
+        yield (
+            ("data", "target"),
+            f"target `{spec.data.target}` is not a column of the data",
+            "set data.target to one of: " + ", ".join(columns[:30]),
+        )
+        return
+    if columns and len(frame) < MIN_ROWS:
+        yield ("data", "source"), f"only {len(frame)} rows of data", f"a model needs at least {MIN_ROWS} rows"
+        return
+    try:
+        learnable(spec, frame)
     except UnusableData as exc:
         yield exc.where, exc.message, exc.hint or ""
-    except DataError:
-        return  # unreadable or missing data: the run reports it with the data exit code
+
+
+@rule(deep=True)
+def candidates_fit_the_task(ls: LoadedSpec) -> Iterator[Finding]:
+    """A regressor for a classification task (or the reverse) fails every trial: say so up front."""
+    from airloop.errors import UserCodeError
+    from airloop.model.userimport import import_object
+
+    task = ls.spec.task
+    for i, cand in enumerate(ls.spec.candidates):
+        try:
+            est = import_object(cand.estimator, what="estimator", sep=".")(**cand.params)
+        except (UserCodeError, TypeError, ValueError):
+            continue  # estimators_import names an import problem; bad params surface in tuning
+        kind = _estimator_kind(est)
+        if task == "regression" and kind == "classifier":
+            yield (
+                ("candidates", i, "estimator"),
+                f"`{cand.estimator}` is a classifier",
+                "use a regressor for task: regression",
+            )
+        elif task != "regression":
+            if kind == "regressor":
+                yield (
+                    ("candidates", i, "estimator"),
+                    f"`{cand.estimator}` is a regressor; a {task} task needs a classifier",
+                    "use a classifier, e.g. sklearn.ensemble.HistGradientBoostingClassifier",
+                )
+            elif not hasattr(est, "predict_proba"):
+                yield (
+                    ("candidates", i, "estimator"),
+                    f"`{cand.estimator}` gives no predicted probabilities (predict_proba) with these params",
+                    "use a classifier with predict_proba (for SVC: params: {probability: true})",
+                )
+
+
+def _estimator_kind(est: object) -> str | None:
+    from sklearn.base import is_classifier, is_regressor
+
+    if is_classifier(est):
+        return "classifier"
+    if is_regressor(est):
+        return "regressor"
+    return None
 
 
 __all__ = ["METRICS", "check_rules", "rule"]
