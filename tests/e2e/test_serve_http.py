@@ -135,6 +135,13 @@ def test_labels_by_api_and_by_file(server: Server, trained) -> None:
     status, out = server.request("POST", "/labels", {"labels": [{"request_id": rid, "label": 1}]})
     assert (status, out) == (200, {"recorded": 1})
     assert server.request("POST", "/labels", {"labels": [{"label": 1}]})[0] == 422
+    # a request id the server never issued is counted and reported, not stored (issue 7, finding 5)
+    both = [{"request_id": rid, "label": 1}, {"request_id": "never-issued", "label": 0}]
+    status, out = server.request("POST", "/labels", {"labels": both})
+    assert (status, out) == (200, {"recorded": 1, "unknown_request_ids": 1, "unknown": ["never-issued"]})
+    status, out = server.request("POST", "/labels", {"labels": both[1:]})
+    assert status == 422
+    assert out["details"] == [{"field": "request_id", "problem": "'never-issued' was never issued"}]
     drop = ws.root / "serving" / "tiny" / "labels" / "late.csv"
     drop.write_text("entity_id,label\nE-7,0\n")
     deadline = time.time() + 10
@@ -144,7 +151,7 @@ def test_labels_by_api_and_by_file(server: Server, trained) -> None:
     frame = read_predictions(ws.prediction_log("tiny"))
     mine = frame[frame["request_id"] == rid]
     assert len(mine) == 3
-    assert list(mine["label"]) == [1, 1, 0]  # the request's label, except where the entity has its own
+    assert list(mine["label"]) == [1, 1, 0]  # the request's newest label, except where the entity has its own
     assert set(mine.columns) >= {"logged_at", "ts", "model_version", "x", "color", "prediction", "probabilities"}
     since = read_predictions(ws.prediction_log("tiny"), start=time.time() + 60)
     assert since.empty

@@ -72,17 +72,31 @@ class PredictionLog:
         self.last_commit_seconds = time.perf_counter() - started
 
     def add_labels(self, labels: list[dict[str, Any]], source: str = "api") -> int:
+        return self.record_labels(labels, source)[0]
+
+    def record_labels(self, labels: list[dict[str, Any]], source: str = "api") -> tuple[int, list[str]]:
+        """Record labels; those naming a request id this log never issued are not stored but returned:
+        (recorded, unknown request ids)."""
         now = time.time()
-        rows = [
-            (now, lab.get("request_id"), _str(lab.get("entity_id")), json.dumps(lab["label"]), source) for lab in labels
-        ]
         with self._lock:
+            asked = {lab["request_id"] for lab in labels if lab.get("request_id") and lab.get("entity_id") is None}
+            known = {
+                rid
+                for rid in asked
+                if self._con.execute("select 1 from predictions where request_id = ? limit 1", (rid,)).fetchone()
+            }
+            unknown = sorted(asked - known)
+            rows = [
+                (now, lab.get("request_id"), _str(lab.get("entity_id")), json.dumps(lab["label"]), source)
+                for lab in labels
+                if not (lab.get("request_id") in asked and lab.get("request_id") not in known)
+            ]
             self._con.execute("begin")
             self._con.executemany(
                 "insert into labels (ts, request_id, entity_id, label, source) values (?,?,?,?,?)", rows
             )
             self._con.execute("commit")
-        return len(rows)
+        return len(rows), unknown
 
     def count(self) -> int:
         with self._lock:

@@ -18,6 +18,7 @@ def test_write_read_and_join_labels(tmp_path: Path) -> None:
     now = time.time()
     log.write([row("r1", 0, now - 100), row("r1", 1, now - 100, "e9"), row("r2", 0, now)])
     log.add_labels([{"request_id": "r1", "label": 0}])
+    assert log.record_labels([{"request_id": "nope", "label": 1}, {"entity_id": "e0", "label": 1}]) == (1, ["nope"])
     (tmp_path / "labels").mkdir()
     (tmp_path / "labels" / "l.csv").write_text("entity_id,label\ne9,1\n")
     (tmp_path / "labels" / "l2.jsonl").write_text('{"request_id": "r2", "label": "yes"}\n')

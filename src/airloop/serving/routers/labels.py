@@ -29,8 +29,17 @@ async def labels(payload: Labels, service: Service = Depends(get_service)) -> An
     if wrong:
         return error(422, "labels do not match the model's task", wrong)
     rows = [lab.model_dump() for lab in payload.labels]
-    n = await asyncio.get_running_loop().run_in_executor(None, service.predlog.add_labels, rows)
-    return JSONResponse({"recorded": n})
+    n, unknown = await asyncio.get_running_loop().run_in_executor(None, service.predlog.record_labels, rows)
+    if unknown and not n:
+        return error(
+            422,
+            "no prediction has these request ids: nothing recorded",
+            [{"field": "request_id", "problem": f"{rid!r} was never issued"} for rid in unknown[:20]],
+        )
+    body: dict[str, Any] = {"recorded": n}
+    if unknown:  # counted and reported, not stored: the monitor would never join them
+        body.update(unknown_request_ids=len(unknown), unknown=unknown[:20])
+    return JSONResponse(body)
 
 
 def _not_a_label(service: Service, values: list[Any]) -> list[dict[str, str]]:
