@@ -36,6 +36,10 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         "data_uri": frames.save(frame, ctx.run_dir / "ingested.parquet"),
         "fingerprint": fp,
         "rows": len(frame),
-        "batches": [{"name": b.name, "rows": len(b.frame), "landed": b.landed} for b in batches],
+        # each file's own columns: validation judges a file by what it holds, not by the union
+        "batches": [
+            {"name": b.name, "rows": len(b.frame), "landed": b.landed, "columns": [str(c) for c in b.frame.columns]}
+            for b in batches
+        ],
         **({"duplicates": duplicates} if duplicates else {}),
     }

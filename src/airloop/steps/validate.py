@@ -143,7 +143,9 @@ def _blocked(batch: dict[str, Any]) -> bool:
 def judge_batches(
     spec: Any, frame: Any, batches: list[dict[str, Any]], contract: Any | None
 ) -> tuple[dict[str, Any], list[str]]:
-    """Each landed batch (a slice of ``frame``) against the contract: the report and its text parts."""
+    """Each batch (a slice of ``frame``) against the contract: the report and its text parts. A slice
+    is cut back to its file's own columns and dtypes, so one file's odd column or type is never
+    blamed on the files beside it."""
     report: dict[str, Any] = {"batches": []}
     texts = []
     start = 0
@@ -151,6 +153,9 @@ def judge_batches(
     for batch in batches:
         part = frame.iloc[start : start + batch["rows"]]
         start += batch["rows"]
+        if "columns" in batch:
+            own = set(batch["columns"])
+            part = part[[c for c in part.columns if c in own]].infer_objects()
         reference = contract is None or contract.is_reference(batch["name"], batch["rows"])
         violations = [] if contract is None or reference else dc.check(part, contract, spec.contract)
         if target in part.columns and spec.data.missing_target == "fail":
@@ -159,7 +164,9 @@ def judge_batches(
                 v = dc.Violation(target, "missing_target", f"{missing} rows have no target", count=missing)
                 v.severity = dc.severity_of(v, spec.contract)
                 violations.append(v)
-        report["batches"].append({**batch, "violations": [asdict(v) for v in violations]})
+        report["batches"].append(
+            {**{k: v for k, v in batch.items() if k != "columns"}, "violations": [asdict(v) for v in violations]}
+        )
         if violations:
             texts.append(dc.render(batch["name"], batch["rows"], violations))
     return report, texts

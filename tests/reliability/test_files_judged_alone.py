@@ -1,0 +1,47 @@
+"""Issue 7, finding 2: each file is judged by its own columns and types, so a bad file never drags
+the good files beside it down (before: a column in one file was `extra_column` on every file, and a
+`;`-separated CSV made the good CSV landed with it fail and go to rejected/ too)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from helpers.projects import make_frame, train_with_steps, write_project
+
+from airloop.errors import ContractViolation
+from airloop.workspace import Workspace
+
+pytestmark = pytest.mark.integration
+
+
+def _blamed(ws: Workspace, run_id: str) -> dict[str, list[str]]:
+    report = json.loads((ws.run_dir("tiny", run_id) / "contract_report.json").read_text())
+    return {Path(b["name"]).name: sorted({v["rule"] for v in b["violations"]}) for b in report["batches"]}
+
+
+def test_only_the_file_that_breaks_the_contract_is_blamed_and_rejected(tmp_path: Path) -> None:
+    spec = write_project(tmp_path / "p", min_auc=0.0)
+    spec.write_text(spec.read_text().replace("  target: label\n", "  target: label\n  incoming: incoming\n"))
+    incoming = tmp_path / "p" / "incoming"
+    incoming.mkdir()
+    ws = Workspace(tmp_path / "ws")
+    train_with_steps(spec, ws, run_id="r1")
+
+    make_frame(200, seed=5, start="2024-04-01").to_csv(incoming / "april.csv", index=False)  # good
+    make_frame(200, seed=6, start="2024-05-01").to_csv(incoming / "may.csv", index=False, sep=";")  # one column
+    with pytest.raises(ContractViolation, match="may.csv"):
+        train_with_steps(spec, ws, run_id="r2")
+
+    blamed = _blamed(ws, "r2")
+    assert blamed["april.csv"] == []
+    assert blamed["part_0.csv"] == []
+    assert blamed["part_1.csv"] == []
+    assert blamed["may.csv"] == ["extra_column", "missing_column"]
+    assert (incoming / "rejected" / "may.csv").exists()
+    assert (incoming / "april.csv").exists()  # not rejected: it waits for the next run
+    assert not (incoming / "rejected" / "april.csv").exists()
+
+    refs = train_with_steps(spec, ws, run_id="r3")  # the good file joins on the next run
+    assert refs["landing"] == {"accepted": ["april.csv"]}
