@@ -53,6 +53,10 @@ def add_features(frame):
     if flaky and not Path(flaky).exists():
         Path(flaky).write_text("failed once")
         raise RuntimeError("transient failure in the transform")
+    if os.environ.get("AIRLOOP_TEST_TRANSFORM_SLEEP"):
+        import time
+
+        time.sleep(float(os.environ["AIRLOOP_TEST_TRANSFORM_SLEEP"]))
     if os.environ.get("AIRLOOP_TEST_TRANSFORM_RAISES"):
         raise ValueError("the transform is broken on purpose")
     frame["hour"] = pd.to_datetime(frame["ts"]).dt.hour.astype("float64")

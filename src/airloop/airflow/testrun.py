@@ -56,8 +56,24 @@ def lean_execution_api() -> bool:
     return True
 
 
+def die_with_parent() -> None:
+    """Be killed when the `airloop run` that started this process dies (kill -9, a lost terminal):
+    an orphaned run must not go on to register or promote a model nobody is waiting for."""
+    parent = os.environ.get("AIRLOOP_PARENT_PID")
+    if not parent or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != int(parent):  # the parent died before the signal was armed
+        os._exit(1)
+
+
 def main(dag_file: str, dag_id: str, result_file: str) -> int:
     started = time.perf_counter()
+    die_with_parent()
     # Airflow's import and setup allocate a large, long-lived heap; each full collection walks all of
     # it again (2-3 s per run, ~0.5 s a pass by the end). Collect nothing while setting up, then move
     # everything built so far out of the collector's reach; the run's own objects are collected as usual.

@@ -11,7 +11,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,34 @@ def run_train_dag(
     return run_dag(loaded, ws, train_dag_id(loaded.spec.name), on_event, poll)
 
 
+@contextmanager
+def run_lock(ws: Workspace, name: str) -> Iterator[None]:
+    """One `airloop run` per project and workspace at a time: a second one refuses instead of racing
+    the first on the same stores. The kernel drops the lock when its holder dies, so none goes stale."""
+    import fcntl
+
+    path = ws.project(name) / "run.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise EnvironmentProblem(
+                f"another run of `{name}` is in progress in this workspace ({holder})",
+                hint="wait for it to finish, or stop it; runs of one project never overlap",
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def run_dag(
     loaded: LoadedSpec,
     ws: Workspace,
@@ -113,9 +142,14 @@ def run_dag(
     result_file = events_file.with_suffix("").with_suffix(".result.json")
     log_file = events_file.with_suffix("").with_suffix(".log")
     events_file.touch()
-    env = {**os.environ, **airflow_env(ws), "AIRLOOP_EVENTS_FILE": str(events_file)}
+    env = {
+        **os.environ,
+        **airflow_env(ws),
+        "AIRLOOP_EVENTS_FILE": str(events_file),
+        "AIRLOOP_PARENT_PID": str(os.getpid()),
+    }
     started = time.perf_counter()
-    with open(log_file, "w") as log:
+    with run_lock(ws, loaded.spec.name), open(log_file, "w") as log:
         proc = subprocess.Popen(
             [
                 sys.executable,

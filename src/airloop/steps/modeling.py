@@ -60,9 +60,14 @@ def resolve_features(spec: Spec, transformed: pd.DataFrame) -> dict[str, list[st
     return {"numeric": numeric, "categorical": categorical}
 
 
-def make_estimator(candidate: Candidate, params: dict[str, Any]) -> Any:
+def make_estimator(candidate: Candidate, params: dict[str, Any], seed: int | None = None) -> Any:
+    """The estimator with its fixed and tuned params; seeded (``random_state``) unless the spec seeds
+    it, so the same data and spec train the same model (HistGradientBoosting's early-stopping split,
+    a forest's bootstraps)."""
     cls = import_object(candidate.estimator, what="estimator", sep=".")
     merged = {**candidate.params, **params}
+    if seed is not None and "random_state" not in merged and _takes_random_state(cls):
+        merged["random_state"] = seed
     try:
         return cls(**merged)
     except TypeError as exc:
@@ -70,6 +75,15 @@ def make_estimator(candidate: Candidate, params: dict[str, Any]) -> Any:
             f"estimator `{candidate.estimator}` refused its parameters: {exc}",
             hint=f"check params/search of candidate `{candidate.name}`",
         ) from None
+
+
+def _takes_random_state(cls: Any) -> bool:
+    import inspect
+
+    try:
+        return "random_state" in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def build_pipeline(spec: Spec, candidate: Candidate, features: dict[str, list[str]], params: dict[str, Any]) -> Any:
@@ -89,7 +103,7 @@ def build_pipeline(spec: Spec, candidate: Candidate, features: dict[str, list[st
     if spec.data.transform:
         steps.append(("transform", FeatureTransform(spec.data.transform)))
     steps.append(("prepare", prepare))
-    steps.append(("model", make_estimator(candidate, params)))
+    steps.append(("model", make_estimator(candidate, params, spec.tuning.seed)))
     return Pipeline(steps)
 
 

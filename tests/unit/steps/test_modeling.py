@@ -231,3 +231,17 @@ def test_as_text_marks_missing_values():
 
     assert out["c"].tolist() == ["a", "__missing__", "__missing__"]
     assert out["n"].tolist() == ["1", "2", "3"]
+
+
+def test_estimators_are_seeded_unless_the_spec_seeds_them(make_spec) -> None:
+    spec = make_spec(
+        candidates=[
+            {"name": "hgb", "estimator": "sklearn.ensemble.HistGradientBoostingClassifier"},
+            {"name": "own", "estimator": "sklearn.ensemble.RandomForestClassifier", "params": {"random_state": 7}},
+            {"name": "knn", "estimator": "sklearn.neighbors.KNeighborsClassifier"},
+        ]
+    )
+    hgb, own, knn = (make_estimator(c, {}, seed=3) for c in spec.candidates)
+    assert hgb.random_state == 3
+    assert own.random_state == 7
+    assert not hasattr(knn, "random_state")
