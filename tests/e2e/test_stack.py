@@ -7,6 +7,7 @@ process behind."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -155,5 +156,10 @@ def test_live_loop_on_the_real_stack(tmp_path: Path) -> None:
         down = cli("down", "--workspace", str(ws.root))
     assert down.returncode == 0, down.stderr
     assert "LEFT BEHIND" not in down.stdout
+    # every component stops on its own, within 15 s (issue 7, finding 7: standalone took 61 s, killed)
+    assert "had to be killed" not in down.stdout, down.stdout
+    stops = {m[1]: float(m[2]) for m in re.finditer(r"stopped (\S+) in ([\d.]+)s", down.stdout)}
+    assert stops, down.stdout
+    assert max(stops.values()) <= 15, stops
     for name, pgid in pgids.items():
         assert _group_members(pgid) == [], name

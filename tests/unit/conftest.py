@@ -96,15 +96,21 @@ def write_spec(tmp_path: Path) -> Callable[..., Path]:
     """``write_spec(drop=(), **overrides)`` writes BASE_SPEC+overrides; ``write_spec(text=...)`` raw YAML."""
 
     def write(text: str | None = None, drop: tuple[str, ...] = (), **overrides: Any) -> Path:
-        data = tmp_path / "data" / "d.csv"  # what BASE_SPEC's deep checks read: 20 rows, x and y
-        data.parent.mkdir(exist_ok=True)
-        data.write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
         path = tmp_path / "airloop.yaml"
         body = text if text is not None else yaml.safe_dump(spec_dict(drop, **overrides), sort_keys=False)
         path.write_text(body)
         return path
 
     return write
+
+
+@pytest.fixture
+def base_data(tmp_path: Path) -> Path:
+    """What BASE_SPEC's deep checks read (data/*.csv): 20 rows of x and a 0/1 target y."""
+    data = tmp_path / "data" / "d.csv"
+    data.parent.mkdir(exist_ok=True)
+    data.write_text("x,y\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
+    return data
 
 
 @pytest.fixture

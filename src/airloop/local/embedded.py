@@ -127,6 +127,17 @@ def run_lock(ws: Workspace, name: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _child_env(ws: Workspace, events_file: Path) -> dict[str, str]:
+    """The workspace's Airflow settings, where to write events, and who the parent is (the child
+    dies with it: see airloop.airflow.testrun)."""
+    return {
+        **os.environ,
+        **airflow_env(ws),
+        "AIRLOOP_EVENTS_FILE": str(events_file),
+        "AIRLOOP_PARENT_PID": str(os.getpid()),
+    }
+
+
 def run_dag(
     loaded: LoadedSpec,
     ws: Workspace,
@@ -142,12 +153,7 @@ def run_dag(
     result_file = events_file.with_suffix("").with_suffix(".result.json")
     log_file = events_file.with_suffix("").with_suffix(".log")
     events_file.touch()
-    env = {
-        **os.environ,
-        **airflow_env(ws),
-        "AIRLOOP_EVENTS_FILE": str(events_file),
-        "AIRLOOP_PARENT_PID": str(os.getpid()),
-    }
+    env = _child_env(ws, events_file)
     started = time.perf_counter()
     with run_lock(ws, loaded.spec.name), open(log_file, "w") as log:
         proc = subprocess.Popen(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airloop.data.sources import fingerprint, read_batches
 from airloop.steps import frames
@@ -10,18 +10,28 @@ from airloop.steps.context import StepContext
 from airloop.steps.lineage import code_version
 from airloop.tracking.tags import Tag
 
-
-def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
+if TYPE_CHECKING:
     import pandas as pd
 
+
+def data_fingerprint(parts: list[pd.DataFrame]) -> str:
+    """The content hash of the data: one file's own fingerprint, or a hash of the files' in order."""
+    import hashlib
+
+    if len(parts) == 1:
+        return fingerprint(parts[0])
+    return hashlib.sha256(",".join(fingerprint(p) for p in parts).encode()).hexdigest()[:16]
+
+
+def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     from airloop.tracking import Tracker
 
     ls = ctx.snapshot_spec()  # every later task of this run reads this snapshot
     every = read_batches(ls)
     batches = [b for b in every if not b.duplicate_of]
     duplicates = [{"name": b.name, "duplicate_of": b.duplicate_of} for b in every if b.duplicate_of]
-    frame = pd.concat([b.frame for b in batches], ignore_index=True) if len(batches) > 1 else batches[0].frame
-    fp = fingerprint(frame)
+    fp = data_fingerprint([b.frame for b in batches])
+    rows = sum(len(b.frame) for b in batches)
     tracker = Tracker(ctx.workspace)
     tags = {
         Tag.PROJECT: ls.spec.name,
@@ -30,16 +40,21 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         Tag.DATA_FINGERPRINT: fp,
     }
     mlflow_run = tracker.parent_run(ls.spec.name, ctx.dag_id, ctx.run_id, tags)
-    tracker.log(mlflow_run, params={"rows": len(frame), "batches": len(batches)}, tags=tags)
+    tracker.log(mlflow_run, params={"rows": rows, "batches": len(batches)}, tags=tags)
     return {
         "mlflow_run_id": mlflow_run,
-        "data_uri": frames.save(frame, ctx.run_dir / "ingested.parquet"),
         "fingerprint": fp,
-        "rows": len(frame),
-        # each file's own columns: validation judges a file by what it holds, not by the union
+        "rows": rows,
+        # each file as it was read, on its own: validation judges a file by its own columns and
+        # dtypes before anything is concatenated, so one odd file never changes how another looks
         "batches": [
-            {"name": b.name, "rows": len(b.frame), "landed": b.landed, "columns": [str(c) for c in b.frame.columns]}
-            for b in batches
+            {
+                "name": b.name,
+                "rows": len(b.frame),
+                "landed": b.landed,
+                "uri": frames.save(b.frame, ctx.run_dir / "ingested" / f"{i:04d}.parquet"),
+            }
+            for i, b in enumerate(batches)
         ],
         **({"duplicates": duplicates} if duplicates else {}),
     }

@@ -41,14 +41,27 @@ def columns_to_judge(spec: Any, columns: list[str]) -> tuple[list[str], list[str
 INFERRED_HERE = "inferred from this data (first accepted)"
 
 
-def reference_contract(ctx: StepContext, frame: Any, fingerprint: str) -> tuple[dc.Contract, str]:
+def reference_contract_if_known(ctx: StepContext) -> tuple[dc.Contract, str] | None:
+    """The declared contract, or the one inferred from earlier accepted data; None on first contact."""
     spec = ctx.loaded.spec
     if spec.contract.columns:
         return dc.from_spec(spec.contract, spec.data.target), "declared in the spec"
     stored = ctx.workspace.contract_file(spec.name)
     if stored.exists():
         return dc.Contract.from_json(stored.read_text()), f"inferred earlier ({stored})"
-    return dc.infer(frame, spec.data.target, source=fingerprint), INFERRED_HERE
+    return None
+
+
+def _contract(ctx: StepContext, parts: list[Any], refs: dict[str, Any], judged: list[str]) -> tuple[Any, str]:
+    """The contract to judge by, restricted to the judged columns; on first contact it is inferred
+    from every file here, which become its reference."""
+    import pandas as pd
+
+    known = reference_contract_if_known(ctx)
+    if known is not None:
+        return known[0].only(judged), known[1]
+    first = dc.infer(pd.concat(parts, ignore_index=True), ctx.loaded.spec.data.target, source=refs["fingerprint"])
+    return _with_reference(first.only(judged), refs["batches"]), INFERRED_HERE
 
 
 def _with_reference(contract: dc.Contract, batches: list[dict[str, Any]]) -> dc.Contract:
@@ -123,6 +136,15 @@ def _accept(ctx: StepContext, frame: Any, contract: dc.Contract) -> tuple[Any, i
     return frame, dropped
 
 
+def _report_text(texts: list[str], n: int, origin: str, warnings: list[str] | None, unchecked: list[str]) -> str:
+    text = "\n\n".join(texts) if texts else f"all {n} batch(es) satisfy the contract ({origin})"
+    if texts and warnings is not None:
+        text += f"\naccepted with {len(warnings)} warning(s) ({origin})"
+    if unchecked:
+        text += f"\nnot checked (the model does not use them): {', '.join(unchecked)}"
+    return text
+
+
 def _verdict(report: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
     """The refused batches, and (when none is refused) the warnings to train with; both into the report."""
     bad = [b for b in report["batches"] if _blocked(b)]
@@ -141,21 +163,14 @@ def _blocked(batch: dict[str, Any]) -> bool:
 
 
 def judge_batches(
-    spec: Any, frame: Any, batches: list[dict[str, Any]], contract: Any | None
+    spec: Any, parts: list[Any], batches: list[dict[str, Any]], contract: Any | None
 ) -> tuple[dict[str, Any], list[str]]:
-    """Each batch (a slice of ``frame``) against the contract: the report and its text parts. A slice
-    is cut back to its file's own columns and dtypes, so one file's odd column or type is never
-    blamed on the files beside it."""
+    """Each batch, as its own file read it, against the contract: the report and its text parts.
+    Nothing is concatenated first, so one file's odd column or dtype is never blamed on another."""
     report: dict[str, Any] = {"batches": []}
     texts = []
-    start = 0
     target = spec.data.target
-    for batch in batches:
-        part = frame.iloc[start : start + batch["rows"]]
-        start += batch["rows"]
-        if "columns" in batch:
-            own = set(batch["columns"])
-            part = part[[c for c in part.columns if c in own]].infer_objects()
+    for batch, part in zip(batches, parts, strict=True):
         reference = contract is None or contract.is_reference(batch["name"], batch["rows"])
         violations = [] if contract is None or reference else dc.check(part, contract, spec.contract)
         if target in part.columns and spec.data.missing_target == "fail":
@@ -165,7 +180,7 @@ def judge_batches(
                 v.severity = dc.severity_of(v, spec.contract)
                 violations.append(v)
         report["batches"].append(
-            {**{k: v for k, v in batch.items() if k != "columns"}, "violations": [asdict(v) for v in violations]}
+            {**{k: v for k, v in batch.items() if k != "uri"}, "violations": [asdict(v) for v in violations]}
         )
         if violations:
             texts.append(dc.render(batch["name"], batch["rows"], violations))
@@ -173,28 +188,24 @@ def judge_batches(
 
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
+    import pandas as pd
+
     from airloop.tracking import Tracker
 
     spec = ctx.loaded.spec
-    frame = frames.load(refs["data_uri"])
-    judged, unchecked = columns_to_judge(spec, [str(c) for c in frame.columns])
-    contract, origin = reference_contract(ctx, frame[judged], refs["fingerprint"])
-    contract = contract.only(judged)
-    if origin == INFERRED_HERE:
-        contract = _with_reference(contract, refs["batches"])
+    parts = [frames.load(b["uri"]) for b in refs["batches"]]
+    judged, unchecked = columns_to_judge(spec, list(dict.fromkeys(str(c) for p in parts for c in p.columns)))
+    parts = [part[[c for c in part.columns if c in set(judged)]] for part in parts]
+    contract, origin = _contract(ctx, parts, refs, judged)
     # The data a contract is inferred from is its reference: judging its files against their own
     # pooled statistics would refuse healthy files for sampling noise (one file's 21.0% nulls
     # against a pooled 20.7% + tolerance). Missing targets are still counted.
     judge = None if origin == INFERRED_HERE else contract
-    report, texts = judge_batches(spec, frame[judged], refs["batches"], judge)
+    report, texts = judge_batches(spec, parts, refs["batches"], judge)
     report.update(contract=origin, not_checked=unchecked)
     bad, warnings = _verdict(report)
     (ctx.run_dir / "contract_report.json").write_text(json.dumps(report, indent=2, default=str))
-    text = "\n\n".join(texts) if texts else f"all {len(refs['batches'])} batch(es) satisfy the contract ({origin})"
-    if texts and not bad:
-        text += f"\naccepted with {len(warnings)} warning(s) ({origin})"
-    if unchecked:
-        text += f"\nnot checked (the model does not use them): {', '.join(unchecked)}"
+    text = _report_text(texts, len(refs["batches"]), origin, warnings if not bad else None, unchecked)
     (ctx.run_dir / "contract_report.txt").write_text(text + "\n")
     (ctx.run_dir / "contract.json").write_text(contract.to_json())
 
@@ -214,6 +225,8 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
             f"spec or delete {ctx.workspace.contract_file(spec.name)} to infer it again",
         )
 
+    # only now, every file accepted, do they become one frame (the unchecked columns come back too)
+    frame = pd.concat([frames.load(b["uri"]) for b in refs["batches"]], ignore_index=True)
     frame, dropped = _accept(ctx, frame, contract)
     tracker.log(
         run_id,

@@ -10,8 +10,19 @@ from airloop.spec.rules import check_rules
 LOGREG = "sklearn.linear_model.LogisticRegression"
 
 
-def test_the_minimal_spec_breaks_no_rule(load):
+def test_the_minimal_spec_breaks_no_rule(load, base_data):
     assert check_rules(load(), deep=True) == []
+
+
+def test_no_data_file_is_found_by_the_deep_checks(load):
+    ((where, message, fix),) = check_rules(load(), deep=True)
+    assert where == ("data", "source", "path")
+    assert "no data file matches `data/*.csv`" in message
+    assert "data.source.path" in fix
+
+
+def test_a_landing_project_may_start_with_no_data(load):
+    assert check_rules(load(data={"incoming": "incoming"}), deep=True) == []
 
 
 # --- metrics -------------------------------------------------------------------------------------
@@ -317,7 +328,7 @@ def test_deep_transform_function_missing(write_spec, spec_problems, isolated_imp
     assert "did you mean `calendar`?" in problem.fix
 
 
-def test_deep_transform_found_in_the_spec_folder(write_spec, isolated_imports, tmp_path):
+def test_deep_transform_found_in_the_spec_folder(write_spec, isolated_imports, tmp_path, base_data):
     module = isolated_imports(tmp_path, "def calendar(frame):\n    return frame\n")
     path = write_spec(data={"transform": f"{module}:calendar"})
 
