@@ -46,37 +46,33 @@ def two_versions(tmp_path: Path) -> tuple[Path, Workspace]:
     return spec, ws
 
 
-def test_swap_under_load_fails_no_request(two_versions, tmp_path: Path) -> None:
+def test_ten_hot_swaps_under_sixteen_clients_fail_no_request(two_versions, tmp_path: Path) -> None:
     spec, ws = two_versions
     srv = Server(spec, ws.root, tmp_path / "server.log").start()
     try:
         body = json.dumps({"records": records(3)}).encode()
         stop, results = threading.Event(), []
-        threads = [threading.Thread(target=hammer, args=(srv.port, stop, results, body)) for _ in range(8)]
+        threads = [threading.Thread(target=hammer, args=(srv.port, stop, results, body)) for _ in range(16)]
         for t in threads:
             t.start()
-        time.sleep(1.5)
-        aliases.promote(Tracker(ws), "tiny", "2", by="hand")  # the registry moves; the poller (0.5 s) notices
-        deadline = time.time() + 20
-        while time.time() < deadline and not any(v == "2" for _, v, _ in results[-50:]):
-            time.sleep(0.1)
         time.sleep(1.0)
+        for swap in range(10):
+            to = "2" if swap % 2 == 0 else "1"
+            aliases.promote(Tracker(ws), "tiny", to, by="hand")  # the registry moves; the poller (0.5 s) notices
+            start = len(results)
+            deadline = time.time() + 20
+            while time.time() < deadline and not any(v == to for _, v, _ in results[start:]):
+                time.sleep(0.05)
+            assert any(v == to for _, v, _ in results[start:]), f"swap {swap} to v{to} never served"
+            time.sleep(0.3)
         stop.set()
         for t in threads:
             t.join(30)
-        assert results, "no request was made"
         failed = [r for r in results if r[0] != 200]
         assert failed == [], failed[:5]
-        versions = [v for _, v, _ in results]
-        assert "1" in versions
-        assert "2" in versions
-        first_v2 = versions.index("2")
-        assert versions[first_v2:].count("1") <= 8  # at most the requests already in flight
         status, model = srv.request("GET", "/model")
-        assert model["version"] == "2"
-        assert model["swaps"][-1]["from"] == "1"
-        assert model["swaps"][-1]["to"] == "2"
-        print(f"{len(results)} requests, 0 failed, swap after {first_v2}")
+        assert len(model["swaps"]) >= 10
+        print(f"{len(results)} requests over 10 swaps, 0 failed")
     finally:
         srv.stop()
 
