@@ -61,6 +61,8 @@ bench: install
 	$(BIN)/python bench/runner/run.py
 	$(BIN)/python bench/stack/run.py
 	$(BIN)/python bench/contract/flights_months.py
+	$(BIN)/python bench/split/stratified.py
+	$(BIN)/python bench/reliability/run.py
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/serve/run.py
 	$(BIN)/python bench/drift/run.py

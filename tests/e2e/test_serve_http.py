@@ -47,7 +47,7 @@ def test_predicts_one_record_and_a_batch(server: Server) -> None:
     assert body["predictions"] == [int(p[1] > p[0]) for p in body["probabilities"]]
 
 
-def test_invalid_requests_get_4xx_naming_each_field(server: Server) -> None:
+def test_invalid_requests_get_4xx_naming_each_field(server: Server, record_property) -> None:
     good = records(1)[0]
     cases = {
         "missing": {k: v for k, v in good.items() if k != "x"},
@@ -90,6 +90,7 @@ def test_invalid_requests_get_4xx_naming_each_field(server: Server) -> None:
     # the server is still up and still right
     assert server.request("GET", "/health") == (200, {"status": "ok"})
     assert server.request("POST", "/predict", good)[0] == 200
+    record_property("observed", "nesting 5,000 deep: 400; a 401-digit integer: 422; server up and right after")
 
 
 def test_model_metrics_and_openapi(server: Server) -> None:
@@ -125,7 +126,7 @@ def test_model_metrics_and_openapi(server: Server) -> None:
     assert server.request("GET", "/docs")[0] == 200
 
 
-def test_labels_by_api_and_by_file(server: Server, trained) -> None:
+def test_labels_by_api_and_by_file(server: Server, trained, record_property) -> None:
     _, ws = trained
     batch = records(3, seed=4)
     batch[2]["entity_id"] = "E-7"
@@ -142,6 +143,7 @@ def test_labels_by_api_and_by_file(server: Server, trained) -> None:
     status, out = server.request("POST", "/labels", {"labels": both[1:]})
     assert status == 422
     assert out["details"] == [{"field": "request_id", "problem": "'never-issued' was never issued"}]
+    record_property("observed", "a never-issued request id: counted and reported, not stored (422 when alone)")
     drop = ws.root / "serving" / "tiny" / "labels" / "late.csv"
     drop.write_text("entity_id,label\nE-7,0\n")
     deadline = time.time() + 10

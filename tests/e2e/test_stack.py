@@ -65,7 +65,7 @@ def finished_run(api: AirflowAPI, dag_id: str, run_type: str, after: set[str]):
     return check
 
 
-def test_live_loop_on_the_real_stack(tmp_path: Path) -> None:
+def test_live_loop_on_the_real_stack(tmp_path: Path, record_property) -> None:
     root = tmp_path / "project"
     # v1: a deliberately weak champion, so that the retrained model wins the gate
     spec = write_project(
@@ -161,5 +161,6 @@ def test_live_loop_on_the_real_stack(tmp_path: Path) -> None:
     stops = {m[1]: float(m[2]) for m in re.finditer(r"stopped (\S+) in ([\d.]+)s", down.stdout)}
     assert stops, down.stdout
     assert max(stops.values()) <= 15, stops
+    record_property("observed", "down: " + ", ".join(f"{k} {v:.1f} s" for k, v in stops.items()) + ", none killed")
     for name, pgid in pgids.items():
         assert _group_members(pgid) == [], name

@@ -46,7 +46,7 @@ def two_versions(tmp_path: Path) -> tuple[Path, Workspace]:
     return spec, ws
 
 
-def test_ten_hot_swaps_under_sixteen_clients_fail_no_request(two_versions, tmp_path: Path) -> None:
+def test_ten_hot_swaps_under_sixteen_clients_fail_no_request(two_versions, tmp_path: Path, record_property) -> None:
     spec, ws = two_versions
     srv = Server(spec, ws.root, tmp_path / "server.log").start()
     try:
@@ -72,7 +72,7 @@ def test_ten_hot_swaps_under_sixteen_clients_fail_no_request(two_versions, tmp_p
         assert failed == [], failed[:5]
         status, model = srv.request("GET", "/model")
         assert len(model["swaps"]) >= 10
-        print(f"{len(results)} requests over 10 swaps, 0 failed")
+        record_property("observed", f"{len(results)} requests from 16 clients over 10 swaps, {len(failed)} failed")
     finally:
         srv.stop()
 
@@ -114,7 +114,7 @@ def test_a_version_that_fails_to_load_leaves_the_old_one_serving(two_versions, t
     assert f"champion v{broken.version} failed to load; still serving v1" in srv.output()
 
 
-def test_kill_9_loses_no_acknowledged_prediction(two_versions, tmp_path: Path) -> None:
+def test_kill_9_loses_no_acknowledged_prediction(two_versions, tmp_path: Path, record_property) -> None:
     spec, ws = two_versions
     srv = Server(spec, ws.root, tmp_path / "server.log").start()
     body = json.dumps({"records": records(2)}).encode()
@@ -136,6 +136,9 @@ def test_kill_9_loses_no_acknowledged_prediction(two_versions, tmp_path: Path) -
     missing = acked - logged
     assert missing == set(), f"{len(missing)} acknowledged predictions lost"
     assert all(rows[rid] == 2 for rid in acked)
+    record_property(
+        "observed", f"{len(acked)} predictions acknowledged before kill -9, {len(acked & logged)} in the log"
+    )
     srv.start()  # the log opens again after the crash and takes new records
     try:
         status, out = srv.request("POST", "/predict", records(1)[0])

@@ -21,7 +21,7 @@ def _blamed(ws: Workspace, run_id: str) -> dict[str, list[str]]:
     return {Path(b["name"]).name: sorted({v["rule"] for v in b["violations"]}) for b in report["batches"]}
 
 
-def test_only_the_file_that_breaks_the_contract_is_blamed_and_rejected(tmp_path: Path) -> None:
+def test_only_the_file_that_breaks_the_contract_is_blamed_and_rejected(tmp_path: Path, record_property) -> None:
     spec = write_project(tmp_path / "p", min_auc=0.0)
     spec.write_text(spec.read_text().replace("  target: label\n", "  target: label\n  incoming: incoming\n"))
     incoming = tmp_path / "p" / "incoming"
@@ -45,3 +45,6 @@ def test_only_the_file_that_breaks_the_contract_is_blamed_and_rejected(tmp_path:
 
     refs = train_with_steps(spec, ws, run_id="r3")  # the good file joins on the next run
     assert refs["landing"] == {"accepted": ["april.csv"]}
+    record_property(
+        "observed", "only the ;-separated file blamed and rejected; the good file beside it joined next run"
+    )

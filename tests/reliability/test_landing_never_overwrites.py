@@ -24,7 +24,7 @@ def _landing_project(root: Path) -> tuple[Path, Path]:
     return spec, root / "incoming"
 
 
-def test_a_landed_name_that_is_taken_is_suffixed_and_a_copy_is_set_aside(tmp_path: Path) -> None:
+def test_a_landed_name_that_is_taken_is_suffixed_and_a_copy_is_set_aside(tmp_path: Path, record_property) -> None:
     spec, incoming = _landing_project(tmp_path / "p")
     data = tmp_path / "p" / "data"
     ws = Workspace(tmp_path / "ws")
@@ -44,6 +44,9 @@ def test_a_landed_name_that_is_taken_is_suffixed_and_a_copy_is_set_aside(tmp_pat
     }
     assert (incoming / "duplicates" / "again.csv").exists()  # set aside, not deleted
     assert not (data / "again.csv").exists()
+    record_property(
+        "observed", "January intact; April joined as part_0.landed-1.csv; a copy of February set aside unread"
+    )
 
 
 def test_a_second_rejected_file_of_the_same_name_keeps_the_first(tmp_path: Path) -> None:

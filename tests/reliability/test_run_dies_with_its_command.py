@@ -35,7 +35,7 @@ def _wait_for_task(ws: Path, task: str, timeout: float = 120) -> None:
     raise AssertionError(f"{task} never started")
 
 
-def test_kill_9_of_the_command_kills_the_run_and_a_rerun_succeeds(tmp_path: Path) -> None:
+def test_kill_9_of_the_command_kills_the_run_and_a_rerun_succeeds(tmp_path: Path, record_property) -> None:
     from airloop.tracking import Tracker
     from airloop.workspace import Workspace
 
@@ -57,7 +57,9 @@ def test_kill_9_of_the_command_kills_the_run_and_a_rerun_succeeds(tmp_path: Path
 
     cmd.send_signal(signal.SIGKILL)
     cmd.wait(10)
+    killed_at = time.time()
     gone, alive = psutil.wait_procs(children, timeout=10)
+    child_gone = time.time() - killed_at
     assert not alive, f"orphaned: {alive}"
     tracker = Tracker(Workspace(ws))
     assert tracker.version_numbers("tiny") == []  # nothing registered after the command died
@@ -70,3 +72,8 @@ def test_kill_9_of_the_command_kills_the_run_and_a_rerun_succeeds(tmp_path: Path
     )
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr  # no stale lock, no half state in the way
     assert tracker.aliases("tiny") == {"champion": "1"}
+    record_property(
+        "observed",
+        f"child gone {child_gone:.1f} s after kill -9 during tune_trials; nothing registered; "
+        "a second run refused (exit 8); the rerun made v1 champion",
+    )

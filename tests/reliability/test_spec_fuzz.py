@@ -56,7 +56,7 @@ def _mutate(lines: list[str], rng: random.Random) -> list[str]:
     return out
 
 
-def test_mutated_specs_are_accepted_or_refused_with_a_location(tmp_path: Path) -> None:
+def test_mutated_specs_are_accepted_or_refused_with_a_location(tmp_path: Path, record_property) -> None:
     for name in ("airloop.yaml", "features.py"):
         shutil.copy(EXAMPLE / name, tmp_path / name)
     lines = (EXAMPLE / "airloop.yaml").read_text().splitlines()
@@ -73,3 +73,7 @@ def test_mutated_specs_are_accepted_or_refused_with_a_location(tmp_path: Path) -
             assert re.search(r"airloop\.yaml:\d+", res.output), (trial, text, res.output)
             assert "fix:" in res.output, (trial, res.output)
     assert outcomes[2] > 50  # the mutations do break specs: the test is not vacuous
+    record_property(
+        "observed",
+        f"150 mutations: {outcomes[0]} accepted, {outcomes[2]} refused with file:line and a fix, 0 tracebacks",
+    )
