@@ -141,4 +141,6 @@ def stopped(report: dict[str, Any]) -> str:
         note = " (had to be killed)" if info["killed"] else ""
         left = f"; LEFT BEHIND: {info['left']}" if info["left"] else ""
         lines.append(f"stopped {name} in {info['seconds']}s{note}{left}")
+        if info.get("lingered"):  # still there after the first signal: what got a SIGTERM of its own
+            lines.append(f"  after SIGINT, still running: {'; '.join(info['lingered'][:6])}")
     return "\n".join(lines)

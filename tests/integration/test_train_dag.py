@@ -205,9 +205,11 @@ def test_landed_files_join_the_data_or_are_rejected(tmp_path: Path, workspace) -
     assert not (incoming / "april.csv").exists()
     assert (tmp_path / "p" / "data" / "april.csv").exists()  # accepted: now part of the data
     assert good.outputs()["rows"] == 1400
+    assert not (incoming / "_READY").exists()  # spent: every file it vouched for is settled
     bad = make_frame(200, seed=8, start="2024-05-01")
     bad["color"] = "purple"
     bad.to_csv(incoming / "may.csv", index=False)
+    (incoming / "_READY").write_text("")
     rejected = run_train_dag(load_spec(project), workspace)
     assert not rejected.ok
     assert rejected.final_failure()["task"] == "validate"

@@ -43,6 +43,7 @@ def test_every_kind_of_corruption_is_refused_and_the_champion_stays(tmp_path: Pa
         frame, rule = _corrupt(kind, seed=20 + i)
         name = f"batch_{i}.csv"
         frame.to_csv(incoming / name, index=False)
+        (incoming / "_READY").write_text("")
         with pytest.raises(ContractViolation) as err:
             train_with_steps(spec, ws, run_id=f"bad{i}")
         assert rule in err.value.message, (kind, err.value.message)

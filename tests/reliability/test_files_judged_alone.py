@@ -31,6 +31,7 @@ def test_only_the_file_that_breaks_the_contract_is_blamed_and_rejected(tmp_path:
 
     make_frame(200, seed=5, start="2024-04-01").to_csv(incoming / "april.csv", index=False)  # good
     make_frame(200, seed=6, start="2024-05-01").to_csv(incoming / "may.csv", index=False, sep=";")  # one column
+    (incoming / "_READY").write_text("")
     with pytest.raises(ContractViolation, match="may.csv"):
         train_with_steps(spec, ws, run_id="r2")
 
@@ -43,6 +44,7 @@ def test_only_the_file_that_breaks_the_contract_is_blamed_and_rejected(tmp_path:
     assert (incoming / "april.csv").exists()  # not rejected: it waits for the next run
     assert not (incoming / "rejected" / "april.csv").exists()
 
+    assert (incoming / "_READY").exists()  # it still vouches for april.csv
     refs = train_with_steps(spec, ws, run_id="r3")  # the good file joins on the next run
     assert refs["landing"] == {"accepted": ["april.csv"]}
     record_property(

@@ -33,6 +33,7 @@ def test_a_landed_name_that_is_taken_is_suffixed_and_a_copy_is_set_aside(tmp_pat
 
     make_frame(200, seed=7, start="2024-04-01").to_csv(incoming / "part_0.csv", index=False)  # April, January's name
     shutil.copy(data / "part_1.csv", incoming / "again.csv")  # February, landed a second time
+    (incoming / "_READY").write_text("")
     refs = train_with_steps(spec, ws, run_id="r2")
 
     assert (data / "part_0.csv").read_bytes() == january  # January is intact
@@ -56,6 +57,7 @@ def test_a_second_rejected_file_of_the_same_name_keeps_the_first(tmp_path: Path)
     for i, color in enumerate(("purple", "orange")):
         bad = make_frame(200, seed=8 + i, start="2024-05-01").assign(color=color)
         bad.to_csv(incoming / "may.csv", index=False)
+        (incoming / "_READY").write_text("")
         with pytest.raises(Exception, match="data contract"):
             train_with_steps(spec, ws, run_id=f"bad{i}")
     rejected = incoming / "rejected"

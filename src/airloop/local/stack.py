@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -189,33 +190,60 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
-def down(ws: Workspace, timeout: float = 60) -> dict[str, Any]:
-    """SIGINT every process `up` started, wait, escalate only if needed, and report leftovers.
+def down(ws: Workspace, timeout: float = 15) -> dict[str, Any]:
+    """Stop every process `up` started within ``timeout``, gracefully if at all possible.
 
-    ``airflow standalone`` gets SIGINT on its own PID, not on its group: it answers by sending
-    SIGTERM to each component. A group-wide SIGINT also reaches the scheduler directly, and the
-    second signal (standalone's SIGTERM) then lands while the scheduler's LocalExecutor is handing
-    its workers their stop messages: the scheduler then waits forever at exit for workers that never
-    got one (seen 2 times in 3 with preloaded workers). The group is signalled only if something is
-    still there after half the timeout."""
+    1. SIGINT: ``airflow standalone`` gets it on its own PID, not on its group, and answers by
+       sending SIGTERM to each component (a group-wide SIGINT would reach the scheduler twice, and
+       a scheduler signalled twice can wait forever at exit for LocalExecutor workers that never
+       got their stop message). Other processes get it on their group.
+    2. After two thirds of the timeout, SIGTERM to every process still in the group, once: a
+       component whose exit waits on a worker (seen: the scheduler, 1 run in 4 under load) then
+       finishes, because the worker does.
+    3. At the timeout, SIGKILL, reported as "had to be killed".
+    What lingered after each stage is in the report, by command."""
     stopped: dict[str, Any] = {}
     for name, pgid in state.recorded_pids(ws).items():
         started = time.time()
-        stages = [os.kill, os.killpg] if name == "standalone" else [os.killpg]
-        for i, send in enumerate(stages):
-            if not _group_members(pgid):
-                break
-            try:
-                send(pgid, signal.SIGINT)
-            except ProcessLookupError:
-                pass
-            until = started + (timeout / 2 if i < len(stages) - 1 else timeout)
-            while _group_members(pgid) and time.time() < until:
-                time.sleep(0.3)
+        lingered: list[str] = []
+        if _group_members(pgid):
+            _signal(os.kill if name == "standalone" else os.killpg, pgid, signal.SIGINT)
+            _wait_empty(pgid, started + timeout * 2 / 3)
+        if _group_members(pgid):
+            lingered = [_command(pid) for pid in _group_members(pgid)]
+            for pid in _group_members(pgid):
+                _signal(os.kill, pid, signal.SIGTERM)
+            _wait_empty(pgid, started + timeout)
         left = _group_members(pgid)
         if left:
-            os.killpg(pgid, signal.SIGKILL)
+            _signal(os.killpg, pgid, signal.SIGKILL)
             time.sleep(1)
-        stopped[name] = {"seconds": round(time.time() - started, 1), "killed": bool(left), "left": _group_members(pgid)}
+        stopped[name] = {
+            "seconds": round(time.time() - started, 1),
+            "killed": bool(left),
+            "left": _group_members(pgid),
+            "lingered": lingered,
+        }
         state.forget(ws, name)
     return stopped
+
+
+def _signal(send: Callable[[int, int], None], target: int, sig: int) -> None:
+    try:
+        send(target, sig)
+    except ProcessLookupError:  # gone meanwhile
+        pass
+
+
+def _wait_empty(pgid: int, until: float) -> None:
+    while _group_members(pgid) and time.time() < until:
+        time.sleep(0.2)
+
+
+def _command(pid: int) -> str:
+    try:
+        words = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return str(pid)
+    text = " ".join(w.decode(errors="replace") for w in words if w)
+    return f"{pid} {text[:80]}"

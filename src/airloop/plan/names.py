@@ -23,9 +23,12 @@ def dag_ids(project: str) -> tuple[str, ...]:
     return tuple(dag_id(project, k) for k in DAG_KINDS)
 
 
+NEW_DATA = "new-data"
+
+
 def new_data_asset(project: str) -> str:
     """The asset whose event (a _READY marker in data.incoming) starts a train run."""
-    return f"airloop://{project}/new-data"
+    return f"airloop://{project}/{NEW_DATA}"
 
 
 def labels_asset(project: str) -> str:

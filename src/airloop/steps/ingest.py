@@ -27,7 +27,10 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     from airloop.tracking import Tracker
 
     ls = ctx.snapshot_spec()  # every later task of this run reads this snapshot
-    every = read_batches(ls)
+    from airloop.data.sources import ready_time
+
+    ready_at = ready_time(ls)  # before reading: a marker written meanwhile vouches for the next run
+    every = read_batches(ls, until=ready_at)
     batches = [b for b in every if not b.duplicate_of]
     duplicates = [{"name": b.name, "duplicate_of": b.duplicate_of} for b in every if b.duplicate_of]
     fp = data_fingerprint([b.frame for b in batches])
@@ -57,4 +60,5 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
             for i, b in enumerate(batches)
         ],
         **({"duplicates": duplicates} if duplicates else {}),
+        **({"ready_at": ready_at} if ready_at is not None else {}),
     }

@@ -70,7 +70,11 @@ def _with_reference(contract: dc.Contract, batches: list[dict[str, Any]]) -> dc.
 
 
 def settle_landed(
-    ctx: StepContext, batches: list[dict[str, Any]], report: str, duplicates: list[dict[str, Any]] | None = None
+    ctx: StepContext,
+    batches: list[dict[str, Any]],
+    report: str,
+    duplicates: list[dict[str, Any]] | None = None,
+    ready_at: float | None = None,
 ) -> dict[str, Any]:
     """Landed files that pass join the accumulated data; those that fail go to incoming/rejected/
     with the report, so a bad batch blocks one run, not every run after it. When any batch fails,
@@ -81,6 +85,7 @@ def settle_landed(
 
     landed = [b for b in batches if b.get("landed")]
     if not landed and not duplicates:
+        _retire_markers(ctx, ready_at)
         return {}
     failed = any(_blocked(b) for b in batches)
     target = accumulation_folder(ctx.loaded)
@@ -104,7 +109,21 @@ def settle_landed(
         if src.exists():  # kept, never deleted: a copy of accepted data is set aside, not read twice
             dest = _move(src, landing / "duplicates")
             done.setdefault("duplicates", []).append(f"{dest.name} (same bytes as {Path(d['duplicate_of']).name})")
+    _retire_markers(ctx, ready_at)
     return done
+
+
+def _retire_markers(ctx: StepContext, ready_at: float | None) -> None:
+    """Markers up to ``ready_at`` are spent once no file they vouch for is left waiting; while one
+    is (good files held back by a refused batch), they stay, so the next run takes it."""
+    from airloop.data.sources import incoming_folder, landed_files, ready_markers
+
+    folder = incoming_folder(ctx.loaded)
+    if ready_at is None or folder is None or landed_files(ctx.loaded, ready_at):
+        return
+    for marker in ready_markers(folder):
+        if marker.stat().st_mtime <= ready_at:
+            marker.unlink(missing_ok=True)
 
 
 def _move(src: Path, folder: Path) -> Path:
@@ -213,7 +232,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     run_id = refs["mlflow_run_id"]
     for name in ("contract_report.json", "contract_report.txt", "contract.json"):
         tracker.log_artifact(run_id, str(ctx.run_dir / name), "contract")
-    landing = settle_landed(ctx, report["batches"], text, refs.get("duplicates"))
+    landing = settle_landed(ctx, report["batches"], text, refs.get("duplicates"), refs.get("ready_at"))
     (ctx.run_dir / "landing.json").write_text(json.dumps(landing, indent=2))
     if bad:
         tracker.log(run_id, tags={Tag.VERDICT: "rejected: data contract violated"})

@@ -84,8 +84,9 @@ def test_airflow_dagbag_loads_the_train_dag(dag_file: Path, tmp_path: Path) -> N
     # @weekly, or whenever the monitor requests retraining
     assert "expression='0 0 * * 0'" in out["schedule"]
     assert "airloop://flights/retrain-requested" in out["schedule"]
-    # or when a _READY marker lands in data.incoming (the triggerer's watcher raises the event)
-    watcher = f"DirectoryFileDeleteTrigger directory={EXAMPLE.parent / 'incoming'}, filename=_READY"
+    # or when a _READY marker lands in data.incoming (the triggerer's watcher raises the event and
+    # keeps the marker, renamed, for ingest)
+    watcher = f"ReadyMarkerTrigger directory={EXAMPLE.parent / 'incoming'}, filename=_READY"
     assert watcher in out["schedule"]
     assert out["monitor"] == {"monitor": ["request_retrain"], "request_retrain": []}
     assert out["monitor_outlets"] == ["airloop://flights/retrain-requested"]
