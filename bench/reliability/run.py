@@ -23,6 +23,8 @@ CASES = [
         "tests/reliability/test_landing_never_overwrites.py",
     ),
     ("a bad file beside good ones", "tests/reliability/test_files_judged_alone.py"),
+    ("landed files without a marker, or written after it", "tests/reliability/test_ready_marker.py"),
+    ("data that cannot be learned as the spec says", "tests/unit/cli/test_bad_target.py"),
     (
         "kill -9 of `airloop run` during tune_trials, a second run, a rerun",
         "tests/reliability/test_run_dies_with_its_command.py",

@@ -50,7 +50,7 @@ def test_a_landed_name_that_is_taken_is_suffixed_and_a_copy_is_set_aside(tmp_pat
     )
 
 
-def test_a_second_rejected_file_of_the_same_name_keeps_the_first(tmp_path: Path) -> None:
+def test_a_second_rejected_file_of_the_same_name_keeps_the_first(tmp_path: Path, record_property) -> None:
     spec, incoming = _landing_project(tmp_path / "p")
     ws = Workspace(tmp_path / "ws")
     train_with_steps(spec, ws, run_id="r1")
@@ -64,3 +64,4 @@ def test_a_second_rejected_file_of_the_same_name_keeps_the_first(tmp_path: Path)
     assert "purple" in (rejected / "may.csv").read_text()
     assert "orange" in (rejected / "may.landed-1.csv").read_text()
     assert (rejected / "may.landed-1.csv.report.txt").exists()
+    record_property("observed", "two rejected may.csv: both kept (may.csv, may.landed-1.csv), each with its report")

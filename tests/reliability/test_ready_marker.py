@@ -16,7 +16,9 @@ from airloop.workspace import Workspace
 pytestmark = pytest.mark.integration
 
 
-def test_only_files_written_before_the_marker_are_taken_and_the_marker_is_spent(tmp_path: Path) -> None:
+def test_only_files_written_before_the_marker_are_taken_and_the_marker_is_spent(
+    tmp_path: Path, record_property
+) -> None:
     spec = write_project(tmp_path / "p", min_auc=0.0)
     spec.write_text(spec.read_text().replace("  target: label\n", "  target: label\n  incoming: incoming\n"))
     incoming = tmp_path / "p" / "incoming"
@@ -44,3 +46,4 @@ def test_only_files_written_before_the_marker_are_taken_and_the_marker_is_spent(
     refs = train_with_steps(spec, ws, run_id="r3")
     assert refs["landing"] == {"accepted": ["may.csv"]}
     assert not marker.exists()
+    record_property("observed", "no marker: nothing taken; a file newer than the marker waited for the next one")
