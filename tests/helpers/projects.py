@@ -96,6 +96,14 @@ def write_project(
     return root / "airloop.yaml"
 
 
+def write_landing_project(root: Path) -> tuple[Path, Path]:
+    """The small project with a landing folder (data.incoming) and a gate any model passes."""
+    spec = write_project(root, min_auc=0.0)
+    spec.write_text(spec.read_text().replace("  target: label\n", "  target: label\n  incoming: incoming\n"))
+    (root / "incoming").mkdir()
+    return spec, root / "incoming"
+
+
 def train_with_steps(spec_path: Path, ws, run_id: str = "manual_1", **env) -> dict:
     """Run the train stages in this process, without Airflow: a champion in a few seconds."""
     from airloop.spec import load_spec

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from helpers.projects import make_frame, train_with_steps, write_project
+from helpers.projects import make_frame, train_with_steps, write_landing_project
 
 from airloop.errors import ContractViolation
 from airloop.tracking import Tracker
@@ -31,10 +31,7 @@ KINDS = ("missing column", "dtype change", "unit change", "null flood", "categor
 
 
 def test_every_kind_of_corruption_is_refused_and_the_champion_stays(tmp_path: Path, record_property) -> None:
-    spec = write_project(tmp_path / "p", min_auc=0.0)
-    spec.write_text(spec.read_text().replace("  target: label\n", "  target: label\n  incoming: incoming\n"))
-    incoming = tmp_path / "p" / "incoming"
-    incoming.mkdir()
+    spec, incoming = write_landing_project(tmp_path / "p")
     ws = Workspace(tmp_path / "ws")
     train_with_steps(spec, ws, run_id="r0")
     tracker = Tracker(ws)

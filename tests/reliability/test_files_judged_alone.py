@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers.projects import make_frame, train_with_steps, write_project
+from helpers.projects import make_frame, train_with_steps, write_landing_project
 
 from airloop.errors import ContractViolation
 from airloop.workspace import Workspace
@@ -22,10 +22,7 @@ def _blamed(ws: Workspace, run_id: str) -> dict[str, list[str]]:
 
 
 def test_only_the_file_that_breaks_the_contract_is_blamed_and_rejected(tmp_path: Path, record_property) -> None:
-    spec = write_project(tmp_path / "p", min_auc=0.0)
-    spec.write_text(spec.read_text().replace("  target: label\n", "  target: label\n  incoming: incoming\n"))
-    incoming = tmp_path / "p" / "incoming"
-    incoming.mkdir()
+    spec, incoming = write_landing_project(tmp_path / "p")
     ws = Workspace(tmp_path / "ws")
     train_with_steps(spec, ws, run_id="r1")
 

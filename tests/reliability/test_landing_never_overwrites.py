@@ -10,22 +10,15 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers.projects import make_frame, train_with_steps, write_project
+from helpers.projects import make_frame, train_with_steps, write_landing_project
 
 from airloop.workspace import Workspace
 
 pytestmark = pytest.mark.integration
 
 
-def _landing_project(root: Path) -> tuple[Path, Path]:
-    spec = write_project(root, min_auc=0.0)
-    spec.write_text(spec.read_text().replace("  target: label\n", "  target: label\n  incoming: incoming\n"))
-    (root / "incoming").mkdir()
-    return spec, root / "incoming"
-
-
 def test_a_landed_name_that_is_taken_is_suffixed_and_a_copy_is_set_aside(tmp_path: Path, record_property) -> None:
-    spec, incoming = _landing_project(tmp_path / "p")
+    spec, incoming = write_landing_project(tmp_path / "p")
     data = tmp_path / "p" / "data"
     ws = Workspace(tmp_path / "ws")
     train_with_steps(spec, ws, run_id="r1")
@@ -51,7 +44,7 @@ def test_a_landed_name_that_is_taken_is_suffixed_and_a_copy_is_set_aside(tmp_pat
 
 
 def test_a_second_rejected_file_of_the_same_name_keeps_the_first(tmp_path: Path, record_property) -> None:
-    spec, incoming = _landing_project(tmp_path / "p")
+    spec, incoming = write_landing_project(tmp_path / "p")
     ws = Workspace(tmp_path / "ws")
     train_with_steps(spec, ws, run_id="r1")
     for i, color in enumerate(("purple", "orange")):

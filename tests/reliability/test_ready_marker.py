@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.projects import make_frame, train_with_steps, write_project
+from helpers.projects import make_frame, train_with_steps, write_landing_project
 
 from airloop.workspace import Workspace
 
@@ -19,10 +19,7 @@ pytestmark = pytest.mark.integration
 def test_only_files_written_before_the_marker_are_taken_and_the_marker_is_spent(
     tmp_path: Path, record_property
 ) -> None:
-    spec = write_project(tmp_path / "p", min_auc=0.0)
-    spec.write_text(spec.read_text().replace("  target: label\n", "  target: label\n  incoming: incoming\n"))
-    incoming = tmp_path / "p" / "incoming"
-    incoming.mkdir()
+    spec, incoming = write_landing_project(tmp_path / "p")
     ws = Workspace(tmp_path / "ws")
 
     make_frame(200, seed=5, start="2024-04-01").to_csv(incoming / "april.csv", index=False)
