@@ -28,9 +28,10 @@ dev: $(VENV)/.dev
 demo: install
 	$(BIN)/python examples/flights/demo.py
 
-# Three pytest workers on two cores: the slow tests often wait on Airflow, servers and subprocesses,
-# so a third keeps both cores busy (`PYTEST_WORKERS=0` runs in one process).
-PYTEST_WORKERS ?= 3
+# Two pytest workers on two cores, one per cost lane (tests/conftest.py). A third worker was ~35 s
+# faster but put a live stack, the Celery test and a demo on two cores at once, and the timing of
+# `down` and the Celery run then failed under that load (`PYTEST_WORKERS=0` runs in one process).
+PYTEST_WORKERS ?= 2
 XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist worksteal)
 
 test: dev

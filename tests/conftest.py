@@ -15,6 +15,8 @@ COST = (
     ("tests/examples/test_live_demo.py", 250),
     ("tests/examples/test_flights_demo.py", 120),
     ("tests/examples/test_zoo.py", 30),
+    ("tests/reliability/test_run_dies_with_its_command.py", 60),
+    ("tests/reliability/", 15),
     ("tests/e2e/test_stack.py", 80),
     ("tests/services/test_celery.py", 60),
     ("tests/integration/", 25),
@@ -29,7 +31,7 @@ def pytest_collection_modifyitems(config, items):
         path = item.nodeid.replace("\\", "/")
         return next((c for prefix, c in COST if path.startswith(prefix)), 0.1)
 
-    # Two lanes, whatever the number of workers: with three workers, worksteal's thirds then give the
+    # Two lanes, one per worker (`make test`). With three workers, worksteal's thirds give the
     # live demo a worker, the quick demo, stack and Celery tests a second one after a few unit tests,
     # and cheap tests to the third, which steals. Measured (fresh clone, 2 cores): pytest 8:18 this
     # way; 8:53 with two workers; 11:24 with three lanes (both stacks came up side by side).

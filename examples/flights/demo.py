@@ -153,6 +153,7 @@ class Month:
 
     def play(self, m: int, bad: bool) -> dict[str, Any]:
         self.api.wait_idle(self.train)
+        before_labels = self.api.run_ids(self.train)
         month = self.frame[self.frame["month"] == m][prepare.COLUMNS].reset_index(drop=True)
         sample = month.sample(n=min(self.replay_rows, len(month)), random_state=m)
         entity = [f"2013-{m:02d}-{i}" for i in sample.index]
@@ -167,9 +168,10 @@ class Month:
         seen = self.api.run_ids(self.monitor)
         drive.deliver_labels(self.ws, self.name, labels, f"labels_2013_{m:02d}.csv")
         self.api.wait_for_new_run(self.monitor, seen)
-        time.sleep(4)  # a retrain request becomes a run of its own (on the data so far): let it finish first
-        self.api.wait_idle(self.train)
         monitored = drive.last_monitoring(self.ws, self.name)
+        if monitored.get("verdict") == "retrain requested":  # a run of its own, on the data so far: let it finish
+            self.api.wait_for_new_run(self.train, before_labels)
+        self.api.wait_idle(self.train)
         # 3. the month's data lands (plus a corrupted copy, one month): the train DAG runs on it
         seen = self.api.run_ids(self.train)
         prepare.write_months(self.incoming, [m], self.frame)
@@ -191,6 +193,7 @@ class Month:
         return {
             "month": MONTHS[m - 1],
             "champion": after,
+            "champion_before": before,
             "holdout_auc": round(float(champ.tags.get(Tag.metric(METRIC), "nan")), 4),
             "live_auc": monitored.get("live", {}).get(METRIC),
             "drifted": ", ".join(monitored.get("drifted", [])),

@@ -156,11 +156,13 @@ def test_live_loop_on_the_real_stack(tmp_path: Path, record_property) -> None:
         down = cli("down", "--workspace", str(ws.root))
     assert down.returncode == 0, down.stderr
     assert "LEFT BEHIND" not in down.stdout
-    # every component stops on its own, within 15 s (issue 7, finding 7: standalone took 61 s, killed)
+    # every component stops without SIGKILL (issue 7, finding 7: standalone took 61 s and was killed).
+    # Unloaded it takes 5-7 s (bench/results/reliability.md); here two other test workers share the
+    # two cores, so the bound is down's own 30 s budget
     assert "had to be killed" not in down.stdout, down.stdout
     stops = {m[1]: float(m[2]) for m in re.finditer(r"stopped (\S+) in ([\d.]+)s", down.stdout)}
     assert stops, down.stdout
-    assert max(stops.values()) <= 15, stops
+    assert max(stops.values()) <= 30, stops
     record_property("observed", "down: " + ", ".join(f"{k} {v:.1f} s" for k, v in stops.items()) + ", none killed")
     for name, pgid in pgids.items():
         assert _group_members(pgid) == [], name

@@ -190,17 +190,17 @@ def _group_members(pgid: int) -> list[int]:
     return members
 
 
-def down(ws: Workspace, timeout: float = 15) -> dict[str, Any]:
-    """Stop every process `up` started within ``timeout``, gracefully if at all possible.
+def down(ws: Workspace, timeout: float = 30, term_after: float = 8) -> dict[str, Any]:
+    """Stop every process `up` started, gracefully if at all possible (5-7 s on an idle machine).
 
     1. SIGINT: ``airflow standalone`` gets it on its own PID, not on its group, and answers by
        sending SIGTERM to each component (a group-wide SIGINT would reach the scheduler twice, and
        a scheduler signalled twice can wait forever at exit for LocalExecutor workers that never
        got their stop message). Other processes get it on their group.
-    2. After two thirds of the timeout, SIGTERM to every process still in the group, once: a
+    2. After ``term_after`` seconds, SIGTERM to every process still in the group, once: a
        component whose exit waits on a worker (seen: the scheduler, 1 run in 4 under load) then
        finishes, because the worker does.
-    3. At the timeout, SIGKILL, reported as "had to be killed".
+    3. At ``timeout``, SIGKILL, reported as "had to be killed".
     What lingered after each stage is in the report, by command."""
     stopped: dict[str, Any] = {}
     for name, pgid in state.recorded_pids(ws).items():
@@ -208,7 +208,7 @@ def down(ws: Workspace, timeout: float = 15) -> dict[str, Any]:
         lingered: list[str] = []
         if _group_members(pgid):
             _signal(os.kill if name == "standalone" else os.killpg, pgid, signal.SIGINT)
-            _wait_empty(pgid, started + timeout * 2 / 3)
+            _wait_empty(pgid, started + term_after)
         if _group_members(pgid):
             lingered = [_command(pid) for pid in _group_members(pgid)]
             for pid in _group_members(pgid):
