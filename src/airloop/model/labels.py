@@ -65,7 +65,7 @@ def infer(y: pd.Series, task: str, declared: Any = None, target: str = "target")
     y = normalize(y.dropna(), task)
     counts = y.value_counts()
     classes = sorted(counts.index.tolist(), key=_sort_key)
-    classes = [_plain(c) for c in classes]
+    classes = [plain(c) for c in classes]
     if len(classes) < 2:
         raise UnusableData(
             f"target `{target}` holds a single class ({_show(classes)}): there is nothing to learn",
@@ -129,7 +129,8 @@ def coerce(values: list[Any], classes: list[Any]) -> list[Any]:
     return out
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds."""
     return value.item() if hasattr(value, "item") else value
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from airloop.data.contract import looks_like_dates
 from airloop.errors import DataError
+from airloop.model.labels import plain as _plain
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -194,7 +195,3 @@ def plausible_targets(frame: pd.DataFrame, limit: int = 8) -> list[tuple[str, st
         scored.append((score, -i, str(name), f"{task} ({why})"))
     scored.sort(reverse=True)
     return [(name, what) for _, _, name, what in scored[:limit]]
-
-
-def _plain(value: Any) -> Any:
-    return value.item() if hasattr(value, "item") else value

@@ -105,8 +105,10 @@ def feature_drift(spec: Any, champion: Any, frame: Any) -> dict[str, Any]:
     )
     out = {"features": [r.to_dict() for r in results], "drifted": [r.feature for r in results if r.drifted]}
     probs = [p for p in frame["probabilities"] if p is not None]
-    known = labels_of(champion.tags)
-    at = known["classes"].index(known["positive"]) if known and known.get("positive") is not None else -1
+    from airloop.model.labels import Labels
+
+    known = Labels.from_dict(labels_of(champion.tags))
+    at = known.positive_index if known else -1
     scores = np.array([p[at] if len(p) == 2 else max(p) for p in probs]) if probs else frame["prediction"]
     summary = NumericSummary(**json.loads(mlflow.artifacts.load_text(f"{uri}/prediction.json")))
     if len(scores):

@@ -212,9 +212,9 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     from airloop.tracking import Tracker
 
     spec = ctx.loaded.spec
-    parts = [frames.load(b["uri"]) for b in refs["batches"]]
-    judged, unchecked = columns_to_judge(spec, list(dict.fromkeys(str(c) for p in parts for c in p.columns)))
-    parts = [part[[c for c in part.columns if c in set(judged)]] for part in parts]
+    whole = [frames.load(b["uri"]) for b in refs["batches"]]  # each file read once, judged, then joined
+    judged, unchecked = columns_to_judge(spec, list(dict.fromkeys(str(c) for p in whole for c in p.columns)))
+    parts = [part[[c for c in part.columns if c in set(judged)]] for part in whole]
     contract, origin = _contract(ctx, parts, refs, judged)
     # The data a contract is inferred from is its reference: judging its files against their own
     # pooled statistics would refuse healthy files for sampling noise (one file's 21.0% nulls
@@ -245,7 +245,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         )
 
     # only now, every file accepted, do they become one frame (the unchecked columns come back too)
-    frame = pd.concat([frames.load(b["uri"]) for b in refs["batches"]], ignore_index=True)
+    frame = pd.concat(whole, ignore_index=True)
     frame, dropped = _accept(ctx, frame, contract)
     tracker.log(
         run_id,
