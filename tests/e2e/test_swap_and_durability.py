@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.projects import SERVING, records, train_with_steps, write_project
+from helpers.projects import SERVING, make_frame, records, train_with_steps, write_project
 from helpers.server import Server
 
 from airloop.tracking import Tracker, aliases
@@ -41,7 +41,9 @@ def two_versions(tmp_path: Path) -> tuple[Path, Workspace]:
     spec = write_project(tmp_path / "project", extra=SERVING, min_auc=0.0)
     ws = Workspace(tmp_path / "ws")
     train_with_steps(spec, ws, run_id="run_1")
-    train_with_steps(spec, ws, run_id="run_2")  # v2: champion or challenger, as the gate says
+    # v2 (champion or challenger, as the gate says) needs new inputs: the same data is not trained twice
+    make_frame(300, seed=9, start="2024-03-01").to_csv(tmp_path / "project" / "data" / "part_2.csv", index=False)
+    train_with_steps(spec, ws, run_id="run_2")
     aliases.promote(Tracker(ws), "tiny", "1", by="hand")
     return spec, ws
 

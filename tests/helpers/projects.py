@@ -104,22 +104,12 @@ def write_landing_project(root: Path) -> tuple[Path, Path]:
     return spec, root / "incoming"
 
 
-def train_with_steps(spec_path: Path, ws, run_id: str = "manual_1", **env) -> dict:
-    """Run the train stages in this process, without Airflow: a champion in a few seconds."""
+def train_with_steps(spec_path: Path, ws, run_id: str = "manual_1") -> dict:
+    """Run the train plan in this process, without Airflow: a champion in a few seconds."""
+    from airloop.local.inprocess import run_train
     from airloop.spec import load_spec
-    from airloop.steps.context import StepContext
-    from airloop.steps.runner import execute
 
-    ctx = StepContext(load_spec(spec_path).spec.name, str(spec_path), ws, dag_id="tiny__train", run_id=run_id)
-    refs: dict = {}
-    for kind in ("ingest", "validate", "split"):
-        refs = execute(kind, ctx, refs)
-    batches = execute("tune_plan", ctx, refs, merge=False)["tune_batches"]
-    results = [execute("tune_trials", ctx, refs, merge=False, batch=b) for b in batches]
-    refs = execute("tune_select", ctx, refs, results=results)
-    for kind in ("train", "evaluate", "gate", "register", "promote"):
-        refs = execute(kind, ctx, refs)
-    return refs
+    return run_train(load_spec(spec_path), ws, run_id)
 
 
 SERVING = """

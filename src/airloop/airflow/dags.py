@@ -20,7 +20,7 @@ from airflow.sdk import (
     task,
 )
 
-from airloop.plan import Plan
+from airloop.plan import RUN_ON_SAME_INPUTS, Plan
 from airloop.plan.names import NEW_DATA
 
 
@@ -66,7 +66,12 @@ def _run(
 
 @task(multiple_outputs=False)
 def step(kind: str, task_id: str, plan_json: str, refs: dict[str, Any] | None = None) -> dict[str, Any]:
-    return _run(kind, task_id, plan_json, refs or {})
+    refs = refs or {}
+    if refs.get("same_inputs_as") and kind not in RUN_ON_SAME_INPUTS:  # Airflow skips the rest of the chain
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        raise AirflowSkipException(f"same inputs as v{refs['same_inputs_as']} (data, spec, code): not trained again")
+    return _run(kind, task_id, plan_json, refs)
 
 
 @task(multiple_outputs=False)

@@ -93,7 +93,9 @@ def last_monitoring(ws: Workspace, name: str) -> dict[str, Any]:
     hist = pd.read_parquet(path)
     last = hist[hist["at"] == hist["at"].max()]
     out: dict[str, Any] = {"verdict": str(last["verdict"].iloc[0])}
-    out["drifted"] = sorted(last[(last["drifted"]) & (last["method"] != "metric")]["feature"].tolist())
+    out["drifted"] = sorted(
+        last[(last["drifted"]) & (~last["method"].isin(["metric", "estimate"]))]["feature"].tolist()
+    )
     metrics = last[last["method"] == "metric"]
     out["live"] = {
         str(f).removeprefix("live_"): round(float(v), 4)

@@ -206,7 +206,7 @@ def _read_history(path: Path) -> tuple[pd.DataFrame | None, str | None]:
 def _live_section(spec: Spec, history: pd.DataFrame | None, problem: str | None) -> str:
     if history is None or history.empty:
         return _note(problem or "nothing yet: no monitor run has recorded results (`airloop monitor PATH`).")
-    live = history[history["method"] == "metric"]
+    live = history[history["method"].isin(["metric", "estimate"])]
     parts = []
     if live.empty:
         parts.append(_note("nothing yet: no live metric, labels for the logged predictions have not arrived."))
@@ -214,12 +214,13 @@ def _live_section(spec: Spec, history: pd.DataFrame | None, problem: str | None)
         fig = _figure()
         ax = fig.add_subplot()
         for feature, part in live.groupby("feature", sort=True):
-            (line,) = ax.plot(part["when"], part["statistic"], marker="o", label=str(feature))
+            style = "--" if str(feature).startswith("estimated_") else "-"  # estimated before labels
+            (line,) = ax.plot(part["when"], part["statistic"], marker="o", linestyle=style, label=str(feature))
             floor = spec.monitoring.min_performance.get(str(feature).removeprefix("live_"))
             if floor is not None:
                 ax.axhline(floor, color=line.get_color(), linestyle="--", linewidth=1, label=f"{feature} minimum")
         _time_axis(ax)
-        ax.set(ylabel="live value", title="live performance of the champion (labeled predictions)")
+        ax.set(ylabel="live value", title="performance of the champion: measured on labels, estimated (dashed)")
         ax.legend(loc="best", fontsize=8)
         parts.append(_img(fig, "live metrics over time"))
     parts.append(_runs_table(history))
@@ -230,7 +231,7 @@ def _runs_table(history: pd.DataFrame) -> str:
     runs = []
     for at, part in history.groupby("at", sort=True):
         metric = part[part["method"] == "metric"]
-        drift = part[part["method"] != "metric"]
+        drift = part[~part["method"].isin(["metric", "estimate"])]
         live = ", ".join(f"{f} {s:.4f}" for f, s in zip(metric["feature"], metric["statistic"], strict=True))
         drifted = sorted(drift.loc[drift["drifted"].astype(bool), "feature"].astype(str))
         runs.append(

@@ -23,6 +23,8 @@ TASK_DOCS = {
     "signature and the drift reference.",
     "evaluate": "Score the candidate and the current champion on the same holdout.",
     "gate": "Compare with thresholds and the champion; record the verdict and its reasons.",
+    "refit": "After a passed gate, fit the same pipeline and parameters on training + holdout rows "
+    "(promotion.refit: all); that fit is registered, with the gate's evidence from the judged fit.",
     "register": "Register a model version with lineage tags (data fingerprint, spec hash, code version, run ids).",
     "promote": "Move aliases: a passed gate makes the version `champion` (old one `previous`); "
     "a refused one becomes `challenger`.",
@@ -71,7 +73,8 @@ def build_train_plan(loaded: LoadedSpec, workspace: str) -> Plan:
         _task("tune_select", "tune_select", ("tune_trials",), collects="tune_trials", refs_from="split"),
     ]
     prev = "tune_select"
-    for t in ("train", "evaluate", "gate", "register", "promote"):
+    after_gate = ("refit",) if spec.promotion.refit == "all" else ()
+    for t in ("train", "evaluate", "gate", *after_gate, "register", "promote"):
         tasks.append(_task(t, t, (prev,)))
         prev = t
     n_cand = len(spec.candidates)

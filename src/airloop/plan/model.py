@@ -5,6 +5,11 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
+# Task kinds that still run when ingest finds its inputs already trained (``same_inputs_as``):
+# validate settles landed files and closes the MLflow run; every later task is skipped. The DAG
+# layer and the in-process driver both read this.
+RUN_ON_SAME_INPUTS = ("ingest", "validate")
+
 
 @dataclass(frozen=True)
 class PlanTask:

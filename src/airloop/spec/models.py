@@ -157,6 +157,11 @@ class Promotion(_Model):
     metric: str | None = None
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
     min_improvement: float = Field(0.0, ge=0, description="delta the challenger must beat the champion by")
+    refit: Literal["holdout", "all"] = Field(
+        "holdout",
+        description="after a passed gate, register the fit the gate judged (holdout) or the same pipeline "
+        "refit on training + holdout rows (all)",
+    )
 
 
 class Serving(_Model):
@@ -180,13 +185,28 @@ class Monitoring(_Model):
     categorical_method: str = Field("psi", description="drift statistic for categorical features (psi, chi2)")
     psi_threshold: float = Field(0.2, gt=0)
     p_threshold: float = Field(0.01, gt=0, lt=1)
-    drifted_features: int = Field(2, ge=1, description="retrain when at least this many features drift")
+    drift_importance: float | None = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="retrain when drifted features carry this share of the champion's importance (None: off)",
+    )
+    drifted_features: int | None = Field(
+        2, ge=1, description="for a champion without recorded importance: retrain when this many features drift"
+    )
     min_performance: dict[str, float] = Field(default_factory=dict, description="live metric floors")
     max_performance_drop: float | None = Field(
         0.05, ge=0, description="retrain when the live promotion metric falls this far below the holdout"
     )
     min_labeled: int = Field(50, ge=1, description="labeled predictions needed before performance is judged")
-    cooldown_hours: float = Field(24.0, ge=0, description="no second retrain request inside this window")
+    performance: Literal["measured", "estimated", "auto"] = Field(
+        "measured",
+        description="what the performance checks use: labeled predictions, an estimate from the scores "
+        "before labels arrive, or auto (measured when min_labeled labels are in, else estimated)",
+    )
+    cooldown_hours: float = Field(
+        24.0, ge=0, description="no second retrain request within this much data time of the last one"
+    )
 
     @field_validator("numeric_method", "categorical_method")
     @classmethod

@@ -20,7 +20,9 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     X, y = xy(spec, frames.load(refs["holdout_uri"]))
     tracker = Tracker(ctx.workspace)
     positive = positive_of(refs)
-    candidate = score(spec, names, mlflow.sklearn.load_model(refs["model_uri"]), X, y, positive)
+    model = mlflow.sklearn.load_model(refs["model_uri"])
+    candidate = score(spec, names, model, X, y, positive)
+    log_sensitivity(ctx, tracker, refs, model, X, y)
     champion: dict[str, Any] | None = None
     current = tracker.alias(spec.name, CHAMPION)
     if current is not None:
@@ -35,3 +37,42 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         metrics.update({f"champion_holdout_{k}": v for k, v in champion["metrics"].items()})
     tracker.log(refs["mlflow_run_id"], metrics=metrics)
     return {"metrics": candidate, "champion": champion}
+
+
+def log_sensitivity(ctx: StepContext, tracker: Any, refs: dict[str, Any], model: Any, X: Any, y: Any) -> None:
+    """With the drift reference: how much the model depends on each column (permutation importance
+    of the promotion metric) and, for binary models, how its scores map to probabilities on this
+    holdout (what performance estimation needs before labels arrive)."""
+    import json
+
+    from airloop.metrics import METRICS
+    from airloop.monitoring.estimate import Calibration
+    from airloop.monitoring.importance import permutation_importance
+    from airloop.steps.modeling import positive_of, score
+    from airloop.steps.train import positive_scores, reference_columns
+
+    spec = ctx.loaded.spec
+    metric = spec.promotion_metric
+    sample = X.sample(n=min(len(X), IMPORTANCE_ROWS), random_state=0)
+    truth = y.loc[sample.index]
+    positive = positive_of(refs)
+    importance = permutation_importance(
+        lambda frame: score(spec, [metric], model, frame, truth, positive)[metric],
+        sample,
+        reference_columns(ctx, X),
+        maximize=METRICS[metric].direction == "maximize",
+    )
+    folder = ctx.run_dir / "reference"
+    folder.mkdir(exist_ok=True)
+    (folder / "importance.json").write_text(json.dumps({"metric": metric, "importance": importance}))
+    tracker.log_artifact(refs["mlflow_run_id"], str(folder / "importance.json"), "reference")
+    if spec.task == "binary" and hasattr(model, "predict_proba"):
+        scores = positive_scores(model.predict_proba(X), None, refs.get("labels"))
+        positive = positive if positive is not None else model.classes_[-1]
+        calibration = Calibration.fit(scores, (y == positive).to_numpy())
+        (folder / "calibration.json").write_text(json.dumps(calibration.to_dict()))
+        tracker.log_artifact(refs["mlflow_run_id"], str(folder / "calibration.json"), "reference")
+
+
+# rows of the holdout the importance is measured on: 3 shuffles per column, each a full prediction
+IMPORTANCE_ROWS = 5000

@@ -43,8 +43,15 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         Tag.DATA_FINGERPRINT: fp,
     }
     mlflow_run = tracker.parent_run(ls.spec.name, ctx.dag_id, ctx.run_id, tags)
-    tracker.log(mlflow_run, params={"rows": rows, "batches": len(batches)}, tags=tags)
+    # one training per input: these data, this spec and this code trained a version already
+    same = tracker.version_with_tags(ls.spec.name, {k: v for k, v in tags.items() if k != Tag.PROJECT})
+    tracker.log(
+        mlflow_run,
+        params={"rows": rows, "batches": len(batches)},
+        tags={**tags, **({Tag.SAME_INPUTS_AS: same} if same else {})},
+    )
     return {
+        **({"same_inputs_as": same} if same else {}),
         "mlflow_run_id": mlflow_run,
         "fingerprint": fp,
         "rows": rows,

@@ -27,6 +27,7 @@ def history_file(ctx: StepContext) -> Path:
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     from airloop.data.predlog import read_predictions
+    from airloop.monitoring.policy import History, Policy, decide
     from airloop.tracking import Tracker
     from airloop.tracking.tags import CHAMPION
 
@@ -48,40 +49,114 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         finally:
             predlog.close()
     frame = read_predictions(log, start=since) if log.exists() else None
-    now = time.time()
     rows = 0 if frame is None else len(frame)
-    summary: dict[str, Any] = {"champion": str(champion.version), "rows": rows, "since": since, "at": now}
+    summary: dict[str, Any] = {"champion": str(champion.version), "rows": rows, "since": since, "at": time.time()}
     if frame is None or rows < spec.monitoring.min_rows:
         summary["verdict"] = f"waiting: {rows} new predictions, {spec.monitoring.min_rows} needed"
         return {"retrain": False, "reason": summary["verdict"], "monitor": summary}
 
+    labels = labels_of(champion.tags)
     drift = feature_drift(spec, champion, frame)
-    perf = live_performance(spec, frame, labels_of(champion.tags))
-    summary.update(drift=drift, performance=perf)
-    retrain, reasons = decide(spec, champion, drift, perf)
-    cooldown = spec.monitoring.cooldown_hours * 3600
-    if retrain and state.get("last_request") and now - state["last_request"] < cooldown:
-        left = (cooldown - (now - state["last_request"])) / 3600
-        reasons.append(
-            f"but the last retrain request was {(now - state['last_request']) / 60:.0f} min ago: "
-            f"cooldown {spec.monitoring.cooldown_hours:g} h ({left:.1f} h left)"
-        )
-        retrain = False
-    reason = "; ".join(reasons) if reasons else "no drift and performance within policy"
-    summary.update(verdict="retrain requested" if retrain else "no action", reason=reason)
+    perf = live_performance(spec, frame, labels)
+    window = observe(spec, champion, frame, drift, perf)
+    history = History(last_request=state.get("last_request_data_time"), holdout=holdout_metrics(champion))
+    decision = decide(history, window, Policy.of(spec))
+    summary.update(drift=drift, performance=perf, estimated=window.estimated, data_time=window.end)
+    summary.update(verdict=decision.verdict, reason=decision.reason, weighted_drift=decision.weighted_drift)
     record(ctx, tracker, champion, summary)
     last_ts = float(frame["logged_at"].max().timestamp()) + 1e-6
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({**state, "last_ts": last_ts, **({"last_request": now} if retrain else {})}))
+    new_state = {**state, "last_ts": last_ts}
+    if decision.retrain:
+        new_state["last_request_data_time"] = window.end
+    path.write_text(json.dumps(new_state))
     # XCom gets the verdict; the per-feature statistics live in MLflow and the history file
     brief = {
         "champion": summary["champion"],
         "rows": rows,
-        "verdict": summary["verdict"],
+        "verdict": decision.verdict,
+        "reason": decision.reason,
+        "data_time": window.end,
+        "weighted_drift": decision.weighted_drift,
         "drifted": drift.get("drifted", []),
         "live": {k: v for k, v in (perf.get("metrics") or {}).items()},
+        "estimated": window.estimated,
     }
-    return {"retrain": retrain, "reason": reason, "monitor": brief}
+    return {"retrain": decision.retrain, "reason": decision.reason, "monitor": brief}
+
+
+def data_time(spec: Any, frame: Any) -> float:
+    """The window's place on the data's own clock: the newest value of the time column when the
+    predictions carry it (a replay of last year is last year), else when the newest was logged."""
+    import pandas as pd
+
+    column = spec.split.column
+    if column and column in frame.columns:
+        when = pd.to_datetime(frame[column], utc=True, errors="coerce").dropna()
+        if len(when):
+            return float(when.max().timestamp())
+    return float(frame["logged_at"].max().timestamp())
+
+
+def holdout_metrics(champion: Any) -> dict[str, float]:
+    prefix = Tag.metric("")
+    return {k.removeprefix(prefix): float(v) for k, v in champion.tags.items() if k.startswith(prefix)}
+
+
+def observe(spec: Any, champion: Any, frame: Any, drift: dict[str, Any], perf: dict[str, Any]) -> Any:
+    """The policy's view of this window: drift weighted by the champion's importance, measured and
+    estimated performance, in data time."""
+    from airloop.monitoring.policy import Signal, Window
+
+    sensitivity = reference_extras(champion)
+    importance = sensitivity.get("importance", {}).get("importance", {})
+    signals = tuple(
+        Signal(f["feature"], bool(f["drifted"]), float(f["statistic"]), importance.get(f["feature"]))
+        for f in drift.get("features", [])
+    )
+    return Window(
+        end=data_time(spec, frame),
+        rows=len(frame),
+        signals=signals,
+        measured=perf.get("metrics") or {},
+        labeled=perf.get("labeled", 0),
+        estimated=estimated_performance(spec, champion, frame, sensitivity.get("calibration")),
+    )
+
+
+def reference_extras(champion: Any) -> dict[str, Any]:
+    """importance.json and calibration.json beside the champion's drift reference (absent for
+    champions trained before airloop recorded them)."""
+    import mlflow.artifacts
+
+    uri = champion.tags.get(Tag.REFERENCE_URI)
+    out: dict[str, Any] = {}
+    for name in ("importance", "calibration"):
+        try:
+            out[name] = json.loads(mlflow.artifacts.load_text(f"{uri}/{name}.json"))
+        except Exception:  # not recorded for this champion: the policy falls back
+            continue
+    return out
+
+
+def estimated_performance(spec: Any, champion: Any, frame: Any, calibration: dict[str, Any] | None) -> dict[str, Any]:
+    from airloop.model.labels import Labels
+    from airloop.monitoring.estimate import Calibration, estimate_binary, estimate_multiclass
+
+    scored = [(p, pred) for p, pred in zip(frame["probabilities"], frame["prediction"], strict=True) if p is not None]
+    if spec.task == "regression" or not scored:
+        return {}
+    if spec.task == "multiclass":
+        return estimate_multiclass([p for p, _ in scored])
+    if calibration is None:
+        return {}
+    known = Labels.from_dict(labels_of(champion.tags))
+    at = known.positive_index if known else -1
+    scores = [p[at] for p, _ in scored]
+    positive = known.positive if known else None
+    answered = [pred == positive if positive is not None else p[at] >= 0.5 for p, pred in scored]
+    estimate = estimate_binary(Calibration(**calibration), scores, answered)
+    return {k: v for k, v in estimate.items() if k in spec.metric_names}
 
 
 def feature_drift(spec: Any, champion: Any, frame: Any) -> dict[str, Any]:
@@ -154,35 +229,6 @@ def live_performance(spec: Any, frame: Any, labels: dict[str, Any] | None = None
     return out
 
 
-def decide(spec: Any, champion: Any, drift: dict[str, Any], perf: dict[str, Any]) -> tuple[bool, list[str]]:
-    """The spec's policy: drift on N features, a metric under its floor, or a drop from holdout."""
-    from airloop.metrics import METRICS
-
-    m = spec.monitoring
-    reasons: list[str] = []
-    drifted = drift.get("drifted", [])
-    if len(drifted) >= m.drifted_features:
-        reasons.append(
-            f"{len(drifted)} features drifted ({', '.join(drifted)}), policy allows {m.drifted_features - 1}"
-        )
-    live = perf.get("metrics") or {}
-    for name, floor in m.min_performance.items():
-        value = live.get(name)
-        if value is not None and value < floor:
-            reasons.append(f"live {name} {value:.4f} is below the minimum {floor}")
-    metric = spec.promotion_metric
-    holdout = champion.tags.get(Tag.metric(metric))
-    if m.max_performance_drop is not None and live.get(metric) is not None and holdout is not None:
-        maximize = METRICS[metric].direction == "maximize"
-        drop = (float(holdout) - live[metric]) if maximize else (live[metric] - float(holdout))
-        if drop > m.max_performance_drop:
-            reasons.append(
-                f"live {metric} {live[metric]:.4f} is {drop:.4f} worse than the holdout "
-                f"{float(holdout):.4f} (policy allows {m.max_performance_drop})"
-            )
-    return bool(reasons), reasons
-
-
 def record(ctx: StepContext, tracker: Any, champion: Any, summary: dict[str, Any]) -> None:
     """An MLflow run under the champion's training run, and one history row per feature."""
     import pandas as pd
@@ -196,6 +242,9 @@ def record(ctx: StepContext, tracker: Any, champion: Any, summary: dict[str, Any
     perf = summary["performance"]
     metrics["labeled"] = perf.get("labeled", 0)
     metrics.update({f"live_{k}": v for k, v in (perf.get("metrics") or {}).items() if v is not None})
+    metrics.update({f"estimated_{k}": v for k, v in (summary.get("estimated") or {}).items() if v is not None})
+    if summary.get("weighted_drift") is not None:
+        metrics["weighted_drift"] = summary["weighted_drift"]
     run_id = tracker.child_run(champion.run_id, f"monitor {time.strftime('%Y-%m-%d %H:%M')}", {}, metrics)
     tracker.log(
         run_id,
@@ -208,33 +257,7 @@ def record(ctx: StepContext, tracker: Any, champion: Any, summary: dict[str, Any
             Tag.RUN_ID: ctx.run_id,
         },
     )
-    rows = [
-        {
-            "at": summary["at"],
-            "champion": summary["champion"],
-            "feature": item["feature"],
-            "method": item["method"],
-            "statistic": item["statistic"],
-            "drifted": item["drifted"],
-            "rows": summary["rows"],
-            "verdict": summary["verdict"],
-        }
-        for item in summary["drift"].get("features", [])
-    ]
-    rows += [
-        {
-            "at": summary["at"],
-            "champion": summary["champion"],
-            "feature": f"live_{k}",
-            "method": "metric",
-            "statistic": v,
-            "drifted": False,
-            "rows": perf.get("labeled", 0),
-            "verdict": summary["verdict"],
-        }
-        for k, v in (perf.get("metrics") or {}).items()
-        if v is not None
-    ]
+    rows = history_rows(summary)
     path = history_file(ctx)
     path.parent.mkdir(parents=True, exist_ok=True)
     new = pd.DataFrame(rows)
@@ -243,3 +266,33 @@ def record(ctx: StepContext, tracker: Any, champion: Any, summary: dict[str, Any
     tmp = path.with_suffix(".tmp")
     new.to_parquet(tmp, index=False)
     tmp.replace(path)
+
+
+def history_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The history file's rows of one run: a drift statistic per feature, then the live (measured)
+    and estimated metrics."""
+    perf = summary["performance"]
+
+    def row(feature: str, method: str, statistic: float, drifted: bool, rows: int) -> dict[str, Any]:
+        return {
+            "at": summary["at"],
+            "champion": summary["champion"],
+            "feature": feature,
+            "method": method,
+            "statistic": statistic,
+            "drifted": drifted,
+            "rows": rows,
+            "verdict": summary["verdict"],
+        }
+
+    out = [
+        row(item["feature"], item["method"], item["statistic"], item["drifted"], summary["rows"])
+        for item in summary["drift"].get("features", [])
+    ]
+    labeled = perf.get("labeled", 0)
+    out += [
+        row(f"live_{k}", "metric", v, False, labeled) for k, v in (perf.get("metrics") or {}).items() if v is not None
+    ]
+    estimated = (summary.get("estimated") or {}).items()
+    out += [row(f"estimated_{k}", "estimate", v, False, summary["rows"]) for k, v in estimated if v is not None]
+    return out

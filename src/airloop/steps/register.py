@@ -25,6 +25,9 @@ def version_tags(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         Tag.REFERENCE_URI: f"runs:/{refs['mlflow_run_id']}/reference",
         Tag.FEATURES: refs["features"],
     }
+    from airloop.steps.refit import refit_tags
+
+    tags.update(refit_tags(refs))
     if refs.get("labels"):
         tags.update(labels_tags(refs["labels"]))
     tags.update({Tag.metric(k): round(v, 6) for k, v in refs["metrics"].items()})

@@ -23,6 +23,7 @@ STEPS: dict[str, str] = {
     "tune_trials": "tune:run_batch",
     "tune_select": "tune:select",
     "train": "train:run",
+    "refit": "refit:run",
     "evaluate": "evaluate:run",
     "gate": "gate:run",
     "register": "register:run",
@@ -128,5 +129,7 @@ def _summary(out: dict[str, Any]) -> dict[str, Any]:
         "contract_warnings",
         "labels",
         "landing",
+        "same_inputs_as",
+        "refit",
     )
     return {k: out[k] for k in keep if k in out}

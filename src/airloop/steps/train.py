@@ -21,6 +21,11 @@ def user_code_paths(ctx: StepContext) -> list[str]:
 
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
+    return fit_and_log(ctx, refs, frames.load(refs["train_uri"]))
+
+
+def fit_and_log(ctx: StepContext, refs: dict[str, Any], frame: Any) -> dict[str, Any]:
+    """Fit the tuned candidate on ``frame``, log the model with its signature and drift reference."""
     from mlflow.models import infer_signature
 
     from airloop.steps.modeling import build_pipeline, predict_all, xy
@@ -29,7 +34,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     spec = ctx.loaded.spec
     best = refs["best"]
     cand = next(c for c in spec.candidates if c.name == best["candidate"])
-    X, y = xy(spec, frames.load(refs["train_uri"]))
+    X, y = xy(spec, frame)
     started = time.perf_counter()
     model = build_pipeline(spec, cand, refs["features"], best["params"])
     model.fit(X, y)
@@ -64,9 +69,7 @@ def log_reference(ctx: StepContext, tracker: Any, refs: dict[str, Any], model: A
     from airloop.steps.modeling import predict_all
 
     contract = Contract.from_json((ctx.run_dir / "contract.json").read_text())
-    # time (the split column) always "drifts", and free text (no category list) has no distribution
-    skip = {ctx.loaded.spec.split.column}
-    columns = [c for c in contract.feature_columns() if c in X.columns and c not in skip]
+    columns = reference_columns(ctx, X, contract)
     numeric = [c for c in columns if contract.columns[c].kind == "numeric"]
     categorical = [
         c
@@ -82,6 +85,16 @@ def log_reference(ctx: StepContext, tracker: Any, refs: dict[str, Any], model: A
     (folder / "prediction.json").write_text(json.dumps(asdict(NumericSummary.fit(scores, bins=10, ks_sample=0))))
     tracker.log_artifact(refs["mlflow_run_id"], str(folder / "features.json"), "reference")
     tracker.log_artifact(refs["mlflow_run_id"], str(folder / "prediction.json"), "reference")
+
+
+def reference_columns(ctx: StepContext, X: Any, contract: Any = None) -> list[str]:
+    """The columns drift is watched on: the contract's features, but not time (the split column
+    always "drifts")."""
+    from airloop.data.contract import Contract
+
+    contract = contract or Contract.from_json((ctx.run_dir / "contract.json").read_text())
+    skip = {ctx.loaded.spec.split.column}
+    return [c for c in contract.feature_columns() if c in X.columns and c not in skip]
 
 
 def positive_scores(proba: Any, pred: Any, labels: dict[str, Any] | None) -> Any:

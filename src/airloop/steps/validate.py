@@ -256,6 +256,9 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         },
         tags={Tag.CONTRACT_WARNINGS: "; ".join(warnings)[:4000]} if warnings else None,
     )
+    if refs.get("same_inputs_as"):  # nothing to train: the rest of the run is skipped
+        tracker.log(run_id, tags={Tag.VERDICT: f"same inputs as v{refs['same_inputs_as']}: not trained again"})
+        tracker.finish(run_id, "FINISHED")
     return {
         "contract_warnings": warnings,
         "validated_uri": frames.save(frame, ctx.run_dir / "validated.parquet"),

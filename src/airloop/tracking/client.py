@@ -196,6 +196,15 @@ class Tracker:
             return []
         return sorted((str(v.version) for v in found), key=int)
 
+    def version_with_tags(self, name: str, tags: dict[str, str]) -> str | None:
+        """The newest version carrying every one of ``tags`` (e.g. the same lineage), else None."""
+        try:
+            found = self.client.search_model_versions(f"name = '{_q(name)}'")
+        except Exception:
+            return None
+        same = [v for v in found if all(v.tags.get(k) == str(val) for k, val in tags.items())]
+        return str(max(int(v.version) for v in same)) if same else None
+
     def aliases(self, name: str) -> dict[str, str]:
         return {a: v for a in ALIASES if (v := self.alias_version(name, a))}
 

@@ -39,6 +39,11 @@ class Tag:
     PROMOTED = "airloop.promoted"
     PROMOTED_BY = "airloop.promoted_by"  # "hand" | "rollback"
     VERSION = "airloop.version"
+    SAME_INPUTS_AS = "airloop.same_inputs_as"  # on a train run that found its inputs already trained
+    # refit on all data after the gate (promotion.refit: all)
+    REFIT = "airloop.refit"  # "holdout" (the gated fit is registered) | "all"
+    REFIT_ROWS = "airloop.refit_rows"
+    GATED_MODEL_URI = "airloop.gated_model_uri"  # the fit the gate judged, when a refit was registered
     # failures and monitoring
     FAILED_STEP = "airloop.failed_step"
     ERROR = "airloop.error"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from helpers.projects import train_with_steps, write_project
+from helpers.projects import make_frame, train_with_steps, write_project
 
 from airloop.monitoring.report import write_report
 from airloop.workspace import MLFLOW_ENV, Workspace
@@ -76,6 +76,8 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Workspace]:
         spec = write_project(root / "p", min_auc=0.0)
         ws = Workspace(root / "ws")
         train_with_steps(spec, ws, run_id="run_1")
+        # a second version needs new inputs: the same data would not be trained again
+        make_frame(300, seed=9, start="2024-03-01").to_csv(root / "p" / "data" / "part_2.csv", index=False)
         train_with_steps(spec, ws, run_id="run_2")
     _history(ws.project("tiny") / "monitoring" / "history.parquet")
     _contract_report(ws.project("tiny") / "runs" / "r9" / "contract_report.json")

@@ -1,0 +1,89 @@
+"""Performance before labels arrive: confidence-based estimation (CBPE, as NannyML does it).
+
+At evaluation, the champion's positive-class scores on its holdout are calibrated against the
+holdout's labels (isotonic regression, stored as a small JSON curve). On live predictions, each
+calibrated score is the probability that the row is positive, so the expected confusion matrix at
+every threshold follows, and from it the expected metric: ROC AUC over all thresholds, accuracy,
+precision, recall and F1 at the model's own decisions, and the expected log loss.
+
+The estimate holds while the relation between features and label (concept) stays put; it sees
+covariate shift, not concept drift, which is why measured performance wins once labels are in.
+Multiclass: accuracy only (the expected top-class hit rate, uncalibrated). Regression: no estimate;
+the policy then relies on importance-weighted drift until labels arrive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+ESTIMABLE = ("roc_auc", "accuracy", "precision", "recall", "f1", "log_loss")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A monotone map from a raw positive score to the probability of the positive class."""
+
+    scores: list[float]
+    probabilities: list[float]
+
+    @classmethod
+    def fit(cls, scores: Any, positives: Any) -> Calibration:
+        import numpy as np
+        from sklearn.isotonic import IsotonicRegression
+
+        iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+        iso.fit(np.asarray(scores, dtype="float64"), np.asarray(positives, dtype="float64"))
+        return cls([float(x) for x in iso.X_thresholds_], [float(y) for y in iso.y_thresholds_])
+
+    def apply(self, scores: Any) -> Any:
+        import numpy as np
+
+        return np.interp(np.asarray(scores, dtype="float64"), self.scores, self.probabilities)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def estimate_binary(calibration: Calibration, scores: Any, predicted_positive: Any) -> dict[str, float | None]:
+    """Expected metrics of a binary model on rows it scored (``scores``: the positive class's
+    probability; ``predicted_positive``: whether it answered the positive class)."""
+    import numpy as np
+
+    raw = np.clip(np.asarray(scores, dtype="float64"), 1e-15, 1 - 1e-15)
+    p = calibration.apply(raw)  # P(positive | score)
+    yes = np.asarray(predicted_positive, dtype=bool)
+    n = len(p)
+    if n == 0:
+        return {}
+    tp, fp, fn = p[yes].sum(), (1 - p[yes]).sum(), p[~yes].sum()
+    out: dict[str, float | None] = {
+        "roc_auc": expected_auc(raw, p),
+        "accuracy": float((p[yes].sum() + (1 - p[~yes]).sum()) / n),
+        "precision": float(tp / (tp + fp)) if tp + fp > 0 else None,
+        "recall": float(tp / (tp + fn)) if tp + fn > 0 else None,
+        "f1": float(2 * tp / (2 * tp + fp + fn)) if tp + fp + fn > 0 else None,
+        "log_loss": float(-(p * np.log(raw) + (1 - p) * np.log(1 - raw)).mean()),
+    }
+    return out
+
+
+def expected_auc(raw: Any, p: Any) -> float | None:
+    """ROC AUC with each row counted as p positive and 1 - p negative, thresholds at every score."""
+    import numpy as np
+
+    order = np.argsort(-raw, kind="stable")
+    s, w = raw[order], p[order]
+    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]  # ties share one threshold
+    tp, fp = np.cumsum(w)[last], np.cumsum(1 - w)[last]
+    if tp[-1] <= 0 or fp[-1] <= 0:
+        return None
+    tpr, fpr = np.r_[0.0, tp / tp[-1]], np.r_[0.0, fp / fp[-1]]
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+def estimate_multiclass(probabilities: Any) -> dict[str, float | None]:
+    import numpy as np
+
+    proba = np.asarray(probabilities, dtype="float64")
+    return {"accuracy": float(proba.max(axis=1).mean())} if len(proba) else {}

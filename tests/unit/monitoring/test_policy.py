@@ -1,0 +1,149 @@
+"""The retraining policy, branch by branch: pure inputs, no files, no clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from airloop.monitoring.policy import (
+    NO_ACTION,
+    REQUESTED,
+    SUPPRESSED,
+    WAITING,
+    History,
+    Policy,
+    Signal,
+    Window,
+    decide,
+    weighted_drift,
+)
+
+DAY = 86400.0
+T0 = 1_370_000_000.0  # June 2013, on the data's clock
+
+
+def policy(**kw: object) -> Policy:
+    base: dict[str, object] = {"metric": "roc_auc", "min_rows": 100, "min_labeled": 50, "cooldown_seconds": 7 * DAY}
+    return Policy(**{**base, **kw})  # type: ignore[arg-type]
+
+
+def window(**kw: object) -> Window:
+    base: dict[str, object] = {"end": T0, "rows": 1000}
+    return Window(**{**base, **kw})  # type: ignore[arg-type]
+
+
+IMPORTANT_DRIFT = (
+    Signal("temp", True, 0.4, importance=0.002),
+    Signal("carrier", True, 0.3, importance=0.030),
+    Signal("distance", False, 0.01, importance=0.010),
+)
+SEASONAL_DRIFT = (  # weather drifts, but the model leans on what did not move
+    Signal("temp", True, 0.6, importance=0.001),
+    Signal("humid", True, 0.5, importance=0.0005),
+    Signal("dewp", True, 0.4, importance=-0.0002),
+    Signal("carrier", False, 0.01, importance=0.030),
+    Signal("dep_hour", False, 0.02, importance=0.020),
+)
+
+
+def test_too_few_rows_waits() -> None:
+    d = decide(History(), window(rows=99, signals=IMPORTANT_DRIFT), policy())
+    assert (d.retrain, d.verdict) == (False, WAITING)
+    assert "99 new predictions, 100 needed" in d.reason
+
+
+def test_drift_on_what_the_model_uses_requests_retraining() -> None:
+    d = decide(History(), window(signals=IMPORTANT_DRIFT), policy(drift_importance=0.5))
+    assert (d.retrain, d.verdict) == (True, REQUESTED)
+    assert d.weighted_drift == pytest.approx(0.032 / 0.042)
+    assert "temp, carrier" in d.reason
+    assert "76%" in d.reason
+
+
+def test_drift_on_features_the_model_ignores_is_no_reason() -> None:
+    d = decide(History(), window(signals=SEASONAL_DRIFT), policy(drift_importance=0.5, drifted_features=2))
+    assert (d.retrain, d.verdict) == (False, NO_ACTION)
+    assert d.weighted_drift == pytest.approx(0.0015 / 0.0515)  # negative importance counts as none
+    assert "3%" in d.reason
+
+
+def test_without_recorded_importance_drift_is_counted() -> None:
+    unweighted = tuple(Signal(s.feature, s.drifted, s.statistic) for s in SEASONAL_DRIFT)
+    assert weighted_drift(unweighted) is None
+    d = decide(History(), window(signals=unweighted), policy(drifted_features=3))
+    assert d.retrain
+    assert "3 features drifted (temp, humid, dewp), policy allows 2" in d.reason
+    assert not decide(History(), window(signals=unweighted), policy(drifted_features=4)).retrain
+    assert not decide(History(), window(signals=unweighted), policy(drifted_features=None)).retrain
+
+
+def test_measured_drop_below_holdout_requests_retraining() -> None:
+    w = window(measured={"roc_auc": 0.66}, labeled=500)
+    d = decide(History(holdout={"roc_auc": 0.72}), w, policy(max_performance_drop=0.05))
+    assert d.retrain
+    assert d.performance_source == "measured"
+    assert "measured roc_auc 0.6600 is 0.0600 worse than the holdout 0.7200" in d.reason
+    assert not decide(History(holdout={"roc_auc": 0.70}), w, policy(max_performance_drop=0.05)).retrain
+
+
+def test_a_metric_to_minimise_drops_upwards() -> None:
+    w = window(measured={"rmse": 12.0}, labeled=500)
+    p = policy(metric="rmse", maximize=False, max_performance_drop=1.0)
+    assert decide(History(holdout={"rmse": 10.0}), w, p).retrain
+    assert not decide(History(holdout={"rmse": 11.5}), w, p).retrain
+
+
+def test_a_floor_on_any_metric() -> None:
+    w = window(measured={"roc_auc": 0.8, "f1": 0.2}, labeled=500)
+    d = decide(History(), w, policy(min_performance={"f1": 0.3}, max_performance_drop=None))
+    assert d.retrain
+    assert "measured f1 0.2000 is below the minimum 0.3" in d.reason
+
+
+def test_too_few_labels_measure_nothing() -> None:
+    w = window(measured={"roc_auc": 0.5}, labeled=49, estimated={"roc_auc": 0.5})
+    d = decide(History(holdout={"roc_auc": 0.72}), w, policy(performance="measured"))
+    assert (d.retrain, d.performance_source) == (False, None)
+    assert "no performance to judge yet" in d.reason
+
+
+def test_estimated_performance_acts_before_labels() -> None:
+    w = window(estimated={"roc_auc": 0.60}, labeled=0)
+    d = decide(History(holdout={"roc_auc": 0.72}), w, policy(performance="estimated"))
+    assert d.retrain
+    assert d.performance_source == "estimated"
+    assert "estimated roc_auc 0.6000" in d.reason
+
+
+def test_auto_prefers_measured_once_labels_are_in() -> None:
+    h, p = History(holdout={"roc_auc": 0.72}), policy(performance="auto")
+    before = window(estimated={"roc_auc": 0.60}, labeled=10, measured={"roc_auc": 0.9})
+    assert decide(h, before, p).performance_source == "estimated"
+    after = window(estimated={"roc_auc": 0.60}, labeled=500, measured={"roc_auc": 0.71})
+    d = decide(h, after, p)
+    assert (d.retrain, d.performance_source) == (False, "measured")
+
+
+def test_cooldown_is_data_time_and_says_until_when() -> None:
+    h = History(last_request=T0 - 3 * DAY, holdout={"roc_auc": 0.72})
+    w = window(end=T0, measured={"roc_auc": 0.60}, labeled=500)
+    d = decide(h, w, policy(cooldown_seconds=7 * DAY))
+    assert (d.retrain, d.verdict) == (False, SUPPRESSED)
+    assert d.suppressed_until == T0 + 4 * DAY
+    assert "suppressed: cooldown until 2013-06-04" in d.reason
+    assert "0.1200 worse" in d.reason  # what it would have asked for stays visible
+    # the same history, a window whose data is 8 days past the request: no longer suppressed
+    assert decide(h, window(end=T0 + 5 * DAY, measured={"roc_auc": 0.60}, labeled=500), policy()).retrain
+
+
+def test_a_replay_decides_as_production_whatever_the_wall_clock() -> None:
+    # nothing in the inputs is wall-clock time: the same inputs, the same decision
+    h = History(last_request=T0 - DAY, holdout={"roc_auc": 0.72})
+    w = window(measured={"roc_auc": 0.60}, labeled=500)
+    assert decide(h, w, policy()) == decide(h, w, policy())
+
+
+def test_no_trigger_says_what_it_saw() -> None:
+    w = window(signals=SEASONAL_DRIFT, measured={"roc_auc": 0.71}, labeled=500)
+    d = decide(History(holdout={"roc_auc": 0.72}), w, policy())
+    assert d.verdict == NO_ACTION
+    assert d.reason.startswith("no trigger: drifted features carry 3% of the importance, measured roc_auc 0.7100")
