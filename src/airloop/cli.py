@@ -215,6 +215,44 @@ def report(path: str, workspace: str | None, out: str | None) -> None:
 
 @main.command()
 @click.argument("path", type=click.Path())
+@click.option(
+    "--start", required=True, help="first period's start (ISO date): the data before it trains the first champion"
+)
+@click.option("--end", required=True, help="end of the last period (ISO date, excluded)")
+@click.option("--every", type=click.Choice(["day", "week", "month"]), default="month", show_default=True)
+@click.option("--json", "json_out", type=click.Path(dir_okay=False, writable=True), help="write the result as JSON")
+@click.option("--html", "html_out", type=click.Path(dir_okay=False, writable=True), help="write a page with the curves")
+@click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
+def backtest(
+    path: str, start: str, end: str, every: str, json_out: str | None, html_out: str | None, workspace: str | None
+) -> None:
+    """Replay PATH's history period by period: a static model, retraining every period, and the
+    loop's policy, each scored on the rows of every period before it retrains."""
+    import json
+    import shutil
+
+    from airloop.backtest.output import period_line, table, write_html
+    from airloop.backtest.replay import run_backtest
+    from airloop.spec import load_spec
+
+    loaded = load_spec(path, deep=True)
+    ws = _workspace(workspace)
+    root = ws.root / "backtest" / loaded.spec.name
+    if root.exists():
+        shutil.rmtree(root)
+    click.secho(f"backtest {loaded.spec.name}: {start} -> {end}, every {every} (scratch: {root})", bold=True)
+    result = run_backtest(loaded, root, start, end, every, on_period=lambda r: click.echo(period_line(r)))
+    click.echo("\n" + table(result))
+    click.echo(f"took {result['wall_seconds']:.0f}s")
+    if json_out:
+        Path(json_out).write_text(json.dumps(result, indent=2, default=str))
+        click.echo(f"JSON: {json_out}")
+    if html_out:
+        click.echo(f"HTML: {write_html(result, loaded.spec.name, Path(html_out))}")
+
+
+@main.command()
+@click.argument("path", type=click.Path())
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
 def monitor(path: str, workspace: str | None) -> None:
     """Run the monitor DAG of PATH once: drift and live performance since the last run, and the verdict."""

@@ -45,6 +45,14 @@ class SpecError(AirloopError):
         return f"{self.title}: {self.message}"
 
 
+class UsageError(AirloopError):
+    """A command-line option that cannot work (a date that is not one, an empty range)."""
+
+    exit_code = 2
+    title = "invalid option"
+    retryable = False
+
+
 class SpecProblem:
     """One problem in a spec, located at ``file:line`` with a fix."""
 

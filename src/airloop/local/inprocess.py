@@ -17,8 +17,11 @@ from airloop.steps.runner import execute
 from airloop.workspace import Workspace
 
 
-def run_train(loaded: LoadedSpec, ws: Workspace, run_id: str, refs: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Every task of the train plan; returns the refs the last task saw (its output merged in)."""
+def run_train(
+    loaded: LoadedSpec, ws: Workspace, run_id: str, refs: dict[str, Any] | None = None, until: str | None = None
+) -> dict[str, Any]:
+    """The train plan's tasks (up to and including ``until``, else all); returns the refs the last
+    task saw, its output merged in."""
     plan = build_train_plan(loaded, str(ws.root))
     ctx = StepContext(plan.project, str(loaded.path), ws, dag_id=train_dag_id(plan.project), run_id=run_id)
     refs = dict(refs or {})
@@ -35,4 +38,6 @@ def run_train(loaded: LoadedSpec, ws: Workspace, run_id: str, refs: dict[str, An
             batches = execute(t.kind, ctx, refs, task_id=t.task_id, merge=False)["tune_batches"]
         else:
             refs = execute(t.kind, ctx, refs, task_id=t.task_id)
+        if t.task_id == until:
+            break
     return refs

@@ -8,9 +8,6 @@ tags or files is escaped. A missing piece (no versions, no monitor run, no rejec
 
 from __future__ import annotations
 
-import base64
-import html
-import io
 import json
 import os
 import sys
@@ -18,40 +15,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from airloop.monitoring.page import Html, page
+from airloop.monitoring.page import escape as _e
+from airloop.monitoring.page import figure as _figure
+from airloop.monitoring.page import img as _img
+from airloop.monitoring.page import note as _note
+from airloop.monitoring.page import table as _table
+from airloop.monitoring.page import time_axis as _time_axis
 from airloop.spec import load_spec
 from airloop.tracking.tags import Tag
 from airloop.workspace import Workspace
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.figure import Figure
 
     from airloop.spec.models import Spec
 
 MAX_REJECTED = 5  # contract reports shown
 MAX_RUNS = 50  # monitor runs listed in the verdict table
 HISTORY_COLUMNS = ("at", "champion", "feature", "method", "statistic", "drifted", "rows", "verdict")
-
-CSS = """
-body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;
-padding:0 1em;color:#1d232a}
-h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #dde3ea;padding-bottom:.2em;margin-top:2em}
-.meta,.note{color:#5b6673}.note{background:#f4f6f8;border-left:4px solid #aab4bf;padding:.5em .8em}
-table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:13px}
-th,td{border:1px solid #dde3ea;padding:.25em .5em;text-align:left;vertical-align:top}
-th{background:#f4f6f8}.num{font-variant-numeric:tabular-nums}
-.badge{display:inline-block;border-radius:3px;padding:0 .4em;margin-right:.2em;background:#e6eaef;font-size:12px}
-.champion{background:#ffd54f}.passed{color:#1b7f3b}.refused,.bad{color:#b3261e;font-weight:600}
-img{max-width:100%;display:block;margin:.5em 0}code{font-size:12px}nav a{margin-right:1em}
-"""
-
-
-class Html(str):
-    """Markup built here, already safe: table cells that are not Html get escaped."""
-
-
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
 
 
 def write_report(spec_path: str | Path, ws: Workspace, out: Path | None = None) -> Path:
@@ -78,16 +60,8 @@ def write_report(spec_path: str | Path, ws: Workspace, out: Path | None = None) 
 
 
 def _page(name: str, ws: Workspace, sections: list[tuple[str, str, str]]) -> str:
-    nav = "".join(f'<a href="#{key}">{_e(title)}</a>' for key, title, _ in sections)
-    body = "".join(f'<section id="{key}"><h2>{_e(title)}</h2>{content}</section>' for key, title, content in sections)
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<title>airloop report: {_e(name)}</title><style>{CSS}</style></head><body>"
-        f"<h1>airloop report: {_e(name)}</h1>"
-        f'<p class="meta">generated {_e(_when(datetime.now(UTC).timestamp()))} · workspace <code>{_e(ws.root)}'
-        f"</code></p><nav>{nav}</nav>{body}</body></html>\n"
-    )
+    meta = f"generated {_e(_when(datetime.now(UTC).timestamp()))} · workspace <code>{_e(ws.root)}</code>"
+    return page(f"airloop report: {name}", Html(meta), sections)
 
 
 # --- champion history ---------------------------------------------------------------------------
@@ -354,18 +328,6 @@ def _load_json(path: Path) -> dict[str, Any] | None:
 
 
 # --- small pieces ---------------------------------------------------------------------------------
-def _note(text: str) -> str:
-    return f'<p class="note">{_e(text)}</p>'
-
-
-def _table(headers: list[str], rows: list[list[Any]]) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{c if isinstance(c, Html) else _e(c)}</td>" for c in r) + "</tr>" for r in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def _when(epoch_seconds: float) -> str:
     return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -375,30 +337,3 @@ def _float(value: Any) -> float | None:
         return float(value)
     except (TypeError, ValueError):
         return None
-
-
-def _figure(height: float = 3.2) -> Figure:
-    # Figure + the Agg canvas directly, never pyplot: no global backend switch, no GUI, thread-safe
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(9, height), layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def _time_axis(ax: Any) -> None:
-    import matplotlib.dates as mdates
-
-    locator = mdates.AutoDateLocator()
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.set_xlabel("time (UTC)")
-
-
-def _img(fig: Figure, alt: str) -> str:
-    buf = io.BytesIO()
-    # no Software/URL metadata: the page holds nothing but its own bytes
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    data = base64.b64encode(buf.getvalue()).decode("ascii")
-    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'

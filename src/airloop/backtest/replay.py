@@ -1,0 +1,236 @@
+"""Replay a project's history period by period and compare three retraining policies on it.
+
+The data before ``start`` trains the first champion. Then, for each period: each policy's champion
+predicts the period's rows and is scored on their labels; the labels arrive and the monitor judges
+the period (the same drift, performance and ``policy.decide`` code as the monitor DAG); the period's
+data lands; and a policy that retrains gets the candidate trained on everything so far, which the
+gate (``gate.decide``, as in the train DAG) judges against that policy's champion on the
+candidate's holdout. Policies:
+
+- ``static``: the first champion forever;
+- ``scheduled``: a training (and the gate) after every period;
+- ``loop``: a training where the spec's monitoring policy asks for one.
+
+Trainings are shared (``Trainings``: one per cutoff), so the backtest costs one training per
+period, whatever the number of policies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airloop.backtest.trainings import Candidate, Trainings
+from airloop.errors import DataError
+from airloop.spec import LoadedSpec
+from airloop.tracking.tags import Tag, labels_tags
+
+POLICIES = ("static", "scheduled", "loop")
+
+
+@dataclass
+class Champion:
+    """A policy's serving model: which candidate, whether refit, the model and its tags."""
+
+    key: str
+    model: Any
+    tags: dict[str, str]  # what the monitor reads from a registered version (reference, labels, metrics)
+
+
+@dataclass
+class Track:
+    """One policy's state through the replay."""
+
+    name: str
+    champion: Champion
+    trainings: int = 1
+    compute_seconds: float = 0.0
+    last_request: float | None = None
+    scores: list[float | None] = field(default_factory=list)
+
+
+class Replay:
+    def __init__(self, loaded: LoadedSpec, root: Path) -> None:
+        self.loaded, self.spec = loaded, loaded.spec
+        self.trainings = Trainings(loaded, root)
+        self.models: dict[str, Any] = {}
+        self.champion_scores: dict[tuple[str, str], dict[str, float]] = {}
+
+    # --- the first champion and the candidates ------------------------------------------------------
+    def first(self, key: str, labels: list[str]) -> Champion:
+        from airloop.steps.gate import decide
+
+        cand = self.trainings.at(key, labels)
+        if not cand.ok:
+            raise DataError(f"the first training (data before the start) failed: {cand.error}")
+        verdict = decide(self.spec.promotion, self.spec.promotion_metric, cand.refs["metrics"], None)
+        if not verdict["passed"]:
+            raise DataError(
+                "the first candidate does not pass the gate's thresholds: " + "; ".join(verdict["reasons"]),
+                hint="start later (more data before --start) or relax promotion.thresholds",
+            )
+        return self.champion_of(cand)
+
+    def champion_of(self, cand: Candidate) -> Champion:
+        """The model a passed gate would register: the judged fit, or its refit on all rows."""
+        refit = self.spec.promotion.refit == "all"
+        refs = self.trainings.refit(cand) if refit else cand.refs
+        tags = {
+            Tag.REFERENCE_URI: f"runs:/{refs['mlflow_run_id']}/reference",
+            **{k: str(v) for k, v in labels_tags(cand.refs.get("labels") or {}).items()},
+            **{Tag.metric(k): str(v) for k, v in cand.refs["metrics"].items()},
+        }
+        uri = refs["model_uri"]
+        if uri not in self.models:
+            import mlflow.sklearn
+
+            self.models[uri] = mlflow.sklearn.load_model(uri)
+        return Champion(cand.key + ("+refit" if refit else ""), self.models[uri], tags)
+
+    def gate(self, track: Track, cand: Candidate) -> tuple[bool, list[str]]:
+        """The train DAG's gate: the candidate against this policy's champion on the candidate's holdout."""
+        from airloop.steps import frames
+        from airloop.steps.gate import decide
+        from airloop.steps.modeling import positive_of, score, xy
+
+        spec = self.spec
+        pair = (track.champion.key, cand.key)
+        if pair not in self.champion_scores:
+            X, y = xy(spec, frames.load(cand.refs["holdout_uri"]))
+            model = track.champion.model
+            self.champion_scores[pair] = score(spec, spec.metric_names, model, X, y, positive_of(cand.refs))
+        champion = {"version": track.champion.key, "metrics": self.champion_scores[pair]}
+        verdict = decide(spec.promotion, spec.promotion_metric, cand.refs["metrics"], champion)
+        return bool(verdict["passed"]), list(verdict["reasons"])
+
+    def retrain(self, track: Track, key: str, labels: list[str]) -> dict[str, Any]:
+        """A policy's train run at this cutoff: the shared candidate, the gate, the alias move."""
+        cand = self.trainings.at(key, labels)
+        track.trainings += 1
+        track.compute_seconds += cand.seconds
+        if not cand.ok:
+            return {"trained": True, "promoted": False, "why": f"run failed: {cand.error}", "rejected": cand.rejected}
+        passed, reasons = self.gate(track, cand)
+        if passed:
+            track.champion = self.champion_of(cand)
+            track.compute_seconds += cand.refit_seconds
+        return {"trained": True, "promoted": passed, "why": "; ".join(reasons)}
+
+    # --- one period ---------------------------------------------------------------------------------
+    def predict(self, champion: Champion, rows: Any, times: Any) -> Any:
+        """The period as the prediction log would hold it: features, prediction, probabilities,
+        label, and the data time as ``logged_at``."""
+        import pandas as pd
+
+        from airloop.steps.modeling import predict_all, xy
+
+        X, y = xy(self.spec, rows)
+        pred, proba = predict_all(self.spec, champion.model, X)
+        frame = X.reset_index(drop=True).copy()
+        frame["prediction"] = list(pred.tolist())
+        frame["probabilities"] = list(proba.tolist()) if proba is not None else [None] * len(frame)
+        frame["label"] = pd.Series([None if pd.isna(v) else v for v in y.tolist()], dtype=object)
+        frame["logged_at"] = times.reset_index(drop=True)
+        return frame
+
+    def score(self, frame: Any, champion: Champion) -> tuple[float | None, int]:
+        """The promotion metric of the champion's predictions on the period's labeled rows."""
+        from airloop.steps.monitor import live_performance
+        from airloop.tracking.tags import labels_of
+
+        perf = live_performance(self.spec, frame, labels_of(champion.tags))
+        value = (perf.get("metrics") or {}).get(self.spec.promotion_metric)
+        return value, int(perf.get("labeled", 0))
+
+    def monitor(self, track: Track, frame: Any) -> Any:
+        """What the monitor DAG would decide on this period."""
+        from airloop.monitoring.policy import History, Policy, decide
+        from airloop.steps.monitor import feature_drift, holdout_metrics, live_performance, observe
+        from airloop.tracking.tags import labels_of
+
+        view = _Version(track.champion.tags)
+        drift = feature_drift(self.spec, view, frame)
+        perf = live_performance(self.spec, frame, labels_of(view.tags))
+        window = observe(self.spec, view, frame, drift, perf)
+        decision = decide(History(track.last_request, holdout_metrics(view)), window, Policy.of(self.spec))
+        if decision.retrain:
+            track.last_request = window.end
+        return decision
+
+
+@dataclass
+class _Version:
+    """The part of an MLflow ModelVersion the monitor's functions read."""
+
+    tags: dict[str, str]
+
+
+def run_backtest(
+    loaded: LoadedSpec,
+    root: Path,
+    start: str,
+    end: str,
+    every: str,
+    on_period: Callable[[dict[str, Any]], None] | None = None,
+) -> dict[str, Any]:
+    """Replay [start, end) in periods of ``every``; returns the JSON record (see ``airloop.backtest``)."""
+    import time
+
+    from airloop.backtest.periods import load_history, periods
+
+    started = time.perf_counter()
+    spec = loaded.spec
+    frame, when = load_history(loaded)
+    bounds = periods(start, end, every)
+    replay = Replay(loaded, root)
+    trainings = replay.trainings
+    labels = [trainings.period_file("p000-before", frame[when < bounds[0][0]])]
+    first = replay.first("p000", labels)
+    cost = trainings.cache["p000"].seconds + trainings.cache["p000"].refit_seconds
+    tracks = {p: Track(p, first, compute_seconds=cost) for p in POLICIES}
+    out: list[dict[str, Any]] = []
+    for i, (lo, hi) in enumerate(bounds, 1):
+        inside = (when >= lo) & (when < hi)
+        rows, times = frame[inside.to_numpy()], when[inside]
+        record: dict[str, Any] = {"start": lo.isoformat(), "end": hi.isoformat(), "rows": int(len(rows))}
+        if len(rows) == 0:
+            record.update({p: None for p in POLICIES}, loop_trained=False, note="no rows in this period")
+            out.append(record)
+            continue
+        predicted = {p: replay.predict(t.champion, rows, times) for p, t in tracks.items()}
+        for p, t in tracks.items():
+            value, labeled = replay.score(predicted[p], t.champion)
+            record[p] = value
+            record["labeled"] = labeled
+            t.scores.append(value)
+        if record["labeled"] < spec.monitoring.min_labeled:
+            record["note"] = f"too few labeled rows ({record['labeled']} < monitoring.min_labeled): not scored"
+            for p in POLICIES:
+                record[p] = None
+        decision = replay.monitor(tracks["loop"], predicted["loop"])
+        record["loop_decision"] = {"verdict": decision.verdict, "reason": decision.reason}
+        labels.append(trainings.period_file(f"p{i:03d}-{lo:%Y%m%d}", rows))
+        last = i == len(bounds)
+        record["champions"] = {p: t.champion.key for p, t in tracks.items()}
+        if not last:
+            record["scheduled_run"] = replay.retrain(tracks["scheduled"], f"p{i:03d}", labels)
+            if decision.retrain:
+                record["loop_run"] = replay.retrain(tracks["loop"], f"p{i:03d}", labels)
+        record["loop_trained"] = "loop_run" in record
+        out.append(record)
+        if on_period:
+            on_period(record)
+    return summarise(spec.promotion_metric, out, tracks, time.perf_counter() - started)
+
+
+def summarise(metric: str, periods: list[dict[str, Any]], tracks: dict[str, Track], seconds: float) -> dict[str, Any]:
+    def mean(p: str) -> float | None:
+        values = [r[p] for r in periods if r.get(p) is not None]
+        return sum(values) / len(values) if values else None
+
+    summary: dict[str, Any] = {}
+    for p, t in tracks.items():
+        summary[p] = {"mean": mean(p), "trainings": t.trainings, "compute_seconds": round(t.compute_seconds, 1)}
+    return {"metric": metric, "periods": periods, "summary": summary, "wall_seconds": round(seconds, 1)}
