@@ -219,7 +219,9 @@ def report(path: str, workspace: str | None, out: str | None) -> None:
     "--start", required=True, help="first period's start (ISO date): the data before it trains the first champion"
 )
 @click.option("--end", required=True, help="end of the last period (ISO date, excluded)")
-@click.option("--every", type=click.Choice(["day", "week", "month"]), default="month", show_default=True)
+@click.option(
+    "--every", type=click.Choice(["day", "week", "month", "quarter", "year"]), default="month", show_default=True
+)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, writable=True), help="write the result as JSON")
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, writable=True), help="write a page with the curves")
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)

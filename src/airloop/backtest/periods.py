@@ -10,7 +10,13 @@ from airloop.spec import LoadedSpec
 if TYPE_CHECKING:
     import pandas as pd
 
-EVERY = {"day": {"days": 1}, "week": {"weeks": 1}, "month": {"months": 1}}
+EVERY = {
+    "day": {"days": 1},
+    "week": {"weeks": 1},
+    "month": {"months": 1},
+    "quarter": {"months": 3},
+    "year": {"years": 1},
+}
 
 
 def load_history(loaded: LoadedSpec) -> tuple[pd.DataFrame, pd.Series]:
@@ -40,10 +46,12 @@ def load_history(loaded: LoadedSpec) -> tuple[pd.DataFrame, pd.Series]:
 
 
 def parse_time(text: str, what: str) -> pd.Timestamp:
+    from datetime import datetime
+
     import pandas as pd
 
     try:
-        stamp = pd.Timestamp(text)
+        stamp = pd.Timestamp(datetime.fromisoformat(text))  # ISO only: pandas would read "July" as year 1
     except (ValueError, TypeError):
         raise UsageError(f"{what} {text!r} is not a date", hint="use ISO dates such as 2013-07-01") from None
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

