@@ -91,10 +91,8 @@ def summary(outcome: RunOutcome) -> str:
     if out.get("contract_warnings"):
         lines.append("  data contract warnings (trained on; see the run's contract_report.txt):")
         lines += [f"    - {w}" for w in out["contract_warnings"][:10]]
-    if out.get("same_inputs_as") and "gate" not in out:
-        lines.append(
-            f"  same inputs as v{out['same_inputs_as']} (data fingerprint, spec hash, code version): not trained again"
-        )
+    if out.get("skip_training") and "gate" not in out:
+        lines.append(f"  not trained: {out['skip_training']}")
     if "gate" in out:
         verdict = "PASSED" if out["gate"]["passed"] else "REFUSED"
         lines.append(f"  gate: {verdict}")

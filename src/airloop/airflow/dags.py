@@ -67,10 +67,10 @@ def _run(
 @task(multiple_outputs=False)
 def step(kind: str, task_id: str, plan_json: str, refs: dict[str, Any] | None = None) -> dict[str, Any]:
     refs = refs or {}
-    if refs.get("same_inputs_as") and kind not in RUN_ON_SAME_INPUTS:  # Airflow skips the rest of the chain
+    if refs.get("skip_training") and kind not in RUN_ON_SAME_INPUTS:  # Airflow skips the rest of the chain
         from airflow.sdk.exceptions import AirflowSkipException
 
-        raise AirflowSkipException(f"same inputs as v{refs['same_inputs_as']} (data, spec, code): not trained again")
+        raise AirflowSkipException(str(refs["skip_training"]))
     return _run(kind, task_id, plan_json, refs)
 
 

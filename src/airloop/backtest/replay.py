@@ -9,7 +9,10 @@ candidate's holdout. Policies:
 
 - ``static``: the first champion forever;
 - ``scheduled``: a training (and the gate) after every period;
-- ``loop``: a training where the spec's monitoring policy asks for one.
+- ``loop``: a training where the spec's monitoring policy asks for one (and after every period when
+  landed data trains by itself: ``data.incoming`` with ``monitoring.train_on_new_data: always``).
+
+A cron ``schedule`` in the spec is not replayed: retraining on a clock is the ``scheduled`` column.
 
 Trainings are shared (``Trainings``: one per cutoff), so the backtest costs one training per
 period, whatever the number of policies.
@@ -79,7 +82,7 @@ class Replay:
         refs = self.trainings.refit(cand) if refit else cand.refs
         tags = {
             Tag.REFERENCE_URI: f"runs:/{refs['mlflow_run_id']}/reference",
-            **{k: str(v) for k, v in labels_tags(cand.refs.get("labels") or {}).items()},
+            **{k: str(v) for k, v in (labels_tags(cand.refs["labels"]) if cand.refs.get("labels") else {}).items()},
             **{Tag.metric(k): str(v) for k, v in cand.refs["metrics"].items()},
         }
         uri = refs["model_uri"]
@@ -188,6 +191,8 @@ def run_backtest(
     trainings = replay.trainings
     labels = [trainings.period_file("p000-before", frame[when < bounds[0][0]])]
     first = replay.first("p000", labels)
+    # the period's data lands in data.incoming: with train_on_new_data "always", that alone trains
+    trains_on_landing = bool(spec.data.incoming) and spec.monitoring.train_on_new_data == "always"
     cost = trainings.cache["p000"].seconds + trainings.cache["p000"].refit_seconds
     tracks = {p: Track(p, first, compute_seconds=cost) for p in POLICIES}
     out: list[dict[str, Any]] = []
@@ -216,7 +221,7 @@ def run_backtest(
         record["champions"] = {p: t.champion.key for p, t in tracks.items()}
         if not last:
             record["scheduled_run"] = replay.retrain(tracks["scheduled"], f"p{i:03d}", labels)
-            if decision.retrain:
+            if decision.retrain or trains_on_landing:
                 record["loop_run"] = replay.retrain(tracks["loop"], f"p{i:03d}", labels)
         record["loop_trained"] = "loop_run" in record
         out.append(record)

@@ -28,7 +28,7 @@ def run_train(
     batches: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
     for t in plan.tasks:
-        if refs.get("same_inputs_as") and t.kind not in RUN_ON_SAME_INPUTS:
+        if refs.get("skip_training") and t.kind not in RUN_ON_SAME_INPUTS:
             break
         if t.mapped:
             results = [execute(t.kind, ctx, refs, task_id=t.task_id, merge=False, batch=b) for b in batches]

@@ -9,8 +9,9 @@ Triggers, any of which asks for retraining:
 - drift that matters: the share of the champion's importance (permutation importance on its
   holdout, recorded at training) carried by drifted features reaches ``drift_importance``. A
   champion without recorded importance falls back to counting drifted features (``drifted_features``).
-- performance: a live metric under its floor (``min_performance``), or the promotion metric more than
-  ``max_performance_drop`` below the champion's holdout. Measured on labeled predictions, or
+- performance: a live metric under its floor (``min_performance``), or the promotion metric worse
+  than the champion's holdout by more than ``max_performance_drop`` (in the metric's units) or
+  ``max_relative_drop`` (a share of the holdout value). Measured on labeled predictions, or
   estimated from the scores before labels arrive (``performance``: measured, estimated, or auto =
   measured when enough labels are in, else estimated).
 A trigger inside the cooldown (data time since the last request) is suppressed, and says until when.
@@ -67,7 +68,8 @@ class Policy:
     drift_importance: float | None = 0.5
     drifted_features: int | None = None
     min_performance: dict[str, float] = field(default_factory=dict)
-    max_performance_drop: float | None = 0.05
+    max_performance_drop: float | None = None  # in the metric's units
+    max_relative_drop: float | None = 0.1  # a share of the holdout value
     performance: str = "measured"  # measured | estimated | auto
     cooldown_seconds: float = 0.0
 
@@ -86,6 +88,7 @@ class Policy:
             drifted_features=m.drifted_features,
             min_performance=dict(m.min_performance),
             max_performance_drop=m.max_performance_drop,
+            max_relative_drop=m.max_relative_drop,
             performance=m.performance,
             cooldown_seconds=m.cooldown_hours * 3600,
         )
@@ -178,13 +181,19 @@ def performance_reasons(
         if value is not None and value < floor:
             reasons.append(f"{source} {name} {value:.4f} is below the minimum {floor}")
     value, holdout = live.get(policy.metric), history.holdout.get(policy.metric)
-    if policy.max_performance_drop is not None and value is not None and holdout is not None:
-        drop = (holdout - value) if policy.maximize else (value - holdout)
-        if drop > policy.max_performance_drop:
-            reasons.append(
-                f"{source} {policy.metric} {value:.4f} is {drop:.4f} worse than the holdout {holdout:.4f} "
-                f"(policy allows {policy.max_performance_drop})"
-            )
+    if value is None or holdout is None:
+        return reasons
+    drop = (holdout - value) if policy.maximize else (value - holdout)
+    if policy.max_performance_drop is not None and drop > policy.max_performance_drop:
+        reasons.append(
+            f"{source} {policy.metric} {value:.4f} is {drop:.4f} worse than the holdout {holdout:.4f} "
+            f"(policy allows {policy.max_performance_drop})"
+        )
+    elif policy.max_relative_drop is not None and holdout != 0 and drop / abs(holdout) > policy.max_relative_drop:
+        reasons.append(
+            f"{source} {policy.metric} {value:.4f} is {drop / abs(holdout):.1%} worse than the holdout {holdout:.4f} "
+            f"(policy allows {policy.max_relative_drop:.0%})"
+        )
     return reasons
 
 

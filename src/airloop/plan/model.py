@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 
-# Task kinds that still run when ingest finds its inputs already trained (``same_inputs_as``):
-# validate settles landed files and closes the MLflow run; every later task is skipped. The DAG
-# layer and the in-process driver both read this.
+# Task kinds that run even when a run does not train (``skip_training`` in its refs: the inputs were
+# trained already, or landed data waits for a retrain request): validate settles landed files and
+# closes the MLflow run; every later task is skipped. The DAG layer and the in-process driver read this.
 RUN_ON_SAME_INPUTS = ("ingest", "validate")
 
 

@@ -196,7 +196,13 @@ class Monitoring(_Model):
     )
     min_performance: dict[str, float] = Field(default_factory=dict, description="live metric floors")
     max_performance_drop: float | None = Field(
-        0.05, ge=0, description="retrain when the live promotion metric falls this far below the holdout"
+        None, ge=0, description="retrain when the promotion metric falls this far (in its units) below the holdout"
+    )
+    max_relative_drop: float | None = Field(
+        0.1,
+        ge=0,
+        description="retrain when the promotion metric is this share worse than the holdout (0.1: 10%); "
+        "unlike an absolute drop it means the same for AUC and for an error in dollars",
     )
     min_labeled: int = Field(50, ge=1, description="labeled predictions needed before performance is judged")
     performance: Literal["measured", "estimated", "auto"] = Field(
@@ -206,6 +212,11 @@ class Monitoring(_Model):
     )
     cooldown_hours: float = Field(
         24.0, ge=0, description="no second retrain request within this much data time of the last one"
+    )
+    train_on_new_data: Literal["always", "when_requested"] = Field(
+        "always",
+        description="always: each landing in data.incoming trains; when_requested: a landing is validated and "
+        "joins the data at once, and training waits for the monitor's retrain request",
     )
 
     @field_validator("numeric_method", "categorical_method")

@@ -64,12 +64,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     summary.update(drift=drift, performance=perf, estimated=window.estimated, data_time=window.end)
     summary.update(verdict=decision.verdict, reason=decision.reason, weighted_drift=decision.weighted_drift)
     record(ctx, tracker, champion, summary)
-    last_ts = float(frame["logged_at"].max().timestamp()) + 1e-6
-    path.parent.mkdir(parents=True, exist_ok=True)
-    new_state = {**state, "last_ts": last_ts}
-    if decision.retrain:
-        new_state["last_request_data_time"] = window.end
-    path.write_text(json.dumps(new_state))
+    remember(ctx, state, float(frame["logged_at"].max().timestamp()) + 1e-6, window.end if decision.retrain else None)
     # XCom gets the verdict; the per-feature statistics live in MLflow and the history file
     brief = {
         "champion": summary["champion"],
@@ -83,6 +78,19 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         "estimated": window.estimated,
     }
     return {"retrain": decision.retrain, "reason": decision.reason, "monitor": brief}
+
+
+def remember(ctx: StepContext, state: dict[str, Any], last_ts: float, request_at: float | None) -> None:
+    """Where the next run starts reading the log, and (on a request) its data time and count."""
+    new_state = {**state, "last_ts": last_ts}
+    if request_at is not None:
+        from airloop.data.requests import RetrainRequests
+
+        new_state["last_request_data_time"] = request_at
+        RetrainRequests(ctx.workspace.retrain_requests(ctx.name)).make()
+    path = state_file(ctx)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(new_state))
 
 
 def data_time(spec: Any, frame: Any) -> float:

@@ -130,6 +130,7 @@ def _summary(out: dict[str, Any]) -> dict[str, Any]:
         "labels",
         "landing",
         "same_inputs_as",
+        "skip_training",
         "refit",
     )
     return {k: out[k] for k in keep if k in out}

@@ -227,9 +227,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     text = _report_text(texts, len(refs["batches"]), origin, warnings if not bad else None, unchecked)
     (ctx.run_dir / "contract_report.txt").write_text(text + "\n")
     (ctx.run_dir / "contract.json").write_text(contract.to_json())
-
-    tracker = Tracker(ctx.workspace)
-    run_id = refs["mlflow_run_id"]
+    tracker, run_id = Tracker(ctx.workspace), refs["mlflow_run_id"]
     for name in ("contract_report.json", "contract_report.txt", "contract.json"):
         tracker.log_artifact(run_id, str(ctx.run_dir / name), "contract")
     landing = settle_landed(ctx, report["batches"], text, refs.get("duplicates"), refs.get("ready_at"))
@@ -247,22 +245,40 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     # only now, every file accepted, do they become one frame (the unchecked columns come back too)
     frame = pd.concat(whole, ignore_index=True)
     frame, dropped = _accept(ctx, frame, contract)
-    tracker.log(
-        run_id,
-        metrics={
-            "rows_dropped_missing_target": dropped,
-            "rows_accepted": len(frame),
-            "contract_warnings": len(warnings),
-        },
-        tags={Tag.CONTRACT_WARNINGS: "; ".join(warnings)[:4000]} if warnings else None,
-    )
-    if refs.get("same_inputs_as"):  # nothing to train: the rest of the run is skipped
-        tracker.log(run_id, tags={Tag.VERDICT: f"same inputs as v{refs['same_inputs_as']}: not trained again"})
+    metrics: dict[str, float] = {
+        "rows_dropped_missing_target": dropped,
+        "rows_accepted": len(frame),
+        "contract_warnings": len(warnings),
+    }
+    tags = {Tag.CONTRACT_WARNINGS: "; ".join(warnings)[:4000]} if warnings else {}
+    skip = training_decision(ctx, refs)
+    if skip:  # the rest of the run is skipped
+        tags[Tag.VERDICT] = f"not trained: {skip}"
+    tracker.log(run_id, metrics=metrics, tags=tags or None)
+    if skip:
         tracker.finish(run_id, "FINISHED")
     return {
+        **({"skip_training": skip} if skip else {}),
         "contract_warnings": warnings,
         "validated_uri": frames.save(frame, ctx.run_dir / "validated.parquet"),
         "contract_uri": (ctx.run_dir / "contract.json").as_uri(),
         "rows_dropped_missing_target": dropped,
         **({"landing": landing} if landing else {}),
     }
+
+
+def training_decision(ctx: StepContext, refs: dict[str, Any]) -> str | None:
+    """Why this run stops after validation, or None to train: its inputs were trained already, or
+    (``monitoring.train_on_new_data: when_requested``) no retrain request is waiting for new data."""
+    if refs.get("same_inputs_as"):
+        return f"same inputs as v{refs['same_inputs_as']} (data fingerprint, spec hash, code version)"
+    spec = ctx.loaded.spec
+    if spec.monitoring.train_on_new_data == "always" or not spec.data.incoming:
+        return None
+    from airloop.data.requests import RetrainRequests
+
+    requests = RetrainRequests(ctx.workspace.retrain_requests(spec.name))
+    if requests.pending() == 0:
+        return "data accepted; training waits for the monitor's retrain request (monitoring.train_on_new_data)"
+    requests.consume()
+    return None

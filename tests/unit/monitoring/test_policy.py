@@ -85,6 +85,17 @@ def test_measured_drop_below_holdout_requests_retraining() -> None:
     assert not decide(History(holdout={"roc_auc": 0.70}), w, policy(max_performance_drop=0.05)).retrain
 
 
+def test_a_relative_drop_means_the_same_for_auc_and_for_dollars() -> None:
+    p = policy(max_relative_drop=0.1)
+    auc = decide(History(holdout={"roc_auc": 0.75}), window(measured={"roc_auc": 0.67}, labeled=500), p)
+    assert auc.retrain
+    assert "10.7% worse than the holdout 0.7500 (policy allows 10%)" in auc.reason
+    mae = policy(metric="mae", maximize=False, max_relative_drop=0.1)
+    assert decide(History(holdout={"mae": 16000.0}), window(measured={"mae": 18000.0}, labeled=500), mae).retrain
+    assert not decide(History(holdout={"mae": 16000.0}), window(measured={"mae": 17000.0}, labeled=500), mae).retrain
+    assert not decide(History(holdout={"mae": 0.0}), window(measured={"mae": 1.0}, labeled=500), mae).retrain
+
+
 def test_a_metric_to_minimise_drops_upwards() -> None:
     w = window(measured={"rmse": 12.0}, labeled=500)
     p = policy(metric="rmse", maximize=False, max_performance_drop=1.0)
@@ -130,7 +141,7 @@ def test_cooldown_is_data_time_and_says_until_when() -> None:
     assert (d.retrain, d.verdict) == (False, SUPPRESSED)
     assert d.suppressed_until == T0 + 4 * DAY
     assert "suppressed: cooldown until 2013-06-04" in d.reason
-    assert "0.1200 worse" in d.reason  # what it would have asked for stays visible
+    assert "16.7% worse than the holdout" in d.reason  # what it would have asked for stays visible
     # the same history, a window whose data is 8 days past the request: no longer suppressed
     assert decide(h, window(end=T0 + 5 * DAY, measured={"roc_auc": 0.60}, labeled=500), policy()).retrain
 

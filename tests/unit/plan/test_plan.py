@@ -95,3 +95,9 @@ def test_downstream_of_train_is_train_to_promote(plan):
 def test_downstream_of_split_includes_tuning(plan):
     assert plan.downstream("split") == ORDER[2:]
     assert plan.downstream("promote") == ["promote"]
+
+
+def test_refit_on_all_data_adds_its_task_after_the_gate(load) -> None:
+    plan = build_train_plan(load(promotion={"refit": "all"}), "/tmp/ws")
+    assert [t.task_id for t in plan.tasks][-4:] == ["gate", "refit", "register", "promote"]
+    assert "refit" not in [t.task_id for t in build_train_plan(load(), "/tmp/ws").tasks]
