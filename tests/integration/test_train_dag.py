@@ -219,4 +219,11 @@ def test_landed_files_join_the_data_or_are_rejected(tmp_path: Path, workspace) -
     tracker = _tracker(workspace)
     assert tracker.aliases("tiny")["champion"] in ("1", "2")
     assert len(tracker.version_numbers("tiny")) == 2  # the rejected run registered nothing
-    assert run_train_dag(load_spec(project), workspace).ok  # the bad batch blocked one run only
+    again = run_train_dag(load_spec(project), workspace)
+    assert again.ok  # the bad batch blocked one run only
+    # ... and that run's data (the same as v2's) is not trained twice: Airflow skips after validate
+    assert again.outputs()["same_inputs_as"] == "2"
+    states = {t["task_id"]: t["state"] for t in again.result["tasks"]}
+    assert states["validate"] == "success"
+    assert states["train"] == states["promote"] == "skipped"
+    assert len(tracker.version_numbers("tiny")) == 2

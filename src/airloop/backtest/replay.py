@@ -147,7 +147,7 @@ class Replay:
         value = (perf.get("metrics") or {}).get(self.spec.promotion_metric)
         return value, int(perf.get("labeled", 0))
 
-    def monitor(self, track: Track, frame: Any) -> Any:
+    def monitor(self, track: Track, frame: Any) -> tuple[Any, Any]:
         """What the monitor DAG would decide on this period."""
         from airloop.monitoring.policy import History, Policy, decide
         from airloop.steps.monitor import feature_drift, holdout_metrics, live_performance, observe
@@ -160,7 +160,7 @@ class Replay:
         decision = decide(History(track.last_request, holdout_metrics(view)), window, Policy.of(self.spec))
         if decision.retrain:
             track.last_request = window.end
-        return decision
+        return decision, window
 
 
 @dataclass
@@ -214,8 +214,10 @@ def run_backtest(
             record["note"] = f"too few labeled rows ({record['labeled']} < monitoring.min_labeled): not scored"
             for p in POLICIES:
                 record[p] = None
-        decision = replay.monitor(tracks["loop"], predicted["loop"])
+        decision, window = replay.monitor(tracks["loop"], predicted["loop"])
         record["loop_decision"] = {"verdict": decision.verdict, "reason": decision.reason}
+        # performance estimated from the scores alone (before labels), beside what the labels measured
+        record["loop_estimated"] = window.estimated.get(spec.promotion_metric)
         labels.append(trainings.period_file(f"p{i:03d}-{lo:%Y%m%d}", rows))
         last = i == len(bounds)
         record["champions"] = {p: t.champion.key for p, t in tracks.items()}

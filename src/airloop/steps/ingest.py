@@ -15,12 +15,13 @@ if TYPE_CHECKING:
 
 
 def data_fingerprint(parts: list[pd.DataFrame]) -> str:
-    """The content hash of the data: one file's own fingerprint, or a hash of the files' in order."""
+    """The content hash of the data: one file's own fingerprint, or a hash of the files' (sorted: a
+    landed file that later sits among the accepted ones, in another order, is the same data)."""
     import hashlib
 
     if len(parts) == 1:
         return fingerprint(parts[0])
-    return hashlib.sha256(",".join(fingerprint(p) for p in parts).encode()).hexdigest()[:16]
+    return hashlib.sha256(",".join(sorted(fingerprint(p) for p in parts)).encode()).hexdigest()[:16]
 
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
