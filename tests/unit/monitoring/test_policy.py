@@ -158,3 +158,21 @@ def test_no_trigger_says_what_it_saw() -> None:
     d = decide(History(holdout={"roc_auc": 0.72}), w, policy())
     assert d.verdict == NO_ACTION
     assert d.reason.startswith("no trigger: drifted features carry 3% of the importance, measured roc_auc 0.7100")
+
+
+def test_the_monitor_reads_data_time_from_the_time_column() -> None:
+    import pandas as pd
+
+    from airloop.steps.monitor import data_time
+
+    class Split:
+        column = "ts"
+
+    class Spec:
+        split = Split()
+
+    logged = pd.to_datetime(["2026-11-28 10:00", "2026-11-28 10:01"], utc=True)
+    replayed = pd.DataFrame({"ts": ["2013-07-01 05:00", "2013-07-31 23:00"], "logged_at": logged})
+    assert data_time(Spec(), replayed) == pd.Timestamp("2013-07-31 23:00", tz="UTC").timestamp()
+    live = pd.DataFrame({"x": [1, 2], "logged_at": logged})  # no time column among the features
+    assert data_time(Spec(), live) == logged.max().timestamp()
