@@ -40,6 +40,7 @@ class Champion:
     key: str
     model: Any
     tags: dict[str, str]  # what the monitor reads from a registered version (reference, labels, metrics)
+    trained_until: str | None = None  # the newest row it learned from (time splits)
 
 
 @dataclass
@@ -59,7 +60,7 @@ class Replay:
         self.loaded, self.spec = loaded, loaded.spec
         self.trainings = Trainings(loaded, root)
         self.models: dict[str, Any] = {}
-        self.champion_scores: dict[tuple[str, str], dict[str, float]] = {}
+        self.champion_scores: dict[tuple[str, str], dict[str, Any]] = {}
 
     # --- the first champion and the candidates ------------------------------------------------------
     def first(self, key: str, labels: list[str]) -> Champion:
@@ -85,26 +86,33 @@ class Replay:
             **{k: str(v) for k, v in (labels_tags(cand.refs["labels"]) if cand.refs.get("labels") else {}).items()},
             **{Tag.metric(k): str(v) for k, v in cand.refs["metrics"].items()},
         }
-        uri = refs["model_uri"]
+        until = cand.refs.get("holdout_until" if refit else "train_until")
+        return Champion(cand.key + ("+refit" if refit else ""), self.model(refs["model_uri"]), tags, until)
+
+    def model(self, uri: str) -> Any:
         if uri not in self.models:
             import mlflow.sklearn
 
             self.models[uri] = mlflow.sklearn.load_model(uri)
-        return Champion(cand.key + ("+refit" if refit else ""), self.models[uri], tags)
+        return self.models[uri]
 
     def gate(self, track: Track, cand: Candidate) -> tuple[bool, list[str]]:
         """The train DAG's gate: the candidate against this policy's champion on the candidate's holdout."""
         from airloop.steps import frames
+        from airloop.steps.evaluate import compare, unseen_by
         from airloop.steps.gate import decide
-        from airloop.steps.modeling import positive_of, score, xy
+        from airloop.steps.modeling import positive_of, xy
 
-        spec = self.spec
-        pair = (track.champion.key, cand.key)
-        if pair not in self.champion_scores:
+        spec, champ = self.spec, track.champion
+        pair = (champ.key, cand.key)
+        if pair not in self.champion_scores:  # what evaluate does in the train DAG
             X, y = xy(spec, frames.load(cand.refs["holdout_uri"]))
-            model = track.champion.model
-            self.champion_scores[pair] = score(spec, spec.metric_names, model, X, y, positive_of(cand.refs))
-        champion = {"version": track.champion.key, "metrics": self.champion_scores[pair]}
+            fresh = unseen_by(spec, X, champ.trained_until)
+            candidate = self.model(cand.refs["model_uri"])
+            self.champion_scores[pair] = compare(
+                spec, spec.metric_names, candidate, champ.model, X, y, positive_of(cand.refs), fresh
+            )
+        champion = {"version": champ.key, **self.champion_scores[pair]}
         verdict = decide(spec.promotion, spec.promotion_metric, cand.refs["metrics"], champion)
         return bool(verdict["passed"]), list(verdict["reasons"])
 

@@ -6,6 +6,10 @@ from typing import Any
 
 from airloop.steps import frames
 from airloop.steps.context import StepContext
+from airloop.tracking.tags import Tag
+
+# A fair comparison needs rows the champion did not learn from; with fewer, the whole holdout is used.
+MIN_UNSEEN_ROWS = 50
 
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
@@ -28,8 +32,9 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     if current is not None:
         champion = {"version": str(current.version)}
         try:
-            model = mlflow.sklearn.load_model(f"models:/{spec.name}/{current.version}")
-            champion["metrics"] = score(spec, names, model, X, y, positive)
+            champ_model = mlflow.sklearn.load_model(f"models:/{spec.name}/{current.version}")
+            fresh = unseen_by(spec, X, current.tags.get(Tag.TRAINED_UNTIL))
+            champion.update(compare(spec, names, model, champ_model, X, y, positive, fresh))
         except Exception as exc:  # e.g. the champion was trained on other columns
             champion["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
     metrics = {f"holdout_{k}": v for k, v in candidate.items()}
@@ -76,3 +81,40 @@ def log_sensitivity(ctx: StepContext, tracker: Any, refs: dict[str, Any], model:
 
 # rows of the holdout the importance is measured on: 3 shuffles per column, each a full prediction
 IMPORTANCE_ROWS = 5000
+
+
+def unseen_by(spec: Any, X: Any, trained_until: str | None) -> Any:
+    """Which holdout rows are newer than the champion's training data (a boolean mask), or None
+    when that cannot be told (no time split, or a champion without the tag)."""
+    if not trained_until or spec.split.method != "time" or spec.split.column not in X.columns:
+        return None
+    import pandas as pd
+
+    from airloop.data.preflight import time_values
+
+    when = time_values(X[spec.split.column], spec.split.column)
+    if pd.api.types.is_datetime64_any_dtype(when.dtype):
+        when, limit = pd.to_datetime(when, utc=True), pd.Timestamp(trained_until)
+        limit = limit.tz_localize("UTC") if limit.tzinfo is None else limit.tz_convert("UTC")
+    else:
+        when, limit = when.astype("float64"), float(trained_until)
+    return (when > limit).to_numpy()
+
+
+def compare(
+    spec: Any, names: list[str], candidate: Any, champion: Any, X: Any, y: Any, positive: Any, fresh: Any
+) -> dict[str, Any]:
+    """The champion's metrics for the gate: on the holdout rows it never saw when there are enough
+    (a champion refit on all rows has learned from the older part of this holdout), with the
+    candidate's on the same rows; else on the whole holdout."""
+    from airloop.steps.modeling import score
+
+    if fresh is not None and int(fresh.sum()) >= MIN_UNSEEN_ROWS and not fresh.all():
+        Xf, yf = X[fresh], y[fresh]
+        return {
+            "metrics": score(spec, names, champion, Xf, yf, positive),
+            "candidate_metrics": score(spec, names, candidate, Xf, yf, positive),
+            "rows": int(fresh.sum()),
+            "on": "holdout rows newer than the champion's training data",
+        }
+    return {"metrics": score(spec, names, champion, X, y, positive)}

@@ -33,21 +33,23 @@ def decide(
             "compared on thresholds only"
         )
     else:
-        ours, theirs = candidate[metric], champion["metrics"][metric]
+        # the same rows for both: the holdout rows the champion never saw, when evaluate found enough
+        ours, theirs = (champion.get("candidate_metrics") or candidate)[metric], champion["metrics"][metric]
         delta = promotion.min_improvement
         maximize = METRICS[metric].direction == "maximize"
         gain = ours - theirs if maximize else theirs - ours
         word = "higher" if maximize else "lower"
         # compare with a hair of slack: 0.57 - 0.56 is 0.00999... in floating point
+        on = f" on the {champion['rows']} {champion['on']}" if champion.get("rows") else ""
         if gain > 0 and gain >= delta - 1e-9:
             reasons.append(
-                f"{metric} {ours:.4f} beats champion v{champion['version']} ({theirs:.4f}) "
+                f"{metric} {ours:.4f} beats champion v{champion['version']} ({theirs:.4f}){on} "
                 f"by {gain:+.4f} (needs {word} by at least {delta})"
             )
         else:
             passed = False
             reasons.append(
-                f"{metric} {ours:.4f} does not beat champion v{champion['version']} ({theirs:.4f}) "
+                f"{metric} {ours:.4f} does not beat champion v{champion['version']} ({theirs:.4f}){on} "
                 f"by at least {delta} ({word} is better, gain {gain:+.4f})"
             )
     return {"passed": passed, "metric": metric, "reasons": reasons}

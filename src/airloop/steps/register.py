@@ -28,6 +28,9 @@ def version_tags(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     from airloop.steps.refit import refit_tags
 
     tags.update(refit_tags(refs))
+    until = refs.get("holdout_until") if (refs.get("refit") or {}).get("done") else refs.get("train_until")
+    if until:
+        tags[Tag.TRAINED_UNTIL] = until
     if refs.get("labels"):
         tags.update(labels_tags(refs["labels"]))
     tags.update({Tag.metric(k): round(v, 6) for k, v in refs["metrics"].items()})

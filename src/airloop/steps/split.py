@@ -79,6 +79,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     if spec.task != "regression" and train[spec.data.target].nunique() < 2:
         raise DataError("the training data holds a single class", hint="check the target column and the data range")
     return {
+        **time_extent(spec, train, holdout),
         "train_uri": frames.save(train, ctx.run_dir / "train.parquet"),
         "holdout_uri": frames.save(holdout, ctx.run_dir / "holdout.parquet"),
         "train_rows": len(train),
@@ -86,3 +87,17 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         "features": features,
         **({"labels": labels.to_dict()} if labels else {}),
     }
+
+
+def time_extent(spec: Any, train: Any, holdout: Any) -> dict[str, Any]:
+    """The newest time the training split and the holdout reach (time splits): what a fit learned
+    from, so a later gate can judge it on rows it never saw."""
+    from airloop.data.preflight import time_values
+
+    if spec.split.method != "time" or spec.split.column not in train.columns:
+        return {}
+    out = {}
+    for key, part in (("train_until", train), ("holdout_until", holdout)):
+        newest = time_values(part[spec.split.column], spec.split.column).max()
+        out[key] = None if newest != newest else str(newest)
+    return out

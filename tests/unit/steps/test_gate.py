@@ -123,3 +123,37 @@ def test_champion_that_could_not_score_falls_back_to_thresholds():
     reason = passing["reasons"][-1]
     assert "champion v4 cannot score this holdout (column `x` is missing)" in reason
     assert "thresholds only" in reason
+
+
+def test_a_champion_refit_on_old_holdout_rows_is_judged_on_the_rows_it_never_saw():
+    # on the whole holdout the champion (which learned from its older part) looks better; on the
+    # 400 rows newer than its training data, the candidate is
+    judged = {
+        "version": 3,
+        "metrics": {"roc_auc": 0.70},
+        "candidate_metrics": {"roc_auc": 0.74},
+        "rows": 400,
+        "on": "holdout rows newer than the champion's training data",
+    }
+    verdict = decide(promotion(0.01), "roc_auc", {"roc_auc": 0.72}, judged)
+    assert verdict["passed"]
+    assert (
+        "0.7400 beats champion v3 (0.7000) on the 400 holdout rows newer than the champion's" in verdict["reasons"][0]
+    )
+
+
+def test_unseen_rows_are_those_after_the_champions_training_data():
+    import pandas as pd
+
+    from airloop.spec.models import Split
+    from airloop.steps.evaluate import unseen_by
+
+    class Spec:
+        split = Split(method="time", column="ts")
+
+    X = pd.DataFrame({"ts": ["2024-01-30", "2024-02-01", "2024-02-02"], "x": [1, 2, 3]})
+    assert list(unseen_by(Spec(), X, "2024-01-31 00:00:00")) == [False, True, True]
+    assert list(unseen_by(Spec(), X, "2024-01-31 00:00:00+00:00")) == [False, True, True]
+    assert unseen_by(Spec(), X, None) is None  # a champion from before the tag: the whole holdout
+    Spec.split = Split(method="random")
+    assert unseen_by(Spec(), X, "2024-01-31") is None
