@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
-.PHONY: install dev demo test test-unit test-integration lint bench zoo constraints clean
+.PHONY: install dev demo test test-unit test-integration lint bench backtest zoo constraints clean
 
 # uv installs the pinned set in seconds where pip takes minutes; pip is the fallback.
 UV := $(BIN)/uv pip install --python $(BIN)/python -q -c constraints.txt
@@ -56,6 +56,10 @@ lint: dev
 zoo: install
 	$(BIN)/python bench/zoo/run.py
 
+# `airloop backtest` on flights and txhousing: static vs scheduled vs the loop (~5 min)
+backtest: install
+	$(BIN)/python bench/backtest/run.py --set monitoring.train_on_new_data=when_requested
+
 bench: install
 	@command -v wrk >/dev/null || (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk)) \
 	  || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
@@ -67,6 +71,7 @@ bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/serve/run.py
 	$(BIN)/python bench/drift/run.py
+	$(BIN)/python bench/backtest/run.py --set monitoring.train_on_new_data=when_requested
 
 constraints: install
 	@(echo "# Versions checked together on Python 3.11 (Airflow's constraint files cannot be fetched here)."; \

@@ -165,6 +165,11 @@ def main() -> None:
     ap.add_argument("--work", default="/tmp/airloop-bench-backtest")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     args = ap.parse_args()
+    import logging
+    import warnings
+
+    warnings.filterwarnings("ignore")  # MLflow's schema hints, once per training
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
     results = {key: run_set(key, Path(args.work), args.settings) for key in args.only.split(",")}
     out = Path(args.out)
     name = "backtest" + (f"-{args.tag}" if args.tag else "")

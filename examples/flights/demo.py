@@ -183,7 +183,9 @@ class Month:
         run = self.api.wait_for_new_run(self.train, seen)
         after = self.tracker.alias_version(self.name, CHAMPION)
         new_rejects = drive.rejected_files(self.incoming) - rejected_before
-        action = drive.train_action(self.tracker, self.name, run["state"], before, after, new_rejects)
+        action = drive.train_action(
+            self.tracker, self.name, run["state"], before, after, new_rejects, run["dag_run_id"]
+        )
         if after != before and after is not None:
             drive.wait_until_served(self.serve, after)
         champ = self.tracker.version(self.name, after)

@@ -117,7 +117,13 @@ def last_monitor_reason(tracker: Any, name: str) -> str:
 
 
 def train_action(
-    tracker: Any, name: str, state: str, before: str | None, after: str | None, new_rejects: set[str]
+    tracker: Any,
+    name: str,
+    state: str,
+    before: str | None,
+    after: str | None,
+    new_rejects: set[str],
+    run_id: str | None = None,
 ) -> str:
     """One line on what a train run did to the champion, with the gate's reason."""
     from airloop.tracking.tags import REASON_SEP, Tag
@@ -126,7 +132,20 @@ def train_action(
         if new_rejects:
             return f"batch rejected by the data contract ({', '.join(sorted(new_rejects))}); champion unchanged"
         return f"train run {state}; champion unchanged"
+    verdict = run_verdict(tracker, name, run_id) if run_id else ""
+    if verdict.startswith("not trained"):  # e.g. landed data waiting for a retrain request
+        return f"{verdict}; champion v{before}"
     newest = tracker.version_numbers(name)[-1]
     reasons = tracker.version(name, newest).tags.get(Tag.GATE_REASONS, "").split(REASON_SEP)
     why = next((r for r in reasons if "champion" in r), reasons[-1])
     return f"promoted v{after}: {why}" if after != before else f"kept v{before}: {why}"
+
+
+def run_verdict(tracker: Any, name: str, dag_run_id: str) -> str:
+    """The verdict tag on the MLflow run of one train DAG run ("" when none)."""
+    from airloop.tracking.tags import Tag
+
+    runs = tracker.client.search_runs(
+        [tracker.experiment_id(name)], f"tags.`{Tag.RUN_ID}` = '{dag_run_id}'", max_results=1
+    )
+    return str(runs[0].data.tags.get(Tag.VERDICT, "")) if runs else ""

@@ -269,18 +269,20 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
 
 def training_decision(ctx: StepContext, refs: dict[str, Any]) -> str | None:
     """Why this run stops after validation, or None to train: its inputs were trained already, or
-    (``monitoring.train_on_new_data: when_requested``) a champion serves and no retrain request waits."""
+    (``monitoring.train_on_new_data: when_requested``) it was started by landed data while a
+    champion serves and no retrain request waits. A run that trains answers every waiting request."""
     if refs.get("same_inputs_as"):
         return f"same inputs as v{refs['same_inputs_as']} (data fingerprint, spec hash, code version)"
     spec = ctx.loaded.spec
-    if spec.monitoring.train_on_new_data == "always" or not spec.data.incoming:
+    if spec.monitoring.train_on_new_data == "always":
         return None
     from airloop.data.requests import RetrainRequests
     from airloop.tracking import Tracker
     from airloop.tracking.tags import CHAMPION
 
     requests = RetrainRequests(ctx.workspace.retrain_requests(spec.name))
-    if requests.pending() == 0 and Tracker(ctx.workspace).alias(spec.name, CHAMPION) is not None:
+    landed = any(b.get("landed") for b in refs.get("batches", []))
+    if landed and requests.pending() == 0 and Tracker(ctx.workspace).alias(spec.name, CHAMPION) is not None:
         return "data accepted; training waits for the monitor's retrain request (monitoring.train_on_new_data)"
     requests.consume()
     return None
