@@ -233,17 +233,18 @@ def backtest(
     import json
     import shutil
 
-    from airloop.backtest.output import period_line, table, write_html
+    from airloop.backtest.output import RESULT_FILE, period_line, table, write_html
     from airloop.backtest.replay import run_backtest
     from airloop.spec import load_spec
 
     loaded = load_spec(path, deep=True)
     ws = _workspace(workspace)
-    root = ws.root / "backtest" / loaded.spec.name
+    root = ws.backtest_dir(loaded.spec.name)
     if root.exists():
         shutil.rmtree(root)
     click.secho(f"backtest {loaded.spec.name}: {start} -> {end}, every {every} (scratch: {root})", bold=True)
     result = run_backtest(loaded, root, start, end, every, on_period=lambda r: click.echo(period_line(r)))
+    (root / RESULT_FILE).write_text(json.dumps(result, indent=2, default=str))  # `airloop report` shows it
     click.echo("\n" + table(result))
     click.echo(f"took {result['wall_seconds']:.0f}s")
     if json_out:

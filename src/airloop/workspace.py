@@ -126,6 +126,10 @@ class Workspace:
         """The monitor's memory between runs: last run, last retrain request (JSON)."""
         return self.monitoring_dir(name) / "state.json"
 
+    def backtest_dir(self, name: str) -> Path:
+        """`airloop backtest`'s scratch (one workspace for its trainings) and its last result."""
+        return self.root / "backtest" / name
+
     def retrain_requests(self, name: str) -> Path:
         """Retrain requests: how many the monitor made, how many a train run has acted on (JSON)."""
         return self.monitoring_dir(name) / "requests.json"

@@ -43,11 +43,14 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_html(result: dict[str, Any], name: str, target: Path) -> Path:
-    """One plot (the three policies' metric per period, the loop's trainings marked) and the table."""
+RESULT_FILE = "result.json"  # beside a backtest's scratch folder: `airloop report` shows it
+
+
+def curves(result: dict[str, Any]) -> str:
+    """The three policies' metric per period (the loop's trainings circled), and the table, as HTML."""
     import pandas as pd
 
-    from airloop.monitoring.page import Html, figure, img, page
+    from airloop.monitoring.page import figure, img
     from airloop.monitoring.page import table as html_table
 
     periods = result["periods"]
@@ -75,11 +78,16 @@ def write_html(result: dict[str, Any], name: str, target: Path) -> Path:
     s = result["summary"]
     rows.append(["mean", "", "", *[_m(s[p]["mean"]) for p in POLICIES], ""])
     rows.append(["trainings", "", "", *[s[p]["trainings"] for p in POLICIES], ""])
-    body = img(fig, "metric per period for each policy") + html_table(
+    return img(fig, "metric per period for each policy") + html_table(
         ["period", "rows", "labeled", *POLICIES, "the loop's monitor decided"], rows
     )
-    text = page(f"airloop backtest: {name}", Html(f"{len(periods)} periods, metric {result['metric']}"),
-                [("curves", "Static, scheduled and the loop", body)])  # fmt: skip
+
+
+def write_html(result: dict[str, Any], name: str, target: Path) -> Path:
+    from airloop.monitoring.page import Html, page
+
+    meta = Html(f"{len(result['periods'])} periods, metric {result['metric']}")
+    text = page(f"airloop backtest: {name}", meta, [("curves", "Static, scheduled and the loop", curves(result))])
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     return target

@@ -48,6 +48,7 @@ def write_report(spec_path: str | Path, ws: Workspace, out: Path | None = None) 
         ("live", "Live performance", _live_section(spec, history, problem)),
         ("drift", "Drift per feature", _drift_section(spec, history, problem)),
         ("contract", "Data-contract violations and warnings", _contract_section(ws.runs_dir(name))),
+        ("backtest", "Does retraining pay? The last backtest", _backtest_section(ws.backtest_dir(name))),
     ]
     target = Path(out) if out is not None else ws.report_file(name)
     if target.is_dir():
@@ -325,6 +326,17 @@ def _load_json(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+# --- backtest -----------------------------------------------------------------------------------
+def _backtest_section(folder: Path) -> str:
+    from airloop.backtest.output import RESULT_FILE, curves
+
+    result = _load_json(folder / RESULT_FILE)
+    if result is None:
+        return _note("nothing yet: `airloop backtest PATH --start ... --end ...` compares the loop with a static model "
+                     "and with retraining every period, and its result shows here.")  # fmt: skip
+    return curves(result)
 
 
 # --- small pieces ---------------------------------------------------------------------------------

@@ -68,6 +68,30 @@ def _contract_report(path: Path) -> None:
     path.write_text(json.dumps(report))
 
 
+def _backtest(path: Path) -> None:
+    """What `airloop backtest` leaves for the report: two months, the loop retrained after the first."""
+
+    def period(start: str, static: float, loop: float, trained: bool) -> dict:
+        scores = {"static": static, "scheduled": loop, "loop": loop}
+        decision = {"verdict": "x", "reason": f"why {XSS}"}
+        return {
+            "start": start,
+            "rows": 900,
+            "labeled": 880,
+            **scores,
+            "loop_trained": trained,
+            "loop_decision": decision,
+        }
+
+    result = {
+        "metric": "roc_auc",
+        "periods": [period("2024-03-01", 0.7, 0.7, True), period("2024-04-01", 0.6, 0.68, False)],
+        "summary": {p: {"mean": 0.66, "trainings": 2, "compute_seconds": 3.0} for p in ("static", "scheduled", "loop")},
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result))
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Workspace]:
     root = tmp_path_factory.mktemp("report")
@@ -81,6 +105,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Workspace]:
         train_with_steps(spec, ws, run_id="run_2")
     _history(ws.project("tiny") / "monitoring" / "history.parquet")
     _contract_report(ws.project("tiny") / "runs" / "r9" / "contract_report.json")
+    _backtest(ws.backtest_dir("tiny") / "result.json")
     return spec, ws
 
 
@@ -106,7 +131,8 @@ def test_report_shows_versions_live_metrics_drift_and_violations(
     assert "part_9.csv" in page
     assert "<td>size</td><td>max</td>" in page
     assert "99.5" in page
-    assert page.count("data:image/png;base64,") == 3  # versions, live metrics, drift
+    assert page.count("data:image/png;base64,") == 4  # versions, live metrics, drift, backtest
+    assert "the loop&#x27;s monitor decided" in page
     assert "nothing yet" not in page
 
 
@@ -135,7 +161,7 @@ def test_empty_project_renders_nothing_yet_notes(tmp_path: Path, monkeypatch: py
 
     page = write_report(spec, ws).read_text()
 
-    assert page.count("nothing yet") == 4  # versions, live, drift, contract
+    assert page.count("nothing yet") == 5  # versions, live, drift, contract, backtest
     assert "has no registered version" in page
     assert "no monitor run" in page
     assert "data:image/png" not in page
