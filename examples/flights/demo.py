@@ -67,6 +67,7 @@ def run_live_demo(
     bad_month: int | None,
     keep: bool = False,
     replay_rows: int = 3000,
+    baselines: bool = True,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     ws = Workspace(base.root / "demo")
@@ -114,6 +115,8 @@ def run_live_demo(
         if not keep:
             left = {k: v["left"] for k, v in down(ws).items() if v["left"]}
             click.echo(f"\nstack stopped{'; LEFT BEHIND: ' + str(left) if left else ''}")
+    if baselines and rows:
+        report_path = scheduled_baseline(example, ws, frame, months, rows) or report_path
     total = time.perf_counter() - started
     click.secho("\nmonth by month", bold=True)
     click.echo(month_table(rows))
@@ -133,6 +136,34 @@ def run_live_demo(
     return record
 
 
+def scheduled_baseline(example: Path, ws: Workspace, frame: Any, months: list[int], rows: list[dict[str, Any]]) -> Any:
+    """Retraining every month, for the same months: `airloop backtest` on the same spec and data.
+    Adds each month's scheduled AUC to ``rows`` and rewrites the report with the three curves."""
+    from airloop.backtest.output import RESULT_FILE
+    from airloop.backtest.replay import run_backtest
+    from airloop.monitoring.report import write_report
+
+    click.secho("\nthe same months, retrained every month (airloop backtest)", bold=True)
+    project = ws.root / "baselines" / "flights"
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir(parents=True)
+    shutil.copy2(example / "features.py", project / "features.py")
+    (project / "airloop.yaml").write_text(yaml.safe_dump(demo_spec(example), sort_keys=False))
+    prepare.write_months(project / "data", list(range(1, months[-1] + 1)), frame)
+    loaded = load_spec(project / "airloop.yaml", deep=True)
+    end = f"{2013 + months[-1] // 12}-{months[-1] % 12 + 1:02d}-01"
+    result = run_backtest(loaded, ws.backtest_dir(loaded.spec.name), f"2013-{months[0]:02d}-01", end, "month")
+    (ws.backtest_dir(loaded.spec.name) / RESULT_FILE).write_text(json.dumps(result, indent=2, default=str))
+    for row, period in zip(rows, result["periods"], strict=False):
+        row["scheduled_auc"] = period.get("scheduled")
+    s = result["summary"]
+    click.echo(
+        f"  whole months: static {s['static']['mean']:.4f}, scheduled {s['scheduled']['mean']:.4f} "
+        f"({s['scheduled']['trainings']} trainings), loop policy {s['loop']['mean']:.4f} ({s['loop']['trainings']})"
+    )
+    return write_report(ws.root / "flights" / "airloop.yaml", ws)
+
+
 class Month:
     """One month of 2013 through the loop: predictions, then labels, then data."""
 
@@ -150,6 +181,20 @@ class Month:
         self.ws, self.name, self.api, self.tracker, self.serve = ws, name, api, tracker, serve
         self.incoming, self.frame, self.replay_rows = incoming, frame, replay_rows
         self.train, self.monitor = train_dag_id(name), monitor_dag_id(name)
+        self.first: Any = None  # the first champion's model, for the static column
+
+    def static_auc(self, sample: Any) -> float | None:
+        """What the first champion (never retrained) scores on the same replayed flights."""
+        import mlflow.sklearn
+        from sklearn.metrics import roc_auc_score
+
+        if self.first is None:
+            self.first = mlflow.sklearn.load_model(f"models:/{self.name}/1")
+        labeled = sample[sample[TARGET].notna()]
+        if labeled[TARGET].nunique() < 2:
+            return None
+        proba = self.first.predict_proba(labeled.drop(columns=[TARGET]))[:, 1]
+        return round(float(roc_auc_score(labeled[TARGET].astype(int), proba)), 4)
 
     def play(self, m: int, bad: bool) -> dict[str, Any]:
         self.api.wait_idle(self.train)
@@ -162,6 +207,7 @@ class Month:
         for rec, eid in zip(records, entity, strict=True):
             rec["entity_id"] = eid
         sent = drive.replay(self.serve, records)
+        static = self.static_auc(sample)
         # 2. the labels arrive (cancelled flights have none): the monitor DAG runs on them
         known = sample[TARGET].notna().to_numpy()
         labels = [(e, int(v)) for e, v, ok in zip(entity, sample[TARGET], known, strict=True) if ok]
@@ -203,18 +249,28 @@ class Month:
             "action": action,
             "retrain_requested_at": monitored.get("state", {}).get("last_request"),
             "served": drive.served_version(self.serve),
+            "static_auc": static,
             "replayed": sent.sent,
             "refused_by_api": sent.refused,
         }
 
 
+def _auc(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else "-"
+
+
 def month_table(rows: list[dict[str, Any]]) -> str:
-    """One row per month; the second line says what the monitor and the month's data did."""
-    out = [f"  {'month':<6} {'champion':<9} {'holdout AUC':>11} {'live AUC':>9}  {'drifted features':<40}"]
+    """One row per month: the champion's live AUC beside what the first champion, never retrained
+    (static), scores on the same flights, and what retraining every month scores on the whole month
+    (scheduled, from `airloop backtest`); the next lines say what the monitor and the data did."""
+    out = [
+        f"  {'month':<6} {'champion':<9} {'holdout AUC':>11} {'live AUC':>9} {'static':>7} {'scheduled':>9}  "
+        "drifted features"
+    ]
     for r in rows:
-        live = f"{r['live_auc']:.4f}" if isinstance(r["live_auc"], float) else "-"
         out.append(
-            f"  {r['month']:<6} v{r['champion']:<8} {r['holdout_auc']:>11.4f} {live:>9}  {(r['drifted'] or '-'):<40}"
+            f"  {r['month']:<6} v{r['champion']:<8} {r['holdout_auc']:>11.4f} {_auc(r['live_auc']):>9} "
+            f"{_auc(r.get('static_auc')):>7} {_auc(r.get('scheduled_auc')):>9}  {r['drifted'] or '-'}"
         )
         out.append(f"  {'':<6} monitor: {r['monitor']}")
         out.append(f"  {'':<6} data:    {r['action']}")
@@ -227,7 +283,8 @@ def month_table(rows: list[dict[str, Any]]) -> str:
 @click.option("--months", default="7-12", show_default=True, help="months to play after June, e.g. 7-9")
 @click.option("--bad-month", default=10, show_default=True, type=int, help="month that also lands a corrupted batch")
 @click.option("--keep", is_flag=True, help="leave the stack up at the end")
-def main(workspace: str | None, quick: bool, months: str, bad_month: int, keep: bool) -> None:
+@click.option("--no-baselines", is_flag=True, help="skip the retrain-every-month column (an `airloop backtest`)")
+def main(workspace: str | None, quick: bool, months: str, bad_month: int, keep: bool, no_baselines: bool) -> None:
     """The flights demo: train on Jan-Jun 2013, then play Jul-Dec through the live loop."""
     base = Workspace.resolve(workspace)
     try:
@@ -238,7 +295,7 @@ def main(workspace: str | None, quick: bool, months: str, bad_month: int, keep: 
             return
         lo, _, hi = months.partition("-")
         chosen = list(range(int(lo), int(hi or lo) + 1))
-        run_live_demo(HERE, base, chosen, bad_month if bad_month in chosen else None, keep)
+        run_live_demo(HERE, base, chosen, bad_month if bad_month in chosen else None, keep, baselines=not no_baselines)
     except AirloopError as exc:
         click.secho(exc.format(), fg="red", err=True)
         sys.exit(exc.exit_code)

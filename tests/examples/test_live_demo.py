@@ -27,6 +27,7 @@ def test_live_demo_one_month_with_a_bad_batch(tmp_path: Path) -> None:
             "7-7",
             "--bad-month",
             "7",
+            "--no-baselines",  # the retrain-every-month column is `airloop backtest` (tests/integration)
         ],
         capture_output=True,
         text=True,
@@ -45,6 +46,7 @@ def test_live_demo_one_month_with_a_bad_batch(tmp_path: Path) -> None:
     assert july["month"] == "Jul"
     assert july["replayed"] == 3000
     assert july["live_auc"] is not None
+    assert 0.5 < july["static_auc"] < 1  # the first champion on the same flights, never retrained
     assert "batch rejected by the data contract" in july["action"]
     assert july["champion"] == july["champion_before"]  # the run with the bad batch promoted nothing
     assert july["served"] == july["champion"]  # the server serves the champion (v2 if July's retrain promoted)

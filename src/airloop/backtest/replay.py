@@ -40,7 +40,8 @@ class Champion:
     key: str
     model: Any
     tags: dict[str, str]  # what the monitor reads from a registered version (reference, labels, metrics)
-    trained_until: str | None = None  # the newest row it learned from (time splits)
+    judged: Any = None  # the fit its gate judged (before a refit), which later gates compare with
+    judged_until: str | None = None  # the newest row that fit learned from (time splits)
 
 
 @dataclass
@@ -86,8 +87,9 @@ class Replay:
             **{k: str(v) for k, v in (labels_tags(cand.refs["labels"]) if cand.refs.get("labels") else {}).items()},
             **{Tag.metric(k): str(v) for k, v in cand.refs["metrics"].items()},
         }
-        until = cand.refs.get("holdout_until" if refit else "train_until")
-        return Champion(cand.key + ("+refit" if refit else ""), self.model(refs["model_uri"]), tags, until)
+        judged = self.model(cand.refs["model_uri"])
+        return Champion(cand.key + ("+refit" if refit else ""), self.model(refs["model_uri"]), tags, judged,
+                        cand.refs.get("train_until"))  # fmt: skip
 
     def model(self, uri: str) -> Any:
         if uri not in self.models:
@@ -107,10 +109,10 @@ class Replay:
         pair = (champ.key, cand.key)
         if pair not in self.champion_scores:  # what evaluate does in the train DAG
             X, y = xy(spec, frames.load(cand.refs["holdout_uri"]))
-            fresh = unseen_by(spec, X, champ.trained_until)
+            fresh = unseen_by(spec, X, champ.judged_until)
             candidate = self.model(cand.refs["model_uri"])
             self.champion_scores[pair] = compare(
-                spec, spec.metric_names, candidate, champ.model, X, y, positive_of(cand.refs), fresh
+                spec, spec.metric_names, candidate, champ.judged, X, y, positive_of(cand.refs), fresh
             )
         champion = {"version": champ.key, **self.champion_scores[pair]}
         verdict = decide(spec.promotion, spec.promotion_metric, cand.refs["metrics"], champion)

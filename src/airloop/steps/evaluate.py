@@ -32,9 +32,12 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     if current is not None:
         champion = {"version": str(current.version)}
         try:
-            champ_model = mlflow.sklearn.load_model(f"models:/{spec.name}/{current.version}")
-            fresh = unseen_by(spec, X, current.tags.get(Tag.TRAINED_UNTIL))
-            champion.update(compare(spec, names, model, champ_model, X, y, positive, fresh))
+            # the champion's fit as its gate judged it (before any refit on its holdout): the same
+            # protocol as the candidate's, on holdout rows neither learned from
+            judged = current.tags.get(Tag.GATED_MODEL_URI) or f"models:/{spec.name}/{current.version}"
+            champ_model = mlflow.sklearn.load_model(judged)
+            until = current.tags.get(Tag.GATED_UNTIL) or current.tags.get(Tag.TRAINED_UNTIL)
+            champion.update(compare(spec, names, model, champ_model, X, y, positive, unseen_by(spec, X, until)))
         except Exception as exc:  # e.g. the champion was trained on other columns
             champion["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
     metrics = {f"holdout_{k}": v for k, v in candidate.items()}
@@ -105,8 +108,8 @@ def compare(
     spec: Any, names: list[str], candidate: Any, champion: Any, X: Any, y: Any, positive: Any, fresh: Any
 ) -> dict[str, Any]:
     """The champion's metrics for the gate: on the holdout rows it never saw when there are enough
-    (a champion refit on all rows has learned from the older part of this holdout), with the
-    candidate's on the same rows; else on the whole holdout."""
+    (a champion's training data may reach into this holdout: a random split, or an older run's
+    holdout is this one's past), with the candidate's on the same rows; else on the whole holdout."""
     from airloop.steps.modeling import score
 
     if fresh is not None and int(fresh.sum()) >= MIN_UNSEEN_ROWS and not fresh.all():

@@ -31,6 +31,8 @@ def version_tags(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     until = refs.get("holdout_until") if (refs.get("refit") or {}).get("done") else refs.get("train_until")
     if until:
         tags[Tag.TRAINED_UNTIL] = until
+    if refs.get("train_until"):
+        tags[Tag.GATED_UNTIL] = refs["train_until"]
     if refs.get("labels"):
         tags.update(labels_tags(refs["labels"]))
     tags.update({Tag.metric(k): round(v, 6) for k, v in refs["metrics"].items()})

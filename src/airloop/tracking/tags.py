@@ -40,6 +40,7 @@ class Tag:
     PROMOTED_BY = "airloop.promoted_by"  # "hand" | "rollback"
     VERSION = "airloop.version"
     TRAINED_UNTIL = "airloop.trained_until"  # ISO time of the newest row the version learned from (time split)
+    GATED_UNTIL = "airloop.gated_until"  # ... and of the newest row the fit the gate judged learned from
     SAME_INPUTS_AS = "airloop.same_inputs_as"  # on a train run that found its inputs already trained
     # refit on all data after the gate (promotion.refit: all)
     REFIT = "airloop.refit"  # "holdout" (the gated fit is registered) | "all"
