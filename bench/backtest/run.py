@@ -149,11 +149,14 @@ def markdown(results: dict[str, dict[str, Any]], tag: str) -> str:
             f"- loop trainings < scheduled trainings: **{'yes' if t['loop_trainings_lt_scheduled'] else 'no'}**"
         )
         lines.append("")
-        lines.append("The loop's monitor, period by period:")
-        lines += [
-            f"- {p['start'][:10]}: {(p.get('loop_decision') or {}).get('reason', p.get('note', '-'))}"
-            for p in r["periods"]
-        ]
+        lines.append("The loop's monitor, period by period (and its champion's metric estimated from the scores")
+        lines.append("alone, CBPE, before the labels were used, beside the measured one):")
+        for p in r["periods"]:
+            est = p.get("loop_estimated")
+            cbpe = f" [estimated {est:.4f}, measured {p['loop']:.4f}]" if est is not None and p.get("loop") else ""
+            lines.append(
+                f"- {p['start'][:10]}: {(p.get('loop_decision') or {}).get('reason', p.get('note', '-'))}{cbpe}"
+            )
     return "\n".join(lines) + "\n"
 
 
