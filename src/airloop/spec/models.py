@@ -158,9 +158,9 @@ class Promotion(_Model):
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
     min_improvement: float = Field(0.0, ge=0, description="delta the challenger must beat the champion by")
     refit: Literal["holdout", "all"] = Field(
-        "holdout",
-        description="after a passed gate, register the fit the gate judged (holdout) or the same pipeline "
-        "refit on training + holdout rows (all)",
+        "all",
+        description="after a passed gate, register the same pipeline refit on training + holdout rows (all: "
+        "the holdout is the newest data under a time split; bench/results/backtest.md) or the judged fit (holdout)",
     )
 
 

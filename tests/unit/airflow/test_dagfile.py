@@ -76,7 +76,8 @@ def test_airflow_dagbag_loads_the_train_dag(dag_file: Path, tmp_path: Path) -> N
         "tune_select": ["train"],
         "train": ["evaluate"],
         "evaluate": ["gate"],
-        "gate": ["register"],
+        "gate": ["refit"],
+        "refit": ["register"],
         "register": ["promote"],
         "promote": [],
     }

@@ -18,6 +18,7 @@ ORDER = [
     "train",
     "evaluate",
     "gate",
+    "refit",
     "register",
     "promote",
 ]
@@ -89,7 +90,7 @@ def test_json_round_trip_is_equal(plan):
 
 
 def test_downstream_of_train_is_train_to_promote(plan):
-    assert plan.downstream("train") == ["train", "evaluate", "gate", "register", "promote"]
+    assert plan.downstream("train") == ["train", "evaluate", "gate", "refit", "register", "promote"]
 
 
 def test_downstream_of_split_includes_tuning(plan):
@@ -98,6 +99,6 @@ def test_downstream_of_split_includes_tuning(plan):
 
 
 def test_refit_on_all_data_adds_its_task_after_the_gate(load) -> None:
-    plan = build_train_plan(load(promotion={"refit": "all"}), "/tmp/ws")
+    plan = build_train_plan(load(), "/tmp/ws")  # the default: refit on all rows
     assert [t.task_id for t in plan.tasks][-4:] == ["gate", "refit", "register", "promote"]
-    assert "refit" not in [t.task_id for t in build_train_plan(load(), "/tmp/ws").tasks]
+    assert "refit" not in [t.task_id for t in build_train_plan(load(promotion={"refit": "holdout"}), "/tmp/ws").tasks]
