@@ -145,7 +145,7 @@ def test_live_loop_on_the_real_stack(tmp_path: Path, record_property) -> None:
         # 4. rerun from a step through the REST API
         res = cli("rerun", str(spec), "--from", "gate", "--run", run["dag_run_id"], "--workspace", str(ws.root))
         assert res.returncode == 0, res.stderr
-        assert "gate, promote, register" in res.stdout
+        assert "gate, promote, refit, register" in res.stdout
 
         def gate_try() -> int:
             ti = api.get(f"/api/v2/dags/tiny__train/dagRuns/{run['dag_run_id']}/taskInstances/gate")

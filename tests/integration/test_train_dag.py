@@ -35,6 +35,7 @@ def test_full_run_makes_a_champion_with_lineage(project: Path, workspace) -> Non
         "train",
         "evaluate",
         "gate",
+        "refit",
         "register",
         "promote",
     }
