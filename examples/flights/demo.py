@@ -215,8 +215,14 @@ class Month:
         drive.deliver_labels(self.ws, self.name, labels, f"labels_2013_{m:02d}.csv")
         self.api.wait_for_new_run(self.monitor, seen)
         monitored = drive.last_monitoring(self.ws, self.name)
+        requested = None
         if monitored.get("verdict") == "retrain requested":  # a run of its own, on the data so far: let it finish
-            self.api.wait_for_new_run(self.train, before_labels)
+            was = self.tracker.alias_version(self.name, CHAMPION)
+            asked = self.api.wait_for_new_run(self.train, before_labels)
+            now = self.tracker.alias_version(self.name, CHAMPION)
+            requested = drive.train_action(
+                self.tracker, self.name, asked["state"], was, now, set(), asked["dag_run_id"]
+            )
         self.api.wait_idle(self.train)
         # 3. the month's data lands (plus a corrupted copy, one month): the train DAG runs on it
         seen = self.api.run_ids(self.train)
@@ -247,7 +253,7 @@ class Month:
             "drifted": ", ".join(monitored.get("drifted", [])),
             "monitor": verdict,
             "action": action,
-            "retrain_requested_at": monitored.get("state", {}).get("last_request"),
+            "requested_run": requested,
             "served": drive.served_version(self.serve),
             "static_auc": static,
             "replayed": sent.sent,
@@ -273,6 +279,8 @@ def month_table(rows: list[dict[str, Any]]) -> str:
             f"{_auc(r.get('static_auc')):>7} {_auc(r.get('scheduled_auc')):>9}  {r['drifted'] or '-'}"
         )
         out.append(f"  {'':<6} monitor: {r['monitor']}")
+        if r.get("requested_run"):
+            out.append(f"  {'':<6} retrain: {r['requested_run']}")
         out.append(f"  {'':<6} data:    {r['action']}")
     return "\n".join(out)
 
