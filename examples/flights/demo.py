@@ -139,7 +139,6 @@ def run_live_demo(
 def scheduled_baseline(example: Path, ws: Workspace, frame: Any, months: list[int], rows: list[dict[str, Any]]) -> Any:
     """Retraining every month, for the same months: `airloop backtest` on the same spec and data.
     Adds each month's scheduled AUC to ``rows`` and rewrites the report with the three curves."""
-    from airloop.backtest.output import RESULT_FILE
     from airloop.backtest.replay import run_backtest
     from airloop.monitoring.report import write_report
 
@@ -153,7 +152,6 @@ def scheduled_baseline(example: Path, ws: Workspace, frame: Any, months: list[in
     loaded = load_spec(project / "airloop.yaml", deep=True)
     end = f"{2013 + months[-1] // 12}-{months[-1] % 12 + 1:02d}-01"
     result = run_backtest(loaded, ws.backtest_dir(loaded.spec.name), f"2013-{months[0]:02d}-01", end, "month")
-    (ws.backtest_dir(loaded.spec.name) / RESULT_FILE).write_text(json.dumps(result, indent=2, default=str))
     for row, period in zip(rows, result["periods"], strict=False):
         row["scheduled_auc"] = period.get("scheduled")
     s = result["summary"]

@@ -233,7 +233,7 @@ def backtest(
     import json
     import shutil
 
-    from airloop.backtest.output import RESULT_FILE, period_line, table, write_html
+    from airloop.backtest.output import period_line, table, write_html
     from airloop.backtest.replay import run_backtest
     from airloop.spec import load_spec
 
@@ -244,7 +244,6 @@ def backtest(
         shutil.rmtree(root)
     click.secho(f"backtest {loaded.spec.name}: {start} -> {end}, every {every} (scratch: {root})", bold=True)
     result = run_backtest(loaded, root, start, end, every, on_period=lambda r: click.echo(period_line(r)))
-    (root / RESULT_FILE).write_text(json.dumps(result, indent=2, default=str))  # `airloop report` shows it
     click.echo("\n" + table(result))
     click.echo(f"took {result['wall_seconds']:.0f}s")
     if json_out:

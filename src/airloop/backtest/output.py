@@ -43,9 +43,6 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-RESULT_FILE = "result.json"  # beside a backtest's scratch folder: `airloop report` shows it
-
-
 def curves(result: dict[str, Any]) -> str:
     """The three policies' metric per period (the loop's trainings circled), and the table, as HTML."""
     import pandas as pd

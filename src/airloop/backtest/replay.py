@@ -20,8 +20,9 @@ period, whatever the number of policies.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from airloop.spec import LoadedSpec
 from airloop.tracking.tags import Tag, labels_tags
 
 POLICIES = ("static", "scheduled", "loop")
+RESULT_FILE = "result.json"  # the last result, in the backtest's folder: `airloop report` shows it
 
 
 @dataclass
@@ -53,7 +55,6 @@ class Track:
     trainings: int = 1
     compute_seconds: float = 0.0
     last_request: float | None = None
-    scores: list[float | None] = field(default_factory=list)
 
 
 class Replay:
@@ -148,26 +149,23 @@ class Replay:
         frame["logged_at"] = times.reset_index(drop=True)
         return frame
 
-    def score(self, frame: Any, champion: Champion) -> tuple[float | None, int]:
-        """The promotion metric of the champion's predictions on the period's labeled rows."""
+    def performance(self, frame: Any, champion: Champion) -> dict[str, Any]:
+        """The champion's metrics on the period's labeled rows (what the monitor measures)."""
         from airloop.steps.monitor import live_performance
         from airloop.tracking.tags import labels_of
 
-        perf = live_performance(self.spec, frame, labels_of(champion.tags))
-        value = (perf.get("metrics") or {}).get(self.spec.promotion_metric)
-        return value, int(perf.get("labeled", 0))
+        return live_performance(self.spec, frame, labels_of(champion.tags))
 
-    def monitor(self, track: Track, frame: Any) -> tuple[Any, Any]:
-        """What the monitor DAG would decide on this period."""
+    def monitor(self, track: Track, frame: Any, perf: dict[str, Any]) -> tuple[Any, Any]:
+        """What the monitor DAG would decide on this period (``perf``: its measured performance)."""
         from airloop.monitoring.policy import History, Policy, decide
-        from airloop.steps.monitor import feature_drift, holdout_metrics, live_performance, observe
-        from airloop.tracking.tags import labels_of
+        from airloop.steps.monitor import feature_drift, observe
+        from airloop.tracking.tags import metrics_of
 
         view = _Version(track.champion.tags)
         drift = feature_drift(self.spec, view, frame)
-        perf = live_performance(self.spec, frame, labels_of(view.tags))
         window = observe(self.spec, view, frame, drift, perf)
-        decision = decide(History(track.last_request, holdout_metrics(view)), window, Policy.of(self.spec))
+        decision = decide(History(track.last_request, metrics_of(view.tags)), window, Policy.of(self.spec))
         if decision.retrain:
             track.last_request = window.end
         return decision, window
@@ -215,16 +213,14 @@ def run_backtest(
             out.append(record)
             continue
         predicted = {p: replay.predict(t.champion, rows, times) for p, t in tracks.items()}
-        for p, t in tracks.items():
-            value, labeled = replay.score(predicted[p], t.champion)
-            record[p] = value
-            record["labeled"] = labeled
-            t.scores.append(value)
+        perf = {p: replay.performance(predicted[p], t.champion) for p, t in tracks.items()}
+        record.update({p: (perf[p].get("metrics") or {}).get(spec.promotion_metric) for p in POLICIES})
+        record["labeled"] = int(perf["loop"].get("labeled", 0))  # the same rows for every policy
         if record["labeled"] < spec.monitoring.min_labeled:
             record["note"] = f"too few labeled rows ({record['labeled']} < monitoring.min_labeled): not scored"
             for p in POLICIES:
                 record[p] = None
-        decision, window = replay.monitor(tracks["loop"], predicted["loop"])
+        decision, window = replay.monitor(tracks["loop"], predicted["loop"], perf["loop"])
         record["loop_decision"] = {"verdict": decision.verdict, "reason": decision.reason}
         # performance estimated from the scores alone (before labels), beside what the labels measured
         record["loop_estimated"] = window.estimated.get(spec.promotion_metric)
@@ -239,7 +235,9 @@ def run_backtest(
         out.append(record)
         if on_period:
             on_period(record)
-    return summarise(spec.promotion_metric, out, tracks, time.perf_counter() - started)
+    result = summarise(spec.promotion_metric, out, tracks, time.perf_counter() - started)
+    (root / RESULT_FILE).write_text(json.dumps(result, indent=2, default=str))
+    return result
 
 
 def summarise(metric: str, periods: list[dict[str, Any]], tracks: dict[str, Track], seconds: float) -> dict[str, Any]:

@@ -127,9 +127,9 @@ class Trainings:
         """The period files a failed run's contract report blames."""
         import json
 
-        reports = sorted(self.ws.runs_dir(self.loaded.spec.name).glob(f"cut-{project.name}/contract_report.json"))
-        if not reports:
+        path = self.ws.run_dir(self.loaded.spec.name, f"cut-{project.name}") / "contract_report.json"
+        if not path.exists():
             return []
-        report = json.loads(reports[-1].read_text())
+        report = json.loads(path.read_text())
         bad = [Path(b["name"]).stem for b in report.get("batches", []) if b.get("violations")]
         return [label for label in labels if label in bad]

@@ -330,7 +330,8 @@ def _load_json(path: Path) -> dict[str, Any] | None:
 
 # --- backtest -----------------------------------------------------------------------------------
 def _backtest_section(folder: Path) -> str:
-    from airloop.backtest.output import RESULT_FILE, curves
+    from airloop.backtest.output import curves
+    from airloop.backtest.replay import RESULT_FILE
 
     result = _load_json(folder / RESULT_FILE)
     if result is None:

@@ -36,8 +36,8 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
             # protocol as the candidate's, on holdout rows neither learned from
             judged = current.tags.get(Tag.GATED_MODEL_URI) or f"models:/{spec.name}/{current.version}"
             champ_model = mlflow.sklearn.load_model(judged)
-            until = current.tags.get(Tag.GATED_UNTIL) or current.tags.get(Tag.TRAINED_UNTIL)
-            champion.update(compare(spec, names, model, champ_model, X, y, positive, unseen_by(spec, X, until)))
+            fresh = unseen_by(spec, X, current.tags.get(Tag.GATED_UNTIL))
+            champion.update(compare(spec, names, model, champ_model, X, y, positive, fresh))
         except Exception as exc:  # e.g. the champion was trained on other columns
             champion["error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
     metrics = {f"holdout_{k}": v for k, v in candidate.items()}

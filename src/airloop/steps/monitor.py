@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from airloop.steps.context import StepContext
-from airloop.tracking.tags import Tag, labels_of
+from airloop.tracking.tags import Tag, labels_of, metrics_of
 
 
 def state_file(ctx: StepContext) -> Path:
@@ -59,7 +59,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     drift = feature_drift(spec, champion, frame)
     perf = live_performance(spec, frame, labels)
     window = observe(spec, champion, frame, drift, perf)
-    history = History(last_request=state.get("last_request_data_time"), holdout=holdout_metrics(champion))
+    history = History(last_request=state.get("last_request_data_time"), holdout=metrics_of(champion.tags))
     decision = decide(history, window, Policy.of(spec))
     summary.update(drift=drift, performance=perf, estimated=window.estimated, data_time=window.end)
     summary.update(verdict=decision.verdict, reason=decision.reason, weighted_drift=decision.weighted_drift)
@@ -104,11 +104,6 @@ def data_time(spec: Any, frame: Any) -> float:
         if len(when):
             return float(when.max().timestamp())
     return float(frame["logged_at"].max().timestamp())
-
-
-def holdout_metrics(champion: Any) -> dict[str, float]:
-    prefix = Tag.metric("")
-    return {k.removeprefix(prefix): float(v) for k, v in champion.tags.items() if k.startswith(prefix)}
 
 
 def observe(spec: Any, champion: Any, frame: Any, drift: dict[str, Any], perf: dict[str, Any]) -> Any:
