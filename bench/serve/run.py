@@ -174,7 +174,8 @@ def main() -> int:
                 "-p",
                 str(p),
             ],
-            {**mlflow_env, "PYTHONPATH": str(project)},
+            # its launcher runs `uvicorn` by name: the venv's bin must be on PATH (a fresh shell has no venv active)
+            {**mlflow_env, "PYTHONPATH": str(project), "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"},
             "/ping",
             "/invocations",
         ),

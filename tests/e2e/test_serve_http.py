@@ -68,9 +68,9 @@ def test_invalid_requests_get_4xx_naming_each_field(server: Server, record_prope
         assert status == 422, (name, body)
         field, problem = expected[name]
         assert any(d["field"] == field and problem in d["problem"] for d in body["details"]), (name, body)
-    status, body = server.request("POST", "/predict", {"records": [good, {**good, "x": "a"}, {**good, "ts": 5}]})
-    assert status == 422
-    assert {d["field"] for d in body["details"]} == {"records[1].x", "records[2].ts"}
+    status, body = server.request("POST", "/predict", {"records": [{**good, "x": "a"}, {**good, "ts": 5}]})
+    assert status == 422  # no record to predict
+    assert {d["field"] for d in body["details"]} == {"records[0].x", "records[1].ts"}
     assert server.request("POST", "/predict", raw=b"{not json")[0] == 400
     assert server.request("POST", "/predict", [good])[0] == 422
     assert server.request("POST", "/predict", {"records": []})[0] == 422
@@ -91,6 +91,32 @@ def test_invalid_requests_get_4xx_naming_each_field(server: Server, record_prope
     assert server.request("GET", "/health") == (200, {"status": "ok"})
     assert server.request("POST", "/predict", good)[0] == 200
     record_property("observed", "nesting 5,000 deep: 400; a 401-digit integer: 422; server up and right after")
+
+
+def test_a_batch_with_bad_records_answers_the_good_ones(server: Server) -> None:
+    good = records(3, seed=7)
+    batch = [good[0], {**good[1], "color": "purple"}, good[2], {**good[0], "x": None, "size": "big"}]
+    status, body = server.request("POST", "/predict", {"records": batch})
+    assert status == 200, body
+    assert [p is None for p in body["predictions"]] == [False, True, False, True]
+    assert [p is None for p in body["probabilities"]] == [False, True, False, True]
+    assert sorted(body["errors"], key=lambda e: (e["index"], e["field"])) == [
+        {"index": 1, "field": "color", "problem": "unknown category 'purple'"},
+        {"index": 3, "field": "size", "problem": "wrong type: input should be a valid number (got str)"},
+        {"index": 3, "field": "x", "problem": "null is not allowed here"},
+    ]
+    # the same records alone get the same answers; only the good ones reached the log, at their index
+    _, alone = server.request("POST", "/predict", {"records": [good[0], good[2]]})
+    assert alone["probabilities"] == [body["probabilities"][0], body["probabilities"][2]]
+    logged = read_predictions(Workspace(server.workspace).prediction_log("tiny"))
+    mine = logged[logged["request_id"] == body["request_id"]]
+    assert sorted(mine["row"]) == [0, 2]
+    status, text = server.request("GET", "/metrics")
+    assert "airloop_refused_records_total 2.0" in text
+    status, doc = server.request("GET", "/openapi.json")
+    answer = doc["paths"]["/predict"]["post"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer == {"$ref": "#/components/schemas/Prediction"}
+    assert "errors" in doc["components"]["schemas"]["Prediction"]["properties"]
 
 
 def test_model_metrics_and_openapi(server: Server) -> None:

@@ -42,6 +42,16 @@ create table if not exists labels (
 );
 create index if not exists labels_request on labels(request_id);
 create index if not exists labels_entity on labels(entity_id);
+create table if not exists shadow_predictions (
+    request_id text not null,
+    row integer not null,
+    ts real not null,
+    model_version text not null,
+    prediction text not null,
+    probabilities text,
+    primary key (request_id, row, model_version)
+);
+create index if not exists shadow_version on shadow_predictions(model_version, ts);
 """
 
 
@@ -60,16 +70,23 @@ class PredictionLog:
     def write(self, rows: list[tuple[Any, ...]]) -> None:
         """Commit rows (request_id, row, ts, version, entity_id, features, prediction, proba) at once."""
         started = time.perf_counter()
+        self._commit("insert or replace into predictions values (?,?,?,?,?,?,?,?)", rows)
+        self.written += len(rows)
+        self.last_commit_seconds = time.perf_counter() - started
+
+    def write_shadow(self, rows: list[tuple[Any, ...]]) -> None:
+        """A shadow model's answers to logged requests: (request_id, row, ts, version, prediction, proba)."""
+        self._commit("insert or replace into shadow_predictions values (?,?,?,?,?,?)", rows)
+
+    def _commit(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         with self._lock:
             self._con.execute("begin")
             try:
-                self._con.executemany("insert or replace into predictions values (?,?,?,?,?,?,?,?)", rows)
+                self._con.executemany(sql, rows)
                 self._con.execute("commit")
             except BaseException:
                 self._con.execute("rollback")
                 raise
-        self.written += len(rows)
-        self.last_commit_seconds = time.perf_counter() - started
 
     def add_labels(self, labels: list[dict[str, Any]], source: str = "api") -> int:
         return self.record_labels(labels, source)[0]
@@ -164,17 +181,21 @@ def read_predictions(path: Path, start: float | None = None, end: float | None =
     """Predictions logged in [start, end) (epoch seconds) as a frame: one row per record with
     request_id, row, logged_at, model_version, entity_id, prediction, probabilities and label (the
     latest, joined by entity id, else by request id), and the features as columns."""
+    where, args = [], []
+    if start is not None:
+        where.append("p.ts >= ?")
+        args.append(start)
+    if end is not None:
+        where.append("p.ts < ?")
+        args.append(end)
+    return _read(path, where, args)
+
+
+def _read(path: Path, where: list[str], args: list[Any]) -> pd.DataFrame:
     import pandas as pd
 
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        where, args = [], []
-        if start is not None:
-            where.append("p.ts >= ?")
-            args.append(start)
-        if end is not None:
-            where.append("p.ts < ?")
-            args.append(end)
         sql = (
             "select p.request_id, p.row, p.ts, p.model_version, p.entity_id, p.features, p.prediction, "
             "p.probabilities, coalesce("
@@ -196,3 +217,36 @@ def read_predictions(path: Path, start: float | None = None, end: float | None =
     # "ts" is a common feature name: the log's own timestamp is "logged_at" in the frame
     raw["logged_at"] = pd.to_datetime(raw.pop("ts"), unit="s", utc=True)
     return pd.concat([raw.reset_index(drop=True), features], axis=1)
+
+
+def read_shadow(path: Path, version: str) -> pd.DataFrame:
+    """The logged requests a shadow ``version`` also answered, as ``read_predictions`` rows plus
+    ``shadow_prediction`` and ``shadow_probabilities``: the champion's and the shadow's answers
+    to the same records, side by side (empty when it answered none)."""
+    import pandas as pd
+
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        if not con.execute("select 1 from sqlite_master where name = 'shadow_predictions'").fetchone():
+            return pd.DataFrame()
+        shadow = pd.read_sql_query(
+            "select request_id, row, prediction as shadow_prediction, probabilities as shadow_probabilities "
+            "from shadow_predictions where model_version = ?",
+            con,
+            params=(str(version),),
+        )
+    finally:
+        con.close()
+    if shadow.empty:
+        return shadow
+    logged = _read(
+        path,
+        [
+            "exists (select 1 from shadow_predictions s where s.request_id = p.request_id and s.row = p.row "
+            "and s.model_version = ?)"
+        ],
+        [str(version)],
+    )
+    shadow["shadow_prediction"] = [_json(v) for v in shadow["shadow_prediction"]]
+    shadow["shadow_probabilities"] = [_json(v) for v in shadow["shadow_probabilities"]]
+    return logged.merge(shadow, on=["request_id", "row"], how="inner") if not logged.empty else logged

@@ -38,7 +38,9 @@ def replay(serve_url: str, records: list[dict[str, Any]], batch: int = 100, toke
             out.sent += len(chunk)
             if 400 <= resp.status_code < 500:
                 out.refused += len(chunk)
-            elif resp.is_error:
+            elif resp.is_success:  # a partial batch names its refused records
+                out.refused += len({e["index"] for e in resp.json().get("errors") or []})
+            else:
                 raise EnvironmentProblem(f"/predict answered {resp.status_code}: {resp.text[:300]}")
     return out
 

@@ -45,10 +45,14 @@ async def _poll(service: Service) -> None:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     service: Service = app.state.service
     service.batcher.start()
+    if service.shadow:
+        service.shadow.start()
     poller = asyncio.get_running_loop().create_task(_poll(service))
     yield
     poller.cancel()
     await service.batcher.stop()
+    if service.shadow:
+        service.shadow.stop()
     service.predlog.close()
 
 

@@ -29,6 +29,7 @@ class Job:
     snap: Snapshot
     records: list[dict[str, Any]]
     request_id: str
+    positions: list[int] | None = None  # each record's index in the request, when some were refused
     enqueued: float = field(default_factory=time.time)
     future: asyncio.Future[Any] | None = None
 
@@ -118,8 +119,10 @@ class Batcher:
     def pending_records(self) -> int:
         return sum(len(j.records) for j in self.pending)
 
-    async def submit(self, snap: Snapshot, records: list[dict[str, Any]], request_id: str) -> Any:
-        job = Job(snap, records, request_id, future=asyncio.get_running_loop().create_future())
+    async def submit(
+        self, snap: Snapshot, records: list[dict[str, Any]], request_id: str, positions: list[int] | None = None
+    ) -> Any:
+        job = Job(snap, records, request_id, positions, future=asyncio.get_running_loop().create_future())
         self.pending.append(job)
         await self.queue.put(job)
         assert job.future is not None
@@ -186,7 +189,7 @@ class Batcher:
                     rows.append(
                         (
                             job.request_id,
-                            r,
+                            r if job.positions is None else job.positions[r],
                             now,
                             job.snap.version,
                             None if entity is None else str(entity),

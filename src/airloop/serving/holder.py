@@ -80,10 +80,19 @@ class ModelHolder:
     """Holds the current snapshot of one alias; ``refresh`` loads a new version off the request path."""
 
     def __init__(
-        self, ws: Workspace, name: str, task: str, unknown: str, max_records: int, alias: str = CHAMPION
+        self,
+        ws: Workspace,
+        name: str,
+        task: str,
+        unknown: str,
+        max_records: int,
+        alias: str = CHAMPION,
+        drop_when_unset: bool = False,
     ) -> None:
         self.ws, self.name, self.task, self.unknown, self.max_records = ws, name, task, unknown, max_records
         self.alias = alias
+        # the champion keeps serving if its alias vanishes; a shadow stops when its alias does
+        self.drop_when_unset = drop_when_unset
         self.current: Snapshot | None = None
         self.last_error: dict[str, Any] | None = None
         self.swaps: list[dict[str, Any]] = []
@@ -140,6 +149,10 @@ class ModelHolder:
                 self.last_error = {"at": time.time(), "error": f"registry unreachable: {exc}"}
                 log.error("cannot read the %s alias: %s", self.alias, exc)
                 return {"status": "error", "version": before, "error": self.last_error["error"]}
+            if version is None and self.drop_when_unset and before is not None:
+                self.current = None
+                log.info("%s alias of %s is unset: dropped v%s", self.alias, self.name, before)
+                return {"status": "dropped", "version": None, "from": before}
             if version is None or version == before:
                 return {"status": "unchanged", "version": before}
             if version == self._failed_version and not force:

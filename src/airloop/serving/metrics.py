@@ -28,7 +28,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 class Metrics:
     def __init__(self, state: Callable[[], dict[str, Any]]) -> None:
-        """``state`` returns, at scrape time: version, log_written, log_lag, log_pending."""
+        """``state`` returns, at scrape time: version, log_written, log_lag, log_pending, shadow (or None)."""
         self.registry = CollectorRegistry()
         for collector in (ProcessCollector, PlatformCollector, GCCollector):
             collector(registry=self.registry)
@@ -37,6 +37,11 @@ class Metrics:
         )
         self.latency = Histogram(
             "airloop_request_seconds", "Request latency.", ("path", "status"), buckets=BUCKETS, registry=self.registry
+        )
+        self.refused = Counter(
+            "airloop_refused_records",
+            "Records of a batch refused by the data contract while the others were answered.",
+            registry=self.registry,
         )
         self.registry.register(_ServingState(state))
 
@@ -69,3 +74,11 @@ class _ServingState(Collector):
         yield GaugeMetricFamily(
             "airloop_prediction_log_pending", "Records waiting to be committed to the log.", value=s["log_pending"]
         )
+        shadow = s.get("shadow")
+        if shadow is not None:
+            for key, text in (
+                ("answered", "Records the shadow model answered (logged beside the champion's)."),
+                ("failed", "Records the shadow model failed on (no client saw it)."),
+                ("dropped", "Records not shadowed because the shadow queue was full."),
+            ):
+                yield CounterMetricFamily(f"airloop_shadow_{key}", text, value=shadow[key])

@@ -59,6 +59,43 @@ def batch_model(record: type[BaseModel], max_records: int) -> type[BaseModel]:
     )
 
 
+class RecordError(BaseModel):
+    index: int = Field(description="the record's position in `records`")
+    field: str
+    problem: str
+
+
+class Problem(BaseModel):
+    field: str
+    problem: str
+
+
+class ModelRef(BaseModel):
+    name: str
+    version: str
+
+
+class Prediction(BaseModel):
+    """The answer to one record or a batch; for a batch, ``predictions[i]`` answers ``records[i]``."""
+
+    request_id: str = Field(description="quote it in POST /labels to join the ground truth")
+    model: ModelRef
+    predictions: list[Any] = Field(description="null where the record was refused (see `errors`)")
+    classes: list[Any] | None = None
+    positive_class: Any = None
+    probabilities: list[list[float] | None] | None = Field(None, description="per class, in the order of `classes`")
+    errors: list[RecordError] | None = Field(
+        None,
+        description="batches only: the records refused by the contract, by index (serving.batch_errors: partial); "
+        "the others were predicted and logged",
+    )
+
+
+class ErrorBody(BaseModel):
+    error: str
+    details: list[Problem] | None = None
+
+
 class Label(BaseModel):
     model_config = ConfigDict(extra="forbid")
     request_id: StrictStr | None = None
@@ -69,6 +106,18 @@ class Label(BaseModel):
 class Labels(BaseModel):
     model_config = ConfigDict(extra="forbid")
     labels: list[Label] = Field(min_length=1, max_length=100_000)
+
+
+def by_record(errors: Any) -> dict[int, list[dict[str, str]]] | None:
+    """A batch's validation errors per record index, or None when one is not about a single
+    record (too many records, a key beside ``records``): then the batch itself is wrong."""
+    out: dict[int, list[Any]] = {}
+    for err in errors:
+        loc = tuple(err["loc"])
+        if len(loc) < 2 or loc[0] != "records" or not isinstance(loc[1], int):
+            return None
+        out.setdefault(loc[1], []).append({**err, "loc": loc[2:]})
+    return {i: describe_errors(errs) for i, errs in sorted(out.items())}
 
 
 def describe_errors(errors: Any) -> list[dict[str, str]]:

@@ -25,11 +25,18 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
         sys.path.insert(0, str(loaded.root))
     holder = ModelHolder(ws, spec.name, spec.task, cfg.unknown_categories, cfg.max_records)
     holder.load_initial()
+    shadow = None
+    if cfg.shadow:  # loaded now if it exists; the poller picks it up (or drops it) as its alias moves
+        shadow = ModelHolder(
+            ws, spec.name, spec.task, "accept", cfg.max_records, alias=cfg.shadow, drop_when_unset=True
+        )
+        shadow.refresh()
     token = os.environ.get(cfg.token_env) or cfg.token
     predlog = PredictionLog(ws.prediction_log(spec.name), sync=cfg.log_sync)
     labels_folder = ws.labels_folder(spec.name)
     labels_folder.mkdir(parents=True, exist_ok=True)
-    app = create_app(Service(holder, predlog, ServeConfig(token, cfg.max_body_bytes, cfg.poll_seconds, labels_folder)))
+    config = ServeConfig(token, cfg.max_body_bytes, cfg.poll_seconds, labels_folder, cfg.batch_errors, cfg.shadow_share)
+    app = create_app(Service(holder, predlog, config, shadow))
     info = {
         "name": spec.name,
         "version": holder.current.version if holder.current else None,
@@ -38,6 +45,7 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
         "labels": str(labels_folder),
         "poll_seconds": cfg.poll_seconds,
         "token_env": cfg.token_env,
+        "shadow": None if shadow is None else (f"v{shadow.current.version}" if shadow.current else "no version yet"),
     }
     return app, info
 
@@ -48,6 +56,8 @@ def serve(path: str, ws: Workspace, host: str, port: int, access_log: bool = Fal
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app, info = build(path, ws)
     echo(f"serving {info['name']} v{info['version']} (champion) on http://{host}:{port}  docs: /docs")
+    if info["shadow"] is not None:
+        echo(f"  shadow: challenger ({info['shadow']}) answers copies of the requests, logged, never returned")
     echo(
         f"  auth: {'bearer token from $' + info['token_env'] if info['auth'] else 'off'}; "
         f"prediction log {info['log']}; labels folder {info['labels']}; registry poll {info['poll_seconds']}s"

@@ -16,6 +16,7 @@ from airloop.data.predlog import PredictionLog
 from airloop.serving.batcher import Batcher
 from airloop.serving.holder import ModelHolder
 from airloop.serving.metrics import Metrics
+from airloop.serving.shadow import Shadow
 
 
 @dataclass
@@ -24,6 +25,8 @@ class ServeConfig:
     max_body_bytes: int
     poll_seconds: float
     labels_folder: Path
+    batch_errors: str = "partial"
+    shadow_share: float = 1.0
 
 
 @dataclass
@@ -31,7 +34,9 @@ class Service:
     holder: ModelHolder  # the champion: answers every request
     predlog: PredictionLog
     config: ServeConfig
+    shadow_holder: ModelHolder | None = None  # serving.shadow: a second alias answering copies of the requests
     batcher: Batcher = field(init=False)
+    shadow: Shadow | None = field(init=False)
     metrics: Metrics = field(init=False)
     # more holders by alias (shadow, canary) join here; the champion is always one of them
     holders: dict[str, ModelHolder] = field(init=False)
@@ -40,6 +45,12 @@ class Service:
         self.batcher = Batcher(self.predlog)
         self.metrics = Metrics(self.scrape)
         self.holders = {self.holder.alias: self.holder}
+        self.shadow = None
+        if self.shadow_holder is not None:
+            self.holders[self.shadow_holder.alias] = self.shadow_holder
+            self.shadow = Shadow(
+                self.shadow_holder, self.predlog, self.config.shadow_share, lambda: bool(self.batcher.pending)
+            )
 
     def scrape(self) -> dict[str, Any]:
         snap = self.holder.current
@@ -48,6 +59,7 @@ class Service:
             "log_written": self.predlog.written,
             "log_lag": self.batcher.lag,
             "log_pending": self.batcher.pending_records,
+            "shadow": self.shadow.status() if self.shadow else None,
         }
 
 

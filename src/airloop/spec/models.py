@@ -153,6 +153,22 @@ class Threshold(_Model):
     max: float | None = None
 
 
+class LivePromotion(_Model):
+    """How the monitor judges a shadow challenger against the champion on the same live requests."""
+
+    min_labeled: int = Field(500, ge=20, description="labeled rows both models answered before judging")
+    min_improvement: float = Field(0.0, ge=0, description="in the promotion metric's units")
+    test: Literal["bootstrap", "none"] = Field(
+        "bootstrap",
+        description="bootstrap: the lower end of the difference's confidence interval must clear "
+        "min_improvement; none: the observed difference must",
+    )
+    confidence: float = Field(0.95, gt=0.5, lt=1)
+    action: Literal["report", "promote"] = Field(
+        "report", description="a challenger that wins: say so in the monitor's verdict (report), or make it champion"
+    )
+
+
 class Promotion(_Model):
     metric: str | None = None
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
@@ -162,6 +178,7 @@ class Promotion(_Model):
         description="after a passed gate, register the same pipeline refit on training + holdout rows (all: "
         "the holdout is the newest data under a time split; bench/results/backtest.md) or the judged fit (holdout)",
     )
+    live: LivePromotion = Field(default_factory=LivePromotion, description="judging a shadow challenger live")
 
 
 class Serving(_Model):
@@ -169,6 +186,11 @@ class Serving(_Model):
         "reject", description="a category never seen in training: refuse the request, or pass it on as unknown"
     )
     max_records: int = Field(1000, ge=1, le=100_000, description="records per request")
+    batch_errors: Literal["partial", "reject"] = Field(
+        "partial",
+        description="a batch with some invalid records: predict the valid ones and name the others by index "
+        "in the same answer (partial), or refuse the whole batch (reject)",
+    )
     max_body_bytes: int = Field(2_000_000, ge=1024, description="request body size limit")
     poll_seconds: float = Field(10.0, gt=0, description="how often to look for a new champion")
     token_env: str = Field("AIRLOOP_SERVE_TOKEN", description="environment variable holding the bearer token")
@@ -176,6 +198,12 @@ class Serving(_Model):
     log_sync: Literal["normal", "full"] = Field(
         "normal", description="prediction log durability: normal survives a crash, full also a power loss"
     )
+    shadow: Literal["challenger"] | None = Field(
+        None,
+        description="also run this alias on a copy of the requests, off the request path; its predictions are "
+        "logged for the monitor to compare with the champion's (promotion.live)",
+    )
+    shadow_share: float = Field(1.0, gt=0, le=1, description="share of requests the shadow model sees")
 
 
 class Monitoring(_Model):

@@ -37,7 +37,8 @@ class Tag:
     GATE = "airloop.gate"  # "passed" | "refused"
     GATE_REASONS = "airloop.gate_reasons"  # joined with REASON_SEP
     PROMOTED = "airloop.promoted"
-    PROMOTED_BY = "airloop.promoted_by"  # "hand" | "rollback"
+    PROMOTED_BY = "airloop.promoted_by"  # "hand" | "rollback" | "live comparison"
+    LIVE_EVIDENCE = "airloop.live_evidence"  # why a shadow challenger was promoted on live traffic
     VERSION = "airloop.version"
     TRAINED_UNTIL = "airloop.trained_until"  # ISO time of the newest row the version learned from (time split)
     GATED_UNTIL = "airloop.gated_until"  # ... and of the newest row the fit the gate judged learned from

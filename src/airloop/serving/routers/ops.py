@@ -46,6 +46,7 @@ async def model(service: Service = Depends(get_service)) -> dict[str, Any]:
         "last_error": holder.last_error,
         "swaps": holder.swaps[-10:],
         "lineage": lineage_of(snap.tags),
+        "shadow": service.shadow.status() if service.shadow else None,
     }
 
 

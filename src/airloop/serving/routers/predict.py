@@ -12,7 +12,8 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from airloop.errors import UserCodeError
-from airloop.serving.schema import describe_errors
+from airloop.serving.holder import Snapshot
+from airloop.serving.schema import ErrorBody, Prediction, by_record, describe_errors
 from airloop.serving.service import Service, error, get_service
 
 log = logging.getLogger("airloop.serving")
@@ -57,9 +58,10 @@ def _bounded_int(text: str) -> int:
         }
     },
     responses={
-        401: {"description": "missing or wrong token"},
-        413: {"description": "body too large"},
-        422: {"description": "records do not match the data contract"},
+        200: {"model": Prediction, "description": "predictions (a batch may also name refused records)"},
+        401: {"model": ErrorBody, "description": "missing or wrong token"},
+        413: {"model": ErrorBody, "description": "body too large"},
+        422: {"model": ErrorBody, "description": "no record matches the data contract, or the body is malformed"},
     },
 )
 async def predict(request: Request, service: Service = Depends(get_service)) -> Response:
@@ -70,19 +72,14 @@ async def predict(request: Request, service: Service = Depends(get_service)) -> 
     snap = service.holder.current
     assert snap is not None
     try:
-        if isinstance(obj, dict) and "records" in obj:
-            snap.batch_check.validate_python(obj)
-            records = obj["records"]
-        elif isinstance(obj, dict):
-            snap.record_check.validate_python(obj)
-            records = [obj]
-        else:
-            return error(422, 'body must be a JSON object: one record, or {"records": [...]}')
+        records, positions, refused = checked_records(obj, snap, service.config.batch_errors == "partial")
+    except _Reject as rej:
+        return error(rej.status, rej.message)
     except ValidationError as exc:
         return error(422, "records do not match the data contract", describe_errors(exc.errors()))
     request_id = uuid.uuid4().hex
     try:
-        preds, proba = await service.batcher.submit(snap, records, request_id)
+        preds, proba = await service.batcher.submit(snap, records, request_id, positions)
     except (UserCodeError, ValueError) as exc:
         # the records fit the contract but the model's own transform or estimator refused
         # their values (an unparseable date, an overflow): the client's data, not the server
@@ -91,6 +88,8 @@ async def predict(request: Request, service: Service = Depends(get_service)) -> 
     except Exception as exc:
         log.error("prediction failed for request %s: %s", request_id, exc)
         return error(500, f"prediction failed: {type(exc).__name__}")
+    if service.shadow:
+        service.shadow.offer(request_id, records, positions)
     body: dict[str, Any] = {
         "request_id": request_id,
         "model": {"name": snap.name, "version": snap.version},
@@ -101,4 +100,45 @@ async def predict(request: Request, service: Service = Depends(get_service)) -> 
         if snap.positive is not None:
             body["positive_class"] = snap.positive
         body["probabilities"] = proba
+    if refused is not None:
+        body["errors"] = refused
+        if positions is not None:  # answers in the request's order: null where a record was refused
+            service.metrics.refused.inc(len(obj["records"]) - len(positions))
+            body["predictions"] = _spread(preds, positions, len(obj["records"]))
+            if proba is not None:
+                body["probabilities"] = _spread(proba, positions, len(obj["records"]))
     return Response(json.dumps(body), media_type="application/json")
+
+
+Checked = tuple[list[dict[str, Any]], list[int] | None, list[dict[str, Any]] | None]
+
+
+def checked_records(obj: Any, snap: Snapshot, partial: bool) -> Checked:
+    """(records to predict, their indexes in the batch when some were refused, the refused records'
+    errors by index; None for a single record). Raises ValidationError when nothing can be predicted."""
+    if not isinstance(obj, dict):
+        raise _Reject(422, 'body must be a JSON object: one record, or {"records": [...]}')
+    if "records" not in obj:
+        snap.record_check.validate_python(obj)
+        return [obj], None, None
+    try:
+        snap.batch_check.validate_python(obj)
+        return obj["records"], None, []
+    except ValidationError as exc:
+        per_record = by_record(exc.errors()) if partial else None
+        if per_record is None or len(per_record) == len(obj["records"]):
+            raise
+        refused = [
+            {"index": i, "field": e["field"] if e["field"] != "body" else "record", "problem": e["problem"]}
+            for i, errs in per_record.items()
+            for e in errs
+        ]
+        positions = [i for i in range(len(obj["records"])) if i not in per_record]
+        return [obj["records"][i] for i in positions], positions, refused
+
+
+def _spread(values: list[Any], positions: list[int], n: int) -> list[Any]:
+    out: list[Any] = [None] * n
+    for value, i in zip(values, positions, strict=True):
+        out[i] = value
+    return out

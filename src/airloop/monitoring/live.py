@@ -1,0 +1,94 @@
+"""Two models judged on live traffic: the champion and a shadow challenger on the same labeled rows.
+
+Pure: arrays in, a ``Comparison`` out. The difference is paired (both models answered the same
+records), so a bootstrap over rows gives its confidence interval without assuming a distribution;
+the challenger wins when the interval's lower end clears ``min_improvement``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+BOOTSTRAP_ROUNDS = 1000
+
+
+@dataclass(frozen=True)
+class LivePolicy:
+    min_labeled: int = 500
+    min_improvement: float = 0.0
+    test: str = "bootstrap"  # or "none": the observed difference alone
+    confidence: float = 0.95
+
+    @classmethod
+    def of(cls, spec: Any) -> LivePolicy:
+        live = spec.promotion.live
+        return cls(live.min_labeled, live.min_improvement, live.test, live.confidence)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    metric: str
+    rows: int
+    champion: float | None = None
+    challenger: float | None = None
+    difference: float | None = None  # how much better the challenger is (positive: better), in metric units
+    low: float | None = None  # the confidence interval of the difference
+    high: float | None = None
+    wins: bool = False
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def compare(
+    metric: str,
+    y: Any,
+    champion: tuple[Any, Any],
+    challenger: tuple[Any, Any],
+    policy: LivePolicy,
+    classes: Any = None,
+    positive: Any = None,
+    seed: int = 0,
+) -> Comparison:
+    """``champion`` and ``challenger`` are (predictions, probabilities or None) on the rows of ``y``."""
+    import numpy as np
+
+    from airloop.metrics import METRICS, compute
+
+    n = len(y)
+    if n < policy.min_labeled:
+        return Comparison(metric, n, reason=f"waiting: {n} labeled rows answered by both, {policy.min_labeled} needed")
+    sign = 1.0 if METRICS[metric].direction == "maximize" else -1.0
+
+    def score(idx: Any, pred: Any, proba: Any) -> float:
+        return compute(metric, y[idx], pred[idx], None if proba is None else proba[idx], classes, positive)
+
+    everything = np.arange(n)
+    try:
+        a, b = score(everything, *champion), score(everything, *challenger)
+    except ValueError as exc:  # one class only among the labels so far
+        return Comparison(metric, n, reason=f"{metric} is undefined on these labels: {exc}")
+    diff = sign * (b - a)
+    low = high = None
+    if policy.test == "bootstrap":
+        rng = np.random.default_rng(seed)
+        diffs = []
+        for _ in range(BOOTSTRAP_ROUNDS):
+            idx = rng.integers(0, n, n)
+            try:
+                diffs.append(sign * (score(idx, *challenger) - score(idx, *champion)))
+            except ValueError:  # a resample with one class: skip it
+                continue
+        tail = (1 - policy.confidence) / 2
+        low, high = (float(q) for q in np.quantile(diffs, [tail, 1 - tail]))
+    evidence = low if low is not None else diff
+    wins = evidence > policy.min_improvement
+    ci = f" ({policy.confidence:.0%} CI {low:+.4f} to {high:+.4f})" if low is not None else ""
+    verb = "beats" if wins else "does not beat"
+    reason = (
+        f"challenger {verb} the champion on {n} labeled live rows: {metric} {b:.4f} vs {a:.4f}, "
+        f"difference {diff:+.4f}{ci}, needed > {policy.min_improvement:g}"
+    )
+    return Comparison(metric, n, a, b, diff, low, high, wins, reason)

@@ -1,0 +1,141 @@
+"""Shadow over real HTTP: the challenger answers copies of the requests off the request path."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from helpers.projects import SERVING, records, train_with_steps, write_project
+from helpers.server import Server
+
+from airloop.data.predlog import read_shadow
+from airloop.tracking import Tracker
+from airloop.tracking.tags import CHALLENGER, Tag
+from airloop.workspace import Workspace
+
+pytestmark = pytest.mark.integration
+
+EXPLODING = '''\
+import numpy as np
+
+
+class Exploding:
+    """A challenger that fails on every request."""
+
+    classes_ = np.array([0, 1])
+
+    def predict_proba(self, X):
+        raise RuntimeError("this challenger fails on every request")
+
+    predict = predict_proba
+'''
+
+
+def register_exploding(ws: Workspace, project: Path) -> str:
+    import mlflow
+    import mlflow.sklearn
+
+    (project / "exploding.py").write_text(EXPLODING)
+    sys.path.insert(0, str(project))
+    try:
+        from exploding import Exploding  # type: ignore[import-not-found]
+
+        tracker = Tracker(ws)
+        v1 = tracker.version("tiny", "1")
+        with mlflow.start_run(run_id=v1.run_id):
+            info = mlflow.sklearn.log_model(Exploding(), name="exploding", serialization_format="pickle")
+        mv = tracker.client.create_model_version(
+            "tiny", info.model_uri, run_id=v1.run_id, tags={Tag.CONTRACT_URI: v1.tags[Tag.CONTRACT_URI]}
+        )
+        return str(mv.version)
+    finally:
+        sys.path.remove(str(project))
+
+
+def wait_for(srv: Server, check, timeout: float = 20.0) -> dict:
+    deadline, model = time.time() + timeout, {}
+    while time.time() < deadline:
+        model = srv.request("GET", "/model")[1]
+        if check(model["shadow"]):
+            return model
+        time.sleep(0.2)
+    raise AssertionError(f"shadow never reached the state: {model.get('shadow')}")
+
+
+def test_a_failing_shadow_costs_no_client_anything(tmp_path: Path, record_property) -> None:
+    project = tmp_path / "project"
+    spec = write_project(project, extra=SERVING + "  shadow: challenger\n", min_auc=0.0)
+    ws = Workspace(tmp_path / "ws")
+    train_with_steps(spec, ws)
+    srv = Server(spec, ws.root, tmp_path / "server.log").start()
+    try:
+        # no challenger yet: the server starts and says so
+        status, model = srv.request("GET", "/model")
+        assert model["shadow"]["version"] is None
+        assert model["shadow"]["note"] == "no `challenger` version: nothing to shadow"
+        bad = register_exploding(ws, project)
+        Tracker(ws).set_alias("tiny", CHALLENGER, bad)
+        wait_for(srv, lambda s: s["version"] == bad)
+        body = json.dumps({"records": records(3)}).encode()
+        results: list[int] = []
+        stop = threading.Event()
+
+        def client() -> None:
+            while not stop.is_set():
+                status, _ = srv.request("POST", "/predict", raw=body)
+                results.append(status)
+
+        threads = [threading.Thread(target=client) for _ in range(16)]
+        for t in threads:
+            t.start()
+        time.sleep(3)
+        stop.set()
+        for t in threads:
+            t.join(30)
+        assert results
+        assert set(results) == {200}
+        model = wait_for(srv, lambda s: s["pending"] == 0 and s["failed"] > 0)
+        assert model["version"] == "1"
+        assert model["shadow"]["answered"] == 0
+        assert "this challenger fails on every request" in model["shadow"]["last_error"]["error"]
+        _, text = srv.request("GET", "/metrics")
+        assert f"airloop_shadow_failed_total {float(model['shadow']['failed'])}" in text
+        record_property(
+            "observed", f"{len(results)} requests from 16 clients, all 200; {model['shadow']['failed']} shadow failures"
+        )
+        # the challenger is promoted away or removed: the shadow stops
+        Tracker(ws).delete_alias("tiny", CHALLENGER)
+        wait_for(srv, lambda s: s["version"] is None)
+    finally:
+        srv.stop()
+
+
+def test_a_working_shadow_logs_its_answers_beside_the_champions(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    spec = write_project(project, extra=SERVING + "  shadow: challenger\n", min_auc=0.0)
+    ws = Workspace(tmp_path / "ws")
+    train_with_steps(spec, ws)
+    tracker = Tracker(ws)
+    v1 = tracker.version("tiny", "1")
+    v2 = tracker.client.create_model_version("tiny", v1.source, run_id=v1.run_id, tags=v1.tags)
+    tracker.set_alias("tiny", CHALLENGER, str(v2.version))
+    srv = Server(spec, ws.root, tmp_path / "server.log").start()
+    try:
+        good = records(4, seed=3)
+        status, body = srv.request(
+            "POST", "/predict", {"records": [good[0], {**good[1], "color": "purple"}, *good[2:]]}
+        )
+        assert status == 200
+        assert len(body["errors"]) == 1
+        wait_for(srv, lambda s: s["answered"] == 3)
+    finally:
+        srv.stop()
+    paired = read_shadow(ws.prediction_log("tiny"), str(v2.version))
+    assert sorted(paired["row"]) == [0, 2, 3]  # the refused record was not shadowed either
+    # the same model in both roles: the same answers
+    assert list(paired["prediction"]) == list(paired["shadow_prediction"])
+    assert set(paired["model_version"]) == {"1"}

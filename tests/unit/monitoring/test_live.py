@@ -1,0 +1,61 @@
+"""The live comparison of a shadow challenger with the champion on the same labeled rows."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from airloop.monitoring.live import LivePolicy, compare
+
+
+def binary(n: int, seed: int, noise_champion: float, noise_challenger: float):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+
+    def model(noise: float):
+        p1 = np.clip(0.5 + (y - 0.5) * 0.4 + rng.normal(0, noise, n), 0.001, 0.999)
+        proba = np.column_stack([1 - p1, p1])
+        return (p1 > 0.5).astype(int), proba
+
+    return y, model(noise_champion), model(noise_challenger)
+
+
+def test_waits_for_enough_labeled_rows() -> None:
+    y, a, b = binary(100, 0, 0.3, 0.1)
+    found = compare("roc_auc", y, a, b, LivePolicy(min_labeled=500), classes=[0, 1], positive=1)
+    assert not found.wins
+    assert found.reason == "waiting: 100 labeled rows answered by both, 500 needed"
+
+
+def test_a_clearly_better_challenger_wins_with_its_interval() -> None:
+    y, a, b = binary(2000, 1, 0.4, 0.15)
+    found = compare("roc_auc", y, a, b, LivePolicy(min_labeled=500), classes=[0, 1], positive=1)
+    assert found.wins
+    assert found.challenger > found.champion
+    assert 0 < found.low < found.difference < found.high
+    assert "challenger beats the champion on 2000 labeled live rows" in found.reason
+    assert "95% CI" in found.reason
+
+
+def test_the_same_model_does_not_win_and_a_margin_is_respected() -> None:
+    y, a, _ = binary(2000, 2, 0.3, 0.3)
+    same = compare("roc_auc", y, a, a, LivePolicy(min_labeled=500), classes=[0, 1], positive=1)
+    assert not same.wins
+    assert same.difference == 0
+    y, a, b = binary(2000, 3, 0.4, 0.15)
+    huge = compare("roc_auc", y, a, b, LivePolicy(min_labeled=500, min_improvement=0.5), classes=[0, 1], positive=1)
+    assert not huge.wins
+    assert "does not beat" in huge.reason
+
+
+def test_an_error_metric_counts_lower_as_better() -> None:
+    rng = np.random.default_rng(4)
+    y = rng.normal(0, 1, 1000)
+    worse, better = y + rng.normal(0, 1.0, 1000), y + rng.normal(0, 0.2, 1000)
+    found = compare("rmse", y, (worse, None), (better, None), LivePolicy(min_labeled=100))
+    assert found.wins
+    assert found.difference > 0
+    assert found.challenger < found.champion
+    backwards = compare("rmse", y, (better, None), (worse, None), LivePolicy(min_labeled=100, test="none"))
+    assert not backwards.wins
+    assert backwards.low is None
+    assert backwards.difference < 0
