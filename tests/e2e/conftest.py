@@ -20,10 +20,11 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Workspace]:
     return spec, ws
 
 
-@pytest.fixture
-def server(trained, tmp_path: Path):
+@pytest.fixture(scope="module")
+def server(trained, tmp_path_factory: pytest.TempPathFactory):
+    """One server for the module's tests (a start costs seconds); a test that needs other settings starts its own."""
     spec, ws = trained
-    srv = Server(spec, ws.root, tmp_path / "server.log")
+    srv = Server(spec, ws.root, tmp_path_factory.mktemp("server") / "server.log")
     srv.start()
     yield srv
     srv.stop()

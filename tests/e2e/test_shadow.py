@@ -66,11 +66,19 @@ def wait_for(srv: Server, check, timeout: float = 20.0) -> dict:
     raise AssertionError(f"shadow never reached the state: {model.get('shadow')}")
 
 
-def test_a_failing_shadow_costs_no_client_anything(tmp_path: Path, record_property) -> None:
-    project = tmp_path / "project"
-    spec = write_project(project, extra=SERVING + "  shadow: challenger\n", min_auc=0.0)
-    ws = Workspace(tmp_path / "ws")
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Workspace]:
+    """A champion v1; each test aliases its own challenger and removes the alias when done."""
+    root = tmp_path_factory.mktemp("shadow")
+    spec = write_project(root / "project", extra=SERVING + "  shadow: challenger\n", min_auc=0.0)
+    ws = Workspace(root / "ws")
     train_with_steps(spec, ws)
+    return spec, ws
+
+
+def test_a_failing_shadow_costs_no_client_anything(trained, tmp_path: Path, record_property) -> None:
+    spec, ws = trained
+    project = spec.parent
     srv = Server(spec, ws.root, tmp_path / "server.log").start()
     try:
         # no challenger yet: the server starts and says so
@@ -114,11 +122,8 @@ def test_a_failing_shadow_costs_no_client_anything(tmp_path: Path, record_proper
         srv.stop()
 
 
-def test_a_working_shadow_logs_its_answers_beside_the_champions(tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    spec = write_project(project, extra=SERVING + "  shadow: challenger\n", min_auc=0.0)
-    ws = Workspace(tmp_path / "ws")
-    train_with_steps(spec, ws)
+def test_a_working_shadow_logs_its_answers_beside_the_champions(trained, tmp_path: Path) -> None:
+    spec, ws = trained
     tracker = Tracker(ws)
     v1 = tracker.version("tiny", "1")
     v2 = tracker.client.create_model_version("tiny", v1.source, run_id=v1.run_id, tags=v1.tags)
@@ -134,6 +139,7 @@ def test_a_working_shadow_logs_its_answers_beside_the_champions(tmp_path: Path) 
         wait_for(srv, lambda s: s["answered"] == 3)
     finally:
         srv.stop()
+        tracker.delete_alias("tiny", CHALLENGER)
     paired = read_shadow(ws.prediction_log("tiny"), str(v2.version))
     assert sorted(paired["row"]) == [0, 2, 3]  # the refused record was not shadowed either
     # the same model in both roles: the same answers

@@ -87,6 +87,7 @@ def create_app(service: Service) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RecursionError, _client_input)
     app.add_exception_handler(OverflowError, _client_input)
+    app.add_middleware(predict.PredictFastPath, service=service)  # inner: the last added runs first
     app.add_middleware(
         Guard, token=service.config.token, max_body=service.config.max_body_bytes, metrics=service.metrics
     )

@@ -11,6 +11,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
@@ -39,12 +40,12 @@ class Snapshot:
     task: str
     loaded_at: float = field(default_factory=time.time)
 
-    @property
+    @cached_property  # read on every request: computed once per loaded version
     def classes(self) -> list[Any] | None:
         classes = getattr(self.model, "classes_", None)
         return None if classes is None else classes.tolist()
 
-    @property
+    @cached_property
     def positive(self) -> Any:
         """A binary model's positive class, as recorded at training (None otherwise)."""
         known = labels_of(self.tags)

@@ -43,12 +43,16 @@ class Metrics:
             "Records of a batch refused by the data contract while the others were answered.",
             registry=self.registry,
         )
+        self._series: dict[tuple[str, int], tuple[Any, Any]] = {}
         self.registry.register(_ServingState(state))
 
     def observe(self, path: str, status: int, seconds: float) -> None:
-        code = str(status)
-        self.requests.labels(path, code).inc()
-        self.latency.labels(path, code).observe(seconds)
+        series = self._series.get((path, status))
+        if series is None:  # the client's labels() lookup takes a lock and builds a key per call
+            code = str(status)
+            series = self._series[(path, status)] = (self.requests.labels(path, code), self.latency.labels(path, code))
+        series[0].inc()
+        series[1].observe(seconds)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -63,7 +63,7 @@ class Service:
         }
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:  # async: FastAPI runs a plain def in a thread pool
     return request.app.state.service  # type: ignore[no-any-return]
 
 

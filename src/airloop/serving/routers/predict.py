@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from airloop.errors import UserCodeError
 from airloop.serving.holder import Snapshot
 from airloop.serving.schema import ErrorBody, Prediction, by_record, describe_errors
-from airloop.serving.service import Service, error, get_service
+from airloop.serving.service import Service, get_service
 
 log = logging.getLogger("airloop.serving")
 router = APIRouter(tags=["predict"])
@@ -27,8 +27,7 @@ class _Reject(Exception):
         self.status, self.message = status, message
 
 
-async def _read_json(request: Request, limit: int) -> Any:
-    body = await request.body()
+def _parse(body: bytes, limit: int) -> Any:
     if len(body) > limit:
         raise _Reject(413, f"body is over the limit of {limit} bytes")
     try:
@@ -65,18 +64,26 @@ def _bounded_int(text: str) -> int:
     },
 )
 async def predict(request: Request, service: Service = Depends(get_service)) -> Response:
+    # `PredictFastPath` answers POST /predict before FastAPI's routing (the same `answer`); this
+    # route documents it in OpenAPI and serves an app mounted without the fast path
+    status, body = await answer(service, await request.body())
+    return Response(body, status_code=status, media_type="application/json")
+
+
+async def answer(service: Service, raw: bytes) -> tuple[int, bytes]:
+    """(HTTP status, JSON body) for one POST /predict body: checked, predicted, logged, answered."""
     try:
-        obj = await _read_json(request, service.config.max_body_bytes)
+        obj = _parse(raw, service.config.max_body_bytes)
     except _Reject as rej:
-        return error(rej.status, rej.message)
+        return _error(rej.status, rej.message)
     snap = service.holder.current
     assert snap is not None
     try:
         records, positions, refused = checked_records(obj, snap, service.config.batch_errors == "partial")
     except _Reject as rej:
-        return error(rej.status, rej.message)
+        return _error(rej.status, rej.message)
     except ValidationError as exc:
-        return error(422, "records do not match the data contract", describe_errors(exc.errors()))
+        return _error(422, "records do not match the data contract", describe_errors(exc.errors()))
     request_id = uuid.uuid4().hex
     try:
         preds, proba = await service.batcher.submit(snap, records, request_id, positions)
@@ -84,10 +91,10 @@ async def predict(request: Request, service: Service = Depends(get_service)) -> 
         # the records fit the contract but the model's own transform or estimator refused
         # their values (an unparseable date, an overflow): the client's data, not the server
         message = exc.message if isinstance(exc, UserCodeError) else str(exc)
-        return error(422, "the model cannot use these records", [{"field": "records", "problem": message[:500]}])
+        return _error(422, "the model cannot use these records", [{"field": "records", "problem": message[:500]}])
     except Exception as exc:
         log.error("prediction failed for request %s: %s", request_id, exc)
-        return error(500, f"prediction failed: {type(exc).__name__}")
+        return _error(500, f"prediction failed: {type(exc).__name__}")
     if service.shadow:
         service.shadow.offer(request_id, records, positions)
     body: dict[str, Any] = {
@@ -107,7 +114,51 @@ async def predict(request: Request, service: Service = Depends(get_service)) -> 
             body["predictions"] = _spread(preds, positions, len(obj["records"]))
             if proba is not None:
                 body["probabilities"] = _spread(proba, positions, len(obj["records"]))
-    return Response(json.dumps(body), media_type="application/json")
+    return 200, json.dumps(body).encode()
+
+
+def _error(status: int, message: str, details: list[dict[str, str]] | None = None) -> tuple[int, bytes]:
+    body: dict[str, Any] = {"error": message}
+    if details:
+        body["details"] = details
+    return status, json.dumps(body).encode()
+
+
+class PredictFastPath:
+    """Pure ASGI: POST /predict goes straight to ``answer``, past Starlette's routing, FastAPI's
+    request handler and dependency solving (measured: about 0.6 ms of a 5 ms request at c=1).
+    Everything else reaches the app. Sits inside ``Guard``, which still checks the token, the
+    declared body size and records the metrics."""
+
+    def __init__(self, app: Any, service: Service) -> None:
+        self.app, self.service = app, service
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/predict" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        limit, chunks, size, more = self.service.config.max_body_bytes, [], 0, True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size <= limit:  # past the limit, keep draining but stop keeping
+                chunks.append(chunk)
+            more = message.get("more_body", False)
+        if size > limit:
+            status, body = _error(413, f"body is over the limit of {limit} bytes")
+        else:
+            status, body = await answer(self.service, b"".join(chunks))
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 Checked = tuple[list[dict[str, Any]], list[int] | None, list[dict[str, Any]] | None]
