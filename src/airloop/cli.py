@@ -305,6 +305,34 @@ def rollback(path: str, workspace: str | None) -> None:
     _show_moves(name, tracker, before)
 
 
+@main.command()
+@click.argument("path", type=click.Path())
+@click.argument("version", required=False)
+@click.option("--stop", is_flag=True, help="end the canary: the champion answers all traffic again")
+@click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
+def canary(path: str, version: str | None, stop: bool, workspace: str | None) -> None:
+    """Let VERSION answer `serving.canary.percent` of the traffic; the monitor rolls it back or promotes it."""
+    from airloop.errors import UsageError
+    from airloop.spec import load_spec
+    from airloop.tracking import Tracker, aliases
+
+    spec = load_spec(path).spec
+    tracker = Tracker(_workspace(workspace))
+    alias = spec.serving.canary.alias if spec.serving.canary else "canary"
+    if stop == bool(version):
+        raise UsageError("give a VERSION to start a canary, or --stop to end one", hint="airloop canary PATH 3")
+    before = aliases.snapshot(tracker, spec.name)
+    if stop:
+        ended = aliases.end_canary(tracker, spec.name, alias, "stopped", "stopped by hand")
+        click.echo(f"canary v{ended} stopped" if ended else f"`{spec.name}` has no {alias} to stop")
+    elif version is not None:
+        tracker.version(spec.name, version)  # raises a RegistryError naming the versions that exist
+        aliases.start_canary(tracker, spec.name, str(version), alias)
+        if spec.serving.canary is None:
+            click.echo("note: serving.canary is not set in the spec, so the server will not route to it")
+    _show_moves(spec.name, tracker, before)
+
+
 def _registry(path: str, workspace: str | None) -> tuple[str, Any]:
     from airloop.spec import load_spec
     from airloop.tracking import Tracker

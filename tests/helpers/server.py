@@ -69,6 +69,13 @@ class Server:
         finally:
             conn.close()
 
+    def wait_until(self, check: Any, timeout: float = 20.0) -> None:
+        deadline = time.time() + timeout
+        while not check():
+            if time.time() > deadline:
+                raise AssertionError(f"not reached in {timeout}s: {self.log_path.read_text()[-1500:]}")
+            time.sleep(0.2)
+
     def kill9(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)

@@ -52,6 +52,13 @@ create table if not exists shadow_predictions (
     primary key (request_id, row, model_version)
 );
 create index if not exists shadow_version on shadow_predictions(model_version, ts);
+create table if not exists failures (
+    ts real not null,
+    model_version text not null,
+    records integer not null,
+    error text
+);
+create index if not exists predictions_version on predictions(model_version, ts);
 """
 
 
@@ -77,6 +84,10 @@ class PredictionLog:
     def write_shadow(self, rows: list[tuple[Any, ...]]) -> None:
         """A shadow model's answers to logged requests: (request_id, row, ts, version, prediction, proba)."""
         self._commit("insert or replace into shadow_predictions values (?,?,?,?,?,?)", rows)
+
+    def write_failure(self, version: str, records: int, error: str) -> None:
+        """Records a model failed on (a canary; the champion answered them instead)."""
+        self._commit("insert into failures values (?,?,?,?)", [(time.time(), str(version), records, error[:500])])
 
     def _commit(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         with self._lock:
@@ -250,3 +261,27 @@ def read_shadow(path: Path, version: str) -> pd.DataFrame:
     shadow["shadow_prediction"] = [_json(v) for v in shadow["shadow_prediction"]]
     shadow["shadow_probabilities"] = [_json(v) for v in shadow["shadow_probabilities"]]
     return logged.merge(shadow, on=["request_id", "row"], how="inner") if not logged.empty else logged
+
+
+def read_canary(path: Path, canary: str, champion: str) -> tuple[pd.DataFrame, int]:
+    """Since the canary's first answer: the records the canary and the champion answered (as
+    ``read_predictions`` rows; ``model_version`` tells them apart), and how many records the
+    canary failed on (the champion answered those)."""
+    import pandas as pd
+
+    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        first = con.execute("select min(ts) from predictions where model_version = ?", (str(canary),)).fetchone()[0]
+        has_failures = con.execute("select 1 from sqlite_master where name = 'failures'").fetchone()
+        failed = 0
+        if has_failures:
+            sql = "select coalesce(sum(records), 0), min(ts) from failures where model_version = ?"
+            total, failed_since = con.execute(sql, (str(canary),)).fetchone()
+            failed = int(total)
+            first = min((t for t in (first, failed_since) if t is not None), default=None)
+    finally:
+        con.close()
+    if first is None:
+        return pd.DataFrame(), failed
+    frame = _read(path, ["p.ts >= ?", "p.model_version in (?, ?)"], [first, str(canary), str(champion)])
+    return frame, failed

@@ -92,3 +92,76 @@ def compare(
         f"difference {diff:+.4f}{ci}, needed > {policy.min_improvement:g}"
     )
     return Comparison(metric, n, a, b, diff, low, high, wins, reason)
+
+
+@dataclass(frozen=True)
+class CanaryPolicy:
+    min_labeled: int = 500
+    max_drop: float = 0.02
+    max_error_rate: float = 0.01
+    min_requests: int = 20
+
+    @classmethod
+    def of(cls, spec: Any) -> CanaryPolicy:
+        c = spec.promotion.canary
+        return cls(c.min_labeled, c.max_drop, c.max_error_rate, c.min_requests)
+
+
+@dataclass(frozen=True)
+class CanaryVerdict:
+    action: str  # "waiting" | "rollback" | "promote"
+    reason: str
+    answered: int = 0
+    failed: int = 0
+    labeled: int = 0
+    champion: float | None = None
+    canary: float | None = None
+    difference: float | None = None  # how much better the canary is (negative: worse), in metric units
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def judge_canary(
+    metric: str,
+    champion: tuple[Any, Any, Any],
+    canary: tuple[Any, Any, Any],
+    answered: int,
+    failed: int,
+    policy: CanaryPolicy,
+    classes: Any = None,
+    positive: Any = None,
+) -> CanaryVerdict:
+    """``champion`` and ``canary`` are (labels, predictions, probabilities or None) of the labeled
+    records each answered (different records: the traffic is split). Failures roll back first;
+    then the metric: worse by more than ``max_drop`` rolls back, holding over ``min_labeled``
+    labeled records promotes."""
+    from airloop.metrics import METRICS, compute
+
+    seen = answered + failed
+    rate = failed / seen if seen else 0.0
+    counts: dict[str, Any] = {"answered": answered, "failed": failed, "labeled": len(canary[0])}
+    if seen >= policy.min_requests and rate > policy.max_error_rate:
+        why = f"canary failed on {failed} of {seen} records ({rate:.1%}), more than {policy.max_error_rate:.1%}"
+        return CanaryVerdict("rollback", why, **counts)
+    if len(canary[0]) < policy.min_labeled or len(champion[0]) < policy.min_labeled:
+        why = (
+            f"waiting: {len(canary[0])} labeled canary records and {len(champion[0])} of the champion's, "
+            f"{policy.min_labeled} each needed"
+        )
+        return CanaryVerdict("waiting", why, **counts)
+    try:
+        a = compute(metric, champion[0], champion[1], champion[2], classes, positive)
+        b = compute(metric, canary[0], canary[1], canary[2], classes, positive)
+    except ValueError as exc:
+        return CanaryVerdict("waiting", f"{metric} is undefined on these labels: {exc}", **counts)
+    diff = (b - a) if METRICS[metric].direction == "maximize" else (a - b)
+    scores: dict[str, Any] = {"champion": a, "canary": b, "difference": diff}
+    said = (
+        f"{metric} {b:.4f} on {len(canary[0])} labeled canary records vs the champion's {a:.4f} on {len(champion[0])}"
+    )
+    if diff < -policy.max_drop:
+        return CanaryVerdict(
+            "rollback", f"canary is worse: {said} (allowed drop {policy.max_drop:g})", **counts, **scores
+        )
+    return CanaryVerdict("promote", f"canary holds: {said} (allowed drop {policy.max_drop:g})", **counts, **scores)

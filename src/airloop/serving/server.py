@@ -31,12 +31,26 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
             ws, spec.name, spec.task, "accept", cfg.max_records, alias=cfg.shadow, drop_when_unset=True
         )
         shadow.refresh()
+    canary = None
+    if cfg.canary:  # like the shadow: follows its alias, answers nothing while it is unset
+        canary = ModelHolder(
+            ws, spec.name, spec.task, "accept", cfg.max_records, alias=cfg.canary.alias, drop_when_unset=True
+        )
+        canary.refresh()
     token = os.environ.get(cfg.token_env) or cfg.token
     predlog = PredictionLog(ws.prediction_log(spec.name), sync=cfg.log_sync)
     labels_folder = ws.labels_folder(spec.name)
     labels_folder.mkdir(parents=True, exist_ok=True)
-    config = ServeConfig(token, cfg.max_body_bytes, cfg.poll_seconds, labels_folder, cfg.batch_errors, cfg.shadow_share)
-    app = create_app(Service(holder, predlog, config, shadow))
+    config = ServeConfig(
+        token,
+        cfg.max_body_bytes,
+        cfg.poll_seconds,
+        labels_folder,
+        cfg.batch_errors,
+        cfg.shadow_share,
+        cfg.canary.percent if cfg.canary else 0.0,
+    )
+    app = create_app(Service(holder, predlog, config, shadow, canary))
     info = {
         "name": spec.name,
         "version": holder.current.version if holder.current else None,
@@ -46,6 +60,8 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
         "poll_seconds": cfg.poll_seconds,
         "token_env": cfg.token_env,
         "shadow": None if shadow is None else (f"v{shadow.current.version}" if shadow.current else "no version yet"),
+        "canary": None if canary is None else (f"v{canary.current.version}" if canary.current else "no version yet"),
+        "canary_percent": cfg.canary.percent if cfg.canary else 0,
     }
     return app, info
 
@@ -58,6 +74,8 @@ def serve(path: str, ws: Workspace, host: str, port: int, access_log: bool = Fal
     echo(f"serving {info['name']} v{info['version']} (champion) on http://{host}:{port}  docs: /docs")
     if info["shadow"] is not None:
         echo(f"  shadow: challenger ({info['shadow']}) answers copies of the requests, logged, never returned")
+    if info["canary"] is not None:
+        echo(f"  canary ({info['canary']}) answers {info['canary_percent']:g}% of the traffic, by entity_id")
     echo(
         f"  auth: {'bearer token from $' + info['token_env'] if info['auth'] else 'off'}; "
         f"prediction log {info['log']}; labels folder {info['labels']}; registry poll {info['poll_seconds']}s"

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from airloop.data.predlog import PredictionLog
 from airloop.serving.batcher import Batcher
+from airloop.serving.canary import Canary
 from airloop.serving.holder import ModelHolder
 from airloop.serving.metrics import Metrics
 from airloop.serving.shadow import Shadow
@@ -27,6 +28,7 @@ class ServeConfig:
     labels_folder: Path
     batch_errors: str = "partial"
     shadow_share: float = 1.0
+    canary_percent: float = 0.0
 
 
 @dataclass
@@ -35,8 +37,10 @@ class Service:
     predlog: PredictionLog
     config: ServeConfig
     shadow_holder: ModelHolder | None = None  # serving.shadow: a second alias answering copies of the requests
+    canary_holder: ModelHolder | None = None  # serving.canary: an alias answering a share of the traffic
     batcher: Batcher = field(init=False)
     shadow: Shadow | None = field(init=False)
+    canary: Canary | None = field(init=False)
     metrics: Metrics = field(init=False)
     # more holders by alias (shadow, canary) join here; the champion is always one of them
     holders: dict[str, ModelHolder] = field(init=False)
@@ -45,7 +49,10 @@ class Service:
         self.batcher = Batcher(self.predlog)
         self.metrics = Metrics(self.scrape)
         self.holders = {self.holder.alias: self.holder}
-        self.shadow = None
+        self.shadow = self.canary = None
+        if self.canary_holder is not None:
+            self.holders[self.canary_holder.alias] = self.canary_holder
+            self.canary = Canary(self.canary_holder, self.config.canary_percent)
         if self.shadow_holder is not None:
             self.holders[self.shadow_holder.alias] = self.shadow_holder
             self.shadow = Shadow(
@@ -60,6 +67,7 @@ class Service:
             "log_lag": self.batcher.lag,
             "log_pending": self.batcher.pending_records,
             "shadow": self.shadow.status() if self.shadow else None,
+            "canary": self.canary.status() if self.canary else None,
         }
 
 

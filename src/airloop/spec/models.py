@@ -169,6 +169,19 @@ class LivePromotion(_Model):
     )
 
 
+class CanaryPromotion(_Model):
+    """How the monitor judges a canary (serving.canary) against the champion on live traffic."""
+
+    min_labeled: int = Field(500, ge=20, description="labeled canary answers before it can be promoted")
+    max_drop: float = Field(
+        0.02, ge=0, description="roll back when the canary's live metric is worse than the champion's by more"
+    )
+    max_error_rate: float = Field(
+        0.01, ge=0, le=1, description="roll back when the canary fails on a larger share of its records"
+    )
+    min_requests: int = Field(20, ge=1, description="records the canary saw before its error rate counts")
+
+
 class Promotion(_Model):
     metric: str | None = None
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
@@ -179,6 +192,12 @@ class Promotion(_Model):
         "the holdout is the newest data under a time split; bench/results/backtest.md) or the judged fit (holdout)",
     )
     live: LivePromotion = Field(default_factory=LivePromotion, description="judging a shadow challenger live")
+    canary: CanaryPromotion = Field(default_factory=CanaryPromotion, description="judging a canary live")
+
+
+class Canary(_Model):
+    alias: str = Field("canary", pattern=r"^[a-z][a-z0-9_-]*$", description="registry alias naming the canary")
+    percent: float = Field(ge=0, le=100, description="share of traffic (by entity_id) the canary answers")
 
 
 class Serving(_Model):
@@ -204,6 +223,11 @@ class Serving(_Model):
         "logged for the monitor to compare with the champion's (promotion.live)",
     )
     shadow_share: float = Field(1.0, gt=0, le=1, description="share of requests the shadow model sees")
+    canary: Canary | None = Field(
+        None,
+        description="answer a stable share of traffic with the version the canary alias names "
+        "(`airloop canary PATH VERSION`); the monitor rolls it back or promotes it (promotion.canary)",
+    )
 
 
 class Monitoring(_Model):

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from airloop.steps import live
 from airloop.steps.context import StepContext
 from airloop.tracking.tags import Tag, labels_of, metrics_of
 
@@ -48,15 +49,16 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
             ingest_label_files(predlog, ctx.workspace.labels_folder(spec.name))
         finally:
             predlog.close()
-    challenger = judge_challenger(ctx, tracker, champion)
-    if challenger and challenger["promoted"]:
-        verdict = f"challenger v{challenger['version']} promoted on live traffic"
-        brief = {"champion": str(champion.version), "verdict": verdict, "reason": challenger["reason"]}
-        return {"retrain": False, "reason": challenger["reason"], "monitor": {**brief, "challenger": challenger}}
+    challenger, canary = live.judge_challenger(ctx, tracker, champion), live.judge_canary(ctx, tracker, champion)
+    moved = live.moved(challenger, canary)
+    if moved:  # the champion changed: the window is judged against the new one next time
+        verdict, reason = moved
+        brief: dict[str, Any] = {"champion": str(champion.version), "verdict": verdict, "reason": reason}
+        return {"retrain": False, "reason": reason, "monitor": {**brief, "challenger": challenger, "canary": canary}}
     frame = read_predictions(log, start=since) if log.exists() else None
     rows = 0 if frame is None else len(frame)
     summary: dict[str, Any] = {"champion": str(champion.version), "rows": rows, "since": since, "at": time.time()}
-    summary["challenger"] = challenger
+    summary.update(challenger=challenger, canary=canary)
     if frame is None or rows < spec.monitoring.min_rows:
         summary["verdict"] = f"waiting: {rows} new predictions, {spec.monitoring.min_rows} needed"
         return {"retrain": False, "reason": summary["verdict"], "monitor": summary}
@@ -83,6 +85,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         "live": {k: v for k, v in (perf.get("metrics") or {}).items()},
         "estimated": window.estimated,
         "challenger": challenger,
+        "canary": canary,
     }
     return {"retrain": decision.retrain, "reason": decision.reason, "monitor": brief}
 
@@ -214,7 +217,7 @@ def live_performance(spec: Any, frame: Any, labels: dict[str, Any] | None = None
     if len(labeled) < spec.monitoring.min_labeled:
         return out
     classes = labels["classes"] if labels else None
-    y, (pred, proba) = answers(labeled, "label", labels), answers_of(labeled, "", labels)
+    y, (pred, proba) = live.answers(labeled, "label", labels), live.answers_of(labeled, "", labels)
     metrics: dict[str, float | None] = {}
     for name in spec.metric_names:
         try:
@@ -229,58 +232,6 @@ def live_performance(spec: Any, frame: Any, labels: dict[str, Any] | None = None
         else:
             metrics[name] = value
     out["metrics"] = metrics
-    return out
-
-
-def answers(frame: Any, column: str, labels: dict[str, Any] | None) -> Any:
-    """A column of labels or predictions as an array sklearn reads, on the model's classes ("1" -> 1)."""
-    import numpy as np
-
-    from airloop.model.labels import coerce
-
-    values = list(frame[column])
-    if labels and labels.get("classes"):
-        values = coerce(values, labels["classes"])
-    return np.asarray(values)  # object arrays of numbers read as "unknown" to sklearn: coerce first
-
-
-def answers_of(frame: Any, prefix: str, labels: dict[str, Any] | None) -> tuple[Any, Any]:
-    """(predictions, probabilities or None) of the champion (prefix "") or the shadow ("shadow_")."""
-    import numpy as np
-
-    probs = list(frame[f"{prefix}probabilities"])
-    proba = np.asarray(probs, dtype="float64") if probs and probs[0] is not None else None
-    return answers(frame, f"{prefix}prediction", labels), proba
-
-
-def judge_challenger(ctx: StepContext, tracker: Any, champion: Any) -> dict[str, Any] | None:
-    """The shadow challenger against the champion on the labeled requests both answered
-    (serving.shadow); under ``promotion.live.action: promote`` a winner becomes champion."""
-    from airloop.data.predlog import read_shadow
-    from airloop.monitoring.live import LivePolicy, compare
-    from airloop.tracking import aliases
-    from airloop.tracking.tags import CHALLENGER
-
-    spec = ctx.loaded.spec
-    version = tracker.alias_version(spec.name, CHALLENGER)
-    log = ctx.workspace.prediction_log(spec.name)
-    if version is None or not log.exists():
-        return None
-    frame = read_shadow(log, version)
-    if frame.empty:
-        return None  # never shadowed
-    frame = frame[(frame["model_version"] == str(champion.version)) & frame["label"].notna()]
-    labels = labels_of(champion.tags)
-    metric = spec.promotion_metric
-    y = answers(frame, "label", labels)  # empty until labels arrive: compare() then says it waits
-    mine, theirs = answers_of(frame, "", labels), answers_of(frame, "shadow_", labels)
-    positive = labels.get("positive") if labels else None
-    found = compare(metric, y, mine, theirs, LivePolicy.of(spec), labels["classes"] if labels else None, positive)
-    out: dict[str, Any] = {"version": version, **found.as_dict(), "promoted": False}
-    if found.wins and spec.promotion.live.action == "promote":
-        aliases.promote(tracker, spec.name, version, by="live comparison")
-        tracker.set_version_tags(spec.name, version, {Tag.LIVE_EVIDENCE: found.reason[:4000]})
-        out["promoted"] = True
     return out
 
 

@@ -1,8 +1,9 @@
-"""The one place registry aliases move: promote, hold as challenger, roll back.
+"""The one place registry aliases move: promote, hold as challenger, roll back, start and end a canary.
 
-Aliases are the only deployment switch (the server follows ``champion``). Every move here keeps
-the rule: ``champion`` -> the new version, the old champion -> ``previous``; a refused candidate
--> ``challenger``; a promoted version is no longer ``challenger``.
+Aliases are the only deployment switch (the server follows ``champion``, and ``canary`` for its
+share of traffic). Every move here keeps the rule: ``champion`` -> the new version, the old
+champion -> ``previous``; a refused candidate -> ``challenger``; a promoted version is no longer
+``challenger``; a canary ends rolled back or promoted, and says which and why on its version.
 """
 
 from __future__ import annotations
@@ -61,3 +62,27 @@ def rollback(tracker: Any, name: str) -> None:
     if before[CHAMPION]:
         tracker.set_alias(name, PREVIOUS, before[CHAMPION])
     tracker.set_version_tags(name, before[PREVIOUS], {Tag.PROMOTED_BY: "rollback"})
+
+
+def start_canary(tracker: Any, name: str, version: str, alias: str) -> None:
+    """Let ``version`` answer the canary share of traffic (serving.canary)."""
+    if tracker.alias_version(name, CHAMPION) == version:
+        raise RegistryError(
+            f"v{version} is already the champion of `{name}`: a canary must be another version",
+            hint="train or pick another version, then `airloop canary PATH VERSION`",
+        )
+    tracker.set_alias(name, alias, version)
+    tracker.set_version_tags(name, version, {Tag.CANARY: "started", Tag.CANARY_REASON: "started by hand"})
+
+
+def end_canary(tracker: Any, name: str, alias: str, outcome: str, reason: str) -> str | None:
+    """The canary alias is removed; ``outcome`` ("rolled back" | "promoted" | "stopped") and its reason
+    are tagged on the version. A promoted canary becomes champion. Returns the version it named."""
+    version = tracker.alias_version(name, alias)
+    if version is None:
+        return None
+    if outcome == "promoted":
+        promote(tracker, name, version, by="canary")
+    tracker.delete_alias(name, alias)
+    tracker.set_version_tags(name, version, {Tag.CANARY: outcome, Tag.CANARY_REASON: reason[:4000]})
+    return version

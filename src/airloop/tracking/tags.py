@@ -10,8 +10,8 @@ import json
 from typing import Any
 
 # Registry aliases: the only deployment switch (moved in airloop.tracking.aliases)
-CHAMPION, CHALLENGER, PREVIOUS = "champion", "challenger", "previous"
-ALIASES = (CHAMPION, PREVIOUS, CHALLENGER)
+CHAMPION, CHALLENGER, PREVIOUS, CANARY = "champion", "challenger", "previous", "canary"
+ALIASES = (CHAMPION, PREVIOUS, CHALLENGER, CANARY)
 
 PREFIX = "airloop."  # every tag airloop writes starts with it
 
@@ -38,7 +38,9 @@ class Tag:
     GATE_REASONS = "airloop.gate_reasons"  # joined with REASON_SEP
     PROMOTED = "airloop.promoted"
     PROMOTED_BY = "airloop.promoted_by"  # "hand" | "rollback" | "live comparison"
-    LIVE_EVIDENCE = "airloop.live_evidence"  # why a shadow challenger was promoted on live traffic
+    LIVE_EVIDENCE = "airloop.live_evidence"  # why a shadow challenger or a canary was promoted on live traffic
+    CANARY = "airloop.canary"  # "started" | "rolled back" | "promoted"
+    CANARY_REASON = "airloop.canary_reason"
     VERSION = "airloop.version"
     TRAINED_UNTIL = "airloop.trained_until"  # ISO time of the newest row the version learned from (time split)
     GATED_UNTIL = "airloop.gated_until"  # ... and of the newest row the fit the gate judged learned from

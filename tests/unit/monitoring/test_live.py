@@ -59,3 +59,35 @@ def test_an_error_metric_counts_lower_as_better() -> None:
     assert not backwards.wins
     assert backwards.low is None
     assert backwards.difference < 0
+
+
+def labeled(n: int, seed: int, noise: float):
+    y, _, (pred, proba) = binary(n, seed, 0.3, noise)
+    return y, pred, proba
+
+
+def test_a_canary_that_fails_rolls_back_before_any_label() -> None:
+    from airloop.monitoring.live import CanaryPolicy, judge_canary
+
+    empty = ([], [], None)
+    found = judge_canary("roc_auc", empty, empty, answered=90, failed=10, policy=CanaryPolicy(), classes=[0, 1])
+    assert found.action == "rollback"
+    assert found.reason == "canary failed on 10 of 100 records (10.0%), more than 1.0%"
+    few = judge_canary("roc_auc", empty, empty, answered=5, failed=2, policy=CanaryPolicy(), classes=[0, 1])
+    assert few.action == "waiting"  # 7 records are too few to call an error rate
+
+
+def test_a_canary_is_rolled_back_when_worse_and_promoted_when_it_holds() -> None:
+    from airloop.monitoring.live import CanaryPolicy, judge_canary
+
+    policy = CanaryPolicy(min_labeled=300, max_drop=0.02)
+    champion, worse, alike = labeled(1000, 5, 0.15), labeled(400, 6, 0.6), labeled(400, 7, 0.15)
+    out = judge_canary("roc_auc", champion, worse, 400, 0, policy, classes=[0, 1], positive=1)
+    assert out.action == "rollback"
+    assert out.difference < -0.02
+    assert out.reason.startswith("canary is worse: roc_auc")
+    held = judge_canary("roc_auc", champion, alike, 400, 0, policy, classes=[0, 1], positive=1)
+    assert held.action == "promote"
+    assert held.reason.startswith("canary holds")
+    early = judge_canary("roc_auc", champion, labeled(100, 8, 0.15), 100, 0, policy, classes=[0, 1], positive=1)
+    assert early.action == "waiting"

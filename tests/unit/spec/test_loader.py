@@ -286,3 +286,20 @@ def test_duplicate_keys_are_refused_with_both_lines(tmp_path):
     assert "also at line 5" in problems["data.target"].message
     assert problems["serving"].line == 12
     assert "lines 10 and 12" in problems["serving"].fix
+
+
+def test_deployment_settings_that_cannot_work_are_named(write_spec):
+    path = write_spec(serving={"canary": {"percent": 150}, "shadow": "champion", "shadow_share": 0})
+
+    with pytest.raises(SpecError) as info:
+        load_spec(path)
+
+    where = {p.where for p in info.value.problems}
+    assert where == {"serving.canary.percent", "serving.shadow", "serving.shadow_share"}
+    good = load_spec(write_spec(serving={"canary": {"percent": 10}, "shadow": "challenger"})).spec.serving
+    assert (good.canary.alias, good.canary.percent, good.shadow, good.batch_errors) == (
+        "canary",
+        10,
+        "challenger",
+        "partial",
+    )

@@ -47,6 +47,7 @@ async def model(service: Service = Depends(get_service)) -> dict[str, Any]:
         "swaps": holder.swaps[-10:],
         "lineage": lineage_of(snap.tags),
         "shadow": service.shadow.status() if service.shadow else None,
+        "canary": service.canary.status() if service.canary else None,
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
@@ -86,7 +87,7 @@ async def answer(service: Service, raw: bytes) -> tuple[int, bytes]:
         return _error(422, "records do not match the data contract", describe_errors(exc.errors()))
     request_id = uuid.uuid4().hex
     try:
-        preds, proba = await service.batcher.submit(snap, records, request_id, positions)
+        preds, proba, versions = await _predict(service, snap, records, request_id, positions)
     except (UserCodeError, ValueError) as exc:
         # the records fit the contract but the model's own transform or estimator refused
         # their values (an unparseable date, an overflow): the client's data, not the server
@@ -99,9 +100,12 @@ async def answer(service: Service, raw: bytes) -> tuple[int, bytes]:
         service.shadow.offer(request_id, records, positions)
     body: dict[str, Any] = {
         "request_id": request_id,
-        "model": {"name": snap.name, "version": snap.version},
+        "model": {"name": snap.name, "version": snap.version if versions is None else versions[0]},
         "predictions": preds,
     }
+    if versions is not None and "records" in obj:  # a canary answered some: name each answer's version
+        body["model"]["version"] = snap.version
+        body["versions"] = _spread(versions, positions, len(obj["records"])) if positions else versions
     if proba is not None:
         body["classes"] = snap.classes
         if snap.positive is not None:
@@ -115,6 +119,50 @@ async def answer(service: Service, raw: bytes) -> tuple[int, bytes]:
             if proba is not None:
                 body["probabilities"] = _spread(proba, positions, len(obj["records"]))
     return 200, json.dumps(body).encode()
+
+
+async def _predict(
+    service: Service, snap: Snapshot, records: list[dict[str, Any]], request_id: str, positions: list[int] | None
+) -> tuple[list[Any], Any, list[str] | None]:
+    """(predictions, probabilities, the version behind each record or None when the champion
+    answered all): the canary's share goes to the canary, and what it fails on to the champion."""
+    chosen = service.canary.choose(records) if service.canary else []
+    canary_snap = service.canary.holder.current if service.canary else None
+    if not chosen or canary_snap is None:
+        preds, proba = await service.batcher.submit(snap, records, request_id, positions)
+        return preds, proba, None
+    assert service.canary is not None
+    at = positions or list(range(len(records)))
+    picked = set(chosen)
+    rest = [i for i in range(len(records)) if i not in picked]
+
+    def part(idx: list[int], model: Snapshot) -> Any:
+        return service.batcher.submit(model, [records[i] for i in idx], request_id, [at[i] for i in idx])
+
+    jobs = [part(chosen, canary_snap)] + ([part(rest, snap)] if rest else [])
+    results = await asyncio.gather(*jobs, return_exceptions=True)
+    by_canary = results[0]
+    answered_by = canary_snap.version
+    if isinstance(by_canary, BaseException):  # the champion answers what the canary could not
+        service.canary.failure(canary_snap.version, len(chosen), by_canary)
+        await asyncio.get_running_loop().run_in_executor(
+            None, service.predlog.write_failure, canary_snap.version, len(chosen), str(by_canary)
+        )
+        by_canary, answered_by = await part(chosen, snap), snap.version
+    else:
+        service.canary.answered += len(chosen)
+    if rest and isinstance(results[1], BaseException):
+        raise results[1]
+    merged: list[Any] = [None] * len(records)
+    probas: list[Any] = [None] * len(records)
+    versions = [snap.version] * len(records)
+    parts = [(chosen, by_canary, answered_by)] + ([(rest, results[1], snap.version)] if rest else [])
+    for idx, (p, pr), version in parts:
+        for k, i in enumerate(idx):
+            merged[i] = p[k]
+            probas[i] = pr[k] if pr is not None else None
+            versions[i] = version
+    return merged, (probas if probas[0] is not None else None), versions
 
 
 def _error(status: int, message: str, details: list[dict[str, str]] | None = None) -> tuple[int, bytes]:
