@@ -41,14 +41,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     state = json.loads(path.read_text()) if path.exists() else {}
     since = state.get("last_ts")
     log = ctx.workspace.prediction_log(spec.name)
-    if log.exists():  # labels dropped as files (the server takes them too; whoever is first records them)
-        from airloop.data.predlog import PredictionLog, ingest_label_files
-
-        predlog = PredictionLog(log)
-        try:
-            ingest_label_files(predlog, ctx.workspace.labels_folder(spec.name))
-        finally:
-            predlog.close()
+    take_label_files(ctx, log)
     challenger, canary = live.judge_challenger(ctx, tracker, champion), live.judge_canary(ctx, tracker, champion)
     moved = live.moved(challenger, canary)
     if moved:  # the champion changed: the window is judged against the new one next time
@@ -88,6 +81,19 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         "canary": canary,
     }
     return {"retrain": decision.retrain, "reason": decision.reason, "monitor": brief}
+
+
+def take_label_files(ctx: StepContext, log: Path) -> None:
+    """Labels dropped as files (the server takes them too; whoever is first records them)."""
+    if not log.exists():
+        return
+    from airloop.data.predlog import PredictionLog, ingest_label_files
+
+    predlog = PredictionLog(log)
+    try:
+        ingest_label_files(predlog, ctx.workspace.labels_folder(ctx.name))
+    finally:
+        predlog.close()
 
 
 def remember(ctx: StepContext, state: dict[str, Any], last_ts: float, request_at: float | None) -> None:
