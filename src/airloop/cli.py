@@ -333,6 +333,39 @@ def canary(path: str, version: str | None, stop: bool, workspace: str | None) ->
     _show_moves(spec.name, tracker, before)
 
 
+@main.command()
+@click.argument("path", type=click.Path())
+@click.option("--run", "run_id", help="the DAG run to decide (default: the only one waiting)")
+@click.option("--reject", is_flag=True, help="reject: the candidate stays `challenger`")
+@click.option("--comment", default="", help="why; kept on the model version")
+@click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
+def approve(path: str, run_id: str | None, reject: bool, comment: str, workspace: str | None) -> None:
+    """Approve (or --reject) the candidate a train run waits on (promotion.approval: required)."""
+    from airloop.errors import UsageError
+    from airloop.local.rest import AirflowAPI
+    from airloop.plan import train_dag_id
+    from airloop.spec import load_spec
+    from airloop.steps.approve import APPROVE, REJECT
+
+    dag = train_dag_id(load_spec(path).spec.name)
+    api = AirflowAPI.for_workspace(_workspace(workspace))
+    waiting = api.waiting_for_decision(dag)
+    runs = [d["task_instance"]["dag_run_id"] for d in waiting]
+    if run_id is not None:
+        waiting = [d for d in waiting if d["task_instance"]["dag_run_id"] == run_id]
+    if not waiting:
+        which = f"run {run_id} of {dag} is not" if run_id else f"no run of {dag} is"
+        raise UsageError(
+            f"{which} waiting for a decision" + (f" (waiting: {', '.join(runs)})" if runs else ""),
+            hint="`airloop status PATH` lists the runs waiting for a decision",
+        )
+    if len(waiting) > 1:
+        raise UsageError(f"{len(waiting)} runs are waiting for a decision: {', '.join(runs)}", hint="choose with --run")
+    answered = api.answer(waiting[0], [REJECT if reject else APPROVE], {"comment": comment})
+    who = (answered.get("responded_by") or {}).get("name")
+    click.echo(f"{'rejected' if reject else 'approved'} run {waiting[0]['task_instance']['dag_run_id']} as {who}")
+
+
 def _registry(path: str, workspace: str | None) -> tuple[str, Any]:
     from airloop.spec import load_spec
     from airloop.tracking import Tracker
@@ -380,6 +413,10 @@ def _stack_status(name: str, ws: Any) -> str:
                 runs = api.runs(dag, limit=3)
                 shown = ", ".join(f"{r['run_type']} {r['state']} ({(r.get('run_after') or '')[:19]})" for r in runs)
                 lines.append(f"  {dag}: {shown or 'no runs yet'}")
+                for d in api.waiting_for_decision(dag):
+                    lines.append(
+                        f"    waiting for a decision: run {d['task_instance']['dag_run_id']} (airloop approve)"
+                    )
         except Exception as exc:  # status must answer even when Airflow does not
             lines.append(f"  Airflow API: {exc}")
     history = ws.monitoring_history(name)

@@ -102,6 +102,13 @@ def summary(outcome: RunOutcome) -> str:
             f"  registered v{out.get('version')}; champion before {v(out.get('champion_before'))}, "
             f"after {v(out.get('champion_after'))}" + ("" if out["promoted"] else " (not promoted)")
         )
+    if out.get("approval") == "not asked":
+        lines.append(
+            "  approval required (promotion.approval): no one can approve a run of `airloop run`; it stays "
+            "`challenger`. Run under `airloop up` and `airloop approve`, or `airloop promote PATH VERSION`"
+        )
+    elif out.get("approval"):
+        lines.append(f"  approval: {out['approval']}")
     lines.append(f"  time: wall {t['wall']:.1f}s = steps {t['steps']:.1f}s + Airflow overhead {t['overhead']:.1f}s")
     return "\n".join(lines)
 

@@ -228,3 +228,19 @@ def test_landed_files_join_the_data_or_are_rejected(tmp_path: Path, workspace) -
     assert states["validate"] == "success"
     assert states["train"] == states["promote"] == "skipped"
     assert len(tracker.version_numbers("tiny")) == 2
+
+
+def test_an_approval_no_one_can_give_keeps_the_candidate_as_challenger(project: Path, workspace) -> None:
+    """`airloop run` (dag.test) has no API server: the approval task is marked done unanswered,
+    so a passed candidate is registered but not promoted, and says why."""
+    text = project.read_text().replace("  min_improvement: 0.01\n", "  min_improvement: 0.01\n  approval: required\n")
+    project.write_text(text)
+    outcome = run_train_dag(load_spec(project), workspace)
+    assert outcome.ok, outcome.events[-1]
+    states = {t["task_id"]: t["state"] for t in outcome.result["tasks"]}
+    assert states["approve"] == states["promote"] == "success"
+    tracker = _tracker(workspace)
+    assert tracker.aliases("tiny") == {"challenger": "1"}
+    tags = tracker.version("tiny", "1").tags
+    assert tags[Tag.GATE] == "passed"
+    assert tags[Tag.APPROVAL] == "not asked"

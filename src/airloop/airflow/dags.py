@@ -20,7 +20,7 @@ from airflow.sdk import (
     task,
 )
 
-from airloop.plan import RUN_ON_SAME_INPUTS, Plan
+from airloop.plan import APPROVAL, RUN_ON_SAME_INPUTS, Plan
 from airloop.plan.names import NEW_DATA
 
 
@@ -65,8 +65,12 @@ def _run(
 
 
 @task(multiple_outputs=False)
-def step(kind: str, task_id: str, plan_json: str, refs: dict[str, Any] | None = None) -> dict[str, Any]:
+def step(
+    kind: str, task_id: str, plan_json: str, refs: dict[str, Any] | None = None, decision: Any = "none"
+) -> dict[str, Any]:
     refs = refs or {}
+    if decision != "none":  # the answer of an approval task (None: not asked, e.g. under dag.test)
+        refs = {**refs, "approval": decision}
     if refs.get("skip_training") and kind not in RUN_ON_SAME_INPUTS:  # Airflow skips the rest of the chain
         from airflow.sdk.exceptions import AirflowSkipException
 
@@ -181,7 +185,22 @@ def build_dag(plan: Plan) -> DAG:
             refs: Any = outputs[t.refs_from] if t.refs_from else upstream
             common = {"kind": t.kind, "task_id": t.task_id, "plan_json": plan_json}
             ids = {"task_id": t.task_id, "doc_md": t.doc or None}
-            if t.kind == "request_retrain":
+            if t.kind == APPROVAL:
+                from airloop.airflow.approval import CandidateApproval
+
+                assert plan.approval_timeout_seconds is not None
+                approval = CandidateApproval(
+                    **ids,
+                    project=plan.project,
+                    refs_task=t.upstream[0],
+                    response_timeout=timedelta(seconds=plan.approval_timeout_seconds),
+                    retries=0,  # a retry would ask again
+                )
+                upstream >> approval  # it reads the candidate's refs from that task's XCom
+                outputs[t.task_id] = approval.output
+            elif t.upstream and plan.task(t.upstream[0]).kind == APPROVAL:
+                outputs[t.task_id] = step.override(**ids)(refs=refs, decision=upstream, **common)
+            elif t.kind == "request_retrain":
                 outputs[t.task_id] = request_retrain.override(**ids, outlets=[_asset(u) for u in t.outlets], retries=0)(
                     refs=refs, asset_uri=t.outlets[0]
                 )

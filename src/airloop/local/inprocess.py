@@ -4,13 +4,14 @@ through the same step runner (``airloop.steps.runner.execute``) a DAG task calls
 What `airloop backtest` trains with, and the tests' quick champions. The DAG layer and this driver
 read the same plan: mapped tasks run once per batch, a collecting task gets their outputs, and a run
 whose inputs are already trained stops after the tasks in ``RUN_ON_SAME_INPUTS``, as the DAG skips.
+An approval task has no one to ask here: promote keeps the candidate as challenger ("not asked").
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from airloop.plan import RUN_ON_SAME_INPUTS, build_train_plan, train_dag_id
+from airloop.plan import APPROVAL, RUN_ON_SAME_INPUTS, build_train_plan, train_dag_id
 from airloop.spec import LoadedSpec
 from airloop.steps.context import StepContext
 from airloop.steps.runner import execute
@@ -30,7 +31,9 @@ def run_train(
     for t in plan.tasks:
         if refs.get("skip_training") and t.kind not in RUN_ON_SAME_INPUTS:
             break
-        if t.mapped:
+        if t.kind == APPROVAL:  # no one to ask in this process: promote records "not asked"
+            refs = {**refs, "approval": None}
+        elif t.mapped:
             results = [execute(t.kind, ctx, refs, task_id=t.task_id, merge=False, batch=b) for b in batches]
         elif t.collects:
             refs = execute(t.kind, ctx, refs, task_id=t.task_id, results=results)

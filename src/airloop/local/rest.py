@@ -51,6 +51,20 @@ class AirflowAPI:
     def patch(self, path: str, body: Any) -> Any:
         return self._call("PATCH", path, body)
 
+    def waiting_for_decision(self, dag_id: str) -> list[dict[str, Any]]:
+        """Tasks of ``dag_id`` waiting for a person (human-in-the-loop), oldest first."""
+        out = self.get(f"/api/v2/dags/{dag_id}/dagRuns/~/hitlDetails?response_received=false")
+        details = [d for d in out.get("hitl_details", []) if d["task_instance"]["state"] == "awaiting_input"]
+        return sorted(details, key=lambda d: d.get("created_at") or "")
+
+    def answer(self, detail: dict[str, Any], options: list[str], params: dict[str, Any]) -> dict[str, Any]:
+        ti = detail["task_instance"]
+        path = (
+            f"/api/v2/dags/{ti['dag_id']}/dagRuns/{ti['dag_run_id']}/taskInstances/{ti['task_id']}/"
+            f"{ti.get('map_index', -1)}/hitlDetails"
+        )
+        return dict(self.patch(path, {"chosen_options": options, "params_input": params}))
+
     def dag_ids(self) -> set[str]:
         return {d["dag_id"] for d in self.get("/api/v2/dags?limit=1000")["dags"]}
 

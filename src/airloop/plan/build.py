@@ -26,6 +26,9 @@ TASK_DOCS = {
     "refit": "After a passed gate, fit the same pipeline and parameters on training + holdout rows "
     "(promotion.refit: all); that fit is registered, with the gate's evidence from the judged fit.",
     "register": "Register a model version with lineage tags (data fingerprint, spec hash, code version, run ids).",
+    "approve": "Wait for a person to approve or reject the registered candidate (promotion.approval: "
+    "required): the Airflow UI's Required Actions, or `airloop approve PATH`. The body is the gate's evidence; "
+    "no decision within promotion.approval_timeout_hours rejects.",
     "promote": "Move aliases: a passed gate makes the version `champion` (old one `previous`); "
     "a refused one becomes `challenger`.",
     "monitor": "Drift per feature and of the scores since the last run, live performance on labeled "
@@ -74,8 +77,10 @@ def build_train_plan(loaded: LoadedSpec, workspace: str) -> Plan:
     ]
     prev = "tune_select"
     after_gate = ("refit",) if spec.promotion.refit == "all" else ()
-    for t in ("train", "evaluate", "gate", *after_gate, "register", "promote"):
-        tasks.append(_task(t, t, (prev,)))
+    approval = ("approve",) if spec.promotion.approval == "required" else ()
+    for t in ("train", "evaluate", "gate", *after_gate, "register", *approval, "promote"):
+        # promote after an approval takes its refs from register and the decision from approve
+        tasks.append(_task(t, t, (prev,), refs_from="register" if prev == "approve" else None))
         prev = t
     n_cand = len(spec.candidates)
     return Plan(
@@ -91,6 +96,7 @@ def build_train_plan(loaded: LoadedSpec, workspace: str) -> Plan:
         tasks=tuple(tasks),
         tags=("airloop", spec.name, "train"),
         spec_hash=loaded.spec_hash,
+        approval_timeout_seconds=spec.promotion.approval_timeout_hours * 3600 if approval else None,
         schedule_assets=(
             *([new_data_asset(spec.name)] if spec.data.incoming else []),
             retrain_asset(spec.name),

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 # trained already, or landed data waits for a retrain request): validate settles landed files and
 # closes the MLflow run; every later task is skipped. The DAG layer and the in-process driver read this.
 RUN_ON_SAME_INPUTS = ("ingest", "validate")
+# The task kind a person answers (Airflow's human-in-the-loop operator), not a step airloop runs.
+APPROVAL = "approve"
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,8 @@ class Plan:
     watched_folders: tuple[tuple[str, str], ...] = ()
     # hash of the spec the plan was built from (what the DAG's docs show; each run snapshots its own)
     spec_hash: str = ""
+    # promotion.approval: required -> how long the `approve` task waits for a person
+    approval_timeout_seconds: float | None = None
 
     def task(self, task_id: str) -> PlanTask:
         return next(t for t in self.tasks if t.task_id == task_id)

@@ -191,6 +191,12 @@ class Promotion(_Model):
         description="after a passed gate, register the same pipeline refit on training + holdout rows (all: "
         "the holdout is the newest data under a time split; bench/results/backtest.md) or the judged fit (holdout)",
     )
+    approval: Literal["none", "required"] = Field(
+        "none",
+        description="required: a person approves (Airflow UI or `airloop approve`) between the gate and promote; "
+        "a run under `airloop run` cannot be approved and keeps its candidate as challenger",
+    )
+    approval_timeout_hours: float = Field(24.0, gt=0, description="no decision by then: rejected")
     live: LivePromotion = Field(default_factory=LivePromotion, description="judging a shadow challenger live")
     canary: CanaryPromotion = Field(default_factory=CanaryPromotion, description="judging a canary live")
 

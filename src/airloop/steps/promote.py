@@ -18,6 +18,13 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     tracker = Tracker(ctx.workspace)
     name, version = ctx.name, refs["version"]
     promoted = bool(refs["gate"]["passed"])
+    approval = None
+    if promoted and ctx.loaded.spec.promotion.approval == "required":
+        from airloop.steps.approve import outcome
+
+        approval, tags = outcome(refs.get("approval"))
+        tracker.set_version_tags(name, version, tags)
+        promoted = approval == "approved"
     if promoted:
         moved = aliases.promote(tracker, name, version)
     else:
@@ -25,6 +32,8 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     tracker.log(refs["mlflow_run_id"], tags={Tag.PROMOTED: promoted, Tag.VERSION: version})
     tracker.finish(refs["mlflow_run_id"], "FINISHED")
     out = {"promoted": promoted, **moved}
+    if approval is not None:
+        out["approval"] = approval
     if promoted and moved["champion_before"] != moved["champion_after"]:
         out["server_reload"] = nudge_server(ctx)
     return out

@@ -39,6 +39,10 @@ class Tag:
     PROMOTED = "airloop.promoted"
     PROMOTED_BY = "airloop.promoted_by"  # "hand" | "rollback" | "live comparison"
     LIVE_EVIDENCE = "airloop.live_evidence"  # why a shadow challenger or a canary was promoted on live traffic
+    APPROVAL = "airloop.approval"  # "approved" | "rejected" | "timed out" | "not asked" (promotion.approval)
+    APPROVED_BY = "airloop.approval_by"
+    APPROVED_AT = "airloop.approval_at"
+    APPROVAL_COMMENT = "airloop.approval_comment"
     CANARY = "airloop.canary"  # "started" | "rolled back" | "promoted"
     CANARY_REASON = "airloop.canary_reason"
     VERSION = "airloop.version"
