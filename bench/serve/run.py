@@ -95,6 +95,46 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait(5)
 
 
+def c1_alternating(servers: dict, bodies: dict, tmp: Path, rounds: int = 5) -> dict:
+    """airloop and the bare floor both up, single record at c=1 in turn, ``rounds`` times: the
+    machine's drift over a run (two shared cores) hits both alike. The ratio is the median's."""
+    procs, urls = {}, {}
+    try:
+        for name in ("airloop", "bare_asgi"):
+            cmd, env, ready, path = servers[name]
+            port = free_port()
+            procs[name] = start(cmd(port), env, tmp / f"{name}-alt.log", cwd=Path(__file__).parent)
+            wait_ready(f"http://127.0.0.1:{port}{ready}", procs[name])
+            urls[name] = f"http://127.0.0.1:{port}{path}"
+            wrk(urls[name], bodies[name]["single"], 1, tmp)  # warm-up
+        runs: dict[str, list[float]] = {"airloop": [], "bare_asgi": []}
+        for _ in range(rounds):
+            for name in runs:
+                runs[name].append(wrk(urls[name], bodies[name]["single"], 1, tmp)["rps"])
+    finally:
+        for proc in procs.values():
+            stop(proc)
+    ratios = sorted(a / b for a, b in zip(runs["airloop"], runs["bare_asgi"], strict=True))
+    return {"rps": runs, "ratios": ratios, "median_ratio": ratios[len(ratios) // 2]}
+
+
+def shadow_spec(project: Path, ws: Path) -> None:
+    """The project's spec with serving.shadow: challenger, and a challenger to shadow (the newest
+    version that is not the champion)."""
+    import yaml
+
+    from airloop.tracking import Tracker
+    from airloop.workspace import Workspace
+
+    spec = yaml.safe_load((project / "airloop.yaml").read_text())
+    spec["serving"] = {**spec.get("serving", {}), "shadow": "challenger"}
+    (project / "airloop-shadow.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    tracker = Tracker(Workspace(ws))
+    champion = tracker.alias_version("flights", "champion")
+    others = [v.version for v in tracker.client.search_model_versions("name = 'flights'") if v.version != champion]
+    tracker.set_alias("flights", "challenger", str(max(others, key=int)))
+
+
 def in_process_predict(ws: Path, project: Path, record: dict, n: int = 300) -> dict:
     code = f"""
 import json, sys, time
@@ -146,6 +186,7 @@ def main() -> int:
     one = recs[0]
     bodies = {
         "airloop": {"single": json.dumps(one).encode(), "batch100": json.dumps({"records": recs}).encode()},
+        "airloop_shadow": {"single": json.dumps(one).encode()},
         "mlflow": {
             "single": json.dumps({"dataframe_records": [one]}).encode(),
             "batch100": json.dumps({"dataframe_records": recs}).encode(),
@@ -156,6 +197,21 @@ def main() -> int:
     servers = {
         "airloop": (
             lambda p: [str(BIN / "airloop"), "serve", str(project), "--workspace", str(ws), "--port", str(p)],
+            {},
+            "/ready",
+            "/predict",
+        ),
+        # the same server with a shadow: @challenger (the previous champion) answers a copy of every request
+        "airloop_shadow": (
+            lambda p: [
+                str(BIN / "airloop"),
+                "serve",
+                str(project / "airloop-shadow.yaml"),
+                "--workspace",
+                str(ws),
+                "--port",
+                str(p),
+            ],
             {},
             "/ready",
             "/predict",
@@ -196,10 +252,11 @@ def main() -> int:
                 "warning",
             ],
             {"WORKSPACE": str(ws), "PROJECT": str(project), "RECORD": json.dumps(one)},
-            None,
+            "/",  # it answers any request: a GET says it is up
             "/",
         ),
     }
+    shadow_spec(project, ws)
     results: dict = {
         "load_generator": f"wrk 4.1 ({DURATION}s per run, 1-2 threads)",
         "cpus": os.cpu_count(),
@@ -223,15 +280,27 @@ def main() -> int:
                     for conns in (1, 16):
                         out[f"{scenario}_c{conns}"] = wrk(url, body, conns, tmp)
                         print(name, scenario, conns, out[f"{scenario}_c{conns}"], flush=True)
+                if name == "airloop_shadow":  # what the shadow got through while the champion was loaded
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/model", timeout=10) as r:
+                        out["shadow_status"] = json.loads(r.read())["shadow"]
                 results["servers"][name] = out
             finally:
                 stop(proc)
                 shutil.copy(tmp / f"{name}.log", OUT / f"serve-{name}.log") if OUT.exists() else None
+        results["c1_alternating"] = c1_alternating(servers, bodies, tmp)
+    s = results["servers"]
+    results["c1_floor_ratio"] = results["c1_alternating"]["median_ratio"]
+    results["shadow_p99_ratio_c16"] = s["airloop_shadow"]["single_c16"]["p99_ms"] / s["airloop"]["single_c16"]["p99_ms"]
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "serve.json").write_text(json.dumps(results, indent=2))
     (OUT / "serve.md").write_text(render(results))
     print(render(results))
     return 0
+
+
+def shadow_counts(servers: dict) -> str:
+    status = servers.get("airloop_shadow", {}).get("shadow_status") or {}
+    return ", ".join(f"{k} {status.get(k)}" for k in ("answered", "failed", "dropped"))
 
 
 def render(r: dict) -> str:
@@ -247,7 +316,7 @@ def render(r: dict) -> str:
         "|---|---|---|---|---|---|",
     ]
     for scenario in ("single_c1", "single_c16", "batch100_c1", "batch100_c16"):
-        for name in ("airloop", "mlflow", "bare_asgi"):
+        for name in ("airloop", "airloop_shadow", "mlflow", "bare_asgi"):
             m = s.get(name, {}).get(scenario)
             if m:
                 lines.append(
@@ -263,6 +332,15 @@ def render(r: dict) -> str:
         if a and m:
             floor = f"{a['rps'] / b['rps']:.0%}" if b else "-"
             lines.append(f"| {scenario} | {a['rps'] / m['rps']:.1f}x | {a['p99_ms'] <= m['p99_ms']} | {floor} |")
+    lines += [
+        "",
+        f"Single record at c=1, airloop / bare ASGI floor: **{r['c1_floor_ratio']:.0%}** (`c1_floor_ratio`: "
+        f"the median of {len(r['c1_alternating']['ratios'])} runs taken in turn with both servers up, "
+        f"ratios {', '.join(f'{x:.0%}' for x in r['c1_alternating']['ratios'])}).",
+        f"Shadow after its runs: {shadow_counts(s)}.",
+        f"Shadow on (a second model answers a copy of every request off the request path), champion p99 at c=16: "
+        f"**{r['shadow_p99_ratio_c16']:.2f}x** of shadow off (`shadow_p99_ratio_c16`).",
+    ]
     return "\n".join(lines) + "\n"
 
 
