@@ -3,6 +3,8 @@ monitor rolls back a canary that is worse and the server stops routing to it."""
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from click.testing import CliRunner
 from helpers.models import COIN, register_model
@@ -70,6 +72,10 @@ def test_a_worse_canary_is_rolled_back_and_traffic_returns_to_the_champion(tmp_p
         tags = tracker.version("tiny", coin).tags
         assert tags[Tag.CANARY] == "rolled back"
         assert tags[Tag.CANARY_REASON].startswith("canary is worse: roc_auc")
+        from airloop.monitoring.report import write_report
+
+        page = write_report(spec, ws).read_text()
+        assert html.escape(f"canary: rolled back: {tags[Tag.CANARY_REASON]}") in page
         # the server follows the alias: the champion answers everything again
         srv.wait_until(lambda: srv.request("GET", "/model")[1]["canary"]["version"] is None)
         status, body = srv.request("POST", "/predict", {"records": rows[:50]})

@@ -96,17 +96,32 @@ def _versions_section(spec: Spec, ws: Workspace) -> str:
                 tags.get(Tag.GATE_REASONS, "") or "-",
                 {"true": "yes", "false": "no"}.get(tags.get(Tag.PROMOTED, ""), "-"),
                 tags.get(Tag.PROMOTED_BY, "") or "-",
+                _deployment(tags),
                 Html(f'<code title="{_e(fingerprint)}">{_e(fingerprint[:12] or "-")}</code>'),
                 Html(f"{_e(tags.get(Tag.DAG_ID, '-'))}<br><code>{_e(tags.get(Tag.RUN_ID, '-'))}</code>"),
             ]
         )
     headers = ["version", "created (UTC)", "aliases", "candidate", metric, "other metrics", "gate", "reasons"]
-    headers += ["promoted", "promoted by", "data", "Airflow dag / run"]
+    headers += ["promoted", "promoted by", "approval, canary, live", "data", "Airflow dag / run"]
     current = ", ".join(f"{a} v{v}" for a, v in aliases.items()) or "no aliases set"
     parts = [f"<p>{len(versions)} version(s) of <b>{_e(spec.name)}</b>; {_e(current)}.</p>", _table(headers, rows)]
     threshold = spec.promotion.thresholds.get(metric)
     parts.append(_metric_plot(versions, metric, aliases.get("champion"), threshold.min if threshold else None))
     return "".join(parts)
+
+
+def _deployment(tags: dict[str, str]) -> str:
+    """What a person, a canary or the live comparison decided about this version, and why."""
+    parts = []
+    if tags.get(Tag.APPROVAL):
+        by = f" by {tags[Tag.APPROVED_BY]}" if tags.get(Tag.APPROVED_BY) else ""
+        why = f" ({tags[Tag.APPROVAL_COMMENT]})" if tags.get(Tag.APPROVAL_COMMENT) else ""
+        parts.append(f"approval: {tags[Tag.APPROVAL]}{by}{why}")
+    if tags.get(Tag.CANARY):
+        parts.append(f"canary: {tags[Tag.CANARY]}: {tags.get(Tag.CANARY_REASON, '')}")
+    if tags.get(Tag.LIVE_EVIDENCE):
+        parts.append(f"live: {tags[Tag.LIVE_EVIDENCE]}")
+    return "; ".join(parts) or "-"
 
 
 def _versions(name: str, ws: Workspace) -> tuple[list[dict[str, Any]], dict[str, str]]:
