@@ -4,15 +4,13 @@ the REST API; the decision, who made it and why end up on the model version."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from helpers.projects import SERVING, make_frame, train_with_steps, write_project
 from helpers.server import free_port
+from test_stack import cli, finished_run, wait_for
 
 from airloop.local.rest import AirflowAPI
 from airloop.tracking import Tracker
@@ -20,16 +18,6 @@ from airloop.tracking.tags import CHALLENGER, CHAMPION, Tag
 from airloop.workspace import Workspace
 
 pytestmark = pytest.mark.integration
-
-
-def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "airloop.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=os.environ.copy(),
-    )
 
 
 def quick(*args: str) -> Any:
@@ -42,7 +30,6 @@ def quick(*args: str) -> Any:
 
 
 def test_a_run_waits_for_a_person_who_rejects_then_approves(tmp_path: Path, record_property) -> None:
-    from test_stack import finished_run, wait_for
 
     root = tmp_path / "project"
     # v1: a deliberately weak champion, so that each new candidate passes the gate and is put to a person

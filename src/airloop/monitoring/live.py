@@ -8,22 +8,12 @@ the challenger wins when the interval's lower end clears ``min_improvement``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the spec's own settings are the policies (one home for their defaults)
+    from airloop.spec.models import CanaryPromotion, LivePromotion
 
 BOOTSTRAP_ROUNDS = 1000
-
-
-@dataclass(frozen=True)
-class LivePolicy:
-    min_labeled: int = 500
-    min_improvement: float = 0.0
-    test: str = "bootstrap"  # or "none": the observed difference alone
-    confidence: float = 0.95
-
-    @classmethod
-    def of(cls, spec: Any) -> LivePolicy:
-        live = spec.promotion.live
-        return cls(live.min_labeled, live.min_improvement, live.test, live.confidence)
 
 
 @dataclass(frozen=True)
@@ -47,7 +37,7 @@ def compare(
     y: Any,
     champion: tuple[Any, Any],
     challenger: tuple[Any, Any],
-    policy: LivePolicy,
+    policy: LivePromotion,
     classes: Any = None,
     positive: Any = None,
     seed: int = 0,
@@ -95,19 +85,6 @@ def compare(
 
 
 @dataclass(frozen=True)
-class CanaryPolicy:
-    min_labeled: int = 500
-    max_drop: float = 0.02
-    max_error_rate: float = 0.01
-    min_requests: int = 20
-
-    @classmethod
-    def of(cls, spec: Any) -> CanaryPolicy:
-        c = spec.promotion.canary
-        return cls(c.min_labeled, c.max_drop, c.max_error_rate, c.min_requests)
-
-
-@dataclass(frozen=True)
 class CanaryVerdict:
     action: str  # "waiting" | "rollback" | "promote"
     reason: str
@@ -128,7 +105,7 @@ def judge_canary(
     canary: tuple[Any, Any, Any],
     answered: int,
     failed: int,
-    policy: CanaryPolicy,
+    policy: CanaryPromotion,
     classes: Any = None,
     positive: Any = None,
 ) -> CanaryVerdict:

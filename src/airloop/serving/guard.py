@@ -62,7 +62,11 @@ class Guard:
 
 
 async def send_json(send: Any, status: int, body: dict[str, Any], extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
-    data = json.dumps(body).encode()
+    await send_bytes(send, status, json.dumps(body).encode(), extra)
+
+
+async def send_bytes(send: Any, status: int, data: bytes, extra: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    """A JSON body already encoded, as a complete ASGI response."""
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()), *extra]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": data})

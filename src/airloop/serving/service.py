@@ -67,7 +67,6 @@ class Service:
             "log_lag": self.batcher.lag,
             "log_pending": self.batcher.pending_records,
             "shadow": self.shadow.status() if self.shadow else None,
-            "canary": self.canary.status() if self.canary else None,
         }
 
 
@@ -76,7 +75,12 @@ async def get_service(request: Request) -> Service:  # async: FastAPI runs a pla
 
 
 def error(status: int, message: str, details: list[dict[str, str]] | None = None) -> JSONResponse:
+    return JSONResponse(error_body(message, details), status_code=status)
+
+
+def error_body(message: str, details: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """Every error the service answers: ``{"error": ..., "details": [{"field", "problem"}]}``."""
     body: dict[str, Any] = {"error": message}
     if details:
         body["details"] = details
-    return JSONResponse(body, status_code=status)
+    return body

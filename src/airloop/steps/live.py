@@ -37,7 +37,7 @@ def judge_challenger(ctx: StepContext, tracker: Any, champion: Any) -> dict[str,
     """The shadow challenger against the champion on the labeled requests both answered
     (serving.shadow); under ``promotion.live.action: promote`` a winner becomes champion."""
     from airloop.data.predlog import read_shadow
-    from airloop.monitoring.live import LivePolicy, compare
+    from airloop.monitoring.live import compare
     from airloop.tracking import aliases
     from airloop.tracking.tags import CHALLENGER, labels_of
 
@@ -55,7 +55,7 @@ def judge_challenger(ctx: StepContext, tracker: Any, champion: Any) -> dict[str,
     y = answers(frame, "label", labels)  # empty until labels arrive: compare() then says it waits
     mine, theirs = answers_of(frame, "", labels), answers_of(frame, "shadow_", labels)
     positive = labels.get("positive") if labels else None
-    found = compare(metric, y, mine, theirs, LivePolicy.of(spec), labels["classes"] if labels else None, positive)
+    found = compare(metric, y, mine, theirs, spec.promotion.live, labels["classes"] if labels else None, positive)
     out: dict[str, Any] = {"version": version, **found.as_dict(), "promoted": False}
     if found.wins and spec.promotion.live.action == "promote":
         aliases.promote(tracker, spec.name, version, by="live comparison")
@@ -69,7 +69,6 @@ def judge_canary(ctx: StepContext, tracker: Any, champion: Any) -> dict[str, Any
     started: rolled back when it fails or is worse beyond ``promotion.canary.max_drop``, promoted
     when it holds over ``min_labeled`` labeled records."""
     from airloop.data.predlog import read_canary
-    from airloop.monitoring.live import CanaryPolicy
     from airloop.monitoring.live import judge_canary as judge
     from airloop.tracking import aliases
     from airloop.tracking.tags import labels_of
@@ -98,7 +97,7 @@ def judge_canary(ctx: StepContext, tracker: Any, champion: Any) -> dict[str, Any
         labeled(version),
         answered,
         failed,
-        CanaryPolicy.of(spec),
+        spec.promotion.canary,
         labels["classes"] if labels else None,
         labels.get("positive") if labels else None,
     )

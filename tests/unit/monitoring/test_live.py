@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from airloop.monitoring.live import LivePolicy, compare
+from airloop.monitoring.live import compare
+from airloop.spec.models import CanaryPromotion, LivePromotion
 
 
 def binary(n: int, seed: int, noise_champion: float, noise_challenger: float):
@@ -21,14 +22,14 @@ def binary(n: int, seed: int, noise_champion: float, noise_challenger: float):
 
 def test_waits_for_enough_labeled_rows() -> None:
     y, a, b = binary(100, 0, 0.3, 0.1)
-    found = compare("roc_auc", y, a, b, LivePolicy(min_labeled=500), classes=[0, 1], positive=1)
+    found = compare("roc_auc", y, a, b, LivePromotion(min_labeled=500), classes=[0, 1], positive=1)
     assert not found.wins
     assert found.reason == "waiting: 100 labeled rows answered by both, 500 needed"
 
 
 def test_a_clearly_better_challenger_wins_with_its_interval() -> None:
     y, a, b = binary(2000, 1, 0.4, 0.15)
-    found = compare("roc_auc", y, a, b, LivePolicy(min_labeled=500), classes=[0, 1], positive=1)
+    found = compare("roc_auc", y, a, b, LivePromotion(min_labeled=500), classes=[0, 1], positive=1)
     assert found.wins
     assert found.challenger > found.champion
     assert 0 < found.low < found.difference < found.high
@@ -38,11 +39,11 @@ def test_a_clearly_better_challenger_wins_with_its_interval() -> None:
 
 def test_the_same_model_does_not_win_and_a_margin_is_respected() -> None:
     y, a, _ = binary(2000, 2, 0.3, 0.3)
-    same = compare("roc_auc", y, a, a, LivePolicy(min_labeled=500), classes=[0, 1], positive=1)
+    same = compare("roc_auc", y, a, a, LivePromotion(min_labeled=500), classes=[0, 1], positive=1)
     assert not same.wins
     assert same.difference == 0
     y, a, b = binary(2000, 3, 0.4, 0.15)
-    huge = compare("roc_auc", y, a, b, LivePolicy(min_labeled=500, min_improvement=0.5), classes=[0, 1], positive=1)
+    huge = compare("roc_auc", y, a, b, LivePromotion(min_labeled=500, min_improvement=0.5), classes=[0, 1], positive=1)
     assert not huge.wins
     assert "does not beat" in huge.reason
 
@@ -51,11 +52,11 @@ def test_an_error_metric_counts_lower_as_better() -> None:
     rng = np.random.default_rng(4)
     y = rng.normal(0, 1, 1000)
     worse, better = y + rng.normal(0, 1.0, 1000), y + rng.normal(0, 0.2, 1000)
-    found = compare("rmse", y, (worse, None), (better, None), LivePolicy(min_labeled=100))
+    found = compare("rmse", y, (worse, None), (better, None), LivePromotion(min_labeled=100))
     assert found.wins
     assert found.difference > 0
     assert found.challenger < found.champion
-    backwards = compare("rmse", y, (better, None), (worse, None), LivePolicy(min_labeled=100, test="none"))
+    backwards = compare("rmse", y, (better, None), (worse, None), LivePromotion(min_labeled=100, test="none"))
     assert not backwards.wins
     assert backwards.low is None
     assert backwards.difference < 0
@@ -67,20 +68,20 @@ def labeled(n: int, seed: int, noise: float):
 
 
 def test_a_canary_that_fails_rolls_back_before_any_label() -> None:
-    from airloop.monitoring.live import CanaryPolicy, judge_canary
+    from airloop.monitoring.live import judge_canary
 
     empty = ([], [], None)
-    found = judge_canary("roc_auc", empty, empty, answered=90, failed=10, policy=CanaryPolicy(), classes=[0, 1])
+    found = judge_canary("roc_auc", empty, empty, answered=90, failed=10, policy=CanaryPromotion(), classes=[0, 1])
     assert found.action == "rollback"
     assert found.reason == "canary failed on 10 of 100 records (10.0%), more than 1.0%"
-    few = judge_canary("roc_auc", empty, empty, answered=5, failed=2, policy=CanaryPolicy(), classes=[0, 1])
+    few = judge_canary("roc_auc", empty, empty, answered=5, failed=2, policy=CanaryPromotion(), classes=[0, 1])
     assert few.action == "waiting"  # 7 records are too few to call an error rate
 
 
 def test_a_canary_is_rolled_back_when_worse_and_promoted_when_it_holds() -> None:
-    from airloop.monitoring.live import CanaryPolicy, judge_canary
+    from airloop.monitoring.live import judge_canary
 
-    policy = CanaryPolicy(min_labeled=300, max_drop=0.02)
+    policy = CanaryPromotion(min_labeled=300, max_drop=0.02)
     champion, worse, alike = labeled(1000, 5, 0.15), labeled(400, 6, 0.6), labeled(400, 7, 0.15)
     out = judge_canary("roc_auc", champion, worse, 400, 0, policy, classes=[0, 1], positive=1)
     assert out.action == "rollback"

@@ -13,9 +13,10 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from airloop.errors import UserCodeError
+from airloop.serving.guard import send_bytes
 from airloop.serving.holder import Snapshot
 from airloop.serving.schema import ErrorBody, Prediction, by_record, describe_errors
-from airloop.serving.service import Service, get_service
+from airloop.serving.service import Service, error_body, get_service
 
 log = logging.getLogger("airloop.serving")
 router = APIRouter(tags=["predict"])
@@ -98,13 +99,13 @@ async def answer(service: Service, raw: bytes) -> tuple[int, bytes]:
         return _error(500, f"prediction failed: {type(exc).__name__}")
     if service.shadow:
         service.shadow.offer(request_id, records, positions)
+    batch = "records" in obj
     body: dict[str, Any] = {
         "request_id": request_id,
-        "model": {"name": snap.name, "version": snap.version if versions is None else versions[0]},
+        "model": {"name": snap.name, "version": versions[0] if versions and not batch else snap.version},
         "predictions": preds,
     }
-    if versions is not None and "records" in obj:  # a canary answered some: name each answer's version
-        body["model"]["version"] = snap.version
+    if versions is not None and batch:  # a canary answered some: name each answer's version
         body["versions"] = _spread(versions, positions, len(obj["records"])) if positions else versions
     if proba is not None:
         body["classes"] = snap.classes
@@ -166,10 +167,7 @@ async def _predict(
 
 
 def _error(status: int, message: str, details: list[dict[str, str]] | None = None) -> tuple[int, bytes]:
-    body: dict[str, Any] = {"error": message}
-    if details:
-        body["details"] = details
-    return status, json.dumps(body).encode()
+    return status, json.dumps(error_body(message, details)).encode()
 
 
 class PredictFastPath:
@@ -199,14 +197,7 @@ class PredictFastPath:
             status, body = _error(413, f"body is over the limit of {limit} bytes")
         else:
             status, body = await answer(self.service, b"".join(chunks))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_bytes(send, status, body)
 
 
 Checked = tuple[list[dict[str, Any]], list[int] | None, list[dict[str, Any]] | None]
