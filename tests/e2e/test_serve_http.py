@@ -12,7 +12,7 @@ import pytest
 from helpers.projects import records, write_project
 from helpers.server import Server
 
-from airloop.data.predlog import read_predictions
+from airloop.data.scan import read_predictions
 from airloop.workspace import Workspace
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ from helpers.models import EXPLODING, register_model
 from helpers.projects import SERVING, records, train_with_steps, write_project
 from helpers.server import Server
 
-from airloop.data.predlog import read_shadow
+from airloop.data.scan import read_shadow
 from airloop.tracking import Tracker
 from airloop.tracking.tags import CHALLENGER
 from airloop.workspace import Workspace

@@ -13,7 +13,7 @@ from helpers.server import Server
 
 from airloop.errors import SpecError
 from airloop.spec import load_spec
-from airloop.steps.monitor import live_performance
+from airloop.steps.window import live_performance
 from airloop.tracking.tags import labels_of
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from helpers.projects import make_frame, train_with_steps, write_project
 
-from airloop.data.predlog import PredictionLog, read_shadow
+from airloop.data.predlog import PredictionLog
+from airloop.data.scan import read_shadow
 from airloop.spec import load_spec
 from airloop.steps.context import StepContext
 from airloop.steps.runner import execute

@@ -151,7 +151,7 @@ class Replay:
 
     def performance(self, frame: Any, champion: Champion) -> dict[str, Any]:
         """The champion's metrics on the period's labeled rows (what the monitor measures)."""
-        from airloop.steps.monitor import live_performance
+        from airloop.steps.window import live_performance
         from airloop.tracking.tags import labels_of
 
         return live_performance(self.spec, frame, labels_of(champion.tags))
@@ -159,12 +159,14 @@ class Replay:
     def monitor(self, track: Track, frame: Any, perf: dict[str, Any]) -> tuple[Any, Any]:
         """What the monitor DAG would decide on this period (``perf``: its measured performance)."""
         from airloop.monitoring.policy import History, Policy, decide
-        from airloop.steps.monitor import feature_drift, observe
+        from airloop.steps.window import observe, of_frame, over, references
         from airloop.tracking.tags import metrics_of
 
         view = _Version(track.champion.tags)
-        drift = feature_drift(self.spec, view, frame)
-        window = observe(self.spec, view, frame, drift, perf)
+        saved = references(view)
+        seen = over(self.spec, view, [of_frame(frame)], saved)
+        drift = seen.drift()
+        window = observe(self.spec, seen, saved, drift, perf)
         decision = decide(History(track.last_request, metrics_of(view.tags)), window, Policy.of(self.spec))
         if decision.retrain:
             track.last_request = window.end

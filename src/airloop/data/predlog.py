@@ -1,9 +1,13 @@
-"""The prediction log: every answered prediction, durably, in SQLite (WAL) inside the workspace.
+"""The prediction log's durable front: every answered prediction, committed to SQLite (WAL) before
+the server answers.
 
-Why SQLite in WAL mode: one file, transactions, readers (monitoring) never block the writer, and
-a committed transaction survives a kill -9 of the server (with ``synchronous=FULL`` also a power
-loss). The server commits a batch's records before it answers, so an acknowledged prediction is
-on disk. Parquet segments would need a write-ahead log of their own to give the same promise.
+Why SQLite in WAL mode: one file, transactions, readers (monitoring) never block the writer, a
+committed transaction survives a kill -9 of the server (with ``synchronous=FULL`` also a power
+loss), and several server processes on one machine can write the same file (SQLite serialises
+their transactions). Each feature is a column of its own, added the first time a feature is seen,
+so a write is one insert per record with no JSON to build for the features and only the row
+counter as an index. Committed rows are moved to Parquet segments by ``data.segments.compact``;
+``data.scan`` reads both as one log.
 """
 
 from __future__ import annotations
@@ -13,25 +17,26 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import pandas as pd
+# A feature column's name in SQLite and in the segments: the prefix keeps feature names such as
+# "ts" or "prediction" apart from the log's own columns.
+FEATURE = "x:"
 
 SCHEMA = """
 create table if not exists predictions (
+    seq integer primary key autoincrement,
     request_id text not null,
     row integer not null,
     ts real not null,
     model_version text not null,
     entity_id text,
-    features text not null,
     prediction text not null,
-    probabilities text,
-    primary key (request_id, row)
+    probabilities text
 );
-create index if not exists predictions_ts on predictions(ts);
-create index if not exists predictions_entity on predictions(entity_id);
+create table if not exists columns (name text primary key, kind text);
+create table if not exists issued (request_id text primary key, ts real not null);
+create table if not exists versions (model_version text primary key, first_ts real not null);
 create table if not exists labels (
     id integer primary key autoincrement,
     ts real not null,
@@ -58,8 +63,37 @@ create table if not exists failures (
     records integer not null,
     error text
 );
-create index if not exists predictions_version on predictions(model_version, ts);
 """
+
+BASE = ("seq", "request_id", "row", "ts", "model_version", "entity_id", "prediction", "probabilities")
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def kind_of(value: Any) -> str | None:
+    """What a feature value says of its column: boolean, numeric or text (None says nothing)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "numeric"
+    return "text"
+
+
+def connect(path: Path, timeout: float = 30) -> sqlite3.Connection:
+    con = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=timeout)
+    con.execute("pragma journal_mode=wal")
+    return con
+
+
+def feature_columns(con: sqlite3.Connection) -> dict[str, str | None]:
+    """Feature name -> kind, in the order the columns were added."""
+    cols = [r[1] for r in con.execute("pragma table_info(predictions)")]
+    kinds = dict(con.execute("select name, kind from columns").fetchall())
+    return {c[len(FEATURE) :]: kinds.get(c[len(FEATURE) :]) for c in cols if c.startswith(FEATURE)}
 
 
 class PredictionLog:
@@ -67,19 +101,73 @@ class PredictionLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._lock = threading.Lock()
-        self._con = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._con.execute("pragma journal_mode=wal")
+        self._con = connect(path)
         self._con.execute(f"pragma synchronous={'full' if sync == 'full' else 'normal'}")
-        self._con.executescript(SCHEMA)
+        with self._lock:
+            self._con.execute("begin immediate")
+            try:
+                _migrate_v1(self._con)
+                _create(self._con)
+                self._con.execute("commit")
+            except BaseException:
+                self._con.execute("rollback")
+                raise
+        self._known: dict[str, str | None] = feature_columns(self._con)
+        self._inserts: dict[tuple[str, ...], str] = {}
+        self._versions: set[str] = set()
         self.written = 0
         self.last_commit_seconds = 0.0
 
     def write(self, rows: list[tuple[Any, ...]]) -> None:
-        """Commit rows (request_id, row, ts, version, entity_id, features, prediction, proba) at once."""
+        """Commit rows (request_id, row, ts, version, entity_id, features, prediction, probabilities)
+        at once. ``features`` is a dict (or its JSON text); prediction and probabilities are JSON text."""
         started = time.perf_counter()
-        self._commit("insert or replace into predictions values (?,?,?,?,?,?,?,?)", rows)
+        feats = [r[5] if isinstance(r[5], dict) else json.loads(r[5]) for r in rows]
+        names = tuple(dict.fromkeys(k for f in feats for k in f))
+        values = [
+            (r[0], r[1], r[2], str(r[3]), r[4], r[6], r[7], *(_scalar(f.get(n)) for n in names))
+            for r, f in zip(rows, feats, strict=True)
+        ]
+        requests = {(r[0], r[2]) for r in rows}
+        versions = {(str(r[3]), r[2]) for r in rows if str(r[3]) not in self._versions}
+        with self._lock:
+            self._con.execute("begin immediate")
+            try:
+                self._columns(names, feats)
+                self._con.executemany(self._insert(names), values)
+                self._con.executemany("insert or ignore into issued values (?, ?)", requests)
+                if versions:
+                    self._con.executemany("insert or ignore into versions values (?, ?)", versions)
+                self._con.execute("commit")
+            except BaseException:
+                self._con.execute("rollback")
+                raise
+            self._versions.update(v for v, _ in versions)
         self.written += len(rows)
         self.last_commit_seconds = time.perf_counter() - started
+
+    def _columns(self, names: tuple[str, ...], feats: list[dict[str, Any]]) -> None:
+        """Inside the write transaction: add the features no column holds yet (another process may
+        have added them since this one looked), and name the kind of columns that had none."""
+        if not all(n in self._known for n in names):
+            self._known = feature_columns(self._con)
+        for name in names:
+            if name in self._known and self._known[name] is not None:
+                continue
+            kind = next((k for f in feats if (k := kind_of(f.get(name))) is not None), None)
+            if name not in self._known:
+                self._con.execute(f"alter table predictions add column {quote(FEATURE + name)}")
+            if kind is not None or name not in self._known:
+                self._con.execute("insert or replace into columns values (?, ?)", (name, kind))
+            self._known[name] = kind
+
+    def _insert(self, names: tuple[str, ...]) -> str:
+        sql = self._inserts.get(names)
+        if sql is None:
+            cols = ", ".join([*BASE[1:], *(quote(FEATURE + n) for n in names)])
+            sql = f"insert into predictions ({cols}) values ({', '.join('?' * (len(BASE) - 1 + len(names)))})"
+            self._inserts[names] = sql
+        return sql
 
     def write_shadow(self, rows: list[tuple[Any, ...]]) -> None:
         """A shadow model's answers to logged requests: (request_id, row, ts, version, prediction, proba)."""
@@ -111,7 +199,7 @@ class PredictionLog:
             known = {
                 rid
                 for rid in asked
-                if self._con.execute("select 1 from predictions where request_id = ? limit 1", (rid,)).fetchone()
+                if self._con.execute("select 1 from issued where request_id = ?", (rid,)).fetchone()
             }
             unknown = sorted(asked - known)
             rows = [
@@ -127,34 +215,69 @@ class PredictionLog:
         return len(rows), unknown
 
     def count(self) -> int:
+        """Predictions logged: the rows still here and those compacted into segments."""
+        from airloop.data.segments import list_segments, segments_of
+
         with self._lock:
-            return int(self._con.execute("select count(*) from predictions").fetchone()[0])
+            here = int(self._con.execute("select count(*) from predictions").fetchone()[0])
+        return here + sum(s.rows for s in list_segments(segments_of(self.path)))
 
     def close(self) -> None:
         with self._lock:
             self._con.close()
 
 
-def _parse_scalar(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
-def _json(value: Any) -> Any:
-    """A JSON text column back to values; pandas may hand back NULLs as NaN."""
-    if isinstance(value, str):
-        return json.loads(value)
-    if value is None or (isinstance(value, float) and value != value):
-        return None
-    return value
+def _scalar(value: Any) -> Any:
+    """What SQLite stores as it is; anything else (a list, a dict) as its JSON text."""
+    if value is None or isinstance(value, str | int | float):
+        return value
+    return json.dumps(value, default=str)
 
 
 def _str(value: Any) -> str | None:
     return None if value is None else str(value)
+
+
+def _create(con: sqlite3.Connection) -> None:
+    # statement by statement: executescript would commit the caller's transaction first
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            con.execute(statement)
+
+
+def _migrate_v1(con: sqlite3.Connection) -> None:
+    """A log written before features had columns of their own (features as JSON text, keyed by
+    request and row) is moved into the current tables once, in the caller's transaction."""
+    cols = [r[1] for r in con.execute("pragma table_info(predictions)")]
+    if not cols or "seq" in cols:
+        return
+    con.execute("alter table predictions rename to predictions_v1")
+    for index in ("predictions_ts", "predictions_entity", "predictions_version"):
+        con.execute(f"drop index if exists {index}")
+    _create(con)
+    old = con.execute(
+        "select request_id, row, ts, model_version, entity_id, features, prediction, probabilities "
+        "from predictions_v1 order by ts, row"
+    ).fetchall()
+    known: dict[str, str | None] = {}
+    for rid, row, ts, version, entity, features, prediction, proba in old:
+        feats = json.loads(features)
+        for name, value in feats.items():
+            if name not in known:
+                con.execute(f"alter table predictions add column {quote(FEATURE + name)}")
+                known[name] = kind_of(value)
+            elif known[name] is None:
+                known[name] = kind_of(value)
+        names = list(feats)
+        sql = f"insert into predictions ({', '.join([*BASE[1:], *(quote(FEATURE + n) for n in names)])}) values "
+        con.execute(
+            sql + f"({', '.join('?' * (len(BASE) - 1 + len(names)))})",
+            (rid, row, ts, version, entity, prediction, proba, *(_scalar(feats[n]) for n in names)),
+        )
+        con.execute("insert or ignore into issued values (?, ?)", (rid, ts))
+        con.execute("insert or ignore into versions values (?, ?)", (version, ts))
+    con.executemany("insert or replace into columns values (?, ?)", list(known.items()))
+    con.execute("drop table predictions_v1")
 
 
 def ingest_label_files(log: PredictionLog, folder: Path) -> int:
@@ -188,100 +311,10 @@ def ingest_label_files(log: PredictionLog, folder: Path) -> int:
     return total
 
 
-def read_predictions(path: Path, start: float | None = None, end: float | None = None) -> pd.DataFrame:
-    """Predictions logged in [start, end) (epoch seconds) as a frame: one row per record with
-    request_id, row, logged_at, model_version, entity_id, prediction, probabilities and label (the
-    latest, joined by entity id, else by request id), and the features as columns."""
-    where, args = [], []
-    if start is not None:
-        where.append("p.ts >= ?")
-        args.append(start)
-    if end is not None:
-        where.append("p.ts < ?")
-        args.append(end)
-    return _read(path, where, args)
-
-
-def _read(path: Path, where: list[str], args: list[Any]) -> pd.DataFrame:
-    import pandas as pd
-
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+def _parse_scalar(text: Any) -> Any:
+    if not isinstance(text, str):
+        return text
     try:
-        sql = (
-            "select p.request_id, p.row, p.ts, p.model_version, p.entity_id, p.features, p.prediction, "
-            "p.probabilities, coalesce("
-            # an entity's label names one row; a request's label covers all rows of that request
-            " (select l.label from labels l where l.entity_id = p.entity_id and p.entity_id is not null"
-            "  order by l.id desc limit 1),"
-            " (select l.label from labels l where l.request_id = p.request_id order by l.id desc limit 1)) as label "
-            "from predictions p" + (" where " + " and ".join(where) if where else "") + " order by p.ts, p.row"
-        )
-        raw = pd.read_sql_query(sql, con, params=args)
-    finally:
-        con.close()
-    if raw.empty:
-        return raw
-    features = pd.DataFrame([json.loads(f) for f in raw.pop("features")])
-    raw["prediction"] = [_json(v) for v in raw["prediction"]]
-    raw["probabilities"] = [_json(v) for v in raw["probabilities"]]
-    raw["label"] = pd.Series([_json(v) for v in raw["label"]], dtype=object)
-    # "ts" is a common feature name: the log's own timestamp is "logged_at" in the frame
-    raw["logged_at"] = pd.to_datetime(raw.pop("ts"), unit="s", utc=True)
-    return pd.concat([raw.reset_index(drop=True), features], axis=1)
-
-
-def read_shadow(path: Path, version: str) -> pd.DataFrame:
-    """The logged requests a shadow ``version`` also answered, as ``read_predictions`` rows plus
-    ``shadow_prediction`` and ``shadow_probabilities``: the champion's and the shadow's answers
-    to the same records, side by side (empty when it answered none)."""
-    import pandas as pd
-
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        if not con.execute("select 1 from sqlite_master where name = 'shadow_predictions'").fetchone():
-            return pd.DataFrame()
-        shadow = pd.read_sql_query(
-            "select request_id, row, prediction as shadow_prediction, probabilities as shadow_probabilities "
-            "from shadow_predictions where model_version = ?",
-            con,
-            params=(str(version),),
-        )
-    finally:
-        con.close()
-    if shadow.empty:
-        return shadow
-    logged = _read(
-        path,
-        [
-            "exists (select 1 from shadow_predictions s where s.request_id = p.request_id and s.row = p.row "
-            "and s.model_version = ?)"
-        ],
-        [str(version)],
-    )
-    shadow["shadow_prediction"] = [_json(v) for v in shadow["shadow_prediction"]]
-    shadow["shadow_probabilities"] = [_json(v) for v in shadow["shadow_probabilities"]]
-    return logged.merge(shadow, on=["request_id", "row"], how="inner") if not logged.empty else logged
-
-
-def read_canary(path: Path, canary: str, champion: str) -> tuple[pd.DataFrame, int]:
-    """Since the canary's first answer: the records the canary and the champion answered (as
-    ``read_predictions`` rows; ``model_version`` tells them apart), and how many records the
-    canary failed on (the champion answered those)."""
-    import pandas as pd
-
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        first = con.execute("select min(ts) from predictions where model_version = ?", (str(canary),)).fetchone()[0]
-        has_failures = con.execute("select 1 from sqlite_master where name = 'failures'").fetchone()
-        failed = 0
-        if has_failures:
-            sql = "select coalesce(sum(records), 0), min(ts) from failures where model_version = ?"
-            total, failed_since = con.execute(sql, (str(canary),)).fetchone()
-            failed = int(total)
-            first = min((t for t in (first, failed_since) if t is not None), default=None)
-    finally:
-        con.close()
-    if first is None:
-        return pd.DataFrame(), failed
-    frame = _read(path, ["p.ts >= ?", "p.model_version in (?, ?)"], [first, str(canary), str(champion)])
-    return frame, failed
+        return json.loads(text)
+    except ValueError:
+        return text

@@ -20,6 +20,11 @@ Conventions (the unit tests check them against a straightforward per-bin impleme
   itself a sample, and testing against its proportions as if they were exact over-flags large batches.
   That is why the reference keeps counts (proportions are derived from them).
 - KS compares the reference's seeded sample with every finite current value (scipy's ks_2samp).
+
+Each registered statistic is a tally and a judgement: ``tally`` counts one batch into a state (bin
+counts, counts per raw category value, KS counts at the sample points) and the states of a window's
+batches add up to the state of the whole window; ``judge`` turns a state into a `FeatureDrift`. So a
+window too large to hold streams through `airloop.monitoring.accumulate` with the one-shot result.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 EPS = 1e-4
+MAX_EXACT_KS = 10_000  # scipy's ks_2samp (method "auto") is exact while neither sample is larger
 OTHER = "__other__"
 MISSING = "__missing__"
 PREDICTION = "__prediction__"
@@ -68,23 +74,44 @@ class Statistic:
 
     ``compute(feature, kind, summary, values, thresholds)`` gets the reference summary of one feature
     (``NumericSummary`` or ``CategoricalSummary``) and the current column (a float array for numeric
-    features, the raw series for categorical ones).
+    features, the raw series for categorical ones). A statistic registered as a class also has
+    ``tally(summary, values) -> state``, whose states for the batches of a window add up with ``+`` to
+    the state of the whole window, and ``judge(feature, kind, summary, state, thresholds)``; its
+    ``compute`` is judge(tally(values)). Only those stream over batches.
     """
 
     name: str
     kinds: tuple[str, ...]
     compute: Callable[[str, str, Any, Any, Thresholds], FeatureDrift]
     scale: str  # "distance" (PSI) or "test" (a statistic with a p-value): the report's panels
+    tally: Callable[[Any, Any], Any] | None = None
+    judge: Callable[[str, str, Any, Any, Thresholds], FeatureDrift] | None = None
+
+    @property
+    def streamable(self) -> bool:
+        return self.tally is not None and self.judge is not None
 
 
-# name -> statistic. Adding one is one decorated function: the spec, compute_drift and the report read this.
+# name -> statistic. Adding one is one decorated function or class: the spec, compute_drift, the
+# accumulators and the report read this.
 STATISTICS: dict[str, Statistic] = {}
 
 
 def statistic(name: str, kinds: tuple[str, ...], scale: str) -> Callable[[Any], Any]:
-    def register(fn: Callable[[str, str, Any, Any, Thresholds], FeatureDrift]) -> Any:
-        STATISTICS[name] = Statistic(name, kinds, fn, scale)
-        return fn
+    """Register a ``compute`` function (one-shot only), or a class with ``tally`` and ``judge`` methods."""
+
+    def register(obj: Any) -> Any:
+        if isinstance(obj, type):
+            impl = obj()
+            tally, judge = impl.tally, impl.judge
+
+            def compute(feature: str, kind: str, summary: Any, values: Any, limits: Thresholds) -> FeatureDrift:
+                return judge(feature, kind, summary, tally(summary, values), limits)
+
+            STATISTICS[name] = Statistic(name, kinds, compute, scale, tally, judge)
+        else:
+            STATISTICS[name] = Statistic(name, kinds, obj, scale)
+        return obj
 
     return register
 
@@ -131,10 +158,17 @@ class NumericSummary:
             finite = finite[rng.choice(finite.size, size=ks_sample, replace=False)]
         return cls(cuts=cuts.tolist(), counts=counts.tolist(), sample=np.sort(finite).tolist())
 
-    def counts_of(self, values: Any) -> np.ndarray:
+    def tally(self, values: Any) -> np.ndarray:
+        """Rows per bin, then missing: additive over batches."""
         import numpy as np
 
         return _numeric_counts(_as_float(values), np.asarray(self.cuts, dtype=np.float64))
+
+    def bin_counts(self, state: np.ndarray) -> np.ndarray:
+        return state
+
+    def counts_of(self, values: Any) -> np.ndarray:
+        return self.bin_counts(self.tally(values))
 
 
 @dataclass
@@ -161,13 +195,138 @@ class CategoricalSummary:
         counts = [int(c) for c in top.tolist()] + [int(known.iloc[top_k:].sum()), missing]
         return cls(categories=[str(c) for c in top.index], counts=counts)
 
-    def counts_of(self, values: Any) -> np.ndarray:
+    def tally(self, values: Any) -> CategoryTally:
+        return CategoryTally.of(values)
+
+    def bin_counts(self, state: CategoryTally) -> np.ndarray:
+        """Rows per category, then __other__, then __missing__."""
         import numpy as np
 
-        known, missing = _category_counts(values)
+        known, missing = state.known()
         hits = known.reindex(self.categories, fill_value=0).to_numpy(dtype=np.int64)
         other = int(known.sum()) - int(hits.sum())
         return np.concatenate([hits, np.array([other, missing], dtype=np.int64)])
+
+    def counts_of(self, values: Any) -> np.ndarray:
+        return self.bin_counts(self.tally(values))
+
+
+class CategoryTally:
+    """Rows per distinct raw value of a categorical column, and rows missing; adds up over batches.
+
+    Raw values, because the string keys depend on the whole window: a float is keyed as an int only
+    when every float key of the column is integral, and batches of different dtypes are one dtype once
+    concatenated (int and float make float, either with strings makes object). So `known` makes the
+    keys at judgement time, from the values concatenated as pandas would concatenate the batches.
+    Values live in Series and arrays, never in an Index built from them: an object Index infers a
+    dtype from its values (all ints make int64), which the concatenated column would not.
+    """
+
+    def __init__(self, parts: list[tuple[pd.Series, np.ndarray]], missing: int) -> None:
+        # (distinct values in the column's dtype, rows of each), one per run of batches of one dtype,
+        # in order: of two values that compare equal (1 and 1.0 in an object column) the first seen
+        # names their category, as in the whole column. An empty batch is a part too: its dtype takes
+        # part in the dtype of the concatenated window.
+        self.parts = parts
+        self.missing = missing
+
+    @classmethod
+    def of(cls, values: Any) -> CategoryTally:
+        import numpy as np
+        import pandas as pd
+
+        s = values if isinstance(values, pd.Series) else pd.Series(values)
+        vc = s.value_counts(dropna=True, sort=False)
+        missing = len(s) - int(vc.sum())
+        vc = vc[vc > 0]  # a categorical dtype lists unused categories with a count of 0
+        return cls([(pd.Series(vc.index.array, dtype=s.dtype), vc.to_numpy(dtype=np.int64))], missing)
+
+    def __iadd__(self, other: CategoryTally) -> CategoryTally:
+        import numpy as np
+        import pandas as pd
+
+        for values, counts in other.parts:
+            last, last_counts = self.parts[-1]
+            if values.dtype == last.dtype:
+                both = pd.concat([last, values], ignore_index=True)
+                self.parts[-1] = _merge_equal(both, np.concatenate([last_counts, counts]))
+            else:
+                self.parts.append((values, counts))
+        self.missing += other.missing
+        return self
+
+    def __add__(self, other: CategoryTally) -> CategoryTally:
+        out = CategoryTally(list(self.parts), self.missing)
+        out += other
+        return out
+
+    def known(self) -> tuple[pd.Series, int]:
+        """Counts per distinct non-missing value, keyed by its string form; and the number missing."""
+        import numpy as np
+        import pandas as pd
+
+        values, counts = self.parts[0]
+        if len(self.parts) > 1:  # one dtype now: 1 (int) from one batch and 1.0 (float) from another are one value
+            values = pd.concat([v for v, _ in self.parts], ignore_index=True)
+            values, counts = _merge_equal(values, np.concatenate([c for _, c in self.parts]))
+        vc = pd.Series(counts, index=pd.Index(values.array, dtype=values.dtype))
+        return _category_keys(vc), self.missing
+
+
+def _merge_equal(values: pd.Series, counts: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    """Values that compare equal made one (the first names it), with the sum of their counts."""
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values.array)  # the array, not the Series: no Index, no inference
+    summed = np.zeros(len(uniques), dtype=np.int64)
+    np.add.at(summed, codes, counts)
+    return pd.Series(uniques, dtype=values.dtype), summed
+
+
+class KsTally:
+    """Finite current values below and at each distinct point of the reference's KS sample.
+
+    From these counts the exact KS statistic D follows (see `_ks_statistic`). The values themselves are
+    kept too while there are at most ``MAX_EXACT_KS``: up to there scipy's ks_2samp computes an exact
+    p-value, with private helpers only, so `_Ks.judge` calls ks_2samp on them; past it, scipy's auto
+    mode uses the asymptotic distribution of D, which needs D and the sizes only.
+    """
+
+    def __init__(self, n: int, below: np.ndarray, at_or_below: np.ndarray, values: np.ndarray | None) -> None:
+        self.n = n  # finite current values
+        self.below = below  # per distinct sample point: current values < it
+        self.at_or_below = at_or_below  # per distinct sample point: current values <= it
+        self.values = values  # the finite current values while n <= MAX_EXACT_KS, else None
+
+    @classmethod
+    def of(cls, sample: Sequence[float], values: np.ndarray) -> KsTally:
+        import numpy as np
+
+        x = np.sort(values[np.isfinite(values)])
+        points = np.unique(np.asarray(sample, dtype=np.float64))
+        # Sorting the batch and searching it for the (at most 10,000) points is ~4x faster than
+        # searching the points for every value and bincounting.
+        below = np.searchsorted(x, points, side="left")
+        at = np.searchsorted(x, points, side="right")
+        return cls(int(x.size), below, at, x if x.size <= MAX_EXACT_KS else None)
+
+    def __iadd__(self, other: KsTally) -> KsTally:
+        import numpy as np
+
+        self.n += other.n
+        self.below = self.below + other.below
+        self.at_or_below = self.at_or_below + other.at_or_below
+        if self.values is not None and other.values is not None and self.n <= MAX_EXACT_KS:
+            self.values = np.concatenate([self.values, other.values])
+        else:
+            self.values = None
+        return self
+
+    def __add__(self, other: KsTally) -> KsTally:
+        out = KsTally(self.n, self.below, self.at_or_below, self.values)
+        out += other
+        return out
 
 
 @dataclass
@@ -189,7 +348,7 @@ class Reference:
         seed: int = 0,
         top_k: int = 50,
     ) -> Reference:
-        _require_columns(frame, [*numeric, *categorical], "reference")
+        require_columns(frame, [*numeric, *categorical], "reference")
         if len(frame) == 0:
             raise DataError("the reference data has no rows", hint="fit the reference on the training data")
         return cls(
@@ -245,23 +404,40 @@ def compute_drift(
     ``numeric_method`` is "psi" or "ks"; ``categorical_method`` is "psi" or "chi2". ``ks=True`` adds a KS
     result after the PSI result of each numeric feature.
     """
+    plan = drift_plan(reference, numeric_method, categorical_method, ks)
+    require_columns(current, [name for name, *_ in plan], "current")
+    if len(current) == 0:
+        raise no_current_rows()
+
+    limits = Thresholds(psi=psi_threshold, p=p_threshold)
+    results: list[FeatureDrift] = []
+    for name, kind, summary, stats in plan:
+        values = feature_values(current, name, kind)
+        results += [stat.compute(name, kind, summary, values, limits) for stat in stats]
+    return results
+
+
+def drift_plan(
+    reference: Reference, numeric_method: str, categorical_method: str, ks: bool
+) -> list[tuple[str, str, Any, list[Statistic]]]:
+    """(feature, kind, summary, statistics) in the order of `compute_drift`'s results; unknown methods raise."""
     for kind, method in (("numeric", numeric_method), ("categorical", categorical_method)):
         if method not in methods_for(kind):
             raise ValueError(f"{kind}_method must be one of {methods_for(kind)}, got {method!r}")
-    _require_columns(current, [*reference.numeric, *reference.categorical], "current")
-    if len(current) == 0:
-        raise DataError("no current rows to compare with the reference", hint="wait for predictions to be logged")
-
-    limits = Thresholds(psi=psi_threshold, p=p_threshold)
     numeric = [STATISTICS[numeric_method]] + ([STATISTICS["ks"]] if ks and numeric_method != "ks" else [])
-    categorical = STATISTICS[categorical_method]
-    results: list[FeatureDrift] = []
-    for name, num in reference.numeric.items():
-        x = _column(current, name)
-        results += [stat.compute(name, "numeric", num, x, limits) for stat in numeric]
-    for name, cat in reference.categorical.items():
-        results.append(categorical.compute(name, "categorical", cat, current[name], limits))
-    return results
+    categorical = [STATISTICS[categorical_method]]
+    return [(name, "numeric", s, numeric) for name, s in reference.numeric.items()] + [
+        (name, "categorical", s, categorical) for name, s in reference.categorical.items()
+    ]
+
+
+def feature_values(frame: pd.DataFrame, name: str, kind: str) -> Any:
+    """What a statistic gets for one feature: a float array for numeric ones, the raw series otherwise."""
+    return _column(frame, name) if kind == "numeric" else frame[name]
+
+
+def no_current_rows() -> DataError:
+    return DataError("no current rows to compare with the reference", hint="wait for predictions to be logged")
 
 
 def prediction_drift(
@@ -275,8 +451,13 @@ def prediction_drift(
     if isinstance(reference_scores, NumericSummary):
         summary = reference_scores
     else:
-        summary = NumericSummary.fit(_scores(reference_scores, "reference"), bins=bins, ks_sample=0)
-    counts = summary.counts_of(_scores(current_scores, "current"))
+        summary = NumericSummary.fit(as_scores(reference_scores, "reference"), bins=bins, ks_sample=0)
+    counts = summary.counts_of(as_scores(current_scores, "current"))
+    return score_drift(summary, counts, psi_threshold)
+
+
+def score_drift(summary: NumericSummary, counts: Any, psi_threshold: float) -> FeatureDrift:
+    """The prediction-drift result from the current scores' bin counts."""
     return _psi_result(PREDICTION, "numeric", summary.counts, counts, psi_threshold)
 
 
@@ -285,17 +466,32 @@ def _psi_result(name: str, kind: str, ref: Sequence[int], cur: Any, threshold: f
     return FeatureDrift(name, kind, "psi", value, None, value >= threshold, threshold)
 
 
+# The tally of PSI and chi2 is the summary's own (bin counts, or counts per raw category value).
+
+
 @statistic("psi", kinds=("numeric", "categorical"), scale="distance")
-def _psi(name: str, kind: str, summary: Any, values: Any, limits: Thresholds) -> FeatureDrift:
-    return _psi_result(name, kind, summary.counts, summary.counts_of(values), limits.psi)
+class _Psi:
+    def tally(self, summary: Any, values: Any) -> Any:
+        return summary.tally(values)
+
+    def judge(self, name: str, kind: str, summary: Any, state: Any, limits: Thresholds) -> FeatureDrift:
+        return _psi_result(name, kind, summary.counts, summary.bin_counts(state), limits.psi)
 
 
 @statistic("chi2", kinds=("categorical",), scale="test")
-def _chi2(name: str, kind: str, summary: Any, values: Any, limits: Thresholds) -> FeatureDrift:
+class _Chi2:
+    def tally(self, summary: CategoricalSummary, values: Any) -> CategoryTally:
+        return summary.tally(values)
+
+    def judge(self, name: str, kind: str, summary: Any, state: CategoryTally, limits: Thresholds) -> FeatureDrift:
+        return _chi2_result(name, kind, summary.counts, summary.bin_counts(state), limits)
+
+
+def _chi2_result(name: str, kind: str, ref: Sequence[int], cur: Any, limits: Thresholds) -> FeatureDrift:
     import numpy as np
     from scipy import stats
 
-    table = np.array([summary.counts, summary.counts_of(values)], dtype=np.float64)
+    table = np.array([ref, cur], dtype=np.float64)
     # A bin empty on both sides says nothing and would give an expected count of 0.
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[1] < 2:
@@ -306,16 +502,56 @@ def _chi2(name: str, kind: str, summary: Any, values: Any, limits: Thresholds) -
 
 
 @statistic("ks", kinds=("numeric",), scale="test")
-def _ks(name: str, kind: str, summary: Any, values: Any, limits: Thresholds) -> FeatureDrift:
+class _Ks:
+    def tally(self, summary: NumericSummary, values: np.ndarray) -> KsTally:
+        return KsTally.of(summary.sample, values)
+
+    def judge(self, name: str, kind: str, summary: NumericSummary, state: KsTally, limits: Thresholds) -> FeatureDrift:
+        import numpy as np
+        from scipy import stats
+
+        if not summary.sample or state.n == 0:
+            return FeatureDrift(name, kind, "ks", math.nan, None, False, limits.p)
+        sample = np.asarray(summary.sample, dtype=np.float64)
+        if state.values is not None:
+            # scipy's exact p-value needs private helpers; the values are few enough to hand it.
+            res = stats.ks_2samp(sample, state.values)
+            d, p = float(res.statistic), float(res.pvalue)
+        else:
+            d = _ks_statistic(sample, state)
+            p = _ks_asymptotic_p(d, sample.size, state.n)
+        return FeatureDrift(name, kind, "ks", d, p, p < limits.p, limits.p)
+
+
+def _ks_statistic(sample: np.ndarray, state: KsTally) -> float:
+    """ks_2samp's D from the counts, with its float operations, so the value is the same to the bit.
+
+    ks_2samp takes the extremes of F1 - F2 over every value of both samples (ECDFs counting <=).
+    Between two sample points F1 is constant and F2 only grows, so the largest difference is at the
+    lower point itself (`at`) and the smallest at the largest current value below the next point
+    (`below`): F1 of the point before, F2 counting values < the next point. Below the first point F1 is
+    0; at and above the last, F1 is 1 and F2 reaches 1, a difference of 0. Where no current value lies
+    in a gap, `below` repeats the difference at the point before, so it adds no new extreme.
+    """
+    import numpy as np
+
+    _, repeats = np.unique(sample, return_counts=True)
+    f1 = np.cumsum(repeats) / sample.size
+    at = f1 - state.at_or_below / state.n
+    below = np.concatenate([[0.0], f1[:-1]]) - state.below / state.n
+    most = max(float(at.max()), 0.0)
+    least = float(np.clip(-min(at.min(), below.min()), 0, 1))
+    return least if least > most else most
+
+
+def _ks_asymptotic_p(d: float, n1: int, n2: int) -> float:
+    """ks_2samp's two-sided p-value in its asymptotic mode, which "auto" picks past MAX_EXACT_KS values."""
     import numpy as np
     from scipy import stats
 
-    cur = values[np.isfinite(values)]
-    if not summary.sample or cur.size == 0:
-        return FeatureDrift(name, kind, "ks", math.nan, None, False, limits.p)
-    res = stats.ks_2samp(np.asarray(summary.sample, dtype=np.float64), cur)
-    p = float(res.pvalue)
-    return FeatureDrift(name, kind, "ks", float(res.statistic), p, p < limits.p, limits.p)
+    m, n = sorted([float(n1), float(n2)], reverse=True)
+    en = m * n / (m + n)
+    return float(np.clip(stats.kstwo.sf(d, np.round(en)), 0, 1))
 
 
 def _numeric_counts(x: np.ndarray, cuts: np.ndarray) -> np.ndarray:
@@ -330,13 +566,13 @@ def _numeric_counts(x: np.ndarray, cuts: np.ndarray) -> np.ndarray:
 
 def _category_counts(values: Any) -> tuple[pd.Series, int]:
     """Counts per distinct non-missing value, keyed by its string form; and the number missing."""
-    import numpy as np
-    import pandas as pd
+    return CategoryTally.of(values).known()
 
-    s = values if isinstance(values, pd.Series) else pd.Series(values)
-    vc = s.value_counts(dropna=True, sort=False)
-    missing = len(s) - int(vc.sum())
-    vc = vc[vc > 0]  # a categorical dtype lists unused categories with a count of 0
+
+def _category_keys(vc: pd.Series) -> pd.Series:
+    """Counts per raw value (the column's dtype) re-keyed by the values' string forms."""
+    import numpy as np
+
     keys = vc.index
     floats = keys.to_numpy() if keys.dtype.kind == "f" else None
     if floats is not None and bool(np.all((np.mod(floats, 1) == 0) & (np.abs(floats) < 2**53))):
@@ -344,7 +580,7 @@ def _category_counts(values: Any) -> tuple[pd.Series, int]:
     vc.index = keys.astype(str)
     if not vc.index.is_unique:  # 1 and "1" are the same category once compared as strings
         vc = vc.groupby(level=0, sort=False).sum()
-    return vc, missing
+    return vc
 
 
 def _as_float(values: Any) -> np.ndarray:
@@ -368,13 +604,17 @@ def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
         ) from exc
 
 
-def _scores(values: Any, side: str) -> np.ndarray:
+def as_scores(values: Any, side: str, *, allow_empty: bool = False) -> np.ndarray:
     x = _as_float(values)
     if x.ndim != 1:
         raise ValueError(f"{side} scores must be 1-D (one score per row, e.g. the positive-class probability)")
-    if x.size == 0:
-        raise DataError(f"no {side} scores to compare", hint="wait for predictions to be logged")
+    if x.size == 0 and not allow_empty:
+        raise no_scores(side)
     return x
+
+
+def no_scores(side: str) -> DataError:
+    return DataError(f"no {side} scores to compare", hint="wait for predictions to be logged")
 
 
 def _proportions(counts: Sequence[int]) -> list[float]:
@@ -382,7 +622,7 @@ def _proportions(counts: Sequence[int]) -> list[float]:
     return [c / total if total else 0.0 for c in counts]
 
 
-def _require_columns(frame: pd.DataFrame, names: Sequence[str], side: str) -> None:
+def require_columns(frame: pd.DataFrame, names: Sequence[str], side: str) -> None:
     missing = [n for n in names if n not in frame.columns]
     if missing:
         raise DataError(

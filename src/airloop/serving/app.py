@@ -29,7 +29,8 @@ log = logging.getLogger("airloop.serving")
 
 
 async def _poll(service: Service) -> None:
-    """Every ``poll_seconds``: move each holder to the version its alias names, take dropped label files."""
+    """Every ``poll_seconds``: move each holder to the version its alias names, take dropped label
+    files, start a compaction of the prediction log when one is due."""
     loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(service.config.poll_seconds)
@@ -37,6 +38,7 @@ async def _poll(service: Service) -> None:
             for holder in service.holders.values():
                 await loop.run_in_executor(None, holder.refresh)
             await loop.run_in_executor(None, ingest_label_files, service.predlog, service.config.labels_folder)
+            await loop.run_in_executor(None, service.compactor.tick)
         except Exception:  # the poller must outlive any single failure
             log.exception("registry poll failed")
 

@@ -193,7 +193,7 @@ class Batcher:
                             now,
                             job.snap.version,
                             None if entity is None else str(entity),
-                            json.dumps(features),
+                            features,
                             json.dumps(preds[r]),
                             json.dumps(proba[r]) if proba is not None else None,
                         )

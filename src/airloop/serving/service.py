@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from airloop.data.predlog import PredictionLog
+from airloop.data.segments import Background
 from airloop.serving.batcher import Batcher
 from airloop.serving.canary import Canary
 from airloop.serving.holder import ModelHolder
@@ -44,9 +45,11 @@ class Service:
     metrics: Metrics = field(init=False)
     # more holders by alias (shadow, canary) join here; the champion is always one of them
     holders: dict[str, ModelHolder] = field(init=False)
+    compactor: Background = field(init=False)
 
     def __post_init__(self) -> None:
         self.batcher = Batcher(self.predlog)
+        self.compactor = Background(self.predlog.path)
         self.metrics = Metrics(self.scrape)
         self.holders = {self.holder.alias: self.holder}
         self.shadow = self.canary = None

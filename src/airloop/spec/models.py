@@ -271,6 +271,11 @@ class Monitoring(_Model):
     cooldown_hours: float = Field(
         24.0, ge=0, description="no second retrain request within this much data time of the last one"
     )
+    retention_days: float | None = Field(
+        90.0,
+        gt=0,
+        description="logged predictions older than this many days are deleted (their Parquet segments); None keeps all",
+    )
     train_on_new_data: Literal["always", "when_requested"] = Field(
         "always",
         description="always: each landing in data.incoming trains; when_requested: a landing is validated and "

@@ -36,7 +36,7 @@ def answers_of(frame: Any, prefix: str, labels: dict[str, Any] | None) -> tuple[
 def judge_challenger(ctx: StepContext, tracker: Any, champion: Any) -> dict[str, Any] | None:
     """The shadow challenger against the champion on the labeled requests both answered
     (serving.shadow); under ``promotion.live.action: promote`` a winner becomes champion."""
-    from airloop.data.predlog import read_shadow
+    from airloop.data.scan import read_shadow
     from airloop.monitoring.live import compare
     from airloop.tracking import aliases
     from airloop.tracking.tags import CHALLENGER, labels_of
@@ -68,7 +68,7 @@ def judge_canary(ctx: StepContext, tracker: Any, champion: Any) -> dict[str, Any
     """The canary (serving.canary) against the champion on the records each answered since it
     started: rolled back when it fails or is worse beyond ``promotion.canary.max_drop``, promoted
     when it holds over ``min_labeled`` labeled records."""
-    from airloop.data.predlog import read_canary
+    from airloop.data.scan import read_canary
     from airloop.monitoring.live import judge_canary as judge
     from airloop.tracking import aliases
     from airloop.tracking.tags import labels_of

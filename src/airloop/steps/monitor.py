@@ -27,8 +27,9 @@ def history_file(ctx: StepContext) -> Path:
 
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
-    from airloop.data.predlog import read_predictions
+    from airloop.data.scan import scan
     from airloop.monitoring.policy import History, Policy, decide
+    from airloop.steps.window import columns_needed, observe, over, performance, references
     from airloop.tracking import Tracker
     from airloop.tracking.tags import CHAMPION
 
@@ -48,24 +49,26 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         verdict, reason = moved
         brief: dict[str, Any] = {"champion": str(champion.version), "verdict": verdict, "reason": reason}
         return {"retrain": False, "reason": reason, "monitor": {**brief, "challenger": challenger, "canary": canary}}
-    frame = read_predictions(log, start=since) if log.exists() else None
-    rows = 0 if frame is None else len(frame)
+    tidy(spec, log)
+    saved = references(champion)  # what training recorded for the monitor
+    columns = columns_needed(spec, saved) if "features" in saved else None
+    seen = over(spec, champion, scan(log, start=since, features=columns), saved) if log.exists() else None
+    rows = 0 if seen is None else seen.rows
     summary: dict[str, Any] = {"champion": str(champion.version), "rows": rows, "since": since, "at": time.time()}
     summary.update(challenger=challenger, canary=canary)
-    if frame is None or rows < spec.monitoring.min_rows:
+    if seen is None or rows < spec.monitoring.min_rows:
         summary["verdict"] = f"waiting: {rows} new predictions, {spec.monitoring.min_rows} needed"
         return {"retrain": False, "reason": summary["verdict"], "monitor": summary}
 
-    labels = labels_of(champion.tags)
-    drift = feature_drift(spec, champion, frame)
-    perf = live_performance(spec, frame, labels)
-    window = observe(spec, champion, frame, drift, perf)
+    drift = seen.drift()
+    perf = performance(spec, seen, labels_of(champion.tags))
+    window = observe(spec, seen, saved, drift, perf)
     history = History(last_request=state.get("last_request_data_time"), holdout=metrics_of(champion.tags))
     decision = decide(history, window, Policy.of(spec))
     summary.update(drift=drift, performance=perf, estimated=window.estimated, data_time=window.end)
     summary.update(verdict=decision.verdict, reason=decision.reason, weighted_drift=decision.weighted_drift)
     record(ctx, tracker, champion, summary)
-    remember(ctx, state, float(frame["logged_at"].max().timestamp()) + 1e-6, window.end if decision.retrain else None)
+    remember(ctx, state, float(seen.last_logged) + 1e-6, window.end if decision.retrain else None)
     # XCom gets the verdict; the per-feature statistics live in MLflow and the history file
     brief = {
         "champion": summary["champion"],
@@ -81,6 +84,16 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         "canary": canary,
     }
     return {"retrain": decision.retrain, "reason": decision.reason, "monitor": brief}
+
+
+def tidy(spec: Any, log: Path) -> None:
+    """The log before it is read: a compaction round when one is due (the server starts them too),
+    and segments past ``monitoring.retention_days`` deleted."""
+    from airloop.data.segments import compact, drop_older
+
+    compact(log)
+    if spec.monitoring.retention_days is not None:
+        drop_older(log, spec.monitoring.retention_days)
 
 
 def take_label_files(ctx: StepContext, log: Path) -> None:
@@ -107,138 +120,6 @@ def remember(ctx: StepContext, state: dict[str, Any], last_ts: float, request_at
     path = state_file(ctx)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(new_state))
-
-
-def data_time(spec: Any, frame: Any) -> float:
-    """The window's place on the data's own clock: the newest value of the time column when the
-    predictions carry it (a replay of last year is last year), else when the newest was logged."""
-    import pandas as pd
-
-    column = spec.split.column
-    if column and column in frame.columns:
-        when = pd.to_datetime(frame[column], utc=True, errors="coerce").dropna()
-        if len(when):
-            return float(when.max().timestamp())
-    return float(frame["logged_at"].max().timestamp())
-
-
-def observe(spec: Any, champion: Any, frame: Any, drift: dict[str, Any], perf: dict[str, Any]) -> Any:
-    """The policy's view of this window: drift weighted by the champion's importance, measured and
-    estimated performance, in data time."""
-    from airloop.monitoring.policy import Signal, Window
-
-    sensitivity = reference_extras(champion)
-    importance = sensitivity.get("importance", {}).get("importance", {})
-    signals = tuple(
-        Signal(f["feature"], bool(f["drifted"]), float(f["statistic"]), importance.get(f["feature"]))
-        for f in drift.get("features", [])
-    )
-    return Window(
-        end=data_time(spec, frame),
-        rows=len(frame),
-        signals=signals,
-        measured=perf.get("metrics") or {},
-        labeled=perf.get("labeled", 0),
-        estimated=estimated_performance(spec, champion, frame, sensitivity.get("calibration")),
-    )
-
-
-def reference_extras(champion: Any) -> dict[str, Any]:
-    """importance.json and calibration.json beside the champion's drift reference (absent for
-    champions trained before airloop recorded them)."""
-    import mlflow.artifacts
-
-    uri = champion.tags.get(Tag.REFERENCE_URI)
-    out: dict[str, Any] = {}
-    for name in ("importance", "calibration"):
-        try:
-            out[name] = json.loads(mlflow.artifacts.load_text(f"{uri}/{name}.json"))
-        except Exception:  # not recorded for this champion: the policy falls back
-            continue
-    return out
-
-
-def estimated_performance(spec: Any, champion: Any, frame: Any, calibration: dict[str, Any] | None) -> dict[str, Any]:
-    from airloop.model.labels import Labels
-    from airloop.monitoring.estimate import Calibration, estimate_binary, estimate_multiclass
-
-    scored = [(p, pred) for p, pred in zip(frame["probabilities"], frame["prediction"], strict=True) if p is not None]
-    if spec.task == "regression" or not scored:
-        return {}
-    if spec.task == "multiclass":
-        return estimate_multiclass([p for p, _ in scored])
-    if calibration is None:
-        return {}
-    known = Labels.from_dict(labels_of(champion.tags))
-    at = known.positive_index if known else -1
-    scores = [p[at] for p, _ in scored]
-    positive = known.positive if known else None
-    answered = [pred == positive if positive is not None else p[at] >= 0.5 for p, pred in scored]
-    estimate = estimate_binary(Calibration(**calibration), scores, answered)
-    return {k: v for k, v in estimate.items() if k in spec.metric_names}
-
-
-def feature_drift(spec: Any, champion: Any, frame: Any) -> dict[str, Any]:
-    import mlflow.artifacts
-    import numpy as np
-
-    from airloop.monitoring.drift import NumericSummary, Reference, compute_drift, prediction_drift
-
-    uri = champion.tags.get(Tag.REFERENCE_URI)
-    if not uri:
-        return {"error": "the champion carries no drift reference (trained before airloop stored one)"}
-    m = spec.monitoring
-    reference = Reference.from_json(mlflow.artifacts.load_text(f"{uri}/features.json"))
-    results = compute_drift(
-        reference,
-        frame,
-        numeric_method=m.numeric_method,
-        categorical_method=m.categorical_method,
-        psi_threshold=m.psi_threshold,
-        p_threshold=m.p_threshold,
-    )
-    out = {"features": [r.to_dict() for r in results], "drifted": [r.feature for r in results if r.drifted]}
-    probs = [p for p in frame["probabilities"] if p is not None]
-    from airloop.model.labels import Labels
-
-    known = Labels.from_dict(labels_of(champion.tags))
-    at = known.positive_index if known else -1
-    scores = np.array([p[at] if len(p) == 2 else max(p) for p in probs]) if probs else frame["prediction"]
-    summary = NumericSummary(**json.loads(mlflow.artifacts.load_text(f"{uri}/prediction.json")))
-    if len(scores):
-        out["prediction"] = prediction_drift(
-            summary, np.asarray(scores, dtype="float64"), psi_threshold=m.psi_threshold
-        ).to_dict()
-    return out
-
-
-def live_performance(spec: Any, frame: Any, labels: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Metrics on the labeled predictions; ``labels`` (the champion's classes and positive class)
-    maps labels posted as text or numbers onto the model's classes ("1" -> 1, "yes" -> "YES")."""
-
-    from airloop.metrics import compute
-
-    labeled = frame[frame["label"].notna()]
-    out: dict[str, Any] = {"labeled": len(labeled)}
-    if len(labeled) < spec.monitoring.min_labeled:
-        return out
-    classes = labels["classes"] if labels else None
-    y, (pred, proba) = live.answers(labeled, "label", labels), live.answers_of(labeled, "", labels)
-    metrics: dict[str, float | None] = {}
-    for name in spec.metric_names:
-        try:
-            value = compute(name, y, pred, proba, classes, labels["positive"] if labels else None)
-        except ValueError as exc:  # e.g. one class only among the labels so far
-            value, why = None, str(exc)
-        else:
-            why = "undefined on these labels"
-        if value is None or value != value:  # NaN: sklearn warns instead of raising for some metrics
-            metrics[name] = None
-            out.setdefault("skipped", {})[name] = why
-        else:
-            metrics[name] = value
-    out["metrics"] = metrics
-    return out
 
 
 def record(ctx: StepContext, tracker: Any, champion: Any, summary: dict[str, Any]) -> None:

@@ -163,13 +163,17 @@ def test_no_trigger_says_what_it_saw() -> None:
 def test_the_monitor_reads_data_time_from_the_time_column() -> None:
     import pandas as pd
 
-    from airloop.steps.monitor import data_time
+    from airloop.monitoring.window import WindowPass
 
-    class Split:
-        column = "ts"
+    def data_time(_spec: object, frame: pd.DataFrame) -> float | None:
+        seen = WindowPass(None, None, task="binary", time_column="ts")
+        half = len(frame) // 2  # over two batches: the newest of both
+        for part in (frame.iloc[half:], frame.iloc[:half]):
+            seen.add(part.assign(prediction=0, label=None), None)
+        return seen.end
 
     class Spec:
-        split = Split()
+        pass
 
     logged = pd.to_datetime(["2026-11-28 10:00", "2026-11-28 10:01"], utc=True)
     replayed = pd.DataFrame({"ts": ["2013-07-01 05:00", "2013-07-31 23:00"], "logged_at": logged})

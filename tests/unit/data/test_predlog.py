@@ -6,7 +6,8 @@ import json
 import time
 from pathlib import Path
 
-from airloop.data.predlog import PredictionLog, ingest_label_files, read_predictions
+from airloop.data.predlog import PredictionLog, ingest_label_files
+from airloop.data.scan import read_predictions
 
 
 def row(rid: str, r: int, ts: float, entity: str | None = None) -> tuple:

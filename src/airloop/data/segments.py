@@ -1,0 +1,244 @@
+"""Compaction: committed predictions move from the SQLite front into Parquet segments, the
+columnar store the monitor scans.
+
+A segment holds a contiguous range of the log's row counter (``seq``) and is named by it
+(``seg-<first>-<last>.parquet``). A round writes the file under a temporary name, fsyncs it,
+renames it into place, and only then deletes those rows from SQLite. Killed anywhere, a round
+leaves either the rows in SQLite (no segment yet: the next round writes it again) or a complete
+segment whose rows may still be in SQLite (the next round deletes them first; readers skip rows
+a segment already holds). So no record is lost or counted twice. One round at a time across
+processes: an exclusive ``flock`` on ``.compact.lock`` (a server and a monitor run may both try).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from airloop.data.predlog import BASE, FEATURE, connect, feature_columns, quote
+
+NAME = re.compile(r"^seg-(\d{16})-(\d{16})\.parquet$")
+SEGMENT_ROWS = 500_000  # at most this many rows in one segment: ~50-100 MB of memory per round
+
+
+def segments_of(log: Path) -> Path:
+    """The segments folder beside a prediction log."""
+    return log.parent / f"{log.stem}-segments"
+
+
+@dataclass(frozen=True)
+class Segment:
+    path: Path
+    first: int
+    last: int
+    rows: int
+    ts_min: float
+    ts_max: float
+
+
+def list_segments(folder: Path) -> list[Segment]:
+    """The complete segments, in seq order (half-written ones have a temporary name)."""
+    if not folder.exists():
+        return []
+    import pyarrow.parquet as pq
+
+    out = []
+    for path in folder.iterdir():
+        m = NAME.match(path.name)
+        if not m:
+            continue
+        meta = pq.read_metadata(path).metadata or {}
+        ts = json.loads(meta.get(b"airloop.ts", b"[0, 0]"))
+        rows = int(meta.get(b"airloop.rows", b"0"))
+        out.append(Segment(path, int(m.group(1)), int(m.group(2)), rows, float(ts[0]), float(ts[1])))
+    return sorted(out, key=lambda s: s.first)
+
+
+@contextmanager
+def _exclusive(folder: Path) -> Iterator[bool]:
+    import fcntl
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".compact.lock", "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def compact(log: Path, *, min_rows: int = 100_000, max_age: float = 3600.0, force: bool = False) -> list[Segment]:
+    """Move committed rows into segments when there are ``min_rows`` of them, or the oldest is
+    ``max_age`` seconds old, or ``force``. Returns the segments written (none when another
+    process is compacting)."""
+    if not log.exists():
+        return []
+    folder = segments_of(log)
+    written: list[Segment] = []
+    with _exclusive(folder) as mine:
+        if not mine:
+            return []
+        con = connect(log)
+        try:
+            _finish(con, folder)
+            count, oldest, top = con.execute("select count(*), min(ts), max(seq) from predictions").fetchone()
+            if not count or not (force or count >= min_rows or time.time() - oldest >= max_age):
+                return []
+            while True:
+                segment = _round(con, folder, top)
+                if segment is None:
+                    break
+                written.append(segment)
+        finally:
+            con.close()
+    return written
+
+
+def _finish(con: sqlite3.Connection, folder: Path) -> None:
+    """Rows a complete segment holds but a killed round did not delete yet."""
+    done = max((s.last for s in list_segments(folder)), default=0)
+    if done:
+        con.execute("delete from predictions where seq <= ?", (done,))
+
+
+def _round(con: sqlite3.Connection, folder: Path, top: int) -> Segment | None:
+    kinds = feature_columns(con)
+    names = list(kinds)
+    cols = ", ".join([*BASE, *(quote(FEATURE + n) for n in names)])
+    rows = con.execute(
+        f"select {cols} from predictions where seq <= ? order by seq limit ?", (top, SEGMENT_ROWS)
+    ).fetchall()
+    if not rows:
+        return None
+    table = to_table(rows, kinds)
+    first, last = int(rows[0][0]), int(rows[-1][0])
+    ts = [min(r[3] for r in rows), max(r[3] for r in rows)]
+    path = folder / f"seg-{first:016d}-{last:016d}.parquet"
+    _write_atomically(table, path, {"airloop.ts": json.dumps(ts), "airloop.rows": str(len(rows))})
+    con.execute("delete from predictions where seq <= ?", (last,))
+    return Segment(path, first, last, len(rows), ts[0], ts[1])
+
+
+def _write_atomically(table: Any, path: Path, meta: dict[str, str]) -> None:
+    import pyarrow.parquet as pq
+
+    table = table.replace_schema_metadata({**(table.schema.metadata or {}), **meta})
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as fh:
+        pq.write_table(table, fh, compression="zstd")
+        fh.flush()
+        os.fsync(fh.fileno())
+    tmp.replace(path)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)  # the rename itself is durable before the rows leave SQLite
+    finally:
+        os.close(fd)
+
+
+def to_table(rows: list[tuple[Any, ...]], kinds: dict[str, str | None]) -> Any:
+    """SQLite rows (BASE columns, then one per feature) as an Arrow table with typed columns:
+    prediction as its value, probabilities as a list of floats, each feature by its kind."""
+    import pyarrow as pa
+
+    columns = list(zip(*rows, strict=True))
+    arrays: dict[str, Any] = {
+        "seq": pa.array(columns[0], pa.int64()),
+        "request_id": pa.array(columns[1], pa.string()),
+        "row": pa.array(columns[2], pa.int64()),
+        "ts": pa.array(columns[3], pa.float64()),
+        "model_version": pa.array(columns[4], pa.string()).dictionary_encode(),
+        "entity_id": pa.array(columns[5], pa.string()),
+        "prediction": _values([json.loads(v) for v in columns[6]]),
+        "probabilities": pa.array([None if v is None else json.loads(v) for v in columns[7]], pa.list_(pa.float64())),
+    }
+    for (name, kind), values in zip(kinds.items(), columns[len(BASE) :], strict=True):
+        arrays[FEATURE + name] = feature_array(values, kind)
+    return pa.table(arrays)
+
+
+def feature_array(values: Any, kind: str | None) -> Any:
+    import pyarrow as pa
+
+    if kind == "boolean":  # SQLite keeps booleans as 0 and 1
+        return pa.array([None if v is None else bool(v) for v in values], pa.bool_())
+    if kind == "text":
+        return pa.array([None if v is None else str(v) for v in values], pa.string())
+    return _values(values)
+
+
+def _values(values: list[Any]) -> Any:
+    """Values of one type as that Arrow type; a mix that Arrow cannot type as their text."""
+    import pyarrow as pa
+
+    try:
+        return pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if v is None else json.dumps(v) for v in values], pa.string())
+
+
+def drop_older(log: Path, days: float) -> int:
+    """Retention: delete the segments whose newest prediction is older than ``days``, and the
+    request ids they issued. Returns the number of segments deleted."""
+    cutoff = time.time() - days * 86400
+    old = [s for s in list_segments(segments_of(log)) if s.ts_max < cutoff]
+    for segment in old:
+        segment.path.unlink(missing_ok=True)
+    if old and log.exists():
+        con = connect(log)
+        try:
+            con.execute("delete from issued where ts < ?", (cutoff,))
+        finally:
+            con.close()
+    return len(old)
+
+
+def due(log: Path, min_rows: int = 100_000, max_age: float = 3600.0) -> bool:
+    """Whether a compaction round would move rows (a cheap look at the SQLite front)."""
+    if not log.exists():
+        return False
+    con = sqlite3.connect(f"file:{log}?mode=ro", uri=True)
+    try:
+        count, oldest = con.execute("select count(*), min(ts) from predictions").fetchone()
+    finally:
+        con.close()
+    return bool(count) and (count >= min_rows or time.time() - oldest >= max_age)
+
+
+class Background:
+    """Compaction in a child process when it is due, one at a time: a server's poller calls
+    ``tick``. A process of its own, so that building a segment never holds the server's GIL."""
+
+    def __init__(self, log: Path, min_rows: int = 100_000, max_age: float = 3600.0) -> None:
+        self.log, self.min_rows, self.max_age = log, min_rows, max_age
+        self._child: Any = None
+
+    def tick(self) -> bool:
+        import subprocess
+        import sys
+
+        if self._child is not None and self._child.poll() is None:
+            return False
+        if not due(self.log, self.min_rows, self.max_age):
+            return False
+        args = [str(self.log), str(self.min_rows), str(self.max_age)]
+        self._child = subprocess.Popen([sys.executable, "-m", "airloop.data.segments", *args])
+        return True
+
+
+if __name__ == "__main__":
+    import sys
+
+    compact(Path(sys.argv[1]), min_rows=int(sys.argv[2]), max_age=float(sys.argv[3]))

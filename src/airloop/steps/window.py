@@ -1,0 +1,170 @@
+"""The monitor's view of a window of predictions: the champion's references, one streaming pass
+(`monitoring.window.WindowPass`) over the prediction log or over a frame (the backtest), and what
+the pass tells: drift, live performance on the labeled rows, estimated performance, and the
+policy's ``Window`` in data time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from airloop.tracking.tags import Tag, labels_of
+
+
+def references(champion: Any) -> dict[str, Any]:
+    """The champion's drift reference (features.json, prediction.json) and, when recorded,
+    importance.json and calibration.json: name -> parsed JSON."""
+    import mlflow.artifacts
+
+    uri = champion.tags.get(Tag.REFERENCE_URI)
+    out: dict[str, Any] = {}
+    if not uri:
+        return out
+    for name in ("features", "prediction", "importance", "calibration"):
+        try:
+            out[name] = json.loads(mlflow.artifacts.load_text(f"{uri}/{name}.json"))
+        except Exception:  # not recorded for this champion (older airloop): what needs it falls back
+            continue
+    return out
+
+
+def start_pass(spec: Any, champion: Any, refs: dict[str, Any]) -> Any:
+    """A pass that judges batches against the champion's references with the spec's statistics."""
+    from airloop.model.labels import Labels
+    from airloop.monitoring.drift import NumericSummary, Reference
+    from airloop.monitoring.window import WindowPass
+
+    m = spec.monitoring
+    known = Labels.from_dict(labels_of(champion.tags))
+    return WindowPass(
+        Reference.from_json(json.dumps(refs["features"])) if "features" in refs else None,
+        NumericSummary(**refs["prediction"]) if "prediction" in refs else None,
+        task=spec.task,
+        positive_index=known.positive_index if known else -1,
+        positive=known.positive if known else None,
+        time_column=spec.split.column,
+        numeric_method=m.numeric_method,
+        categorical_method=m.categorical_method,
+        psi_threshold=m.psi_threshold,
+        p_threshold=m.p_threshold,
+    )
+
+
+def columns_needed(spec: Any, refs: dict[str, Any]) -> list[str]:
+    """The features a pass reads from the log: the reference's and the data's time column."""
+    feats = refs.get("features", {})
+    names = [*feats.get("numeric", {}), *feats.get("categorical", {})]
+    return names + ([spec.split.column] if spec.split.column and spec.split.column not in names else [])
+
+
+def over(spec: Any, champion: Any, batches: Iterable[Any], refs: dict[str, Any] | None = None) -> Any:
+    """A finished pass over ``batches`` (`data.scan.Batch`es)."""
+    seen = start_pass(spec, champion, references(champion) if refs is None else refs)
+    for batch in batches:
+        seen.add(batch.frame, batch.proba)
+    return seen
+
+
+def of_frame(frame: Any) -> Any:
+    """A frame with a ``probabilities`` column of lists as one batch."""
+    import numpy as np
+
+    from airloop.data.scan import Batch
+
+    probs = list(frame["probabilities"]) if "probabilities" in frame.columns else []
+    width = max((len(p) for p in probs if p is not None), default=0)
+    proba = None
+    if width:
+        proba = np.full((len(frame), width), np.nan)
+        for i, p in enumerate(probs):
+            if p is not None:
+                proba[i, : len(p)] = p
+    return Batch(frame, proba)
+
+
+def performance(spec: Any, seen: Any, labels: dict[str, Any] | None) -> dict[str, Any]:
+    """Metrics on the labeled predictions; ``labels`` (the champion's classes and positive class)
+    maps labels posted as text or numbers onto the model's classes ("1" -> 1, "yes" -> "YES")."""
+    import numpy as np
+
+    from airloop.metrics import compute
+    from airloop.model.labels import coerce
+
+    out: dict[str, Any] = {"labeled": seen.labeled.count}
+    if seen.labeled.count < spec.monitoring.min_labeled:
+        return out
+    truth, answered, proba = seen.labeled.arrays()
+    classes = labels["classes"] if labels else None
+
+    def on_classes(values: Any) -> Any:  # object arrays of numbers read as "unknown" to sklearn
+        values = list(values)
+        return np.asarray(coerce(values, classes) if classes else values)
+
+    y, pred = on_classes(truth), on_classes(answered)
+    metrics: dict[str, float | None] = {}
+    for name in spec.metric_names:
+        try:
+            value = compute(name, y, pred, proba, classes, labels["positive"] if labels else None)
+        except ValueError as exc:  # e.g. one class only among the labels so far
+            value, why = None, str(exc)
+        else:
+            why = "undefined on these labels"
+        if value is None or value != value:  # NaN: sklearn warns instead of raising for some metrics
+            metrics[name] = None
+            out.setdefault("skipped", {})[name] = why
+        else:
+            metrics[name] = value
+    out["metrics"] = metrics
+    return out
+
+
+def estimated(spec: Any, seen: Any, calibration: dict[str, Any] | None) -> dict[str, Any]:
+    """Performance estimated from the scores alone (CBPE), before labels arrive."""
+    from airloop.monitoring.estimate import Calibration, estimate_binary, expected_accuracy
+
+    if spec.task == "regression" or not seen.scored_rows:
+        return {}
+    if spec.task == "multiclass":
+        return expected_accuracy(seen.max_sum, seen.scored_rows)
+    if calibration is None:
+        return {}
+    scores, answered = seen.scored_arrays()
+    estimate = estimate_binary(Calibration(**calibration), scores, answered)
+    return {k: v for k, v in estimate.items() if k in spec.metric_names}
+
+
+def observe(spec: Any, seen: Any, refs: dict[str, Any], drift: dict[str, Any], perf: dict[str, Any]) -> Any:
+    """The policy's view of this window: drift weighted by the champion's importance, measured and
+    estimated performance, in data time."""
+    from airloop.monitoring.policy import Signal, Window
+
+    importance = refs.get("importance", {}).get("importance", {})
+    signals = tuple(
+        Signal(f["feature"], bool(f["drifted"]), float(f["statistic"]), importance.get(f["feature"]))
+        for f in drift.get("features", [])
+    )
+    return Window(
+        end=seen.end,
+        rows=seen.rows,
+        signals=signals,
+        measured=perf.get("metrics") or {},
+        labeled=perf.get("labeled", 0),
+        estimated=estimated(spec, seen, refs.get("calibration")),
+    )
+
+
+def live_performance(spec: Any, frame: Any, labels: dict[str, Any] | None = None) -> dict[str, Any]:
+    """``performance`` of a frame (a ``label``, ``prediction`` and ``probabilities`` column)."""
+    seen = start_pass(spec, _NoReference(), {})
+    seen.add(*_parts(of_frame(frame)))
+    return performance(spec, seen, labels)
+
+
+class _NoReference:
+    tags: dict[str, str] = {}
+
+
+def _parts(batch: Any) -> tuple[Any, Any]:
+    return batch.frame, batch.proba

@@ -1,0 +1,165 @@
+"""Compaction into Parquet segments: the log reads the same before and after, an interrupted round
+neither loses nor doubles a row, retention drops old segments, old logs migrate."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from airloop.data import segments as seg
+from airloop.data.predlog import PredictionLog
+from airloop.data.scan import read_predictions, scan
+from airloop.data.segments import compact, drop_older, list_segments, segments_of
+
+
+def rows(n: int, start: int = 0, ts: float | None = None, version: str = "1") -> list[tuple]:
+    now = time.time() if ts is None else ts
+    return [
+        (
+            f"r{i}",
+            0,
+            now + i * 1e-3,
+            version,
+            f"e{i}" if i % 2 else None,
+            {"x": i * 0.5, "n": i, "c": "ab"[i % 2], "flag": i % 3 == 0, "ts": "2024-01-01"},
+            json.dumps(["no", "yes"][i % 2]),
+            json.dumps([0.4, 0.6]),
+        )
+        for i in range(start, start + n)
+    ]
+
+
+@pytest.fixture
+def log(tmp_path: Path):
+    log = PredictionLog(tmp_path / "p.db")
+    yield log
+    log.close()
+
+
+def test_the_log_reads_the_same_before_and_after_compaction(log: PredictionLog) -> None:
+    log.write(rows(300))
+    log.add_labels([{"entity_id": "e1", "label": "yes"}, {"request_id": "r2", "label": "no"}])
+    log.add_labels([{"entity_id": "e1", "label": "no"}])  # the latest label wins
+    before = read_predictions(log.path)
+    (segment,) = compact(log.path, force=True)
+    assert (segment.first, segment.last, segment.rows) == (1, 300, 300)
+    assert log._con.execute("select count(*) from predictions").fetchone()[0] == 0
+    after = read_predictions(log.path)
+    pd.testing.assert_frame_equal(before, after)
+    assert list(after["label"].iloc[:3]) == [None, "no", "no"]
+    assert after["flag"].dtype == bool
+    assert after["n"].dtype == "int64"
+    assert after["probabilities"].iloc[0] == [0.4, 0.6]
+    assert log.count() == 300
+
+
+def test_segments_and_the_tail_read_as_one_log_in_order(log: PredictionLog) -> None:
+    log.write(rows(100))
+    compact(log.path, force=True)
+    log.write(rows(50, start=100))
+    compact(log.path, force=True)
+    log.write(rows(25, start=150))
+    frame = read_predictions(log.path)
+    assert list(frame["request_id"]) == [f"r{i}" for i in range(175)]
+    assert [len(b.frame) for b in scan(log.path, batch_rows=40)] == [40, 40, 20, 40, 10, 25]
+    assert len(list_segments(segments_of(log.path))) == 2
+
+
+def test_small_and_young_tails_wait(log: PredictionLog) -> None:
+    log.write(rows(10))
+    assert compact(log.path, min_rows=100, max_age=3600) == []
+    assert len(compact(log.path, min_rows=10, max_age=3600)) == 1
+    log.write(rows(5, start=10, ts=time.time() - 7200))
+    assert len(compact(log.path, min_rows=100, max_age=3600)) == 1
+
+
+def test_a_killed_round_after_the_rename_loses_and_doubles_nothing(log: PredictionLog, monkeypatch) -> None:
+    log.write(rows(60))
+    real = seg._write_atomically
+
+    def then_die(table, path, meta):
+        real(table, path, meta)
+        raise KeyboardInterrupt  # as if killed between the rename and the delete
+
+    monkeypatch.setattr(seg, "_write_atomically", then_die)
+    with pytest.raises(KeyboardInterrupt):
+        compact(log.path, force=True)
+    assert log._con.execute("select count(*) from predictions").fetchone()[0] == 60  # still here
+    frame = read_predictions(log.path)
+    assert len(frame) == 60
+    assert frame["request_id"].is_unique
+    monkeypatch.setattr(seg, "_write_atomically", real)
+    log.write(rows(10, start=60))
+    assert [s.rows for s in compact(log.path, force=True)] == [10]
+    assert len(read_predictions(log.path)) == 70
+
+
+def test_a_half_written_segment_is_not_read(log: PredictionLog) -> None:
+    log.write(rows(20))
+    folder = segments_of(log.path)
+    folder.mkdir()
+    (folder / ".seg-0000000000000001-0000000000000020.parquet.tmp").write_bytes(b"PAR1 torn")
+    assert len(read_predictions(log.path)) == 20
+    compact(log.path, force=True)
+    assert len(read_predictions(log.path)) == 20
+
+
+def test_retention_drops_old_segments(log: PredictionLog) -> None:
+    log.write(rows(10, ts=time.time() - 40 * 86400))
+    compact(log.path, force=True)
+    log.write(rows(10, start=10))
+    compact(log.path, force=True)
+    assert drop_older(log.path, days=30) == 1
+    assert list(read_predictions(log.path)["request_id"]) == [f"r{i}" for i in range(10, 20)]
+
+
+def test_a_new_feature_adds_a_column_and_older_rows_read_null(log: PredictionLog) -> None:
+    log.write(rows(5))
+    compact(log.path, force=True)
+    extra = [(*r[:5], {**r[5], "new": 1.5}, *r[6:]) for r in rows(5, start=5)]
+    log.write(extra)
+    frame = read_predictions(log.path)
+    assert frame["new"].isna().sum() == 5
+    assert (frame["new"].dropna() == 1.5).all()
+
+
+def test_another_process_adding_the_same_column_is_no_error(tmp_path: Path) -> None:
+    a, b = PredictionLog(tmp_path / "p.db"), PredictionLog(tmp_path / "p.db")
+    a.write(rows(3))
+    b.write(rows(3, start=3))  # b had not seen a's columns
+    assert len(read_predictions(tmp_path / "p.db")) == 6
+    a.close()
+    b.close()
+
+
+def test_a_log_of_the_previous_layout_migrates(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    con = sqlite3.connect(path)
+    con.executescript(
+        "create table predictions (request_id text not null, row integer not null, ts real not null,"
+        " model_version text not null, entity_id text, features text not null, prediction text not null,"
+        " probabilities text, primary key (request_id, row));"
+        "create index predictions_ts on predictions(ts);"
+        "create table labels (id integer primary key autoincrement, ts real not null, request_id text,"
+        " entity_id text, label text not null, source text);"
+    )
+    con.execute(
+        "insert into predictions values ('r1', 0, 1.0, '1', null, ?, '1', '[0.2, 0.8]')",
+        (json.dumps({"x": 1.5, "flag": True}),),
+    )
+    con.execute("insert into labels (ts, request_id, label) values (2.0, 'r1', '1')")
+    con.commit()
+    con.close()
+    log = PredictionLog(path)
+    assert log.record_labels([{"request_id": "r1", "label": 0}]) == (1, [])  # r1 is a known request
+    log.close()
+    frame = read_predictions(path)
+    assert frame[["request_id", "x", "flag", "prediction"]].to_dict("records") == [
+        {"request_id": "r1", "x": 1.5, "flag": True, "prediction": 1}
+    ]
+    assert frame["label"].iloc[0] == 0
