@@ -53,87 +53,148 @@ class Batch:
 
 
 class Labels:
-    """The labels table as two sorted key arrays (entity ids, request ids) with the latest label's
-    code for each, and the distinct labels decoded once."""
+    """The labels (segments, then the SQLite rows after them) as two sorted key tables, entity ids
+    and request ids, each key once with its latest label's code; the distinct labels decoded once.
 
-    def __init__(self, con: sqlite3.Connection, chunk: int = 200_000) -> None:
+    Keys are joined by a 64-bit hash of their bytes (FNV-1a, vectorised over the byte columns),
+    then checked byte for byte, so a hash collision never joins a wrong label."""
+
+    def __init__(self, con: sqlite3.Connection, folder: Path, chunk: int = 200_000) -> None:
         import numpy as np
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-        ent_keys, ent_codes, req_keys, req_codes = [], [], [], []
-        texts: dict[str, int] = {}
-        cur = con.execute("select entity_id, request_id, label from labels order by id")
+        from airloop.data.segments import labels_table
+
+        cols = ["request_id", "entity_id", "label"]
+        segments = list_segments(folder, "lab")
+        parts = [pq.read_table(s.path, columns=cols, use_threads=False) for s in segments]
+        done = max((s.last for s in segments), default=0)
+        cur = con.execute(
+            "select id, ts, request_id, entity_id, label, source from labels where id > ? order by id", (done,)
+        )
         while rows := cur.fetchmany(chunk):
-            codes = np.array([texts.setdefault(r[2], len(texts)) for r in rows], dtype=np.int32)
-            has_entity = np.array([r[0] is not None for r in rows])
-            has_request = np.array([r[0] is None and r[1] is not None for r in rows])
-            ent_keys.append(_bytes([r[0] for r, h in zip(rows, has_entity, strict=True) if h]))
-            ent_codes.append(codes[has_entity])
-            req_keys.append(_bytes([r[1] for r, h in zip(rows, has_request, strict=True) if h]))
-            req_codes.append(codes[has_request])
-        self.values: np.ndarray = np.array([None] * len(texts), dtype=object)
-        for text, code in texts.items():
-            self.values[code] = json.loads(text)
-        self.entity = _latest(ent_keys, ent_codes)
-        self.request = _latest(req_keys, req_codes)
+            parts.append(labels_table(rows).select(cols))
+        if parts:
+            plain = pa.schema([("request_id", pa.string()), ("entity_id", pa.string()), ("label", pa.string())])
+            table = pa.concat_tables([p.cast(plain) for p in parts])
+            label = table["label"].combine_chunks().dictionary_encode()
+            codes = label.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+            self.values: np.ndarray = np.array([json.loads(v) for v in label.dictionary.to_pylist()] + [None], object)
+            entity = table["entity_id"].combine_chunks()
+            request = table["request_id"].combine_chunks()
+            by_entity = entity.is_valid().to_numpy(zero_copy_only=False)
+            by_request = ~by_entity & request.is_valid().to_numpy(zero_copy_only=False)
+            self.entity = _Keys(entity.filter(pa.array(by_entity)), codes[by_entity])
+            self.request = _Keys(request.filter(pa.array(by_request)), codes[by_request])
+        else:
+            self.values = np.array([None], object)
+            self.entity = self.request = _Keys(pa.array([], pa.string()), np.zeros(0, np.int64))
 
     def __len__(self) -> int:
-        return len(self.entity[0]) + len(self.request[0])
+        return len(self.entity) + len(self.request)
 
     def codes(self, entity_ids: Any, request_ids: Any) -> np.ndarray:
-        """For each row the label's code, -1 where it has none."""
+        """For each row (Arrow string arrays) the label's code, -1 where it has none."""
         import numpy as np
 
-        out = _lookup(*self.request, _bytes(request_ids))
-        ent = np.asarray(entity_ids, dtype=object)
-        has = np.array([e is not None for e in ent], dtype=bool) if len(ent) else np.zeros(0, bool)
-        if has.any():
-            found = _lookup(*self.entity, _bytes(ent[has]))
-            sub = out[has]
-            sub[found >= 0] = found[found >= 0]
-            out[has] = sub
+        out = self.request.find(request_ids)
+        if len(self.entity):
+            found = self.entity.find(entity_ids)
+            out = np.where(found >= 0, found, out)
         return out
 
     def of(self, codes: np.ndarray) -> np.ndarray:
+        return self.values[codes]  # -1 is the trailing None
+
+
+class _Keys:
+    """Distinct keys sorted by hash, each with the code of its last occurrence."""
+
+    def __init__(self, keys: Any, codes: np.ndarray) -> None:
         import numpy as np
 
-        out = np.full(len(codes), None, dtype=object)
-        known = codes >= 0
-        out[known] = self.values[codes[known]]
+        matrix, lengths = _byte_matrix(keys)
+        hashes = _fnv(matrix, lengths)
+        order = np.argsort(hashes, kind="stable")  # equal keys keep their order: the last is the latest
+        hashes, matrix, codes = hashes[order], matrix[order], codes[order]
+        last = np.append(hashes[1:] != hashes[:-1], True) if len(hashes) else np.zeros(0, bool)
+        distinct = _bytes_view(matrix)
+        # two different keys with one hash: keep only the exact path for them (never seen in practice)
+        same = ~last[:-1] & (distinct[:-1] != distinct[1:]) if len(hashes) > 1 else np.zeros(0, bool)
+        self.collided = bool(same.any())
+        if self.collided:
+            exact = np.argsort(distinct, kind="stable")
+            distinct, codes, hashes = distinct[exact], codes[exact], hashes[exact]
+            last = np.append(distinct[1:] != distinct[:-1], True)
+        self.hashes, self.keys, self.codes = hashes[last], distinct[last], codes[last]
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def find(self, wanted: Any) -> np.ndarray:
+        import numpy as np
+
+        n = len(wanted)
+        out = np.full(n, -1, dtype=np.int64)
+        if not len(self.keys) or not n:
+            return out
+        matrix, lengths = _byte_matrix(wanted)
+        keys = _bytes_view(matrix)
+        if self.collided:
+            at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        else:
+            at = np.minimum(np.searchsorted(self.hashes, _fnv(matrix, lengths)), len(self.keys) - 1)
+        valid = _valid(wanted)
+        hit = valid & (self.keys[at] == keys)
+        out[hit] = self.codes[at[hit]]
         return out
 
 
-def _bytes(values: Any) -> np.ndarray:
+def _valid(values: Any) -> np.ndarray:
+    return values.is_valid().to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+
+
+def _byte_matrix(values: Any) -> tuple[np.ndarray, np.ndarray]:
+    """An Arrow string array as a (rows x longest) uint8 matrix, zero-padded, and each row's
+    length; nulls are empty."""
+    import numpy as np
+    import pyarrow as pa
+
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    arr = arr.cast(pa.string())
+    n = len(arr)
+    if n == 0:
+        return np.zeros((0, 1), np.uint8), np.zeros(0, np.int32)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n + 1]
+    buffer = arr.buffers()[2]
+    data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None and buffer.size else np.zeros(1, np.uint8)
+    lengths = np.diff(offsets)
+    width = max(int(lengths.max()), 1)
+    if (lengths == width).all():  # uuid hex ids: the buffer is already the matrix
+        return data[offsets[0] : offsets[0] + n * width].reshape(n, width), lengths
+    idx = offsets[:-1, None] + np.arange(width)
+    inside = np.arange(width) < lengths[:, None]
+    return np.where(inside, data[np.minimum(idx, len(data) - 1)], 0).astype(np.uint8), lengths
+
+
+def _bytes_view(matrix: np.ndarray) -> np.ndarray:
     import numpy as np
 
-    encoded = [v.encode() if isinstance(v, str) else str(v).encode() for v in values]
-    return np.array(encoded, dtype="S") if encoded else np.zeros(0, dtype="S1")
+    return np.ascontiguousarray(matrix).view(f"S{matrix.shape[1]}").ravel()
 
 
-def _latest(keys: list[np.ndarray], codes: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Keys sorted, each once, with the code of its last occurrence."""
+def _fnv(matrix: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """FNV-1a over each row's own bytes (not its padding, so the width does not change the hash)."""
     import numpy as np
 
-    k = np.concatenate(keys) if keys else np.zeros(0, dtype="S1")
-    c = np.concatenate(codes) if codes else np.zeros(0, dtype=np.int32)
-    if not len(k):
-        return k, c
-    order = np.argsort(k, kind="stable")
-    k, c = k[order], c[order]
-    last = np.append(k[1:] != k[:-1], True)  # stable: the last of equal keys is the latest label
-    return k[last], c[last]
-
-
-def _lookup(keys: np.ndarray, codes: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    import numpy as np
-
-    out = np.full(len(wanted), -1, dtype=np.int64)
-    if not len(keys) or not len(wanted):
-        return out
-    at = np.searchsorted(keys, wanted)
-    at = np.minimum(at, len(keys) - 1)
-    hit = keys[at] == wanted
-    out[hit] = codes[at[hit]]
-    return out
+    h = np.full(len(matrix), 14695981039346656037, dtype=np.uint64)
+    prime = np.uint64(1099511628211)
+    short = bool((lengths < matrix.shape[1]).any())
+    for j in range(matrix.shape[1]):
+        step = (h ^ matrix[:, j].astype(np.uint64)) * prime
+        h = np.where(lengths > j, step, h) if short else step
+    return h
 
 
 def scan(
@@ -144,23 +205,28 @@ def scan(
     features: list[str] | None = None,
     versions: set[str] | None = None,
     labels: bool = True,
+    ids: bool = True,
     batch_rows: int = BATCH_ROWS,
 ) -> Iterator[Batch]:
     """The predictions logged in [start, end) (epoch seconds), segments first, in log order.
-    ``features``: only these (None: all); ``versions``: only these model versions."""
+    ``features``: only these (None: all); ``versions``: only these model versions; ``ids``: the
+    frames carry request_id, entity_id and model_version (the monitor needs none of them) and
+    ``prediction`` as Python values (else as an array of its Arrow type)."""
     con = sqlite3.connect(f"file:{log}?mode=ro", uri=True)
     try:
         con.execute("begin")
         kinds = feature_columns(con)  # the first read fixes the snapshot
-        known = Labels(con) if labels else None
-        segments = list_segments(segments_of(log))
+        folder = segments_of(log)
+        known = Labels(con, folder) if labels else None
+        segments = list_segments(folder)
         done = max((s.last for s in segments), default=0)
         wanted = list(kinds) if features is None else [f for f in features if f in kinds]
+        shape = _Shape(wanted, versions, known, ids)
         for segment in segments:
             if (start is not None and segment.ts_max < start) or (end is not None and segment.ts_min >= end):
                 continue
             for table in _segment_tables(segment, wanted, batch_rows):
-                yield from _batch(table, wanted, start, end, versions, known)
+                yield from shape.batch(table, start, end)
         cols = ", ".join([*BASE, *(quote(FEATURE + n) for n in wanted)])
         where, args = ["seq > ?"], [float(done)]
         if start is not None:
@@ -171,7 +237,7 @@ def scan(
             args.append(end)
         cur = con.execute(f"select {cols} from predictions where {' and '.join(where)} order by seq", args)
         while rows := cur.fetchmany(batch_rows):
-            yield from _batch(to_table(rows, {n: kinds[n] for n in wanted}), wanted, None, None, versions, known)
+            yield from shape.batch(to_table(rows, {n: kinds[n] for n in wanted}), None, None)
         con.execute("commit")
     finally:
         con.close()
@@ -192,50 +258,64 @@ def _segment_tables(segment: Segment, wanted: list[str], batch_rows: int) -> Ite
         yield table
 
 
-def _batch(
-    table: Any,
-    wanted: list[str],
-    start: float | None,
-    end: float | None,
-    versions: set[str] | None,
-    known: Labels | None,
-) -> Iterator[Batch]:
-    import pandas as pd
-    import pyarrow as pa
-    import pyarrow.compute as pc
+@dataclass
+class _Shape:
+    """Arrow tables of the log -> ``Batch``es: rows filtered, labels joined, columns chosen."""
 
-    mask = None
-    if start is not None:
-        mask = pc.greater_equal(table["ts"], start)
-    if end is not None:
-        m = pc.less(table["ts"], end)
-        mask = m if mask is None else pc.and_(mask, m)
-    if versions is not None:
-        m = pc.is_in(table["model_version"].cast(pa.string()), pa.array(sorted(versions), pa.string()))
-        mask = m if mask is None else pc.and_(mask, m)
-    if mask is not None:
-        table = table.filter(mask)
-    if not len(table):
-        return
-    frame = pd.DataFrame(
-        {
-            "request_id": table["request_id"].to_numpy(zero_copy_only=False).astype(object),
-            "row": table["row"].to_numpy(),
-            "logged_at": pd.to_datetime(table["ts"].to_numpy(), unit="s", utc=True),
-            "model_version": table["model_version"].cast(pa.string()).to_numpy(zero_copy_only=False).astype(object),
-            "entity_id": table["entity_id"].to_numpy(zero_copy_only=False).astype(object),
-            "prediction": table["prediction"].to_numpy(zero_copy_only=False).astype(object),
-        }
-    )
-    if known is not None:
-        frame["label"] = pd.Series(
-            known.of(known.codes(frame["entity_id"].to_numpy(), frame["request_id"].to_numpy())), dtype=object
+    wanted: list[str]
+    versions: set[str] | None
+    known: Labels | None
+    ids: bool
+
+    def batch(self, table: Any, start: float | None, end: float | None) -> Iterator[Batch]:
+        import pandas as pd
+
+        table = self._filter(table, start, end)
+        if not len(table):
+            return
+        frame = pd.DataFrame(
+            {
+                "request_id": _objects(table["request_id"]),
+                "row": table["row"].to_numpy(),
+                "logged_at": pd.to_datetime(table["ts"].to_numpy(), unit="s", utc=True),
+                "model_version": _objects(table["model_version"]),
+                "entity_id": _objects(table["entity_id"]),
+            }
+            if self.ids
+            else {"logged_at": pd.to_datetime(table["ts"].to_numpy(), unit="s", utc=True)}
         )
-    else:
-        frame["label"] = pd.Series([None] * len(frame), dtype=object)
-    for name in wanted:
-        frame[name] = table[FEATURE + name].to_pandas()
-    yield Batch(frame, _matrix(table["probabilities"]))
+        prediction = table["prediction"].to_numpy(zero_copy_only=False)
+        frame["prediction"] = prediction.astype(object) if self.ids else prediction
+        if self.known is not None:
+            codes = self.known.codes(table["entity_id"], table["request_id"])
+            frame["label"] = pd.Series(self.known.of(codes), dtype=object)
+        else:
+            frame["label"] = pd.Series([None] * len(frame), dtype=object)
+        for name in self.wanted:
+            frame[name] = table[FEATURE + name].to_pandas()
+        yield Batch(frame, _matrix(table["probabilities"]))
+
+    def _filter(self, table: Any, start: float | None, end: float | None) -> Any:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        mask = None
+        if start is not None:
+            mask = pc.greater_equal(table["ts"], start)
+        if end is not None:
+            m = pc.less(table["ts"], end)
+            mask = m if mask is None else pc.and_(mask, m)
+        if self.versions is not None:
+            wanted = pa.array(sorted(self.versions), pa.string())
+            m = pc.is_in(table["model_version"].cast(pa.string()), wanted)
+            mask = m if mask is None else pc.and_(mask, m)
+        return table if mask is None else table.filter(mask)
+
+
+def _objects(column: Any) -> Any:
+    import pyarrow as pa
+
+    return column.cast(pa.string()).to_numpy(zero_copy_only=False).astype(object)
 
 
 def _matrix(column: Any) -> np.ndarray | None:

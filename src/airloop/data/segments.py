@@ -2,7 +2,8 @@
 columnar store the monitor scans.
 
 A segment holds a contiguous range of the log's row counter (``seq``) and is named by it
-(``seg-<first>-<last>.parquet``). A round writes the file under a temporary name, fsyncs it,
+(``seg-<first>-<last>.parquet``); labels move the same way, by their ``id``, into
+``lab-<first>-<last>.parquet``. A round writes the file under a temporary name, fsyncs it,
 renames it into place, and only then deletes those rows from SQLite. Killed anywhere, a round
 leaves either the rows in SQLite (no segment yet: the next round writes it again) or a complete
 segment whose rows may still be in SQLite (the next round deletes them first; readers skip rows
@@ -25,7 +26,8 @@ from typing import Any
 
 from airloop.data.predlog import BASE, FEATURE, connect, feature_columns, quote
 
-NAME = re.compile(r"^seg-(\d{16})-(\d{16})\.parquet$")
+NAME = re.compile(r"^(seg|lab)-(\d{16})-(\d{16})\.parquet$")
+LABELS = ("id", "ts", "request_id", "entity_id", "label", "source")
 SEGMENT_ROWS = 500_000  # at most this many rows in one segment: ~50-100 MB of memory per round
 
 
@@ -44,8 +46,9 @@ class Segment:
     ts_max: float
 
 
-def list_segments(folder: Path) -> list[Segment]:
-    """The complete segments, in seq order (half-written ones have a temporary name)."""
+def list_segments(folder: Path, prefix: str = "seg") -> list[Segment]:
+    """The complete segments of predictions ("seg") or labels ("lab"), in order (half-written ones
+    have a temporary name)."""
     if not folder.exists():
         return []
     import pyarrow.parquet as pq
@@ -53,12 +56,12 @@ def list_segments(folder: Path) -> list[Segment]:
     out = []
     for path in folder.iterdir():
         m = NAME.match(path.name)
-        if not m:
+        if not m or m.group(1) != prefix:
             continue
         meta = pq.read_metadata(path).metadata or {}
         ts = json.loads(meta.get(b"airloop.ts", b"[0, 0]"))
         rows = int(meta.get(b"airloop.rows", b"0"))
-        out.append(Segment(path, int(m.group(1)), int(m.group(2)), rows, float(ts[0]), float(ts[1])))
+        out.append(Segment(path, int(m.group(2)), int(m.group(3)), rows, float(ts[0]), float(ts[1])))
     return sorted(out, key=lambda s: s.first)
 
 
@@ -80,9 +83,9 @@ def _exclusive(folder: Path) -> Iterator[bool]:
 
 
 def compact(log: Path, *, min_rows: int = 100_000, max_age: float = 3600.0, force: bool = False) -> list[Segment]:
-    """Move committed rows into segments when there are ``min_rows`` of them, or the oldest is
-    ``max_age`` seconds old, or ``force``. Returns the segments written (none when another
-    process is compacting)."""
+    """Move committed predictions (and labels) into segments when there are ``min_rows`` of them,
+    or the oldest is ``max_age`` seconds old, or ``force``. Returns the segments written (none
+    when another process is compacting)."""
     if not log.exists():
         return []
     folder = segments_of(log)
@@ -92,43 +95,74 @@ def compact(log: Path, *, min_rows: int = 100_000, max_age: float = 3600.0, forc
             return []
         con = connect(log)
         try:
-            _finish(con, folder)
-            count, oldest, top = con.execute("select count(*), min(ts), max(seq) from predictions").fetchone()
-            if not count or not (force or count >= min_rows or time.time() - oldest >= max_age):
-                return []
-            while True:
-                segment = _round(con, folder, top)
-                if segment is None:
-                    break
-                written.append(segment)
+            for table in (_PREDICTIONS, _LABELS):
+                _finish(con, folder, table)
+                count, oldest, top = con.execute(
+                    f"select count(*), min(ts), max({table.key}) from {table.name}"
+                ).fetchone()
+                if not count or not (force or count >= min_rows or time.time() - oldest >= max_age):
+                    continue
+                while (segment := _round(con, folder, table, top)) is not None:
+                    written.append(segment)
         finally:
             con.close()
     return written
 
 
-def _finish(con: sqlite3.Connection, folder: Path) -> None:
+@dataclass(frozen=True)
+class _Table:
+    name: str
+    key: str  # the autoincrement counter that orders the rows and names the segments
+    prefix: str
+
+
+_PREDICTIONS = _Table("predictions", "seq", "seg")
+_LABELS = _Table("labels", "id", "lab")
+
+
+def _finish(con: sqlite3.Connection, folder: Path, table: _Table) -> None:
     """Rows a complete segment holds but a killed round did not delete yet."""
-    done = max((s.last for s in list_segments(folder)), default=0)
+    done = max((s.last for s in list_segments(folder, table.prefix)), default=0)
     if done:
-        con.execute("delete from predictions where seq <= ?", (done,))
+        con.execute(f"delete from {table.name} where {table.key} <= ?", (done,))
 
 
-def _round(con: sqlite3.Connection, folder: Path, top: int) -> Segment | None:
-    kinds = feature_columns(con)
-    names = list(kinds)
-    cols = ", ".join([*BASE, *(quote(FEATURE + n) for n in names)])
+def _round(con: sqlite3.Connection, folder: Path, table: _Table, top: int) -> Segment | None:
+    kinds: dict[str, str | None] = {}
+    if table is _PREDICTIONS:
+        kinds = feature_columns(con)
+        cols = ", ".join([*BASE, *(quote(FEATURE + n) for n in kinds)])
+    else:
+        cols = ", ".join(LABELS)
     rows = con.execute(
-        f"select {cols} from predictions where seq <= ? order by seq limit ?", (top, SEGMENT_ROWS)
+        f"select {cols} from {table.name} where {table.key} <= ? order by {table.key} limit ?", (top, SEGMENT_ROWS)
     ).fetchall()
     if not rows:
         return None
-    table = to_table(rows, kinds)
+    arrow = to_table(rows, kinds) if table is _PREDICTIONS else labels_table(rows)
     first, last = int(rows[0][0]), int(rows[-1][0])
-    ts = [min(r[3] for r in rows), max(r[3] for r in rows)]
-    path = folder / f"seg-{first:016d}-{last:016d}.parquet"
-    _write_atomically(table, path, {"airloop.ts": json.dumps(ts), "airloop.rows": str(len(rows))})
-    con.execute("delete from predictions where seq <= ?", (last,))
+    ts = [min(r[1 if table is _LABELS else 3] for r in rows), max(r[1 if table is _LABELS else 3] for r in rows)]
+    path = folder / f"{table.prefix}-{first:016d}-{last:016d}.parquet"
+    _write_atomically(arrow, path, {"airloop.ts": json.dumps(ts), "airloop.rows": str(len(rows))})
+    con.execute(f"delete from {table.name} where {table.key} <= ?", (last,))
     return Segment(path, first, last, len(rows), ts[0], ts[1])
+
+
+def labels_table(rows: list[tuple[Any, ...]]) -> Any:
+    """Label rows (LABELS columns) as Arrow; the label stays its JSON text (a few distinct values)."""
+    import pyarrow as pa
+
+    columns = list(zip(*rows, strict=True))
+    return pa.table(
+        {
+            "id": pa.array(columns[0], pa.int64()),
+            "ts": pa.array(columns[1], pa.float64()),
+            "request_id": pa.array(columns[2], pa.string()),
+            "entity_id": pa.array(columns[3], pa.string()),
+            "label": pa.array(columns[4], pa.string()).dictionary_encode(),
+            "source": pa.array(columns[5], pa.string()).dictionary_encode(),
+        }
+    )
 
 
 def _write_atomically(table: Any, path: Path, meta: dict[str, str]) -> None:
@@ -193,7 +227,7 @@ def drop_older(log: Path, days: float) -> int:
     """Retention: delete the segments whose newest prediction is older than ``days``, and the
     request ids they issued. Returns the number of segments deleted."""
     cutoff = time.time() - days * 86400
-    old = [s for s in list_segments(segments_of(log)) if s.ts_max < cutoff]
+    old = [s for s in list_segments(segments_of(log)) if s.ts_max < cutoff]  # labels are kept
     for segment in old:
         segment.path.unlink(missing_ok=True)
     if old and log.exists():
@@ -211,10 +245,10 @@ def due(log: Path, min_rows: int = 100_000, max_age: float = 3600.0) -> bool:
         return False
     con = sqlite3.connect(f"file:{log}?mode=ro", uri=True)
     try:
-        count, oldest = con.execute("select count(*), min(ts) from predictions").fetchone()
+        counts = [con.execute(f"select count(*), min(ts) from {t}").fetchone() for t in ("predictions", "labels")]
     finally:
         con.close()
-    return bool(count) and (count >= min_rows or time.time() - oldest >= max_age)
+    return any(n and (n >= min_rows or time.time() - oldest >= max_age) for n, oldest in counts)
 
 
 class Background:

@@ -47,7 +47,17 @@ class Answers:
         first = self.proba[0]
         usable = first is not None and not np.isnan(first[0]).all()
         proba = np.concatenate(self.proba) if usable and all(p is not None for p in self.proba) else None
-        return np.concatenate(self.labels), np.concatenate(self.predictions), proba
+        return _joined(self.labels), _joined(self.predictions), proba
+
+
+def _joined(parts: list[Any]) -> np.ndarray:
+    """Batches of one dtype as that dtype; of several (a new model answering in strings) as objects,
+    which keep each value as it was."""
+    import numpy as np
+
+    if len({p.dtype for p in parts}) > 1:
+        parts = [p.astype(object) for p in parts]
+    return np.concatenate(parts)
 
 
 class WindowPass:
@@ -102,7 +112,7 @@ class WindowPass:
         if end is not None:
             self.data_end = end if self.data_end is None else max(self.data_end, end)
         has = ~np.isnan(proba).all(axis=1) if proba is not None else np.zeros(len(frame), bool)
-        preds = frame["prediction"].to_numpy(dtype=object)
+        preds = frame["prediction"].to_numpy()  # its own dtype: a comparison with the positive class is vectorised
         if has.any():
             p = proba[has]  # type: ignore[index]
             top = p.max(axis=1)

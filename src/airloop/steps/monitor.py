@@ -52,7 +52,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     tidy(spec, log)
     saved = references(champion)  # what training recorded for the monitor
     columns = columns_needed(spec, saved) if "features" in saved else None
-    seen = over(spec, champion, scan(log, start=since, features=columns), saved) if log.exists() else None
+    seen = over(spec, champion, scan(log, start=since, features=columns, ids=False), saved) if log.exists() else None
     rows = 0 if seen is None else seen.rows
     summary: dict[str, Any] = {"champion": str(champion.version), "rows": rows, "since": since, "at": time.time()}
     summary.update(challenger=challenger, canary=canary)

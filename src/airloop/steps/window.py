@@ -99,8 +99,12 @@ def performance(spec: Any, seen: Any, labels: dict[str, Any] | None) -> dict[str
     classes = labels["classes"] if labels else None
 
     def on_classes(values: Any) -> Any:  # object arrays of numbers read as "unknown" to sklearn
-        values = list(values)
-        return np.asarray(coerce(values, classes) if classes else values)
+        import pandas as pd
+
+        if not classes:
+            return np.asarray(list(values))
+        codes, distinct = pd.factorize(values)  # a few distinct labels: coerce each once
+        return np.asarray(coerce(list(distinct), classes))[codes]
 
     y, pred = on_classes(truth), on_classes(answered)
     metrics: dict[str, float | None] = {}

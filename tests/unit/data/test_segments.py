@@ -46,12 +46,16 @@ def test_the_log_reads_the_same_before_and_after_compaction(log: PredictionLog) 
     log.add_labels([{"entity_id": "e1", "label": "yes"}, {"request_id": "r2", "label": "no"}])
     log.add_labels([{"entity_id": "e1", "label": "no"}])  # the latest label wins
     before = read_predictions(log.path)
-    (segment,) = compact(log.path, force=True)
+    segment, labels = compact(log.path, force=True)
     assert (segment.first, segment.last, segment.rows) == (1, 300, 300)
+    assert (labels.path.name.startswith("lab-"), labels.rows) == (True, 3)
     assert log._con.execute("select count(*) from predictions").fetchone()[0] == 0
+    assert log._con.execute("select count(*) from labels").fetchone()[0] == 0
     after = read_predictions(log.path)
     pd.testing.assert_frame_equal(before, after)
     assert list(after["label"].iloc[:3]) == [None, "no", "no"]
+    log.add_labels([{"entity_id": "e1", "label": "yes"}])  # a later label, in SQLite, still wins
+    assert read_predictions(log.path)["label"].iloc[1] == "yes"
     assert after["flag"].dtype == bool
     assert after["n"].dtype == "int64"
     assert after["probabilities"].iloc[0] == [0.4, 0.6]
