@@ -78,6 +78,7 @@ bench: install
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/serve/run.py
 	$(BIN)/python bench/drift/run.py
+	$(BIN)/python bench/monitor_scale/run.py
 	$(BIN)/python bench/backtest/run.py --set monitoring.train_on_new_data=when_requested
 
 constraints: install

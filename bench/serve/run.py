@@ -1,9 +1,17 @@
-"""Serving benchmark: airloop serve vs `mlflow models serve` vs a bare ASGI floor, same model.
+"""Serving benchmark: airloop serve vs `mlflow models serve` vs BentoML vs a bare ASGI floor, same model.
 
 Model: the flights champion made by `examples/flights/demo.py --quick`. Load generator: wrk (C, epoll), each run
 10 s, on this machine (2 cores shared by client and server). Scenarios: one record at
 concurrency 1 and 16, and 100-record batches at concurrency 1 and 16. Results go to
 bench/results/serve.{json,md}.
+
+Also in the same run:
+- ``airloop_baseline``: airloop's server at BENCH_BASELINE_REV (default: the commit before the
+  columnar prediction log), from `git archive`, on a copy of the MLflow store: what logging cost
+  before (features as JSON text, four indexes).
+- ``bentoml``: BentoML 1.4 with adaptive batching, one worker, no prediction log, in its own venv
+  (BENTOML_PYTHON, or one made at .airloop/bench/bentoml-venv with the pins that install here,
+  ../shared/STACK-NOTES.md). BENCH_BENTOML=0 leaves it out.
 """
 
 from __future__ import annotations
@@ -25,6 +33,68 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
 DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
+BASELINE_REV = os.environ.get("BENCH_BASELINE_REV", "137fce1")
+# BentoML 1.4.40 beside the project's pins: pip otherwise backtracks OpenTelemetry into a grpcio source build
+BENTO_PINS = [
+    "bentoml==1.4.40",
+    *(f"opentelemetry-{p}==1.45.1" for p in ("api", "sdk", "proto")),
+    *(
+        f"opentelemetry-{p}==0.66b1"
+        for p in (
+            "semantic-conventions",
+            "instrumentation",
+            "instrumentation-asgi",
+            "instrumentation-aiohttp-client",
+            "util-http",
+        )
+    ),
+]
+BENTO_FROM_PROJECT = ("scikit-learn", "pandas", "numpy", "scipy", "pyarrow", "cloudpickle", "mlflow-skinny")
+BENTO_FROM_PROJECT += ("SQLAlchemy", "alembic", "threadpoolctl", "joblib")
+
+
+def pinned(names: tuple[str, ...]) -> list[str]:
+    """The project's own pins (constraints.txt) of these packages."""
+    pins = {}
+    for line in (ROOT / "constraints.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==", 1)
+            pins[name.lower()] = f"{name}=={version.strip()}"
+    return [pins[n.lower()] for n in names if n.lower() in pins]
+
+
+def bentoml_python() -> Path | None:
+    """A Python with BentoML, made once; None when it cannot be had (the run says so)."""
+    if os.environ.get("BENCH_BENTOML") == "0":
+        return None
+    if os.environ.get("BENTOML_PYTHON"):
+        return Path(os.environ["BENTOML_PYTHON"])
+    venv = ROOT / ".airloop" / "bench" / "bentoml-venv"
+    python = venv / "bin" / "python"
+    if not (venv / ".installed").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pins = BENTO_PINS + pinned(BENTO_FROM_PROJECT)
+        res = subprocess.run(
+            [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *pins],
+            capture_output=True,
+            text=True,
+        )
+        if res.returncode:
+            print("BentoML venv failed to install; left out:", res.stderr[-1500:], flush=True)
+            return None
+        (venv / ".installed").touch()
+    return python
+
+
+def baseline_source(tmp: Path) -> Path | None:
+    """airloop's src at BASELINE_REV, or None when git cannot give it."""
+    out = tmp / "baseline"
+    out.mkdir()
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", BASELINE_REV, "src"], capture_output=True)
+    if archive.returncode:
+        return None
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive.stdout, check=True)
+    return out / "src"
 
 
 def free_port() -> int:
@@ -194,6 +264,14 @@ def main() -> int:
         "bare_asgi": {"single": b"{}"},
     }
     mlflow_env = {"MLFLOW_TRACKING_URI": f"sqlite:///{ws}/mlflow/mlflow.db", "MLFLOW_DISABLE_TELEMETRY": "true"}
+    scratch = Path(tempfile.mkdtemp(prefix="airloop-serve-bench-"))
+    old_src = baseline_source(scratch)
+    old_ws = scratch / "ws"  # the same registry (artifact paths are absolute), a log of its own
+    (old_ws / "mlflow").mkdir(parents=True)
+    shutil.copy2(ws / "mlflow" / "mlflow.db", old_ws / "mlflow" / "mlflow.db")
+    bento = bentoml_python()
+    bodies["airloop_baseline"] = bodies["airloop"]
+    bodies["bentoml"] = {"single": json.dumps({"records": [one]}).encode(), "batch100": bodies["airloop"]["batch100"]}
     servers = {
         "airloop": (
             lambda p: [str(BIN / "airloop"), "serve", str(project), "--workspace", str(ws), "--port", str(p)],
@@ -235,6 +313,31 @@ def main() -> int:
             "/ping",
             "/invocations",
         ),
+        "airloop_baseline": (
+            lambda p: (
+                [sys.executable, "-m", "airloop.cli", "serve", str(project), "--workspace", str(old_ws)]
+                + ["--port", str(p)]
+            ),
+            {"PYTHONPATH": str(old_src)},
+            "/ready",
+            "/predict",
+        ),
+        "bentoml": (
+            lambda p: (
+                [str(Path(str(bento)).parent / "bentoml"), "serve", "bentoml_service:Flights", "--port", str(p)]
+                + ["--host", "127.0.0.1"]
+            ),
+            {
+                **mlflow_env,
+                "MODEL_URI": "models:/flights@champion",
+                "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), str(ROOT / "src"), str(project)]),
+                "BENTOML_HOME": str(scratch / "bentoml"),
+                "OMP_NUM_THREADS": "1",
+                "BENTOML_DO_NOT_TRACK": "True",
+            },
+            "/readyz",
+            "/predict",
+        ),
         "bare_asgi": (
             lambda p: [
                 sys.executable,
@@ -264,6 +367,12 @@ def main() -> int:
         "in_process": in_process_predict(ws, project, one),
         "servers": {},
     }
+    if old_src is None:
+        print(f"baseline {BASELINE_REV} not in git here; left out", flush=True)
+        del servers["airloop_baseline"]
+    if bento is None:
+        del servers["bentoml"]
+    results["baseline_rev"] = BASELINE_REV if old_src else None
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         for name, (cmd, env, ready, path) in servers.items():
@@ -291,6 +400,10 @@ def main() -> int:
     s = results["servers"]
     results["c1_floor_ratio"] = results["c1_alternating"]["median_ratio"]
     results["shadow_p99_ratio_c16"] = s["airloop_shadow"]["single_c16"]["p99_ms"] / s["airloop"]["single_c16"]["p99_ms"]
+    for other, key in (("airloop_baseline", "vs_baseline"), ("bentoml", "vs_bentoml")):
+        if other in s:
+            results[key] = {sc: s["airloop"][sc]["rps"] / s[other][sc]["rps"] for sc in s[other] if sc in s["airloop"]}
+    shutil.rmtree(scratch, ignore_errors=True)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "serve.json").write_text(json.dumps(results, indent=2))
     (OUT / "serve.md").write_text(render(results))
@@ -301,6 +414,14 @@ def main() -> int:
 def shadow_counts(servers: dict) -> str:
     status = servers.get("airloop_shadow", {}).get("shadow_status") or {}
     return ", ".join(f"{k} {status.get(k)}" for k in ("answered", "failed", "dropped"))
+
+
+SCENARIOS = ("single_c1", "single_c16", "batch100_c1", "batch100_c16")
+
+
+def ratio(r: dict, key: str, scenario: str) -> str:
+    value = r.get(key, {}).get(scenario)
+    return "-" if value is None else f"{value:.2f}x"
 
 
 def render(r: dict) -> str:
@@ -316,7 +437,7 @@ def render(r: dict) -> str:
         "|---|---|---|---|---|---|",
     ]
     for scenario in ("single_c1", "single_c16", "batch100_c1", "batch100_c16"):
-        for name in ("airloop", "airloop_shadow", "mlflow", "bare_asgi"):
+        for name in ("airloop", "airloop_baseline", "bentoml", "airloop_shadow", "mlflow", "bare_asgi"):
             m = s.get(name, {}).get(scenario)
             if m:
                 lines.append(
@@ -338,6 +459,12 @@ def render(r: dict) -> str:
         f"the median of {len(r['c1_alternating']['ratios'])} runs taken in turn with both servers up, "
         f"ratios {', '.join(f'{x:.0%}' for x in r['c1_alternating']['ratios'])}).",
         f"Shadow after its runs: {shadow_counts(s)}.",
+        "",
+        "airloop / the previous server (`airloop_baseline`, "
+        f"{r.get('baseline_rev')}: features logged as JSON text) and / BentoML (adaptive batching, no log), "
+        "same run, req/s ratio: "
+        + "; ".join(f"{sc} {ratio(r, 'vs_baseline', sc)} / {ratio(r, 'vs_bentoml', sc)}" for sc in SCENARIOS)
+        + ".",
         f"Shadow on (a second model answers a copy of every request off the request path), champion p99 at c=16: "
         f"**{r['shadow_p99_ratio_c16']:.2f}x** of shadow off (`shadow_p99_ratio_c16`).",
     ]

@@ -395,6 +395,21 @@ def status(path: str, workspace: str | None) -> None:
     click.echo(_stack_status(spec.name, ws))
 
 
+def _log_status(log: Any) -> str:
+    import time
+
+    from airloop.data.segments import summary
+
+    s = summary(log)
+    if not s:
+        return f"prediction log: none yet ({log})"
+    age = f", oldest {(time.time() - s['oldest']) / 86400:.1f} days old" if s["oldest"] else ""
+    return (
+        f"prediction log: {s['predictions']:,} predictions ({s['in_segments']:,} in {s['segments']} Parquet "
+        f"segments), {s['labels']:,} labels, {s['bytes'] / 1e6:.1f} MB{age} ({log})"
+    )
+
+
 def _stack_status(name: str, ws: Any) -> str:
     import json
 
@@ -430,6 +445,7 @@ def _stack_status(name: str, ws: Any) -> str:
             lines.append(f"  state: {json.loads(ws.monitoring_state(name).read_text())}")
     else:
         lines.append("last monitoring verdict: none yet (`airloop monitor PATH`)")
+    lines.append(_log_status(ws.prediction_log(name)))
     report = ws.report_file(name)
     lines.append(f"report: {report}" + ("" if report.exists() else " (write it with `airloop report PATH`)"))
     return "\n".join(lines)

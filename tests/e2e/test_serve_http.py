@@ -240,3 +240,49 @@ def test_schemathesis_finds_no_server_error(server: Server, tmp_path: Path) -> N
     logged = read_predictions(Workspace(server.workspace).prediction_log("tiny"))
     assert not logged.empty
     assert logged[["ts", "x", "size", "color"]].notna().all().all()
+
+
+def test_two_servers_on_one_log_lose_and_double_nothing(
+    server: Server, trained, tmp_path: Path, record_property
+) -> None:
+    """Two `airloop serve` processes (replicas on one machine) log into one prediction log while it
+    is compacted; every acknowledged record is read once, with the labels posted to either."""
+    import threading
+
+    from airloop.data.segments import compact
+
+    spec, ws = trained
+    other = Server(spec, ws.root, tmp_path / "second.log").start()
+    acked: dict[str, int] = {}
+    lock = threading.Lock()
+
+    def send(srv: Server, seed: int) -> None:
+        for i in range(40):
+            batch = records(1 + i % 4, seed=seed + i)
+            status, body = srv.request("POST", "/predict", batch[0] if len(batch) == 1 else {"records": batch})
+            assert status == 200, body
+            with lock:
+                acked[body["request_id"]] = len(batch)
+
+    try:
+        log = ws.prediction_log("tiny")
+        before = set(read_predictions(log)["request_id"]) if log.exists() else set()
+        threads = [threading.Thread(target=send, args=(srv, seed)) for srv, seed in ((server, 100), (other, 900))]
+        for t in threads:
+            t.start()
+        while any(t.is_alive() for t in threads):
+            compact(log, force=True)  # a compactor racing both writers
+            time.sleep(0.05)
+        for t in threads:
+            t.join()
+        some = sorted(acked)[:10]
+        status, _ = other.request("POST", "/labels", {"labels": [{"request_id": rid, "label": 1} for rid in some]})
+        assert status == 200
+        frame = read_predictions(log)
+    finally:
+        other.stop()
+    new = frame[~frame["request_id"].isin(before)]
+    assert dict(new.groupby("request_id").size()) == acked  # each record once, none lost
+    assert not new.duplicated(["request_id", "row"]).any()
+    assert new[new["request_id"].isin(some)]["label"].notna().all()
+    record_property("observed", f"{len(acked)} requests, {sum(acked.values())} records from two servers, read once")

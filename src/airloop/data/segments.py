@@ -276,3 +276,31 @@ if __name__ == "__main__":
     import sys
 
     compact(Path(sys.argv[1]), min_rows=int(sys.argv[2]), max_age=float(sys.argv[3]))
+
+
+def summary(log: Path) -> dict[str, Any]:
+    """What `airloop status` says of a prediction log: predictions in segments and still in SQLite,
+    labels, bytes on disk, and the oldest and newest prediction (epoch seconds)."""
+    if not log.exists():
+        return {}
+    segs = list_segments(segments_of(log))
+    con = sqlite3.connect(f"file:{log}?mode=ro", uri=True)
+    try:
+        tail, oldest, newest = con.execute("select count(*), min(ts), max(ts) from predictions").fetchone()
+        labels = con.execute("select count(*) from labels").fetchone()[0]
+    finally:
+        con.close()
+    labels += sum(s.rows for s in list_segments(segments_of(log), "lab"))
+    times = [t for t in (oldest, newest, *(s.ts_min for s in segs), *(s.ts_max for s in segs)) if t is not None]
+    files = [log, log.with_name(log.name + "-wal"), *(s.path for s in segs)]
+    folder = segments_of(log)
+    files += list(folder.glob("lab-*.parquet")) if folder.exists() else []
+    return {
+        "predictions": tail + sum(s.rows for s in segs),
+        "in_segments": sum(s.rows for s in segs),
+        "segments": len(segs),
+        "labels": labels,
+        "bytes": sum(f.stat().st_size for f in files if f.exists()),
+        "oldest": min(times) if times else None,
+        "newest": max(times) if times else None,
+    }

@@ -19,11 +19,31 @@ from airloop.steps.context import StepContext
 
 def storage(ctx: StepContext) -> Any:
     """The study storage shared by all batches of this DAG run (SQLite in the run folder)."""
-    import optuna
+    return sqlite_storage(f"sqlite:///{ctx.run_dir / 'optuna.db'}")
 
-    url = f"sqlite:///{ctx.run_dir / 'optuna.db'}"
-    # batches may run at once on a LocalExecutor: wait for SQLite's lock instead of failing
-    return optuna.storages.RDBStorage(url, engine_kwargs={"connect_args": {"timeout": 60}})
+
+def sqlite_storage(url: str) -> Any:
+    """Optuna's RDB storage on SQLite with every transaction BEGIN IMMEDIATE.
+
+    Batches run at once on a LocalExecutor or Celery workers. Optuna takes a waiting (enqueued)
+    trial with SELECT ... FOR UPDATE, which SQLite ignores: two batches could both take the
+    default trial, and the second to finish failed with "Cannot tell a COMPLETE trial" (seen in
+    CI; reproduced 8 rounds in 15 with 4 processes asking at once). An immediate transaction holds
+    SQLite's write lock from its first read, so the second batch sees the trial already running.
+    """
+    import optuna
+    from sqlalchemy import event
+
+    # isolation_level=None: pysqlite opens no transaction of its own, SQLAlchemy's begin does;
+    # timeout: wait for the lock instead of failing while another batch writes
+    engine_kwargs = {"connect_args": {"timeout": 60, "isolation_level": None}}
+    created = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
+
+    @event.listens_for(created.engine, "begin")
+    def _immediate(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return created
 
 
 def study_name(candidate: str) -> str:

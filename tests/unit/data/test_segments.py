@@ -167,3 +167,20 @@ def test_a_log_of_the_previous_layout_migrates(tmp_path: Path) -> None:
         {"request_id": "r1", "x": 1.5, "flag": True, "prediction": 1}
     ]
     assert frame["label"].iloc[0] == 0
+
+
+def test_status_tells_the_logs_size_and_age(log: PredictionLog) -> None:
+    from airloop.cli import _log_status
+    from airloop.data.segments import summary
+
+    log.write(rows(30, ts=time.time() - 2 * 86400))
+    log.add_labels([{"request_id": "r1", "label": "yes"}])
+    compact(log.path, force=True)
+    log.write(rows(5, start=30))
+    s = summary(log.path)
+    assert (s["predictions"], s["in_segments"], s["segments"], s["labels"]) == (35, 30, 1, 1)
+    assert s["bytes"] > 0
+    line = _log_status(log.path)
+    assert line.startswith("prediction log: 35 predictions (30 in 1 Parquet segments), 1 labels")
+    assert "oldest 2.0 days old" in line
+    assert _log_status(log.path.with_name("none.db")).startswith("prediction log: none yet")

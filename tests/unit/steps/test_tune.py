@@ -47,3 +47,36 @@ def test_cross_validation_scores_every_row_and_keeps_rare_classes_in_each_fold(m
     refs = {"features": {"numeric": ["a"], "categorical": []}, "labels": {"classes": [0, 1], "positive": 1}}
     value = cross_validate(spec, spec.candidates[0], refs, {}, X, y, 5)
     assert 0.85 < value <= 1.0
+
+
+def _ask(url: str, barrier, out) -> None:  # a batch's first ask, in a process of its own
+    import optuna
+
+    from airloop.steps.tune import sqlite_storage
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.load_study(study_name="s", storage=sqlite_storage(url))
+    barrier.wait()
+    out.put(study.ask().number)
+
+
+def test_batches_asking_at_once_never_share_the_enqueued_trial(tmp_path) -> None:
+    """Four batches ask the shared SQLite study at the same moment: each gets a trial of its own
+    (Optuna's plain RDB storage handed the one waiting trial to two of them in 8 rounds of 15)."""
+    import multiprocessing as mp
+
+    import optuna
+
+    ctx = mp.get_context("fork")
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    for r in range(6):
+        url = f"sqlite:///{tmp_path / f'o{r}.db'}"
+        optuna.create_study(study_name="s", storage=url).enqueue_trial({"x": 1.5})
+        barrier, out = ctx.Barrier(4), ctx.Queue()
+        procs = [ctx.Process(target=_ask, args=(url, barrier, out)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        numbers = [out.get(timeout=5) for _ in procs]
+        assert sorted(numbers) == [0, 1, 2, 3], numbers
