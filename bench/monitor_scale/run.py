@@ -163,13 +163,19 @@ folder = Path(sys.argv[1])
 refs = json.loads((folder / "refs.json").read_text())
 imported = time.perf_counter()
 seen = over(Spec(), Champion(), scan(folder / "predictions.db", features=columns_needed(Spec(), refs), ids=False), refs)
+passed = time.perf_counter()
 drift = seen.drift()
+drifted = time.perf_counter()
 perf = performance(Spec(), seen, {"classes": [0, 1], "positive": 1})
-est = estimated(Spec(), seen, refs["calibration"])
+measured = time.perf_counter()
+est = estimated(Spec(), seen, refs["calibration"])  # these three are steps.window.judge, as steps/monitor.py runs it
 done = time.perf_counter()
 print(json.dumps({
     "rows": seen.rows, "labeled": perf["labeled"], "seconds": round(done - started, 2),
     "seconds_after_imports": round(done - imported, 2),
+    "phases": {"imports": round(imported - started, 2), "scan_and_tally": round(passed - imported, 2),
+               "drift": round(drifted - passed, 2), "live_metrics": round(measured - drifted, 2),
+               "estimated": round(done - measured, 2)},
     "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2, 3),
     "drifted": drift["drifted"], "prediction_psi": round(drift["prediction"]["statistic"], 4),
     "live": {k: round(v, 4) for k, v in perf["metrics"].items()},

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 BATCH_ROWS = 131_072
+# what the monitor reads of each row besides the features: no seq, row or model version
+NEEDED = ("request_id", "ts", "entity_id", "prediction", "probabilities")
 
 
 @dataclass
@@ -76,13 +78,11 @@ class Labels:
         while rows := cur.fetchmany(chunk):
             parts.append(labels_table(rows).select(cols))
         if parts:
-            plain = pa.schema([("request_id", pa.string()), ("entity_id", pa.string()), ("label", pa.string())])
-            table = pa.concat_tables([p.cast(plain) for p in parts])
-            label = table["label"].combine_chunks().dictionary_encode()
-            codes = label.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-            self.values: np.ndarray = np.array([json.loads(v) for v in label.dictionary.to_pylist()] + [None], object)
-            entity = table["entity_id"].combine_chunks()
-            request = table["request_id"].combine_chunks()
+            texts: dict[str, int] = {}  # a label's JSON text -> its code, over all parts
+            codes = np.concatenate([_codes(p["label"], texts) for p in parts])
+            self.values: np.ndarray = np.array([json.loads(t) for t in texts] + [None], object)
+            entity = _joined(parts, "entity_id")
+            request = _joined(parts, "request_id")
             by_entity = entity.is_valid().to_numpy(zero_copy_only=False)
             by_request = ~by_entity & request.is_valid().to_numpy(zero_copy_only=False)
             self.entity = _Keys(entity.filter(pa.array(by_entity)), codes[by_entity])
@@ -108,26 +108,45 @@ class Labels:
         return self.values[codes]  # -1 is the trailing None
 
 
+def _joined(parts: list[Any], name: str) -> Any:
+    import pyarrow as pa
+
+    chunks = [c for p in parts for c in p[name].cast(pa.string()).chunks]
+    return pa.chunked_array(chunks, pa.string()).combine_chunks()
+
+
+def _codes(column: Any, texts: dict[str, int]) -> np.ndarray:
+    """A dictionary-encoded label column as codes into ``texts`` (extended with its new labels)."""
+    import numpy as np
+    import pyarrow as pa
+
+    out = []
+    for chunk in column.chunks:
+        chunk = chunk if pa.types.is_dictionary(chunk.type) else chunk.dictionary_encode()
+        mapping = np.array([texts.setdefault(t, len(texts)) for t in chunk.dictionary.to_pylist()], np.int64)
+        out.append(mapping[chunk.indices.to_numpy(zero_copy_only=False).astype(np.int64)])
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
 class _Keys:
-    """Distinct keys sorted by hash, each with the code of its last occurrence."""
+    """Distinct keys, each with the code of its last occurrence, found through a hash table of
+    their 64-bit hashes (pandas' UInt64 index: one lookup per row, no sort)."""
 
     def __init__(self, keys: Any, codes: np.ndarray) -> None:
         import numpy as np
+        import pandas as pd
 
         matrix, lengths = _byte_matrix(keys)
-        hashes = _fnv(matrix, lengths)
-        order = np.argsort(hashes, kind="stable")  # equal keys keep their order: the last is the latest
-        hashes, matrix, codes = hashes[order], matrix[order], codes[order]
-        last = np.append(hashes[1:] != hashes[:-1], True) if len(hashes) else np.zeros(0, bool)
-        distinct = _bytes_view(matrix)
-        # two different keys with one hash: keep only the exact path for them (never seen in practice)
-        same = ~last[:-1] & (distinct[:-1] != distinct[1:]) if len(hashes) > 1 else np.zeros(0, bool)
-        self.collided = bool(same.any())
-        if self.collided:
-            exact = np.argsort(distinct, kind="stable")
-            distinct, codes, hashes = distinct[exact], codes[exact], hashes[exact]
-            last = np.append(distinct[1:] != distinct[:-1], True)
-        self.hashes, self.keys, self.codes = hashes[last], distinct[last], codes[last]
+        raw, hashes = _bytes_view(matrix), _fnv(matrix, lengths)
+        last = ~pd.Index(hashes).duplicated(keep="last")  # the last of equal keys is the latest label
+        self.keys, self.codes, self.index = raw[last], codes[last], pd.Index(hashes[last])
+        # every key must be the one kept for its hash; two keys with one hash join on bytes instead
+        self.collided = bool(len(raw)) and not (self.keys[self.index.get_indexer(hashes)] == raw).all()
+        if self.collided:  # never seen in practice: sorted bytes and a binary search
+            order = np.argsort(raw, kind="stable")
+            raw, codes = raw[order], codes[order]
+            keep = np.append(raw[1:] != raw[:-1], True)
+            self.keys, self.codes = raw[keep], codes[keep]
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -144,9 +163,9 @@ class _Keys:
         if self.collided:
             at = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
         else:
-            at = np.minimum(np.searchsorted(self.hashes, _fnv(matrix, lengths)), len(self.keys) - 1)
-        valid = _valid(wanted)
-        hit = valid & (self.keys[at] == keys)
+            at = self.index.get_indexer(_fnv(matrix, lengths))
+        hit = (at >= 0) & _valid(wanted)
+        hit[hit] = self.keys[at[hit]] == keys[hit]
         out[hit] = self.codes[at[hit]]
         return out
 
@@ -185,15 +204,23 @@ def _bytes_view(matrix: np.ndarray) -> np.ndarray:
 
 
 def _fnv(matrix: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """FNV-1a over each row's own bytes (not its padding, so the width does not change the hash)."""
+    """A 64-bit hash of each row's own bytes, eight at a time (FNV-1a's multiply on words, with a
+    shift to mix): a word past the row's length is padding and left out, so the matrix's width
+    does not change the hash."""
     import numpy as np
 
-    h = np.full(len(matrix), 14695981039346656037, dtype=np.uint64)
-    prime = np.uint64(1099511628211)
-    short = bool((lengths < matrix.shape[1]).any())
-    for j in range(matrix.shape[1]):
-        step = (h ^ matrix[:, j].astype(np.uint64)) * prime
-        h = np.where(lengths > j, step, h) if short else step
+    n, width = matrix.shape
+    words = -(-width // 8)
+    if width % 8:
+        matrix = np.concatenate([matrix, np.zeros((n, words * 8 - width), np.uint8)], axis=1)
+    w = np.ascontiguousarray(matrix).view(np.uint64)  # (rows x words)
+    used = -(-lengths.astype(np.int64) // 8)
+    h = np.full(n, 14695981039346656037, dtype=np.uint64)
+    prime, shift = np.uint64(1099511628211), np.uint64(29)
+    for j in range(words):
+        step = (h ^ w[:, j]) * prime
+        step ^= step >> shift
+        h = np.where(used > j, step, h) if j else step
     return h
 
 
@@ -222,11 +249,20 @@ def scan(
         done = max((s.last for s in segments), default=0)
         wanted = list(kinds) if features is None else [f for f in features if f in kinds]
         shape = _Shape(wanted, versions, known, ids)
-        for segment in segments:
-            if (start is not None and segment.ts_max < start) or (end is not None and segment.ts_min >= end):
-                continue
-            for table in _segment_tables(segment, wanted, batch_rows):
-                yield from shape.batch(table, start, end)
+        base = BASE if ids or versions is not None else NEEDED
+        inside = [
+            seg
+            for seg in segments
+            if not ((start is not None and seg.ts_max < start) or (end is not None and seg.ts_min >= end))
+        ]
+        # a thread decodes Parquet and joins labels (numpy and Arrow release the GIL) while the
+        # caller judges the batch before: the two cores work at once
+        yield from _read_ahead(
+            batch
+            for seg in inside
+            for table in _segment_tables(seg, base, wanted, batch_rows)
+            for batch in shape.batch(table, start, end)
+        )
         cols = ", ".join([*BASE, *(quote(FEATURE + n) for n in wanted)])
         where, args = ["seq > ?"], [float(done)]
         if start is not None:
@@ -243,19 +279,57 @@ def scan(
         con.close()
 
 
-def _segment_tables(segment: Segment, wanted: list[str], batch_rows: int) -> Iterator[Any]:
+def _segment_tables(segment: Segment, base: tuple[str, ...], wanted: list[str], batch_rows: int) -> Iterator[Any]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     pf = pq.ParquetFile(segment.path)
     have = set(pf.schema_arrow.names)
-    cols = [c for c in (*BASE, *(FEATURE + n for n in wanted)) if c in have]
+    cols = [c for c in (*base, *(FEATURE + n for n in wanted)) if c in have]
     for batch in pf.iter_batches(batch_size=batch_rows, columns=cols, use_threads=False):
         table = pa.Table.from_batches([batch])
         for name in wanted:  # a feature this segment predates
             if FEATURE + name not in have:
                 table = table.append_column(FEATURE + name, pa.nulls(len(table)))
         yield table
+
+
+def _read_ahead(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
+    """``items`` produced by a thread, up to ``depth`` ahead of the consumer."""
+    import queue
+    import threading
+
+    done, stop = object(), threading.Event()
+    ready: queue.Queue[Any] = queue.Queue(depth)
+
+    def produce() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        ready.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as exc:  # handed to the consumer
+            ready.put((done, exc))
+            return
+        ready.put((done, None))
+
+    worker = threading.Thread(target=produce, name="airloop-scan", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
 
 
 @dataclass

@@ -57,8 +57,9 @@ def estimate_binary(calibration: Calibration, scores: Any, predicted_positive: A
     if n == 0:
         return {}
     tp, fp, fn = p[yes].sum(), (1 - p[yes]).sum(), p[~yes].sum()
+    ranked = np.sort(raw)[::-1]  # p is a function of the score: no need to carry it through an argsort
     out: dict[str, float | None] = {
-        "roc_auc": expected_auc(raw, p),
+        "roc_auc": expected_auc(ranked, calibration.apply(ranked), ranked=True),
         "accuracy": float((p[yes].sum() + (1 - p[~yes]).sum()) / n),
         "precision": float(tp / (tp + fp)) if tp + fp > 0 else None,
         "recall": float(tp / (tp + fn)) if tp + fn > 0 else None,
@@ -68,12 +69,16 @@ def estimate_binary(calibration: Calibration, scores: Any, predicted_positive: A
     return out
 
 
-def expected_auc(raw: Any, p: Any) -> float | None:
-    """ROC AUC with each row counted as p positive and 1 - p negative, thresholds at every score."""
+def expected_auc(raw: Any, p: Any, ranked: bool = False) -> float | None:
+    """ROC AUC with each row counted as p positive and 1 - p negative, thresholds at every score
+    (``ranked``: the scores come sorted from the highest)."""
     import numpy as np
 
-    order = np.argsort(-raw, kind="stable")
-    s, w = raw[order], p[order]
+    if ranked:
+        s, w = raw, p
+    else:
+        order = np.argsort(-raw, kind="stable")
+        s, w = raw[order], p[order]
     last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]  # ties share one threshold
     tp, fp = np.cumsum(w)[last], np.cumsum(1 - w)[last]
     if tp[-1] <= 0 or fp[-1] <= 0:

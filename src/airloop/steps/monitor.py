@@ -29,7 +29,7 @@ def history_file(ctx: StepContext) -> Path:
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     from airloop.data.scan import scan
     from airloop.monitoring.policy import History, Policy, decide
-    from airloop.steps.window import columns_needed, observe, over, performance, references
+    from airloop.steps.window import columns_needed, judge, observe, over, references
     from airloop.tracking import Tracker
     from airloop.tracking.tags import CHAMPION
 
@@ -60,9 +60,8 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         summary["verdict"] = f"waiting: {rows} new predictions, {spec.monitoring.min_rows} needed"
         return {"retrain": False, "reason": summary["verdict"], "monitor": summary}
 
-    drift = seen.drift()
-    perf = performance(spec, seen, labels_of(champion.tags))
-    window = observe(spec, seen, saved, drift, perf)
+    drift, perf, guess = judge(spec, seen, saved, labels_of(champion.tags))
+    window = observe(spec, seen, saved, drift, perf, guess)
     history = History(last_request=state.get("last_request_data_time"), holdout=metrics_of(champion.tags))
     decision = decide(history, window, Policy.of(spec))
     summary.update(drift=drift, performance=perf, estimated=window.estimated, data_time=window.end)
