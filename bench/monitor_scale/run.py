@@ -281,6 +281,8 @@ Reproduce: `.venv/bin/python bench/monitor_scale/run.py` (part of `make bench`).
 | compaction of those records into a segment | {w["compact_seconds"]} s | |
 | read_predictions, {r1["rows"]:,} rows as a frame | {r1["seconds"]} s, {r1["peak_rss_gb"]} GB | (was 36.4 s, 2.83 GB) |
 
+Where the best run's time went (s): {", ".join(f"{k} {v}" for k, v in best["phases"].items())}.
+
 Drifted (the window shifts on purpose): {", ".join(best["drifted"]) or "-"}; live {best["live"]};
 estimated {best["estimated"]}.
 """
