@@ -415,9 +415,13 @@ def test_values_above_a_point_mass_get_their_own_bin():
     assert compute_drift(reference, pd.DataFrame({"binary": [0.0, 1.0, 2.0, 2.0] * 100}))[0].drifted
 
 
-def test_importing_drift_loads_no_heavy_modules():
+@pytest.mark.parametrize(
+    "module",
+    ["airloop.monitoring.drift", "airloop.monitoring.accumulate", "airloop.monitoring.window", "airloop.data.scan"],
+)
+def test_importing_drift_loads_no_heavy_modules(module: str):
     code = (
-        "import sys, airloop.monitoring.drift\n"
+        f"import sys, {module}\n"
         "heavy = [m for m in ('numpy', 'pandas', 'scipy') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
