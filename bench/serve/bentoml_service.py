@@ -15,7 +15,9 @@ from typing import Any
 import bentoml
 
 MAX_BATCH = int(os.environ.get("BENTO_MAX_BATCH", "4096"))
-MAX_LATENCY_MS = int(os.environ.get("BENTO_MAX_LATENCY_MS", "20"))
+# BentoML sheds requests (503) whose predicted wait exceeds this: at 20 ms it refused most of the
+# 100-record batches at c=16 here, so the bench gives it room; every refusal still shows in non-2xx
+MAX_LATENCY_MS = int(os.environ.get("BENTO_MAX_LATENCY_MS", "1000"))
 
 
 @bentoml.service(workers=1, traffic={"timeout": 60})

@@ -141,8 +141,10 @@ def wrk(url: str, body: bytes, connections: int, tmp: Path) -> dict:
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     errors = re.search(r"Socket errors:.*", text)
     total = int(re.search(r"(\d+) requests in", text).group(1))
+    refused = int(non2xx.group(1)) if non2xx else 0
     return {
-        "rps": rps,
+        "rps": rps * (total - refused) / total if total else 0.0,  # answered requests only: a 503 is not served
+        "rps_all": rps,
         **lat,
         "requests": total,
         "non_2xx": int(non2xx.group(1)) if non2xx else 0,
