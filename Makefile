@@ -37,7 +37,8 @@ demo: install
 
 # Three pytest workers on two cores, one per cost lane (tests/conftest.py): the suite waits on
 # Airflow's scheduler much of the time (1.3 cores busy on average with two workers). Measured on a
-# fresh clone (install, lint, pytest): 11:52 with two workers, 10:47 with three, all passing; the
+# fresh clone (install, lint, pytest): 11:52 with two workers, 10:47 with three, all passing
+# (`.ci/run` with mypy beside pytest: 10:16); the
 # lanes keep the two flights demos in turn and the live stacks in turn (`PYTEST_WORKERS=0` runs in
 # one process). mypy runs beside pytest; its report is shown when it fails.
 PYTEST_WORKERS ?= 3
