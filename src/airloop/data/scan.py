@@ -91,9 +91,6 @@ class Labels:
             self.values = np.array([None], object)
             self.entity = self.request = _Keys(pa.array([], pa.string()), np.zeros(0, np.int64))
 
-    def __len__(self) -> int:
-        return len(self.entity) + len(self.request)
-
     def codes(self, entity_ids: Any, request_ids: Any) -> np.ndarray:
         """For each row (Arrow string arrays) the label's code, -1 where it has none."""
         import numpy as np

@@ -366,7 +366,10 @@ class Reference:
 
     @classmethod
     def from_json(cls, text: str) -> Reference:
-        raw = json.loads(text)
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Reference:
         return cls(
             numeric={name: NumericSummary(**s) for name, s in raw["numeric"].items()},
             categorical={name: CategoricalSummary(**s) for name, s in raw["categorical"].items()},

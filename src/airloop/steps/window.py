@@ -39,7 +39,7 @@ def start_pass(spec: Any, champion: Any, refs: dict[str, Any]) -> Any:
     m = spec.monitoring
     known = Labels.from_dict(labels_of(champion.tags))
     return WindowPass(
-        Reference.from_json(json.dumps(refs["features"])) if "features" in refs else None,
+        Reference.from_dict(refs["features"]) if "features" in refs else None,
         NumericSummary(**refs["prediction"]) if "prediction" in refs else None,
         task=spec.task,
         positive_index=known.positive_index if known else -1,
