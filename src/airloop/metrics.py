@@ -83,3 +83,53 @@ def compute(name: str, y_true: Any, y_pred: Any, proba: Any, classes: Any = None
     if binary:
         kwargs["pos_label"] = positive
     return float(fn(y_true, y_pred, **kwargs))
+
+
+# Binary metrics computed from class indexes with numpy alone: equal to scikit-learn's (to float
+# rounding) and several times faster on millions of labeled rows, where sklearn's input checks,
+# label discovery and stable sorts took 5 s for 5M rows (the monitor's live metrics at volume).
+FAST_BINARY = ("accuracy", "f1", "precision", "recall", "roc_auc", "log_loss")
+
+
+def fast_binary(name: str, truth: Any, answered: Any, proba: Any, positive: int) -> float:
+    """``name`` (one of FAST_BINARY) of a binary model: ``truth`` and ``answered`` are class indexes
+    (0 or 1, into the columns of ``proba``), ``positive`` is the positive class's index. Raises
+    ValueError where scikit-learn refuses or answers NaN (one class only for ROC AUC, missing
+    probabilities), with the reason."""
+    import numpy as np
+
+    y = np.asarray(truth) == positive
+    if name == "accuracy":
+        return float(np.mean(np.asarray(truth) == np.asarray(answered)))
+    if name in ("f1", "precision", "recall"):
+        said = np.asarray(answered) == positive
+        tp = int(np.count_nonzero(y & said))
+        fp, fn = int(np.count_nonzero(said)) - tp, int(np.count_nonzero(y)) - tp
+        num, den = {"f1": (2 * tp, 2 * tp + fp + fn), "precision": (tp, tp + fp), "recall": (tp, tp + fn)}[name]
+        return num / den if den else 0.0  # scikit-learn's zero_division: 0
+    if proba is None:
+        raise ValueError(f"metric {name!r} needs predicted probabilities")
+    p = np.asarray(proba, dtype=np.float64)
+    if np.isnan(p).any():
+        raise ValueError("Input contains NaN.")
+    if name == "roc_auc":
+        return _auc(p[:, positive], y)
+    if p.max() > 1 or p.min() < 0:
+        raise ValueError("y_prob contains values outside [0, 1]")
+    eps = np.finfo(np.float64).eps
+    seen = np.clip(p[np.arange(len(p)), np.asarray(truth, dtype=np.intp)], eps, 1 - eps)
+    return float(np.mean(-np.log(seen)))
+
+
+def _auc(score: Any, positive: Any) -> float:
+    """ROC AUC as the Mann-Whitney statistic: the share of (positive, negative) pairs ranked right,
+    ties counting half; equal to the area under the ROC curve with ties on one threshold."""
+    import numpy as np
+
+    pos, neg = np.sort(score[positive]), np.sort(score[~positive])
+    if not len(pos) or not len(neg):
+        raise ValueError("Only one class is present in y_true. ROC AUC score is not defined in that case.")
+    below = np.searchsorted(neg, pos, side="left")
+    at_or_below = np.searchsorted(neg, pos, side="right")
+    pairs = int(below.sum()) + (int(at_or_below.sum()) - int(below.sum())) / 2
+    return float(pairs / (len(pos) * len(neg)))

@@ -135,10 +135,14 @@ class _Keys:
 
         matrix, lengths = _byte_matrix(keys)
         raw, hashes = _bytes_view(matrix), _fnv(matrix, lengths)
-        last = ~pd.Index(hashes).duplicated(keep="last")  # the last of equal keys is the latest label
+        earlier = pd.Index(hashes).duplicated(keep="last")  # the last of equal keys is the latest label
+        last = ~earlier
         self.keys, self.codes, self.index = raw[last], codes[last], pd.Index(hashes[last])
-        # every key must be the one kept for its hash; two keys with one hash join on bytes instead
-        self.collided = bool(len(raw)) and not (self.keys[self.index.get_indexer(hashes)] == raw).all()
+        # a key whose hash is kept for a later one must be that key (a label given again); else two
+        # keys share a hash and join on bytes instead. A hash seen once cannot collide: not checked.
+        self.collided = (
+            bool(earlier.any()) and not (self.keys[self.index.get_indexer(hashes[earlier])] == raw[earlier]).all()
+        )
         if self.collided:  # never seen in practice: sorted bytes and a binary search
             order = np.argsort(raw, kind="stable")
             raw, codes = raw[order], codes[order]
@@ -241,25 +245,31 @@ def scan(
         con.execute("begin")
         kinds = feature_columns(con)  # the first read fixes the snapshot
         folder = segments_of(log)
-        known = Labels(con, folder) if labels else None
         segments = list_segments(folder)
         done = max((s.last for s in segments), default=0)
         wanted = list(kinds) if features is None else [f for f in features if f in kinds]
-        shape = _Shape(wanted, versions, known, ids)
+        shape = _Shape(wanted, versions, None, ids)
         base = BASE if ids or versions is not None else NEEDED
+        # the monitor counts text values: as dictionary codes they decode and count several times faster
+        texts = [] if ids else [n for n in wanted if kinds[n] == "text"]
         inside = [
             seg
             for seg in segments
             if not ((start is not None and seg.ts_max < start) or (end is not None and seg.ts_min >= end))
         ]
-        # a thread decodes Parquet and joins labels (numpy and Arrow release the GIL) while the
-        # caller judges the batch before: the two cores work at once
-        yield from _read_ahead(
-            batch
+        # a thread decodes Parquet (Arrow releases the GIL) from now on, while this one builds the
+        # label tables and then joins labels and judges batches: the two cores work at once
+        reader = _ReadAhead(
+            item
             for seg in inside
-            for table in _segment_tables(seg, base, wanted, batch_rows)
-            for batch in shape.batch(table, start, end)
+            for table in _segment_tables(seg, base, wanted, batch_rows, texts)
+            for item in shape.decode(table, start, end)
         )
+        try:
+            shape.known = Labels(con, folder) if labels else None
+            yield from (shape.join(item) for item in reader)
+        finally:
+            reader.close()
         cols = ", ".join([*BASE, *(quote(FEATURE + n) for n in wanted)])
         where, args = ["seq > ?"], [float(done)]
         if start is not None:
@@ -276,11 +286,15 @@ def scan(
         con.close()
 
 
-def _segment_tables(segment: Segment, base: tuple[str, ...], wanted: list[str], batch_rows: int) -> Iterator[Any]:
+def _segment_tables(
+    segment: Segment, base: tuple[str, ...], wanted: list[str], batch_rows: int, texts: list[str]
+) -> Iterator[Any]:
+    """A segment's rows in tables of ``batch_rows``; the ``texts`` features as dictionary arrays
+    (pandas categoricals)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(segment.path)
+    pf = pq.ParquetFile(segment.path, read_dictionary=[FEATURE + n for n in texts])
     have = set(pf.schema_arrow.names)
     cols = [c for c in (*base, *(FEATURE + n for n in wanted)) if c in have]
     for batch in pf.iter_batches(batch_size=batch_rows, columns=cols, use_threads=False):
@@ -291,42 +305,48 @@ def _segment_tables(segment: Segment, base: tuple[str, ...], wanted: list[str], 
         yield table
 
 
-def _read_ahead(items: Iterator[Any], depth: int = 2) -> Iterator[Any]:
-    """``items`` produced by a thread, up to ``depth`` ahead of the consumer."""
-    import queue
-    import threading
+class _ReadAhead:
+    """``items`` produced by a thread started at once, up to ``depth`` ahead of the consumer;
+    ``close`` stops it (also when nothing was consumed)."""
 
-    done, stop = object(), threading.Event()
-    ready: queue.Queue[Any] = queue.Queue(depth)
+    def __init__(self, items: Iterator[Any], depth: int = 2) -> None:
+        import queue
+        import threading
 
-    def produce() -> None:
+        self._done, self._stop = object(), threading.Event()
+        self._ready: queue.Queue[Any] = queue.Queue(depth)
+        self._items = items
+        threading.Thread(target=self._produce, name="airloop-scan", daemon=True).start()
+
+    def _produce(self) -> None:
+        import queue
+
         try:
-            for item in items:
-                while not stop.is_set():
+            for item in self._items:
+                while not self._stop.is_set():
                     try:
-                        ready.put((item, None), timeout=0.1)
+                        self._ready.put((item, None), timeout=0.1)
                         break
                     except queue.Full:
                         continue
-                if stop.is_set():
+                if self._stop.is_set():
                     return
         except BaseException as exc:  # handed to the consumer
-            ready.put((done, exc))
+            self._ready.put((self._done, exc))
             return
-        ready.put((done, None))
+        self._ready.put((self._done, None))
 
-    worker = threading.Thread(target=produce, name="airloop-scan", daemon=True)
-    worker.start()
-    try:
+    def __iter__(self) -> Iterator[Any]:
         while True:
-            item, error = ready.get()
-            if item is done:
+            item, error = self._ready.get()
+            if item is self._done:
                 if error is not None:
                     raise error
                 return
             yield item
-    finally:
-        stop.set()
+
+    def close(self) -> None:
+        self._stop.set()
 
 
 @dataclass
@@ -339,6 +359,11 @@ class _Shape:
     ids: bool
 
     def batch(self, table: Any, start: float | None, end: float | None) -> Iterator[Batch]:
+        for item in self.decode(table, start, end):
+            yield self.join(item)
+
+    def decode(self, table: Any, start: float | None, end: float | None) -> Iterator[tuple[Any, ...]]:
+        """(frame without labels, probabilities, the rows' entity and request ids) per batch."""
         import pandas as pd
 
         table = self._filter(table, start, end)
@@ -357,14 +382,22 @@ class _Shape:
         )
         prediction = table["prediction"].to_numpy(zero_copy_only=False)
         frame["prediction"] = prediction.astype(object) if self.ids else prediction
-        if self.known is not None:
-            codes = self.known.codes(table["entity_id"], table["request_id"])
-            frame["label"] = pd.Series(self.known.of(codes), dtype=object)
-        else:
-            frame["label"] = pd.Series([None] * len(frame), dtype=object)
         for name in self.wanted:
             frame[name] = table[FEATURE + name].to_pandas()
-        yield Batch(frame, _matrix(table["probabilities"]))
+        yield frame, _matrix(table["probabilities"]), table["entity_id"], table["request_id"]
+
+    def join(self, item: tuple[Any, ...]) -> Batch:
+        """The decoded batch with its labels, after its prediction."""
+        import numpy as np
+        import pandas as pd
+
+        frame, proba, entity, request = item
+        if self.known is not None:
+            label = pd.Series(self.known.of(self.known.codes(entity, request)), dtype=object)
+        else:
+            label = pd.Series(np.full(len(frame), None, dtype=object), dtype=object)
+        frame.insert(frame.columns.get_loc("prediction") + 1, "label", label)
+        return Batch(frame, proba)
 
     def _filter(self, table: Any, start: float | None, end: float | None) -> Any:
         import pyarrow as pa

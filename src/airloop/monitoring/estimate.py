@@ -56,11 +56,13 @@ def estimate_binary(calibration: Calibration, scores: Any, predicted_positive: A
     n = len(p)
     if n == 0:
         return {}
-    tp, fp, fn = p[yes].sum(), (1 - p[yes]).sum(), p[~yes].sum()
-    ranked = np.sort(raw)[::-1]  # p is a function of the score: no need to carry it through an argsort
+    said, expected = int(np.count_nonzero(yes)), float(p.sum())
+    tp = float(p[yes].sum())
+    fp, fn = said - tp, expected - tp
+    ranked = np.sort(raw)  # p is a function of the score: no need to carry it through an argsort
     out: dict[str, float | None] = {
         "roc_auc": expected_auc(ranked, calibration.apply(ranked), ranked=True),
-        "accuracy": float((p[yes].sum() + (1 - p[~yes]).sum()) / n),
+        "accuracy": float((tp + (n - said) - fn) / n),
         "precision": float(tp / (tp + fp)) if tp + fp > 0 else None,
         "recall": float(tp / (tp + fn)) if tp + fn > 0 else None,
         "f1": float(2 * tp / (2 * tp + fp + fn)) if tp + fp + fn > 0 else None,
@@ -71,20 +73,26 @@ def estimate_binary(calibration: Calibration, scores: Any, predicted_positive: A
 
 def expected_auc(raw: Any, p: Any, ranked: bool = False) -> float | None:
     """ROC AUC with each row counted as p positive and 1 - p negative, thresholds at every score
-    (``ranked``: the scores come sorted from the highest)."""
+    (``ranked``: the scores come sorted, lowest first). As the Mann-Whitney sum: each tie group's
+    expected positives times the expected negatives below it plus half of those beside it, which
+    is the trapezoid area of the ROC curve through the groups; in ascending, contiguous order."""
     import numpy as np
 
     if ranked:
-        s, w = raw, p
+        s, w = np.asarray(raw, dtype="float64"), np.asarray(p, dtype="float64")
     else:
-        order = np.argsort(-raw, kind="stable")
-        s, w = raw[order], p[order]
-    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]  # ties share one threshold
-    tp, fp = np.cumsum(w)[last], np.cumsum(1 - w)[last]
-    if tp[-1] <= 0 or fp[-1] <= 0:
+        order = np.argsort(raw, kind="stable")
+        s, w = np.asarray(raw, dtype="float64")[order], np.asarray(p, dtype="float64")[order]
+    if not len(s):
         return None
-    tpr, fpr = np.r_[0.0, tp / tp[-1]], np.r_[0.0, fp / fp[-1]]
-    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    ends = np.append(np.flatnonzero(s[1:] != s[:-1]), len(s) - 1)  # ties share one threshold
+    positives = np.cumsum(w)[ends]
+    negatives = (ends + 1) - positives
+    if positives[-1] <= 0 or negatives[-1] <= 0:
+        return None
+    pos_in, neg_in = np.diff(positives, prepend=0.0), np.diff(negatives, prepend=0.0)
+    pairs = np.sum(pos_in * (negatives - neg_in / 2))
+    return float(pairs / (positives[-1] * negatives[-1]))
 
 
 def estimate_multiclass(probabilities: Any) -> dict[str, float | None]:

@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from airloop.monitoring.window import small_pages
 from airloop.tracking.tags import Tag, labels_of
 
 
@@ -59,6 +60,7 @@ def columns_needed(spec: Any, refs: dict[str, Any]) -> list[str]:
     return names + ([spec.split.column] if spec.split.column and spec.split.column not in names else [])
 
 
+@small_pages
 def over(spec: Any, champion: Any, batches: Iterable[Any], refs: dict[str, Any] | None = None) -> Any:
     """A finished pass over ``batches`` (`data.scan.Batch`es)."""
     seen = start_pass(spec, champion, references(champion) if refs is None else refs)
@@ -84,12 +86,13 @@ def of_frame(frame: Any) -> Any:
     return Batch(frame, proba)
 
 
+@small_pages
 def performance(spec: Any, seen: Any, labels: dict[str, Any] | None) -> dict[str, Any]:
     """Metrics on the labeled predictions; ``labels`` (the champion's classes and positive class)
     maps labels posted as text or numbers onto the model's classes ("1" -> 1, "yes" -> "YES")."""
     import numpy as np
 
-    from airloop.metrics import compute
+    from airloop.metrics import FAST_BINARY, compute, fast_binary
     from airloop.model.labels import coerce
 
     out: dict[str, Any] = {"labeled": seen.labeled.count}
@@ -106,11 +109,19 @@ def performance(spec: Any, seen: Any, labels: dict[str, Any] | None) -> dict[str
         codes, distinct = pd.factorize(values)  # a few distinct labels: coerce each once
         return np.asarray(coerce(list(distinct), classes))[codes]
 
-    y, pred = on_classes(truth), on_classes(answered)
+    positive = labels["positive"] if labels else None
+    index = _class_indexes(spec, classes, truth, answered)
+    # the positive class's column (the last of the two when the champion names none)
+    at = list(classes or []).index(positive) if index is not None and positive is not None else 1
+    slow = [n for n in spec.metric_names if index is None or n not in FAST_BINARY]
+    y, pred = (on_classes(truth), on_classes(answered)) if slow else (None, None)
     metrics: dict[str, float | None] = {}
     for name in spec.metric_names:
         try:
-            value = compute(name, y, pred, proba, classes, labels["positive"] if labels else None)
+            if index is not None and name in FAST_BINARY:
+                value = fast_binary(name, *index, proba, at)
+            else:
+                value = compute(name, y, pred, proba, classes, positive)
         except ValueError as exc:  # e.g. one class only among the labels so far
             value, why = None, str(exc)
         else:
@@ -124,6 +135,28 @@ def performance(spec: Any, seen: Any, labels: dict[str, Any] | None) -> dict[str
     return out
 
 
+def _class_indexes(spec: Any, classes: Any, truth: Any, answered: Any) -> tuple[Any, Any] | None:
+    """A binary model's labels and answers as indexes into its two classes, for the numpy metrics;
+    None when any value is not one of them once coerced (scikit-learn then judges, and says why)."""
+    import numpy as np
+    import pandas as pd
+
+    from airloop.model.labels import coerce
+
+    if spec.task != "binary" or not classes or len(classes) != 2:
+        return None
+    out = []
+    for values in (truth, answered):
+        codes, distinct = pd.factorize(values, use_na_sentinel=False)  # a few distinct values: each once
+        mapped = coerce(list(distinct), classes)
+        where = [next((i for i, c in enumerate(classes) if type(v) is type(c) and v == c), -1) for v in mapped]
+        if -1 in where:
+            return None
+        out.append(np.asarray(where, dtype=np.int8)[codes])
+    return out[0], out[1]
+
+
+@small_pages
 def estimated(spec: Any, seen: Any, calibration: dict[str, Any] | None) -> dict[str, Any]:
     """Performance estimated from the scores alone (CBPE), before labels arrive."""
     from airloop.monitoring.estimate import Calibration, estimate_binary, expected_accuracy

@@ -31,3 +31,23 @@ def test_uuid_width_keys_take_the_zero_copy_path() -> None:
     wanted = keys(ids[::-7] + ["f" * 32])
     assert table.find(wanted).tolist() == list(range(999, -1, -7)) + [-1]
     assert table.find(pa.chunked_array([wanted.slice(3, 5)])).tolist() == list(range(978, 943, -7))
+
+
+def test_a_read_ahead_closed_before_it_was_read_stops_its_thread() -> None:
+    import threading
+    import time
+
+    produced: list[int] = []
+
+    def items():
+        for i in range(100):
+            produced.append(i)
+            yield i
+
+    reader = scan._ReadAhead(items(), depth=2)
+    time.sleep(0.3)
+    assert len(produced) <= 4  # it waits for the consumer
+    reader.close()
+    time.sleep(0.3)
+    assert not [t for t in threading.enumerate() if t.name == "airloop-scan"]
+    assert len(produced) <= 4

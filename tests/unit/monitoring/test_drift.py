@@ -452,3 +452,28 @@ def test_a_registered_statistic_is_usable_everywhere_with_one_edit(reference, fr
     assert Monitoring(numeric_method="mean_gap").numeric_method == "mean_gap"
     with pytest.raises(ValueError, match="use one of psi, ks, mean_gap"):
         Monitoring(numeric_method="chi2")
+
+
+@pytest.mark.parametrize("cuts", [0, 1, 9, 200])
+def test_numeric_bin_counts_equal_a_binary_search_per_value(cuts: int) -> None:
+    from airloop.monitoring.drift import _numeric_counts
+
+    rng = np.random.default_rng(cuts)
+    edges = np.unique(rng.normal(size=cuts))
+    x = np.concatenate([rng.normal(size=5000), edges, [np.nan, np.nan, np.inf, -np.inf]])  # values on the cuts too
+    idx = np.searchsorted(edges, x, side="right")
+    idx[np.isnan(x)] = edges.size + 1
+    assert _numeric_counts(x, edges).tolist() == np.bincount(idx, minlength=edges.size + 2).tolist()
+
+
+def test_a_categorical_column_is_counted_as_its_values() -> None:
+    from airloop.monitoring.drift import CategoryTally
+
+    values = pd.Series(["b", "a", None, "b", "c", None, "b"], dtype="str")
+    plain, coded = CategoryTally.of(values), CategoryTally.of(values.astype("category"))
+    assert coded.known()[0].to_dict() == plain.known()[0].to_dict() == {"b": 3, "a": 1, "c": 1}
+    assert coded.missing == plain.missing == 2
+    both = CategoryTally.of(values.iloc[:3].astype("category"))
+    both += CategoryTally.of(values.iloc[3:])  # a dictionary batch then a plain one: one dtype, merged
+    assert len(both.parts) == 1
+    assert both.known()[0].to_dict() == {"b": 3, "a": 1, "c": 1}

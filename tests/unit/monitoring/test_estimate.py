@@ -53,3 +53,28 @@ def test_permutation_importance_finds_the_column_the_score_uses() -> None:
     imp = permutation_importance(lambda f: float(((f["used"] > 0) == y).mean()), X, ["used", "ignored"])
     assert imp["used"] > 0.4
     assert imp["ignored"] == 0.0
+
+
+def _trapezoid_auc(scores: np.ndarray, weights: np.ndarray) -> float:
+    """The ROC curve walked from the highest threshold down, ties on one point, area by trapezoids."""
+    order = np.argsort(-scores, kind="stable")
+    s, w = scores[order], weights[order]
+    last = np.r_[np.nonzero(np.diff(s))[0], len(s) - 1]
+    tp, fp = np.cumsum(w)[last], np.cumsum(1 - w)[last]
+    tpr, fpr = np.r_[0.0, tp / tp[-1]], np.r_[0.0, fp / fp[-1]]
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+
+
+@pytest.mark.parametrize("decimals", [None, 2])
+def test_expected_auc_is_the_area_under_the_expected_roc_curve(decimals: int | None) -> None:
+    rng = np.random.default_rng(4)
+    scores = rng.beta(2, 5, 50_000)
+    if decimals is not None:  # ties
+        scores = np.round(scores, decimals)
+    weights = np.interp(scores, [0.0, 0.3, 1.0], [0.05, 0.4, 0.9])
+    want = _trapezoid_auc(scores, weights)
+    assert expected_auc(scores, weights) == pytest.approx(want, abs=1e-12)
+    ranked = np.sort(scores)
+    assert expected_auc(ranked, np.interp(ranked, [0.0, 0.3, 1.0], [0.05, 0.4, 0.9]), ranked=True) == pytest.approx(
+        want, abs=1e-12
+    )

@@ -97,9 +97,11 @@ def logged(tmp_path: Path) -> tuple[Path, dict]:
     return log.path, refs
 
 
-def test_the_streaming_pass_equals_the_whole_window(logged: tuple[Path, dict]) -> None:
+@pytest.mark.parametrize("ids", [True, False], ids=["frames-with-ids", "as-the-monitor-reads"])
+def test_the_streaming_pass_equals_the_whole_window(logged: tuple[Path, dict], ids: bool) -> None:
     path, refs = logged
-    seen = over(Spec(), Champion(), scan(path, batch_rows=97), refs)
+    # the monitor reads without ids: text features as dictionary codes, predictions in their own dtype
+    seen = over(Spec(), Champion(), scan(path, batch_rows=97, ids=ids), refs)
     frame = read_predictions(path)  # today's monitor: the whole window as one frame
     assert seen.rows == len(frame) == 2800
 
