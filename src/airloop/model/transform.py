@@ -24,10 +24,12 @@ class FeatureTransform:
     def fit(self, X: Any, y: Any = None) -> FeatureTransform:
         return self
 
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+    def transform(self, X: pd.DataFrame, copy: bool = True) -> pd.DataFrame:
+        """``copy=False`` hands ``X`` itself to the user's function, which may change it: for a caller
+        that built ``X`` for this call alone (the server's request frame: saves ~0.07 ms a request)."""
         fn = import_object(self.path, what="transform", sep=":")
         try:
-            out = fn(X.copy())
+            out = fn(X.copy() if copy else X)
         except Exception as exc:
             raise UserCodeError(
                 f"transform `{self.path}` raised {type(exc).__name__}: {exc}",

@@ -9,6 +9,7 @@ straight through; under load the per-call cost of the model is shared.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -19,9 +20,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airloop.data.predlog import PredictionLog
+from airloop.model.transform import FeatureTransform
 from airloop.serving.holder import Snapshot
 
 log = logging.getLogger("airloop.serving")
+INLINE_ROWS = 64  # a request alone in the server with up to this many records is answered on the loop
 
 
 @dataclass
@@ -35,22 +38,45 @@ class Job:
 
 
 def to_frame(snap: Snapshot, records: list[dict[str, Any]]) -> Any:
-    """Validated records as the frame the model was trained on, built column by column (one
-    DataFrame construction: assigning columns one at a time costs milliseconds per request)."""
+    """Validated records as the frame the model was trained on: the columns, dtypes and values the
+    public ``pd.DataFrame({name: array})`` gives (a test holds them equal), built in half its time."""
     import numpy as np
     import pandas as pd
 
-    columns: dict[str, Any] = {}
-    for col in snap.contract.feature_columns():
+    text = _text_dtype()
+    arrays: list[Any] = []
+    for col in snap.column_index:
         values = [rec.get(col) for rec in records]
         kind = snap.contract.columns[col].kind
         if kind == "numeric":
-            columns[col] = np.array([np.nan if v is None else v for v in values], dtype="float64")
+            arrays.append(np.array([np.nan if v is None else v for v in values], dtype="float64"))
         elif kind == "datetime":
-            columns[col] = _datetimes(values)
+            arrays.append(_datetimes(values))
+        elif text is not None and any(isinstance(v, str) for v in values) and all(_text_or_none(v) for v in values):
+            arrays.append(pd.array(values, dtype=text))  # what pandas infers for strings, without inferring
         else:
-            columns[col] = np.array(values, dtype=object)
-    return pd.DataFrame(columns)
+            arrays.append(np.array(values, dtype=object))
+    # the constructor checks and infers each column again (~0.1 ms of a single-record request);
+    # these arrays are already what it would make. Column labels are plain objects: a transform
+    # that adds columns inserts into this index on every request, ~0.1 ms more with Arrow strings
+    build = getattr(pd.DataFrame, "_from_arrays", None)
+    if build is None or text is None:
+        return pd.DataFrame(dict(zip(snap.column_index, arrays, strict=True)), columns=snap.column_index, copy=False)
+    return build(arrays, snap.column_index, pd.RangeIndex(len(records)), verify_integrity=False)
+
+
+def _text_or_none(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+@functools.cache
+def _text_dtype() -> Any:
+    """The dtype pandas gives a column of Python strings (pandas 3: Arrow-backed ``str``), or None."""
+    import numpy as np
+    import pandas as pd
+
+    dtype = pd.DataFrame({"x": np.array(["a"], dtype=object)})["x"].dtype
+    return dtype if isinstance(dtype, pd.StringDtype) else None
 
 
 def _datetimes(values: list[Any]) -> Any:
@@ -87,7 +113,9 @@ def _through_pipeline(model: Any, frame: Any, method: str) -> Any:
         return getattr(model, method)(frame)
     data = frame
     for _, step in steps[:-1]:
-        if step is not None and step != "passthrough":
+        if isinstance(step, FeatureTransform):  # the request's frame is this call's own: no defensive copy
+            data = step.transform(data, copy=False)
+        elif step is not None and step != "passthrough":
             data = step.transform(data)
     return getattr(steps[-1][1], method)(data)
 
@@ -100,10 +128,13 @@ class Batcher:
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="airloop-predict")
         self.pending: deque[Job] = deque()
         self.batches = 0
+        self.inline = 0  # requests answered on the event loop (the server had nothing else to do)
+        self.running = False  # a batch is in the predict thread
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self.executor.submit(_single_thread_math).result()
+        _single_thread_math()  # the event loop's thread predicts too, when the server is idle
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -124,6 +155,20 @@ class Batcher:
     ) -> Any:
         job = Job(snap, records, request_id, positions, future=asyncio.get_running_loop().create_future())
         self.pending.append(job)
+        if len(self.pending) == 1 and len(records) <= INLINE_ROWS:
+            # alone: answered here, on the event loop, without two thread hand-offs (about 0.2 ms
+            # of a 3 ms request at c=1). One turn of the loop first lets requests read in the same
+            # turn register; any company sends every one of them to the batching thread.
+            await asyncio.sleep(0)
+            if len(self.pending) == 1 and not self.running:
+                self.inline += 1
+                try:
+                    result = self._process([job])[0]
+                finally:
+                    self._discard(job)
+                if isinstance(result, BaseException):
+                    raise result
+                return result
         await self.queue.put(job)
         assert job.future is not None
         return await job.future
@@ -137,10 +182,13 @@ class Batcher:
                 job = self.queue.get_nowait()
                 jobs.append(job)
                 rows += len(job.records)
+            self.running = True
             try:
                 results = await loop.run_in_executor(self.executor, self._process, jobs)
             except BaseException as exc:  # never let the loop die: fail these jobs, keep serving
                 results = [exc] * len(jobs)
+            finally:
+                self.running = False
             for job, result in zip(jobs, results, strict=True):
                 self._discard(job)
                 if job.future is not None and not job.future.done():

@@ -46,6 +46,13 @@ class Snapshot:
         return None if classes is None else classes.tolist()
 
     @cached_property
+    def column_index(self) -> Any:
+        """The request frame's column labels (the contract's features), one Index shared by every frame."""
+        import pandas as pd
+
+        return pd.Index(self.contract.feature_columns(), dtype=object)
+
+    @cached_property
     def positive(self) -> Any:
         """A binary model's positive class, as recorded at training (None otherwise)."""
         known = labels_of(self.tags)
