@@ -22,6 +22,7 @@ from typing import Any
 # A feature column's name in SQLite and in the segments: the prefix keeps feature names such as
 # "ts" or "prediction" apart from the log's own columns.
 FEATURE = "x:"
+FLAT_FEATURES = 7  # in a flat row (``PredictionLog.write_flat``), where the features begin
 
 SCHEMA = """
 create table if not exists predictions (
@@ -121,19 +122,25 @@ class PredictionLog:
     def write(self, rows: list[tuple[Any, ...]]) -> None:
         """Commit rows (request_id, row, ts, version, entity_id, features, prediction, probabilities)
         at once. ``features`` is a dict (or its JSON text); prediction and probabilities are JSON text."""
-        started = time.perf_counter()
         feats = [r[5] if isinstance(r[5], dict) else json.loads(r[5]) for r in rows]
         names = tuple(dict.fromkeys(k for f in feats for k in f))
         values = [
             (r[0], r[1], r[2], str(r[3]), r[4], r[6], r[7], *(_scalar(f.get(n)) for n in names))
             for r, f in zip(rows, feats, strict=True)
         ]
-        requests = {(r[0], r[2]) for r in rows}
-        versions = {(str(r[3]), r[2]) for r in rows if str(r[3]) not in self._versions}
+        self.write_flat(names, values)
+
+    def write_flat(self, names: tuple[str, ...], values: list[tuple[Any, ...]]) -> None:
+        """Commit rows already flat, the server's way: (request_id, row, ts, version as text,
+        entity_id, prediction, probabilities, then one value per feature in ``names``), each value
+        something SQLite stores as it is (None, text, a number). No dict or JSON per record."""
+        started = time.perf_counter()
+        requests = {(v[0], v[2]) for v in values}
+        versions = {(v[3], v[2]) for v in values if v[3] not in self._versions}
         with self._lock:
             self._con.execute("begin immediate")
             try:
-                self._columns(names, feats)
+                self._columns(names, values)
                 self._con.executemany(self._insert(names), values)
                 self._con.executemany("insert or ignore into issued values (?, ?)", requests)
                 if versions:
@@ -143,18 +150,18 @@ class PredictionLog:
                 self._con.execute("rollback")
                 raise
             self._versions.update(v for v, _ in versions)
-        self.written += len(rows)
+        self.written += len(values)
         self.last_commit_seconds = time.perf_counter() - started
 
-    def _columns(self, names: tuple[str, ...], feats: list[dict[str, Any]]) -> None:
+    def _columns(self, names: tuple[str, ...], values: list[tuple[Any, ...]]) -> None:
         """Inside the write transaction: add the features no column holds yet (another process may
         have added them since this one looked), and name the kind of columns that had none."""
         if not all(n in self._known for n in names):
             self._known = feature_columns(self._con)
-        for name in names:
+        for j, name in enumerate(names, start=FLAT_FEATURES):
             if name in self._known and self._known[name] is not None:
                 continue
-            kind = next((k for f in feats if (k := kind_of(f.get(name))) is not None), None)
+            kind = next((k for v in values if (k := kind_of(v[j])) is not None), None)
             if name not in self._known:
                 self._con.execute(f"alter table predictions add column {quote(FEATURE + name)}")
             if kind is not None or name not in self._known:

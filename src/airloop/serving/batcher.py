@@ -12,6 +12,7 @@ import asyncio
 import functools
 import json
 import logging
+import math
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -212,6 +213,7 @@ class Batcher:
             by_snap.setdefault(id(job.snap), []).append(i)
         rows: list[tuple[Any, ...]] = []
         now = time.time()
+        names = tuple(jobs[0].snap.column_index)
         for idxs in by_snap.values():
             group = [jobs[i] for i in idxs]
             try:
@@ -225,30 +227,53 @@ class Batcher:
                     except Exception as exc:
                         log.exception("prediction failed for request %s", job.request_id)
                         outs.append(exc)
-            for i, out in zip(idxs, outs, strict=True):
-                results[i] = out
-                if isinstance(out, BaseException):
-                    continue
-                job = jobs[i]
-                preds, proba = out
-                for r, rec in enumerate(job.records):
-                    entity = rec.get("entity_id")
-                    features = {k: v for k, v in rec.items() if k != "entity_id"}
-                    rows.append(
-                        (
-                            job.request_id,
-                            r if job.positions is None else job.positions[r],
-                            now,
-                            job.snap.version,
-                            None if entity is None else str(entity),
-                            features,
-                            json.dumps(preds[r]),
-                            json.dumps(proba[r]) if proba is not None else None,
-                        )
-                    )
+            if tuple(group[0].snap.column_index) != names:  # versions with other features: log apart
+                self.predlog.write_flat(tuple(group[0].snap.column_index), _log_rows(group, outs, idxs, results, now))
+                continue
+            rows += _log_rows(group, outs, idxs, results, now)
         if rows:
-            self.predlog.write(rows)  # committed before anyone is answered
+            self.predlog.write_flat(names, rows)  # committed before anyone is answered
         return results
+
+
+def _log_rows(
+    group: list[Job], outs: list[Any], idxs: list[int], results: list[Any], now: float
+) -> list[tuple[Any, ...]]:
+    """The answered records as flat log rows (``PredictionLog.write_flat``); each job's result into
+    ``results`` at its index. Answers as JSON text, each distinct answer encoded once."""
+    rows: list[tuple[Any, ...]] = []
+    texts: dict[tuple[type, Any], str] = {}
+    for i, job, out in zip(idxs, group, outs, strict=True):
+        results[i] = out
+        if isinstance(out, BaseException):
+            continue
+        preds, proba = out
+        names = job.snap.column_index
+        encoded = [texts.get((type(p), p)) or texts.setdefault((type(p), p), json.dumps(p)) for p in preds]
+        probas = _json_lists(proba) if proba is not None else [None] * len(preds)
+        for r, rec in enumerate(job.records):
+            entity = rec.get("entity_id")
+            rows.append(
+                (
+                    job.request_id,
+                    r if job.positions is None else job.positions[r],
+                    now,
+                    job.snap.version,
+                    None if entity is None else str(entity),
+                    encoded[r],
+                    probas[r],
+                    *map(rec.get, names),
+                )
+            )
+    return rows
+
+
+def _json_lists(proba: list[list[float]]) -> list[str]:
+    """Each row of probabilities as JSON text: a list of finite floats prints as its JSON (repr is
+    what json.dumps writes for a float), at a fifth of json.dumps' cost; NaN or inf go through json."""
+    if all(math.isfinite(x) for row in proba for x in row):
+        return [repr(row) for row in proba]
+    return [json.dumps(row) for row in proba]
 
 
 def _predict_group(group: list[Job]) -> list[tuple[list[Any], list[list[float]] | None]]:
