@@ -49,3 +49,14 @@ def test_the_request_frame_equals_the_public_constructors(rows: slice) -> None:
     assert got.dtypes.to_dict() == want.dtypes.to_dict()
     pd.testing.assert_frame_equal(got, want, check_column_type=False)
     assert got.columns.dtype == object  # labels a transform inserts into cheaply
+
+
+def test_probabilities_are_logged_as_the_json_json_would_write() -> None:
+    import json
+
+    from airloop.serving.batcher import _json_lists
+
+    rows = [[0.242237, 0.757763], [1.0, 0.0], [1e-07, 0.9999999], [-0.0, 1.0]]
+    assert _json_lists(rows) == [json.dumps(r) for r in rows]
+    odd = [[float("nan"), 1.0], [0.5, 0.5]]  # not finite: json's own spelling
+    assert _json_lists(odd) == [json.dumps(r) for r in odd]
