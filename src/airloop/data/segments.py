@@ -29,6 +29,9 @@ from airloop.data.predlog import BASE, FEATURE, connect, feature_columns, quote
 NAME = re.compile(r"^(seg|lab)-(\d{16})-(\d{16})\.parquet$")
 LABELS = ("id", "ts", "request_id", "entity_id", "label", "source")
 SEGMENT_ROWS = 500_000  # at most this many rows in one segment: ~50-100 MB of memory per round
+# rows deleted per transaction once their segment is in place: the server's commits wait behind
+# each one (100,000 rows in one delete held the write lock for ~0.1 s: a 128 ms p99 at c=1)
+DELETE_ROWS = 5_000
 
 
 def segments_of(log: Path) -> Path:
@@ -124,7 +127,17 @@ def _finish(con: sqlite3.Connection, folder: Path, table: _Table) -> None:
     """Rows a complete segment holds but a killed round did not delete yet."""
     done = max((s.last for s in list_segments(folder, table.prefix)), default=0)
     if done:
-        con.execute(f"delete from {table.name} where {table.key} <= ?", (done,))
+        _delete_through(con, table, done)
+
+
+def _delete_through(con: sqlite3.Connection, table: _Table, last: int) -> None:
+    """Delete the rows up to ``last`` (a segment in place holds them) in short transactions; a
+    kill between them leaves rows that readers skip and the next round deletes."""
+    first = con.execute(f"select min({table.key}) from {table.name}").fetchone()[0]
+    if first is None:
+        return
+    for upto in range(int(first) + DELETE_ROWS - 1, last + DELETE_ROWS, DELETE_ROWS):
+        con.execute(f"delete from {table.name} where {table.key} <= ?", (min(upto, last),))
 
 
 def _round(con: sqlite3.Connection, folder: Path, table: _Table, top: int) -> Segment | None:
@@ -144,7 +157,7 @@ def _round(con: sqlite3.Connection, folder: Path, table: _Table, top: int) -> Se
     ts = [min(r[1 if table is _LABELS else 3] for r in rows), max(r[1 if table is _LABELS else 3] for r in rows)]
     path = folder / f"{table.prefix}-{first:016d}-{last:016d}.parquet"
     _write_atomically(arrow, path, {"airloop.ts": json.dumps(ts), "airloop.rows": str(len(rows))})
-    con.execute(f"delete from {table.name} where {table.key} <= ?", (last,))
+    _delete_through(con, table, last)
     return Segment(path, first, last, len(rows), ts[0], ts[1])
 
 

@@ -135,6 +135,7 @@ class Batcher:
         self.inline = 0  # requests answered on the event loop (the server had nothing else to do)
         self.running = False  # a batch is in the predict thread
         self.alone = 0  # requests in a row that came with no other in the server
+        self._idle_since = time.monotonic()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -146,6 +147,10 @@ class Batcher:
         if self._task:
             self._task.cancel()
         self.executor.shutdown(wait=True)
+
+    def idle_for(self) -> float:
+        """Seconds since the last request was answered; 0 while one is pending."""
+        return 0.0 if self.pending else time.monotonic() - self._idle_since
 
     @property
     def lag(self) -> float:
@@ -209,6 +214,8 @@ class Batcher:
             self.pending.remove(job)
         except ValueError:
             pass
+        if not self.pending:
+            self._idle_since = time.monotonic()
 
     def _process(self, jobs: list[Job]) -> list[Any]:
         """Runs in the predict thread: predict per snapshot, log everything, then answer."""

@@ -58,9 +58,7 @@ class Service:
             self.canary = Canary(self.canary_holder, self.config.canary_percent)
         if self.shadow_holder is not None:
             self.holders[self.shadow_holder.alias] = self.shadow_holder
-            self.shadow = Shadow(
-                self.shadow_holder, self.predlog, self.config.shadow_share, lambda: bool(self.batcher.pending)
-            )
+            self.shadow = Shadow(self.shadow_holder, self.predlog, self.config.shadow_share, self.batcher.idle_for)
 
     def scrape(self) -> dict[str, Any]:
         snap = self.holder.current

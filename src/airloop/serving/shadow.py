@@ -28,14 +28,18 @@ ROUND = 256  # most records per shadow prediction, while the champion stays idle
 # fewest: a round the champion has to wait behind (it got busy, or the shadow stopped yielding)
 # costs it about as long as the round takes, ~1 ms at this size where a full round took ~10 ms
 MIN_ROUND = 16
+# a spell this long without a champion request means no client waits on the server right now; shorter
+# gaps are the time between a client's answer and its next request (at c=1 they are ~0.2 ms)
+IDLE_GAP = 0.02
 YIELD_SECONDS = 1.0  # how long the shadow waits for the champion's queue to empty before it predicts anyway
 
 
 class Shadow:
     def __init__(
-        self, holder: ModelHolder, predlog: PredictionLog, share: float, champion_busy: Callable[[], bool]
+        self, holder: ModelHolder, predlog: PredictionLog, share: float, champion_idle: Callable[[], float]
     ) -> None:
-        self.holder, self.predlog, self.share, self.champion_busy = holder, predlog, share, champion_busy
+        # champion_idle: seconds since the champion last had a request to answer (0 while it has one)
+        self.holder, self.predlog, self.share, self.champion_idle = holder, predlog, share, champion_idle
         self.queue: deque[tuple[str, list[dict[str, Any]], list[int] | None]] = deque()
         self.pending = 0
         self.answered = self.failed = self.dropped = 0
@@ -86,18 +90,19 @@ class Shadow:
         # No lower priority for this thread: it shares the GIL and the log's lock with the champion,
         # and a nice-19 thread holding either while the kernel runs others stalled the champion
         # (priority inversion: its p99 at c=16 was 2.5-3.4x of shadow off; at equal priority 1.03x).
-        # It yields instead: it waits while the champion has requests, and keeps rounds short.
+        # It yields instead: it predicts in the champion's quiet spells (no request for IDLE_GAP),
+        # in rounds that grow while the quiet lasts, and under load only a short round a second.
         size = MIN_ROUND
         while not self._stopping:
             self._wake.wait(1.0)
             self._wake.clear()
             while self.queue and not self._stopping:
                 waited = time.perf_counter()
-                while self.champion_busy() and time.perf_counter() - waited < YIELD_SECONDS:
+                while self.champion_idle() < IDLE_GAP and time.perf_counter() - waited < YIELD_SECONDS:
                     time.sleep(0.001)  # the champion's requests go first
-                # rounds grow while the champion stays idle and fall back to the least as soon as it is not
-                self._round(MIN_ROUND if self.champion_busy() else size)
-                size = MIN_ROUND if self.champion_busy() else min(size * 2, ROUND)
+                quiet = self.champion_idle() >= IDLE_GAP
+                self._round(size if quiet else MIN_ROUND)
+                size = min(size * 2, ROUND) if quiet and self.champion_idle() >= IDLE_GAP else MIN_ROUND
 
     def _round(self, most: int) -> None:
         jobs, n = [], 0
