@@ -568,8 +568,8 @@ def _numeric_counts(x: np.ndarray, cuts: np.ndarray) -> np.ndarray:
         # a bin's count is a difference of "at or above cut k" counts: one vectorised compare per
         # cut, 15x faster than a binary search per value at 9 cuts (10M values: 0.13 s vs 1.9 s)
         missing = int(np.count_nonzero(np.isnan(x)))
-        above = [x.size - missing] + [int(np.count_nonzero(x >= c)) for c in cuts] + [0]
-        return np.array([*(a - b for a, b in zip(above[:-1], above[1:], strict=False)), missing], dtype=np.int64)
+        above = np.array([x.size - missing, *(np.count_nonzero(x >= c) for c in cuts), 0], dtype=np.int64)
+        return np.append(-np.diff(above), missing)
     idx = np.searchsorted(cuts, x, side="right")
     missing = np.isnan(x)
     # NaN sorts after every cut, so searchsorted puts it in the top bin; it gets its own bin instead.

@@ -49,7 +49,7 @@ def to_frame(snap: Snapshot, records: list[dict[str, Any]]) -> Any:
 
     text = _text_dtype()
     arrays: list[Any] = []
-    for col in snap.column_index:
+    for col in snap.feature_names:
         values = [rec.get(col) for rec in records]
         kind = snap.contract.columns[col].kind
         if kind == "numeric":
@@ -224,9 +224,8 @@ class Batcher:
         by_snap: dict[int, list[int]] = {}
         for i, job in enumerate(jobs):
             by_snap.setdefault(id(job.snap), []).append(i)
-        rows: list[tuple[Any, ...]] = []
+        rows: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}  # by feature set: versions may differ
         now = time.time()
-        names = tuple(jobs[0].snap.column_index)
         for idxs in by_snap.values():
             group = [jobs[i] for i in idxs]
             try:
@@ -240,29 +239,33 @@ class Batcher:
                     except Exception as exc:
                         log.exception("prediction failed for request %s", job.request_id)
                         outs.append(exc)
-            if tuple(group[0].snap.column_index) != names:  # versions with other features: log apart
-                self.predlog.write_flat(tuple(group[0].snap.column_index), _log_rows(group, outs, idxs, results, now))
-                continue
-            rows += _log_rows(group, outs, idxs, results, now)
-        if rows:
-            self.predlog.write_flat(names, rows)  # committed before anyone is answered
+            for i, out in zip(idxs, outs, strict=True):
+                results[i] = out
+            rows.setdefault(group[0].snap.feature_names, []).extend(_log_rows(group, outs, now))
+        for names, flat in rows.items():
+            if flat:
+                self.predlog.write_flat(names, flat)  # committed before anyone is answered
         return results
 
 
-def _log_rows(
-    group: list[Job], outs: list[Any], idxs: list[int], results: list[Any], now: float
-) -> list[tuple[Any, ...]]:
-    """The answered records as flat log rows (``PredictionLog.write_flat``); each job's result into
-    ``results`` at its index. Answers as JSON text, each distinct answer encoded once."""
+def _log_rows(group: list[Job], outs: list[Any], now: float) -> list[tuple[Any, ...]]:
+    """The answered records as flat log rows (``PredictionLog.write_flat``). Answers as JSON text,
+    each distinct answer encoded once."""
     rows: list[tuple[Any, ...]] = []
     texts: dict[tuple[type, Any], str] = {}
-    for i, job, out in zip(idxs, group, outs, strict=True):
-        results[i] = out
+
+    def encode(value: Any) -> str:
+        key = (type(value), value)  # 1, 1.0 and True are one dict key but three JSON texts
+        if key not in texts:
+            texts[key] = json.dumps(value)
+        return texts[key]
+
+    for job, out in zip(group, outs, strict=True):
         if isinstance(out, BaseException):
             continue
         preds, proba = out
-        names = job.snap.column_index
-        encoded = [texts.get((type(p), p)) or texts.setdefault((type(p), p), json.dumps(p)) for p in preds]
+        names = job.snap.feature_names
+        encoded = [encode(p) for p in preds]
         probas = _json_lists(proba) if proba is not None else [None] * len(preds)
         for r, rec in enumerate(job.records):
             entity = rec.get("entity_id")

@@ -46,11 +46,16 @@ class Snapshot:
         return None if classes is None else classes.tolist()
 
     @cached_property
+    def feature_names(self) -> tuple[str, ...]:
+        """The contract's features, in the order of the request frame and of the log's rows."""
+        return tuple(self.contract.feature_columns())
+
+    @cached_property
     def column_index(self) -> Any:
-        """The request frame's column labels (the contract's features), one Index shared by every frame."""
+        """The request frame's column labels, one Index shared by every frame."""
         import pandas as pd
 
-        return pd.Index(self.contract.feature_columns(), dtype=object)
+        return pd.Index(self.feature_names, dtype=object)
 
     @cached_property
     def positive(self) -> Any:

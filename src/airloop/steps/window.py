@@ -93,7 +93,6 @@ def performance(spec: Any, seen: Any, labels: dict[str, Any] | None) -> dict[str
     import numpy as np
 
     from airloop.metrics import FAST_BINARY, compute, fast_binary
-    from airloop.model.labels import coerce
 
     out: dict[str, Any] = {"labeled": seen.labeled.count}
     if seen.labeled.count < spec.monitoring.min_labeled:
@@ -101,20 +100,20 @@ def performance(spec: Any, seen: Any, labels: dict[str, Any] | None) -> dict[str
     truth, answered, proba = seen.labeled.arrays()
     classes = labels["classes"] if labels else None
 
-    def on_classes(values: Any) -> Any:  # object arrays of numbers read as "unknown" to sklearn
-        import pandas as pd
+    coded = [_coerced(values, classes) for values in (truth, answered)] if classes else None
 
-        if not classes:
+    def on_classes(values: Any, i: int) -> Any:  # object arrays of numbers read as "unknown" to sklearn
+        if coded is None:
             return np.asarray(list(values))
-        codes, distinct = pd.factorize(values)  # a few distinct labels: coerce each once
-        return np.asarray(coerce(list(distinct), classes))[codes]
+        codes, mapped = coded[i]
+        return np.asarray(mapped)[codes]
 
     positive = labels["positive"] if labels else None
-    index = _class_indexes(spec, classes, truth, answered)
+    index = _class_indexes(spec, classes, coded)
     # the positive class's column (the last of the two when the champion names none)
     at = list(classes or []).index(positive) if index is not None and positive is not None else 1
     slow = [n for n in spec.metric_names if index is None or n not in FAST_BINARY]
-    y, pred = (on_classes(truth), on_classes(answered)) if slow else (None, None)
+    y, pred = (on_classes(truth, 0), on_classes(answered, 1)) if slow else (None, None)
     metrics: dict[str, float | None] = {}
     for name in spec.metric_names:
         try:
@@ -135,22 +134,28 @@ def performance(spec: Any, seen: Any, labels: dict[str, Any] | None) -> dict[str
     return out
 
 
-def _class_indexes(spec: Any, classes: Any, truth: Any, answered: Any) -> tuple[Any, Any] | None:
-    """A binary model's labels and answers as indexes into its two classes, for the numpy metrics;
-    None when any value is not one of them once coerced (scikit-learn then judges, and says why)."""
-    import numpy as np
+def _coerced(values: Any, classes: list[Any]) -> tuple[Any, list[Any]]:
+    """(each value's code, the distinct values coerced onto the model's classes): a few distinct
+    labels, so each is coerced once."""
     import pandas as pd
 
     from airloop.model.labels import coerce
 
-    if spec.task != "binary" or not classes or len(classes) != 2:
+    codes, distinct = pd.factorize(values)
+    return codes, coerce(list(distinct), classes)
+
+
+def _class_indexes(spec: Any, classes: Any, coded: list[tuple[Any, list[Any]]] | None) -> tuple[Any, Any] | None:
+    """A binary model's labels and answers (``_coerced``) as indexes into its two classes, for the
+    numpy metrics; None when any value is not one of them (scikit-learn then judges, and says why)."""
+    import numpy as np
+
+    if spec.task != "binary" or coded is None or len(classes) != 2:
         return None
     out = []
-    for values in (truth, answered):
-        codes, distinct = pd.factorize(values, use_na_sentinel=False)  # a few distinct values: each once
-        mapped = coerce(list(distinct), classes)
+    for codes, mapped in coded:
         where = [next((i for i, c in enumerate(classes) if type(v) is type(c) and v == c), -1) for v in mapped]
-        if -1 in where:
+        if -1 in where or (codes < 0).any():  # a value not a class, or a missing one
             return None
         out.append(np.asarray(where, dtype=np.int8)[codes])
     return out[0], out[1]

@@ -17,7 +17,10 @@ KINDS = {"n": "numeric", "t": "categorical", "when": "datetime", "code": "catego
 
 def snapshot() -> Any:
     columns = {name: SimpleNamespace(kind=kind) for name, kind in KINDS.items()}
-    return SimpleNamespace(column_index=pd.Index(list(KINDS), dtype=object), contract=SimpleNamespace(columns=columns))
+    names = tuple(KINDS)
+    return SimpleNamespace(
+        feature_names=names, column_index=pd.Index(names, dtype=object), contract=SimpleNamespace(columns=columns)
+    )
 
 
 def public(records: list[dict[str, Any]]) -> pd.DataFrame:
