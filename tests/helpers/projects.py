@@ -104,12 +104,13 @@ def write_landing_project(root: Path) -> tuple[Path, Path]:
     return spec, root / "incoming"
 
 
-def train_with_steps(spec_path: Path, ws, run_id: str = "manual_1") -> dict:
-    """Run the train plan in this process, without Airflow: a champion in a few seconds."""
+def train_with_steps(spec_path: Path, ws, run_id: str = "manual_1", until: str | None = None) -> dict:
+    """Run the train plan in this process, without Airflow: a champion in a few seconds (or the
+    tasks up to ``until``)."""
     from airloop.local.inprocess import run_train
     from airloop.spec import load_spec
 
-    return run_train(load_spec(spec_path), ws, run_id)
+    return run_train(load_spec(spec_path), ws, run_id, until=until)
 
 
 SERVING = """

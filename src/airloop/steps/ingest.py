@@ -32,8 +32,11 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
 
     ready_at = ready_time(ls)  # before reading: a marker written meanwhile vouches for the next run
     every = read_batches(ls, until=ready_at)
-    batches = [b for b in every if not b.duplicate_of]
-    duplicates = [{"name": b.name, "duplicate_of": b.duplicate_of} for b in every if b.duplicate_of]
+    batches = [b for b in every if not b.duplicate_of and not b.problem]
+    duplicates = [{"name": b.name, "duplicate_of": b.duplicate_of, "seen": b.seen} for b in every if b.duplicate_of]
+    # refused unread (cannot be read, or named so that data.source.path would never read it):
+    # validation rejects each one alone, with its reason, and the rest of the data goes on
+    refused = [{"name": b.name, "rows": 0, "landed": True, "problem": list(b.problem)} for b in every if b.problem]
     fp = data_fingerprint([b.frame for b in batches])
     rows = sum(len(b.frame) for b in batches)
     tracker = Tracker(ctx.workspace)
@@ -51,6 +54,8 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         params={"rows": rows, "batches": len(batches)},
         tags={**tags, **({Tag.SAME_INPUTS_AS: same} if same else {})},
     )
+    # a landed file is judged as read here: its size and hash are checked again before it moves
+    seen = {b.name: b.seen for b in batches if b.seen is not None}
     return {
         **({"same_inputs_as": same} if same else {}),
         "mlflow_run_id": mlflow_run,
@@ -64,9 +69,11 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
                 "rows": len(b.frame),
                 "landed": b.landed,
                 "uri": frames.save(b.frame, ctx.run_dir / "ingested" / f"{i:04d}.parquet"),
+                **({"seen": seen[b.name]} if b.name in seen else {}),
             }
             for i, b in enumerate(batches)
-        ],
+        ]
+        + refused,
         **({"duplicates": duplicates} if duplicates else {}),
         **({"ready_at": ready_at} if ready_at is not None else {}),
     }

@@ -69,53 +69,78 @@ def _with_reference(contract: dc.Contract, batches: list[dict[str, Any]]) -> dc.
     return contract
 
 
+FILE = "(file)"  # the column of a violation that concerns the whole file
+FILE_RULES = ("unreadable", "wrong_format", "changed")  # a landed file refused for what it is, not its values
+
+
 def settle_landed(
     ctx: StepContext,
     batches: list[dict[str, Any]],
-    report: str,
     duplicates: list[dict[str, Any]] | None = None,
     ready_at: float | None = None,
 ) -> dict[str, Any]:
-    """Landed files that pass join the accumulated data; those that fail go to incoming/rejected/
-    with the report, so a bad batch blocks one run, not every run after it. When any batch fails,
-    the good landed files stay in the landing folder for the next run. A file never replaces another
-    (a taken name gets a ``.landed-N`` suffix), and a byte-identical copy of accepted data goes to
-    incoming/duplicates/ unread. Returns what was done, by file."""
+    """Every landed file ends in exactly one place: data/ when it passed, incoming/rejected/ with its
+    own report when it did not (broke the contract, could not be read, is named so that
+    data.source.path would never read it, or changed after it was judged), incoming/duplicates/ when
+    it is a byte-identical copy of accepted data. One refused file never holds back the good ones
+    beside it. A name that is taken gets a ``.landed-N`` suffix, so a file never replaces another.
+    A file that changed since it was read (still being written after its ``_READY``) is refused and
+    marked so in ``batches``. Each move is atomic; a failed move (a full disk) leaves the file in the
+    landing folder and raises, and the markers stay, so the next run takes it again.
+    Returns what was done, by file."""
+    from airloop.data import landing
     from airloop.data.sources import accumulation_folder, incoming_folder
 
     landed = [b for b in batches if b.get("landed")]
     if not landed and not duplicates:
         _retire_markers(ctx, ready_at)
         return {}
-    failed = any(_blocked(b) for b in batches)
     target = accumulation_folder(ctx.loaded)
-    landing = incoming_folder(ctx.loaded) or target
-    rejected = rejected_folder(landing)
+    folder = incoming_folder(ctx.loaded) or target
+    rejected = rejected_folder(folder)
     done: dict[str, Any] = {}
     for b in landed:
         src = Path(b["name"])
         if not src.exists():
             continue
+        change = landing.changed_since(src, b["seen"]) if b.get("seen") else None
+        if change and not _blocked(b):
+            b["violations"].append(asdict(dc.Violation(FILE, "changed", f"{change} (written to after _READY?)")))
         if _blocked(b):
-            dest = _move(src, rejected)
-            (rejected / f"{dest.name}.report.txt").write_text(report + "\n")
+            dest = landing.free_name(rejected, src.name)
+            report = rejected / f"{dest.name}.report.txt"
+            rejected.mkdir(parents=True, exist_ok=True)
+            landing.write_atomic(report, _file_report(b) + "\n")
+            try:
+                landing.move(src, dest)
+            except Exception:
+                report.unlink(missing_ok=True)
+                raise
             done.setdefault("rejected", []).append(dest.name)
-        elif not failed:
-            dest = _move(src, target)
+        else:
+            dest = landing.move(src, landing.free_name(target, src.name))
             key = "accepted" if dest.name == src.name else "accepted_renamed"
             done.setdefault(key, []).append(dest.name if key == "accepted" else f"{src.name} -> {dest.name}")
     for d in duplicates or []:
         src = Path(d["name"])
-        if src.exists():  # kept, never deleted: a copy of accepted data is set aside, not read twice
-            dest = _move(src, landing / "duplicates")
-            done.setdefault("duplicates", []).append(f"{dest.name} (same bytes as {Path(d['duplicate_of']).name})")
+        if not src.exists():
+            continue
+        if d.get("seen") and landing.changed_since(src, d["seen"]):
+            continue  # no longer a copy of accepted data: the next run judges it as a landing
+        # kept, never deleted: a copy of accepted data is set aside, not read twice
+        dest = landing.move(src, landing.free_name(folder / "duplicates", src.name))
+        done.setdefault("duplicates", []).append(f"{dest.name} (same bytes as {Path(d['duplicate_of']).name})")
     _retire_markers(ctx, ready_at)
     return done
 
 
+def _file_report(batch: dict[str, Any]) -> str:
+    return dc.render(batch["name"], batch["rows"], [dc.Violation(**v) for v in batch["violations"]])
+
+
 def _retire_markers(ctx: StepContext, ready_at: float | None) -> None:
-    """Markers up to ``ready_at`` are spent once no file they vouch for is left waiting; while one
-    is (good files held back by a refused batch), they stay, so the next run takes it."""
+    """Markers up to ``ready_at`` are spent once no file they vouch for is left waiting (a failed
+    move leaves one: they stay, so the next run takes it)."""
     from airloop.data.sources import incoming_folder, landed_files, ready_markers
 
     folder = incoming_folder(ctx.loaded)
@@ -126,15 +151,20 @@ def _retire_markers(ctx: StepContext, ready_at: float | None) -> None:
             marker.unlink(missing_ok=True)
 
 
-def _move(src: Path, folder: Path) -> Path:
-    import shutil
+def _changed(batch: dict[str, Any]) -> bool:
+    return any(v["rule"] == "changed" for v in batch["violations"])
 
-    from airloop.data.sources import free_name
 
-    folder.mkdir(parents=True, exist_ok=True)
-    dest = free_name(folder, src.name)
-    shutil.move(str(src), dest)
-    return dest
+def _hint(ctx: StepContext, bad: list[dict[str, Any]], landing: dict[str, Any]) -> str:
+    fix = "fix or remove the offending file(s)"
+    if landing.get("rejected"):
+        fix = "the refused landed file(s) are in incoming/rejected/ with a report each; land a fixed copy"
+    if any(v["rule"] not in FILE_RULES for b in bad for v in b["violations"]):
+        fix += (
+            "; if the change is intended, declare the contract in the spec or delete "
+            f"{ctx.workspace.contract_file(ctx.loaded.spec.name)} to infer it again"
+        )
+    return fix
 
 
 def _accept(ctx: StepContext, frame: Any, contract: dc.Contract) -> tuple[Any, int]:
@@ -189,6 +219,13 @@ def judge_batches(
     report: dict[str, Any] = {"batches": []}
     texts = []
     target = spec.data.target
+    for batch in batches:
+        if batch.get("problem"):  # refused unread by ingest
+            rule, message = batch["problem"]
+            v = dc.Violation(FILE, rule, message)
+            report["batches"].append({**batch, "violations": [asdict(v)]})
+            texts.append(dc.render(batch["name"], 0, [v]))
+    batches = [b for b in batches if not b.get("problem")]
     for batch, part in zip(batches, parts, strict=True):
         reference = contract is None or contract.is_reference(batch["name"], batch["rows"])
         violations = [] if contract is None or reference else dc.check(part, contract, spec.contract)
@@ -212,16 +249,23 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     from airloop.tracking import Tracker
 
     spec = ctx.loaded.spec
-    whole = [frames.load(b["uri"]) for b in refs["batches"]]  # each file read once, judged, then joined
+    readable = [b for b in refs["batches"] if not b.get("problem")]
+    whole = [frames.load(b["uri"]) for b in readable]  # each file read once, judged, then joined
     judged, unchecked = columns_to_judge(spec, list(dict.fromkeys(str(c) for p in whole for c in p.columns)))
     parts = [part[[c for c in part.columns if c in set(judged)]] for part in whole]
-    contract, origin = _contract(ctx, parts, refs, judged)
+    if readable:
+        contract, origin = _contract(ctx, parts, {**refs, "batches": readable}, judged)
+    else:  # every file was refused unread (the first landing, unreadable): nothing to judge by
+        contract, origin = dc.Contract({}, spec.data.target), "no readable data"
     # The data a contract is inferred from is its reference: judging its files against their own
     # pooled statistics would refuse healthy files for sampling noise (one file's 21.0% nulls
     # against a pooled 20.7% + tolerance). Missing targets are still counted.
     judge = None if origin == INFERRED_HERE else contract
     report, texts = judge_batches(spec, parts, refs["batches"], judge)
     report.update(contract=origin, not_checked=unchecked)
+    # landed files move before the verdict: one that changed since it was read is refused there
+    landing = settle_landed(ctx, report["batches"], refs.get("duplicates"), refs.get("ready_at"))
+    texts += [_file_report(b) for b in report["batches"] if _changed(b)]
     bad, warnings = _verdict(report)
     (ctx.run_dir / "contract_report.json").write_text(json.dumps(report, indent=2, default=str))
     text = _report_text(texts, len(refs["batches"]), origin, warnings if not bad else None, unchecked)
@@ -230,16 +274,15 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     tracker, run_id = Tracker(ctx.workspace), refs["mlflow_run_id"]
     for name in ("contract_report.json", "contract_report.txt", "contract.json"):
         tracker.log_artifact(run_id, str(ctx.run_dir / name), "contract")
-    landing = settle_landed(ctx, report["batches"], text, refs.get("duplicates"), refs.get("ready_at"))
     (ctx.run_dir / "landing.json").write_text(json.dumps(landing, indent=2))
     if bad:
         tracker.log(run_id, tags={Tag.VERDICT: "rejected: data contract violated"})
         tracker.finish(run_id, "FAILED")
         raise ContractViolation(
-            f"{len(bad)} of {len(refs['batches'])} batch(es) break the data contract ({origin}):\n{text}",
+            f"{len(bad)} of {len(refs['batches'])} batch(es) refused: they break the data contract or cannot be "
+            f"used ({origin}):\n{text}",
             report_path=str(ctx.run_dir / "contract_report.txt"),
-            hint="fix or remove the offending file(s); if the change is intended, declare the contract in the "
-            f"spec or delete {ctx.workspace.contract_file(spec.name)} to infer it again",
+            hint=_hint(ctx, bad, landing),
         )
 
     # only now, every file accepted, do they become one frame (the unchecked columns come back too)
