@@ -410,6 +410,26 @@ def _log_status(log: Any) -> str:
     )
 
 
+def _label_files_status(log: Any, folder: Any) -> str:
+    import time
+
+    from airloop.data.labelfiles import summary
+
+    s = summary(log)
+    if not s:
+        return f"label files: none taken yet ({folder})"
+    last = s["last"]
+    line = (
+        f"label files: {s['files']:,} taken, {s['recorded']:,} labels recorded, {s['refused']:,} lines refused, "
+        f"{s['unknown']:,} naming unknown request ids; last {last['name']} "
+        f"({(time.time() - last['ts']) / 3600:.1f} h ago: {last['recorded']} recorded, {last['refused']} refused, "
+        f"{last['unknown']} unknown)"
+    )
+    if s["refused"] or s["unknown"]:
+        line += f"\n  lines not recorded, with their reasons: {folder / 'rejected'}/*.rejects.jsonl"
+    return line
+
+
 def _stack_status(name: str, ws: Any) -> str:
     import json
 
@@ -446,6 +466,7 @@ def _stack_status(name: str, ws: Any) -> str:
     else:
         lines.append("last monitoring verdict: none yet (`airloop monitor PATH`)")
     lines.append(_log_status(ws.prediction_log(name)))
+    lines.append(_label_files_status(ws.prediction_log(name), ws.labels_folder(name)))
     report = ws.report_file(name)
     lines.append(f"report: {report}" + ("" if report.exists() else " (write it with `airloop report PATH`)"))
     return "\n".join(lines)

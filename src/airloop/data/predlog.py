@@ -64,6 +64,15 @@ create table if not exists failures (
     records integer not null,
     error text
 );
+create table if not exists label_files (
+    claim text primary key,
+    name text not null,
+    ts real not null,
+    recorded integer not null,
+    refused integer not null,
+    unknown integer not null,
+    taker text
+);
 """
 
 BASE = ("seq", "request_id", "row", "ts", "model_version", "entity_id", "prediction", "probabilities")
@@ -197,9 +206,14 @@ class PredictionLog:
     def add_labels(self, labels: list[dict[str, Any]], source: str = "api") -> int:
         return self.record_labels(labels, source)[0]
 
-    def record_labels(self, labels: list[dict[str, Any]], source: str = "api") -> tuple[int, list[str]]:
+    def record_labels(
+        self, labels: list[dict[str, Any]], source: str = "api", file: tuple[str, str, int, str] | None = None
+    ) -> tuple[int, list[str]]:
         """Record labels; those naming a request id this log never issued are not stored but returned:
-        (recorded, unknown request ids)."""
+        (recorded, unknown request ids). A label's ``ts`` (when the outcome was observed, epoch
+        seconds) is kept; without one, the time it is recorded. ``file``: (claim, name, refused,
+        taker) of a label file, recorded with its counts in the same transaction; a claim already
+        recorded raises ``sqlite3.IntegrityError`` and records nothing."""
         now = time.time()
         with self._lock:
             asked = {lab["request_id"] for lab in labels if lab.get("request_id") and lab.get("entity_id") is None}
@@ -210,15 +224,33 @@ class PredictionLog:
             }
             unknown = sorted(asked - known)
             rows = [
-                (now, lab.get("request_id"), _str(lab.get("entity_id")), json.dumps(lab["label"]), source)
+                (
+                    now if lab.get("ts") is None else lab["ts"],
+                    lab.get("request_id"),
+                    _str(lab.get("entity_id")),
+                    json.dumps(lab["label"]),
+                    source,
+                )
                 for lab in labels
                 if not (lab.get("request_id") in asked and lab.get("request_id") not in known)
             ]
             self._con.execute("begin")
-            self._con.executemany(
-                "insert into labels (ts, request_id, entity_id, label, source) values (?,?,?,?,?)", rows
-            )
-            self._con.execute("commit")
+            try:
+                if file is not None:
+                    claim, name, refused, taker = file
+                    unknown_lines = len(labels) - len(rows)
+                    self._con.execute(
+                        "insert into label_files values (?,?,?,?,?,?,?)",
+                        (claim, name, now, len(rows), refused, unknown_lines, taker),
+                    )
+                self._con.executemany(
+                    "insert into labels (ts, request_id, entity_id, label, source) values (?,?,?,?,?)", rows
+                )
+                self._con.execute("commit")
+            except BaseException:
+                if self._con.in_transaction:  # SQLite rolls back itself on a full disk
+                    self._con.execute("rollback")
+                raise
         return len(rows), unknown
 
     def count(self) -> int:
@@ -287,41 +319,11 @@ def _migrate_v1(con: sqlite3.Connection) -> None:
     con.execute("drop table predictions_v1")
 
 
-def ingest_label_files(log: PredictionLog, folder: Path) -> int:
-    """Record labels from files dropped in ``folder`` (CSV or JSON lines with request_id or
-    entity_id, and label). A file is claimed by renaming it into ``folder/done`` first, so the
-    server and a monitor run that both look never record the same file twice."""
-    if not folder.exists():
-        return 0
-    total = 0
-    done = folder / "done"
-    for path in sorted(folder.iterdir()):
-        if not path.is_file() or path.suffix not in (".csv", ".jsonl") or path.name.startswith((".", "_")):
-            continue
-        done.mkdir(exist_ok=True)
-        claimed = done / path.name
-        try:
-            path.rename(claimed)
-        except FileNotFoundError:  # someone else claimed it
-            continue
-        if claimed.suffix == ".csv":
-            import csv
+def ingest_label_files(log: PredictionLog, folder: Path, rules: Any = None, taker: str = "") -> int:
+    """Record the labels of the files dropped in ``folder``, checked as POST /labels checks them
+    (``rules``: a ``data.labelcheck.Rules``; None checks their shape only); returns the labels
+    recorded. See ``data.labelfiles`` for the claim, the rejects and the counts."""
+    from airloop.data.labelcheck import Rules
+    from airloop.data.labelfiles import take
 
-            with open(claimed, newline="") as fh:
-                labels = [{k: (v or None) for k, v in row.items()} for row in csv.DictReader(fh)]
-            for lab in labels:  # CSV has only text: "1" is the number 1, "yes" stays a string
-                lab["label"] = _parse_scalar(lab.get("label"))
-        else:
-            labels = [json.loads(line) for line in claimed.read_text().splitlines() if line.strip()]
-        labels = [lab for lab in labels if lab.get("label") is not None]
-        total += log.add_labels(labels, source=f"file:{path.name}")
-    return total
-
-
-def _parse_scalar(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+    return take(log, folder, rules or Rules(), taker).recorded

@@ -19,7 +19,6 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from airloop import __version__
-from airloop.data.predlog import ingest_label_files
 from airloop.serving.guard import Guard
 from airloop.serving.routers import admin, labels, ops, predict
 from airloop.serving.schema import describe_errors
@@ -37,7 +36,7 @@ async def _poll(service: Service) -> None:
         try:
             for holder in service.holders.values():
                 await loop.run_in_executor(None, holder.refresh)
-            await loop.run_in_executor(None, ingest_label_files, service.predlog, service.config.labels_folder)
+            await loop.run_in_executor(None, labels.take_files, service)
             await loop.run_in_executor(None, service.compactor.tick)
         except Exception:  # the poller must outlive any single failure
             log.exception("registry poll failed")

@@ -43,6 +43,13 @@ class Metrics:
             "Records of a batch refused by the data contract while the others were answered.",
             registry=self.registry,
         )
+        self.labels = Counter(
+            "airloop_labels",
+            "Labels by source (api, file) and outcome: recorded, refused by the checks, or naming a request id "
+            "never issued (counted, not stored).",
+            ("source", "outcome"),
+            registry=self.registry,
+        )
         self._series: dict[tuple[str, int], tuple[Any, Any]] = {}
         self.registry.register(_ServingState(state))
 
@@ -53,6 +60,11 @@ class Metrics:
             series = self._series[(path, status)] = (self.requests.labels(path, code), self.latency.labels(path, code))
         series[0].inc()
         series[1].observe(seconds)
+
+    def count_labels(self, source: str, recorded: int, refused: int, unknown: int) -> None:
+        for outcome, n in (("recorded", recorded), ("refused", refused), ("unknown_request_id", unknown)):
+            if n:
+                self.labels.labels(source, outcome).inc(n)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

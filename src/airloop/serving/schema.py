@@ -9,9 +9,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, create_model
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    create_model,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from airloop.data.contract import ColumnRule, Contract
+from airloop.data.labelcheck import unknown_field
 
 # JSON has no NaN: a float field takes finite numbers only (ints are fine).
 Number = StrictFloat | StrictInt
@@ -97,10 +110,27 @@ class ErrorBody(BaseModel):
 
 
 class Label(BaseModel):
+    """The ground truth of an earlier request (request_id) or of your entity (entity_id)."""
+
     model_config = ConfigDict(extra="forbid")
     request_id: StrictStr | None = None
     entity_id: StrictStr | StrictInt | None = None
     label: StrictFloat | StrictInt | StrictStr | StrictBool
+    ts: StrictFloat | StrictInt | StrictStr | None = Field(
+        None,
+        validation_alias=AliasChoices("ts", "timestamp"),
+        description="when the outcome was observed: epoch seconds or ISO 8601 (default: when it is recorded); "
+        "also accepted as `timestamp`",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _label_fields(cls, data: Any) -> Any:
+        # an unknown key would read "not a feature of this model" (the predict wording): name a label's fields
+        wrong = unknown_field(data) if isinstance(data, dict) else None
+        if wrong:
+            raise PydanticCustomError("label_field", wrong.problem)
+        return data
 
 
 class Labels(BaseModel):

@@ -42,7 +42,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     state = json.loads(path.read_text()) if path.exists() else {}
     since = state.get("last_ts")
     log = ctx.workspace.prediction_log(spec.name)
-    take_label_files(ctx, log)
+    take_label_files(ctx, log, champion)
     challenger, canary = live.judge_challenger(ctx, tracker, champion), live.judge_canary(ctx, tracker, champion)
     moved = live.moved(challenger, canary)
     if moved:  # the champion changed: the window is judged against the new one next time
@@ -95,15 +95,21 @@ def tidy(spec: Any, log: Path) -> None:
         drop_older(log, spec.monitoring.retention_days)
 
 
-def take_label_files(ctx: StepContext, log: Path) -> None:
-    """Labels dropped as files (the server takes them too; whoever is first records them)."""
+def take_label_files(ctx: StepContext, log: Path, champion: Any) -> None:
+    """Labels dropped as files (the server takes them too; whoever is first records them), checked
+    against the champion's task and classes as POST /labels checks them: the champion's tags hold
+    its classes, already read here, so no model is loaded for it."""
     if not log.exists():
         return
-    from airloop.data.predlog import PredictionLog, ingest_label_files
+    from airloop.data.labelcheck import Rules
+    from airloop.data.labelfiles import take
+    from airloop.data.predlog import PredictionLog
 
+    known = labels_of(champion.tags)
+    rules = Rules.of(ctx.loaded.spec.task, known["classes"] if known else None)
     predlog = PredictionLog(log)
     try:
-        ingest_label_files(predlog, ctx.workspace.labels_folder(ctx.name))
+        take(predlog, ctx.workspace.labels_folder(ctx.name), rules, f"monitor {ctx.run_id}")
     finally:
         predlog.close()
 

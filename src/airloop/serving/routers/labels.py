@@ -1,15 +1,16 @@
-"""POST /labels: ground truth for earlier requests or entities, into the prediction log."""
+"""POST /labels: ground truth for earlier requests or entities, into the prediction log; and the
+label files dropped in the labels folder, taken by the poller with the same checks."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from airloop.model.labels import coerce
+from airloop.data.labelcheck import Refused, Rules, check
+from airloop.data.labelfiles import take
 from airloop.serving.schema import Labels
 from airloop.serving.service import Service, error, get_service
 
@@ -18,18 +19,18 @@ router = APIRouter(tags=["predict"])
 
 @router.post("/labels", summary="Record ground truth for earlier requests or entities")
 async def labels(payload: Labels, service: Service = Depends(get_service)) -> Any:
-    bad = [i for i, lab in enumerate(payload.labels) if lab.request_id is None and lab.entity_id is None]
-    if bad:
-        return error(
-            422,
-            "each label needs a request_id or an entity_id",
-            [{"field": f"labels[{i}]", "problem": "no request_id or entity_id"} for i in bad[:20]],
-        )
-    wrong = _not_a_label(service, [lab.label for lab in payload.labels])
-    if wrong:
-        return error(422, "labels do not match the model's task", wrong)
-    rows = [lab.model_dump() for lab in payload.labels]
+    rules = rules_of(service)
+    judged = [check(lab.model_dump(), rules) for lab in payload.labels]
+    refused = [(i, r) for i, r in enumerate(judged) if isinstance(r, Refused)]
+    if refused:
+        service.metrics.count_labels("api", 0, len(refused), 0)
+        details = [
+            {"field": f"labels[{i}]" + (f".{r.field}" if r.field else ""), "problem": r.problem} for i, r in refused
+        ]
+        return error(422, _headline([r for _, r in refused]), details[:20])
+    rows = [r for r in judged if not isinstance(r, Refused)]
     n, unknown = await asyncio.get_running_loop().run_in_executor(None, service.predlog.record_labels, rows)
+    service.metrics.count_labels("api", n, 0, len(rows) - n)
     if unknown and not n:
         return error(
             422,
@@ -42,17 +43,23 @@ async def labels(payload: Labels, service: Service = Depends(get_service)) -> An
     return JSONResponse(body)
 
 
-def _not_a_label(service: Service, values: list[Any]) -> list[dict[str, str]]:
-    """Labels the monitor could not score: a class the model does not know, or text for a regression."""
+def rules_of(service: Service) -> Rules:
+    """What a label must be for the model being served (its shape only while none is loaded)."""
     snap = service.holder.current
-    if snap is None:
-        return []
-    if snap.task == "regression":
-        bad = [(i, v) for i, v in enumerate(values) if isinstance(v, (str, bool))]
-        need = "a number"
-    else:
-        classes = snap.classes or []
-        known = coerce(values, classes)
-        bad = [(i, v) for i, (v, k) in enumerate(zip(values, known, strict=True)) if k not in classes]
-        need = "one of " + ", ".join(json.dumps(c) for c in classes)
-    return [{"field": f"labels[{i}].label", "problem": f"{v!r} is not {need}"} for i, v in bad[:20]]
+    return Rules() if snap is None else Rules.of(snap.task, snap.classes)
+
+
+def take_files(service: Service) -> None:
+    """The poller's turn at the labels folder; files wait while no model is loaded to check them by."""
+    if service.holder.current is None:
+        return
+    taken = take(service.predlog, service.config.labels_folder, rules_of(service), "server")
+    service.metrics.count_labels("file", taken.recorded, taken.refused, taken.unknown)
+
+
+def _headline(refused: list[Refused]) -> str:
+    if all(r.problem == "no request_id or entity_id" for r in refused):
+        return "each label needs a request_id or an entity_id"
+    if all(r.field == "label" for r in refused):
+        return "labels do not match the model's task"
+    return "labels refused: see details"
