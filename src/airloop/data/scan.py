@@ -445,12 +445,14 @@ def _matrix(column: Any) -> np.ndarray | None:
     return out
 
 
-def read_predictions(path: Path, start: float | None = None, end: float | None = None) -> pd.DataFrame:
+def read_predictions(path: str | Path, start: float | None = None, end: float | None = None) -> pd.DataFrame:
     """Predictions logged in [start, end) (epoch seconds) as a frame: one row per record with
     request_id, row, logged_at, model_version, entity_id, prediction, probabilities and label (the
-    latest, joined by entity id, else by request id), and the features as columns."""
+    latest, joined by entity id, else by request id), and the features as columns. ``path`` is the
+    log's ``predictions.db`` (a string or a Path)."""
     import pandas as pd
 
+    path = Path(path)
     if not path.exists():
         return pd.DataFrame()
     frames = [batch.with_lists() for batch in scan(path, start, end)]

@@ -11,7 +11,8 @@ from airloop.errors import DataError
 from airloop.scaffold.profile import InitError, Profile, plausible_targets, profile
 from airloop.scaffold.render import render, spec_name
 
-GENERIC_STEMS = {"data", "train", "dataset", "input", "part-0", "part_0"}  # name the project by its folder
+# names that say nothing of the project: it is named by the first folder up that does
+GENERIC_STEMS = {"data", "datasets", "dataset", "raw", "input", "inputs", "train", "part-0", "part_0"}
 PROFILE_ROWS = 200_000  # profiling a sample is enough to decide kinds and roles
 
 
@@ -58,14 +59,30 @@ def init_project(
         raise InitError(f"{path} already exists", hint="pass --force to overwrite it, or --out another folder")
     prof = profile(frame, target, task)  # type: ignore[arg-type]
     source = data if glob.has_magic(data) else str(files[0])
-    rel = source if Path(source).is_absolute() else os.path.relpath(Path(source).absolute(), out_dir)
-    stem = files[0].stem
-    if len(files) > 1 or stem.lower() in GENERIC_STEMS:
-        stem = files[0].resolve().parent.name
-    text = render(prof, name or spec_name(stem), rel)
+    text = render(prof, name or spec_name(project_stem(files)), relative_source(source, out_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return Written(path, prof, text)
+
+
+def project_stem(files: list[Path]) -> str:
+    """A name for the project: the file's stem, else (several files, or a generic name such as
+    train.csv) the first folder up that is not generic itself (flights/data/*.csv -> flights)."""
+    stem = files[0].stem
+    if len(files) == 1 and stem.lower() not in GENERIC_STEMS:
+        return stem
+    for folder in files[0].resolve().parents:
+        if folder.name and folder.name.lower() not in GENERIC_STEMS:
+            return folder.name
+    return stem
+
+
+def relative_source(source: str, out_dir: Path) -> str:
+    """data.source.path relative to the spec's folder, so the project can move as a whole."""
+    try:
+        return Path(os.path.relpath(Path(source).absolute(), out_dir)).as_posix()
+    except ValueError:  # another drive: no relative path exists
+        return source
 
 
 def decisions(w: Written) -> str:

@@ -11,6 +11,7 @@ import traceback
 from typing import Any
 
 from airloop.errors import AirloopError
+from airloop.quiet import quiet_libraries
 from airloop.steps.context import StepContext
 from airloop.tracking.tags import Tag
 
@@ -53,6 +54,7 @@ def execute(
     **kwargs: Any,
 ) -> dict[str, Any]:
     """Run stage ``kind``; return ``refs`` merged with its output (or the output alone)."""
+    quiet_libraries()
     task_id = task_id or kind
     label = task_id + (f"[{kwargs['batch']['candidate']}#{kwargs['batch']['index']}]" if "batch" in kwargs else "")
     ctx.emit({"event": "start", "task": task_id, "label": label, "try": ctx.try_number})

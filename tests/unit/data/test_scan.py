@@ -51,3 +51,17 @@ def test_a_read_ahead_closed_before_it_was_read_stops_its_thread() -> None:
     time.sleep(0.3)
     assert not [t for t in threading.enumerate() if t.name == "airloop-scan"]
     assert len(produced) <= 4
+
+
+def test_read_predictions_takes_a_string_path(tmp_path) -> None:
+    """Issue 25: the README's `read_predictions(path, ...)` raised AttributeError on a str."""
+    from airloop.data.predlog import PredictionLog
+    from airloop.data.scan import read_predictions
+
+    log = PredictionLog(tmp_path / "predictions.db")
+    log.write_flat(("x",), [("r1", 0, 1.0, "1", "e1", "1", "[0.4, 0.6]", 0.5)])
+    log.close()
+    frame = read_predictions(str(tmp_path / "predictions.db"))
+    assert frame["request_id"].tolist() == ["r1"]
+    assert frame["x"].tolist() == [0.5]
+    assert read_predictions(str(tmp_path / "missing.db")).empty

@@ -62,3 +62,19 @@ def test_init_keeps_an_existing_spec_unless_forced(tmp_path: Path) -> None:
     assert again.exit_code == 2
     assert "--force" in again.output
     assert CliRunner().invoke(main, [*args, "--force"]).exit_code == 0
+
+
+def test_init_names_the_project_by_its_folder_and_writes_a_relative_path(tmp_path: Path) -> None:
+    """Issue 25: files in flights/data/ named the project `data`, and an absolute data path was
+    written as it was given, so the spec broke when the folder moved."""
+    for i in range(2):
+        _data(tmp_path / "flights" / "data" / f"part_{i}.csv")
+    given = str(tmp_path / "flights" / "data" / "*.csv")  # absolute, as a user may type it
+    result = CliRunner().invoke(main, ["init", given, "--target", "kind", "--out", str(tmp_path / "flights")])
+    assert result.exit_code == 0, result.output
+    spec = load_spec(tmp_path / "flights" / "airloop.yaml").spec
+    assert spec.name == "flights"
+    assert spec.data.source.path == "data/*.csv"
+
+    (tmp_path / "flights").rename(tmp_path / "moved")  # the project moves as a whole
+    assert load_spec(tmp_path / "moved" / "airloop.yaml", deep=True).spec.name == "flights"
