@@ -58,6 +58,7 @@ create table if not exists shadow_predictions (
     primary key (request_id, row, model_version)
 );
 create index if not exists shadow_version on shadow_predictions(model_version, ts);
+create table if not exists probe (id integer primary key, ts real not null);
 create table if not exists failures (
     ts real not null,
     model_version text not null,
@@ -147,7 +148,7 @@ class PredictionLog:
         requests = {(v[0], v[2]) for v in values}
         versions = {(v[3], v[2]) for v in values if v[3] not in self._versions}
         with self._lock:
-            self._con.execute("begin immediate")
+            self._begin("begin immediate")
             try:
                 self._columns(names, values)
                 self._con.executemany(self._insert(names), values)
@@ -156,7 +157,8 @@ class PredictionLog:
                     self._con.executemany("insert or ignore into versions values (?, ?)", versions)
                 self._con.execute("commit")
             except BaseException:
-                self._con.execute("rollback")
+                self._rollback()
+                self._known = {}  # a rolled-back `alter table` added no column: look again next time
                 raise
             self._versions.update(v for v, _ in versions)
         self.written += len(values)
@@ -193,15 +195,36 @@ class PredictionLog:
         """Records a model failed on (a canary; the champion answered them instead)."""
         self._commit("insert into failures values (?,?,?,?)", [(time.time(), str(version), records, error[:500])])
 
+    def probe(self) -> None:
+        """One small commit, raising what a real write would (the server asks while writes fail)."""
+        self._commit("insert or replace into probe values (1, ?)", [(time.time(),)])
+
     def _commit(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         with self._lock:
-            self._con.execute("begin")
+            self._begin("begin")
             try:
                 self._con.executemany(sql, rows)
                 self._con.execute("commit")
             except BaseException:
-                self._con.execute("rollback")
+                self._rollback()
                 raise
+
+    def _begin(self, statement: str) -> None:
+        # a transaction still open here was left by a write that failed without rolling back (every
+        # write holds the lock): end it, or every later write fails on "within a transaction"
+        if self._con.in_transaction:
+            self._rollback()
+        self._con.execute(statement)
+
+    def _rollback(self) -> None:
+        """Roll back if a transaction is still open. On a full disk SQLite has already rolled it
+        back: a second rollback would raise "no transaction is active" and hide the real error."""
+        if not self._con.in_transaction:
+            return
+        try:
+            self._con.execute("rollback")
+        except sqlite3.Error:  # the caller raises the error that caused the rollback
+            pass
 
     def add_labels(self, labels: list[dict[str, Any]], source: str = "api") -> int:
         return self.record_labels(labels, source)[0]

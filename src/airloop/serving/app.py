@@ -33,6 +33,8 @@ async def _poll(service: Service) -> None:
     loop = asyncio.get_running_loop()
     while True:
         await asyncio.sleep(service.config.poll_seconds)
+        if not service.log_health.writable:  # no traffic may come to find out that space is back
+            await loop.run_in_executor(None, service.log_health.probe, service.predlog)
         try:
             for holder in service.holders.values():
                 await loop.run_in_executor(None, holder.refresh)

@@ -9,7 +9,6 @@ straight through; under load the per-call cost of the model is shared.
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import math
@@ -17,12 +16,12 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from airloop.data.predlog import PredictionLog
-from airloop.model.transform import FeatureTransform
+from airloop.scoring.frame import predict
 from airloop.serving.holder import Snapshot
+from airloop.serving.storage import LogHealth
 
 log = logging.getLogger("airloop.serving")
 INLINE_ROWS = 64  # a request alone in the server with up to this many records is answered on the loop
@@ -41,92 +40,10 @@ class Job:
     future: asyncio.Future[Any] | None = None
 
 
-def to_frame(snap: Snapshot, records: list[dict[str, Any]]) -> Any:
-    """Validated records as the frame the model was trained on: the columns, dtypes and values the
-    public ``pd.DataFrame({name: array})`` gives (a test holds them equal), built in half its time."""
-    import numpy as np
-    import pandas as pd
-
-    text = _text_dtype()
-    arrays: list[Any] = []
-    for col in snap.feature_names:
-        values = [rec.get(col) for rec in records]
-        kind = snap.contract.columns[col].kind
-        if kind == "numeric":
-            arrays.append(np.array([np.nan if v is None else v for v in values], dtype="float64"))
-        elif kind == "datetime":
-            arrays.append(_datetimes(values))
-        elif text is not None and any(isinstance(v, str) for v in values) and all(_text_or_none(v) for v in values):
-            arrays.append(pd.array(values, dtype=text))  # what pandas infers for strings, without inferring
-        else:
-            arrays.append(np.array(values, dtype=object))
-    # the constructor checks and infers each column again (~0.1 ms of a single-record request);
-    # these arrays are already what it would make. Column labels are plain objects: a transform
-    # that adds columns inserts into this index on every request, ~0.1 ms more with Arrow strings
-    build = getattr(pd.DataFrame, "_from_arrays", None)
-    if build is None or text is None:
-        return pd.DataFrame(dict(zip(snap.column_index, arrays, strict=True)), columns=snap.column_index, copy=False)
-    return build(arrays, snap.column_index, pd.RangeIndex(len(records)), verify_integrity=False)
-
-
-def _text_or_none(value: Any) -> bool:
-    return value is None or isinstance(value, str)
-
-
-@functools.cache
-def _text_dtype() -> Any:
-    """The dtype pandas gives a column of Python strings (pandas 3: Arrow-backed ``str``), or None."""
-    import numpy as np
-    import pandas as pd
-
-    dtype = pd.DataFrame({"x": np.array(["a"], dtype=object)})["x"].dtype
-    return dtype if isinstance(dtype, pd.StringDtype) else None
-
-
-def _datetimes(values: list[Any]) -> Any:
-    """ISO-8601 strings as naive UTC datetime64 (how the training data held them)."""
-    import numpy as np
-
-    out = np.empty(len(values), dtype="datetime64[us]")
-    for i, v in enumerate(values):
-        if v is None:
-            out[i] = np.datetime64("NaT")
-            continue
-        dt = v if isinstance(v, datetime) else datetime.fromisoformat(v.replace("Z", "+00:00"))
-        if dt.tzinfo is not None:
-            dt = dt.astimezone(UTC).replace(tzinfo=None)
-        out[i] = np.datetime64(dt, "us")
-    return out
-
-
-def predict(snap: Snapshot, records: list[dict[str, Any]]) -> tuple[list[Any], list[list[float]] | None]:
-    frame = to_frame(snap, records)
-    model = snap.model
-    if snap.task != "regression" and hasattr(model, "predict_proba"):
-        proba = _through_pipeline(model, frame, "predict_proba")
-        # one pass through the pipeline: the predicted class is the most probable one
-        preds = model.classes_[proba.argmax(axis=1)].tolist()
-        return preds, proba.round(6).tolist()
-    return _through_pipeline(model, frame, "predict").tolist(), None
-
-
-def _through_pipeline(model: Any, frame: Any, method: str) -> Any:
-    """Pipeline.predict_proba without its per-call routing and validation (~0.5 ms a request)."""
-    steps = getattr(model, "steps", None)
-    if not steps:
-        return getattr(model, method)(frame)
-    data = frame
-    for _, step in steps[:-1]:
-        if isinstance(step, FeatureTransform):  # the request's frame is this call's own: no defensive copy
-            data = step.transform(data, copy=False)
-        elif step is not None and step != "passthrough":
-            data = step.transform(data)
-    return getattr(steps[-1][1], method)(data)
-
-
 class Batcher:
-    def __init__(self, predlog: PredictionLog, max_rows: int = 4096) -> None:
+    def __init__(self, predlog: PredictionLog, max_rows: int = 4096, health: LogHealth | None = None) -> None:
         self.predlog = predlog
+        self.health = health or LogHealth()
         self.max_rows = max_rows
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
         self.executor = ThreadPoolExecutor(1, thread_name_prefix="airloop-predict")
@@ -242,9 +159,13 @@ class Batcher:
             for i, out in zip(idxs, outs, strict=True):
                 results[i] = out
             rows.setdefault(group[0].snap.feature_names, []).extend(_log_rows(group, outs, now))
-        for names, flat in rows.items():
-            if flat:
-                self.predlog.write_flat(names, flat)  # committed before anyone is answered
+        try:
+            for names, flat in rows.items():
+                if flat:
+                    self.predlog.write_flat(names, flat)  # committed before anyone is answered
+        except Exception as exc:  # nothing is answered that is not logged: these requests fail whole
+            raise self.health.failed(exc) from exc
+        self.health.succeeded()
         return results
 
 

@@ -17,9 +17,10 @@ from typing import Any
 from pydantic import BaseModel, TypeAdapter
 
 from airloop.data.contract import Contract
-from airloop.errors import RegistryError
+from airloop.errors import AirloopError, RegistryError
+from airloop.scoring.smoke import load, smoke_test
 from airloop.serving.schema import batch_model, record_model
-from airloop.tracking.tags import CHAMPION, Tag, labels_of, metrics_of
+from airloop.tracking.tags import CHAMPION, labels_of, metrics_of
 from airloop.workspace import Workspace
 
 log = logging.getLogger("airloop.serving")
@@ -64,29 +65,30 @@ class Snapshot:
         return known.get("positive") if known else None
 
 
-def load_snapshot(ws: Workspace, name: str, version: str, task: str, unknown: str, max_records: int) -> Snapshot:
-    import mlflow.artifacts
-    import mlflow.sklearn
-
-    from airloop.tracking import Tracker
-
-    tracker = Tracker(ws)
-    mv = tracker.version(name, version)
-    tags = dict(mv.tags)
-    uri = tags.get(Tag.CONTRACT_URI)
-    if not uri:
-        raise RegistryError(
-            f"version {version} of `{name}` carries no data contract",
-            hint="register models with `airloop run` so that the contract is stored",
-        )
-    contract = Contract.from_json(mlflow.artifacts.load_text(uri))
-    model = mlflow.sklearn.load_model(f"models:/{name}/{version}")
-    record = record_model(contract, unknown)
+def load_snapshot(
+    ws: Workspace, name: str, version: str, task: str, unknown: str, max_records: int, smoke: bool = True
+) -> Snapshot:
+    """Load a version; with ``smoke``, it must first answer its own input example through the
+    prediction path requests take (``scoring.smoke``), else it raises and is never served."""
+    loaded = load(ws, name, str(version), task)
+    record = record_model(loaded.contract, unknown)
     batch = batch_model(record, max_records)
-    metrics = metrics_of(tags)
-    return Snapshot(
-        name, str(version), model, contract, record, batch, TypeAdapter(record), TypeAdapter(batch), metrics, tags, task
+    snap = Snapshot(
+        name,
+        str(version),
+        loaded.model,
+        loaded.contract,
+        record,
+        batch,
+        TypeAdapter(record),
+        TypeAdapter(batch),
+        metrics_of(loaded.tags),
+        loaded.tags,
+        task,
     )
+    if smoke:
+        smoke_test(snap, loaded.example, loaded.example_source, name, str(version))
+    return snap
 
 
 class ModelHolder:
@@ -101,9 +103,13 @@ class ModelHolder:
         max_records: int,
         alias: str = CHAMPION,
         drop_when_unset: bool = False,
+        smoke: bool = True,
     ) -> None:
         self.ws, self.name, self.task, self.unknown, self.max_records = ws, name, task, unknown, max_records
         self.alias = alias
+        # a version answers its input example before it answers clients; a shadow answers none (its
+        # failures are counted on /model: refusing it would hide what the shadow is there to show)
+        self.smoke = smoke
         # the champion keeps serving if its alias vanishes; a shadow stops when its alias does
         self.drop_when_unset = drop_when_unset
         self.current: Snapshot | None = None
@@ -128,7 +134,7 @@ class ModelHolder:
 
         def target() -> None:
             try:
-                box["snap"] = load_snapshot(self.ws, self.name, version, self.task, self.unknown, self.max_records)
+                box["snap"] = self._load(version)
             except BaseException as exc:  # reported below, in the caller's thread
                 box["error"] = exc
 
@@ -142,7 +148,7 @@ class ModelHolder:
             )
         if "error" in box:
             exc = box["error"]
-            if isinstance(exc, RegistryError):
+            if isinstance(exc, AirloopError):  # says what is wrong: refused by the smoke test, or no contract
                 raise exc
             raise RegistryError(
                 f"{self.alias} v{version} failed to load: {type(exc).__name__}: {exc}",
@@ -172,7 +178,7 @@ class ModelHolder:
                 return {"status": "unchanged", "version": before, "error": (self.last_error or {}).get("error")}
             started = time.perf_counter()
             try:
-                snap = load_snapshot(self.ws, self.name, version, self.task, self.unknown, self.max_records)
+                snap = self._load(version)
             except Exception as exc:
                 self._failed_version = version
                 self.last_error = {
@@ -180,6 +186,8 @@ class ModelHolder:
                     "version": version,
                     "error": f"{type(exc).__name__}: {str(exc)[:500]}",
                 }
+                if isinstance(exc, AirloopError) and exc.hint:
+                    self.last_error["fix"] = exc.hint
                 log.error("%s v%s failed to load; still serving v%s: %s", self.alias, version, before, exc)
                 return {"status": "failed", "version": before, "error": self.last_error["error"]}
             self.current = snap  # the swap: requests that already hold the old snapshot finish on it
@@ -189,3 +197,6 @@ class ModelHolder:
             self.swaps.append(info)
             log.info("swapped %s v%s -> v%s in %.2fs", self.name, before, version, info["load_seconds"])
             return {"status": "swapped", "version": version, "from": before}
+
+    def _load(self, version: str) -> Snapshot:
+        return load_snapshot(self.ws, self.name, version, self.task, self.unknown, self.max_records, self.smoke)

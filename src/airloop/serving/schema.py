@@ -6,7 +6,6 @@ carry entity ids for joining labels later. Validation errors name each offending
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -14,10 +13,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     StrictBool,
     StrictFloat,
     StrictInt,
     StrictStr,
+    WithJsonSchema,
     create_model,
     model_validator,
 )
@@ -25,9 +26,40 @@ from pydantic_core import PydanticCustomError
 
 from airloop.data.contract import ColumnRule, Contract
 from airloop.data.labelcheck import unknown_field
+from airloop.scoring.frame import parse_time
 
 # JSON has no NaN: a float field takes finite numbers only (ints are fine).
 Number = StrictFloat | StrictInt
+
+
+def _time(value: Any) -> Any:
+    """A time feature is checked with the parser that builds the model's frame (``parse_time``), so
+    that what passes here the batcher can read; the value itself goes on as the client sent it."""
+    if value is None:
+        raise PydanticCustomError("datetime_type", "null is not allowed here")
+    try:
+        parse_time(value)
+    except TypeError:
+        raise PydanticCustomError("datetime_type", "Input should be ISO 8601 text or epoch seconds") from None
+    except ValueError:
+        raise PydanticCustomError(
+            "time_value",
+            "not a time: {value} (give ISO 8601 text such as 2013-07-02T10:00:00Z, or epoch seconds)",
+            {"value": repr(value)[:60]},
+        ) from None
+    return value
+
+
+Time = Annotated[
+    Any,
+    PlainValidator(_time),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
+            "description": "ISO 8601 text (without an offset: UTC), or epoch seconds (UTC)",
+        }
+    ),
+]
 ENTITY = "entity_id"
 
 
@@ -41,7 +73,7 @@ def _field_type(rule: ColumnRule, unknown: str) -> Any:
     elif rule.kind == "boolean":
         base = StrictBool
     elif rule.kind == "datetime":
-        base = datetime
+        base = Time
     elif rule.categories and unknown == "reject":
         base = Literal[tuple(rule.categories)]  # type: ignore[valid-type]
     else:

@@ -28,7 +28,7 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
     shadow = None
     if cfg.shadow:  # loaded now if it exists; the poller picks it up (or drops it) as its alias moves
         shadow = ModelHolder(
-            ws, spec.name, spec.task, "accept", cfg.max_records, alias=cfg.shadow, drop_when_unset=True
+            ws, spec.name, spec.task, "accept", cfg.max_records, alias=cfg.shadow, drop_when_unset=True, smoke=False
         )
         shadow.refresh()
     canary = None
@@ -49,6 +49,7 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
         cfg.batch_errors,
         cfg.shadow_share,
         cfg.canary.percent if cfg.canary else 0.0,
+        root=loaded.root,
     )
     app = create_app(Service(holder, predlog, config, shadow, canary))
     info = {

@@ -19,6 +19,7 @@ from airloop.serving.canary import Canary
 from airloop.serving.holder import ModelHolder
 from airloop.serving.metrics import Metrics
 from airloop.serving.shadow import Shadow
+from airloop.serving.storage import LogHealth
 
 
 @dataclass
@@ -30,6 +31,7 @@ class ServeConfig:
     batch_errors: str = "partial"
     shadow_share: float = 1.0
     canary_percent: float = 0.0
+    root: Path | None = None  # the spec's folder: /model shows data paths relative to it
 
 
 @dataclass
@@ -46,9 +48,11 @@ class Service:
     # more holders by alias (shadow, canary) join here; the champion is always one of them
     holders: dict[str, ModelHolder] = field(init=False)
     compactor: Background = field(init=False)
+    log_health: LogHealth = field(init=False)  # whether the prediction log takes writes (/ready, 503s)
 
     def __post_init__(self) -> None:
-        self.batcher = Batcher(self.predlog)
+        self.log_health = LogHealth(retry_after=max(self.config.poll_seconds, 1.0))
+        self.batcher = Batcher(self.predlog, health=self.log_health)
         self.compactor = Background(self.predlog.path)
         self.metrics = Metrics(self.scrape)
         self.holders = {self.holder.alias: self.holder}
@@ -75,8 +79,15 @@ async def get_service(request: Request) -> Service:  # async: FastAPI runs a pla
     return request.app.state.service  # type: ignore[no-any-return]
 
 
-def error(status: int, message: str, details: list[dict[str, str]] | None = None) -> JSONResponse:
-    return JSONResponse(error_body(message, details), status_code=status)
+def error(
+    status: int, message: str, details: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(message, details), status_code=status, headers=headers)
+
+
+def unwritable(service: Service, reason: str) -> JSONResponse:
+    """503: the prediction log takes no writes, so nothing is answered; try again after Retry-After."""
+    return error(503, reason, headers={"retry-after": str(service.log_health.retry_after)})
 
 
 def error_body(message: str, details: list[dict[str, str]] | None = None) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from airloop.data.predlog import PredictionLog
-from airloop.serving.batcher import predict
+from airloop.scoring.frame import predict
 from airloop.serving.holder import ModelHolder
 
 log = logging.getLogger("airloop.serving")

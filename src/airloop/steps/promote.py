@@ -1,4 +1,11 @@
-"""promote: move aliases. Passed gate: champion -> new, old champion -> previous. Else challenger."""
+"""promote: move aliases. Passed gate: champion -> new, old champion -> previous. Else challenger.
+
+A version that passed the gate is smoke-tested first (``scoring.smoke``: it loads and answers its
+own input example). One that fails is not promoted: the task fails with the reason, which is also
+tagged on the version, and the champion is untouched. Failing (rather than holding it as
+challenger) is deliberate: a model that cannot answer is a broken run an operator must see, not a
+candidate that lost, and a challenger may be shadowed by the server.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +33,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         tracker.set_version_tags(name, version, tags)
         promoted = approval == "approved"
     if promoted:
+        smoke_test(ctx, tracker, version)
         moved = aliases.promote(tracker, name, version)
     else:
         moved = aliases.hold_as_challenger(tracker, name, version)
@@ -37,6 +45,19 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     if promoted and moved["champion_before"] != moved["champion_after"]:
         out["server_reload"] = nudge_server(ctx)
     return out
+
+
+def smoke_test(ctx: StepContext, tracker: Any, version: str) -> None:
+    """Refuse a version that cannot answer: tag why on it, then raise (the champion is untouched)."""
+    from airloop.errors import AirloopError
+    from airloop.scoring.smoke import check_version
+
+    try:
+        check_version(ctx.workspace, ctx.name, version, ctx.loaded.spec.task)
+    except AirloopError as exc:
+        reason = f"not promoted: failed the smoke test: {exc.message}"
+        tracker.set_version_tags(ctx.name, version, {Tag.PROMOTED: False, Tag.REASON: reason[:4000]})
+        raise
 
 
 def nudge_server(ctx: StepContext, timeout: float = 2.0) -> str | None:

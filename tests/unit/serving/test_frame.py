@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from airloop.serving.batcher import _datetimes, to_frame
+from airloop.scoring.frame import _datetimes, to_frame
 
 KINDS = {"n": "numeric", "t": "categorical", "when": "datetime", "code": "categorical", "flag": "boolean"}
 

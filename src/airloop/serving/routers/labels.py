@@ -4,6 +4,7 @@ label files dropped in the labels folder, taken by the poller with the same chec
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -12,7 +13,7 @@ from fastapi.responses import JSONResponse
 from airloop.data.labelcheck import Refused, Rules, check
 from airloop.data.labelfiles import take
 from airloop.serving.schema import Labels
-from airloop.serving.service import Service, error, get_service
+from airloop.serving.service import Service, error, get_service, unwritable
 
 router = APIRouter(tags=["predict"])
 
@@ -29,7 +30,11 @@ async def labels(payload: Labels, service: Service = Depends(get_service)) -> An
         ]
         return error(422, _headline([r for _, r in refused]), details[:20])
     rows = [r for r in judged if not isinstance(r, Refused)]
-    n, unknown = await asyncio.get_running_loop().run_in_executor(None, service.predlog.record_labels, rows)
+    try:
+        n, unknown = await asyncio.get_running_loop().run_in_executor(None, service.predlog.record_labels, rows)
+    except (sqlite3.Error, OSError) as exc:  # a full disk: nothing recorded, the sender retries
+        return unwritable(service, f"no label recorded: {service.log_health.failed(exc).reason}; retry later")
+    service.log_health.succeeded()
     service.metrics.count_labels("api", n, 0, len(rows) - n)
     if unknown and not n:
         return error(

@@ -12,11 +12,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
-from airloop.errors import UserCodeError
 from airloop.serving.guard import send_bytes
 from airloop.serving.holder import Snapshot
 from airloop.serving.schema import ErrorBody, Prediction, by_record, describe_errors
 from airloop.serving.service import Service, error_body, get_service
+from airloop.serving.storage import LogUnwritable
 
 log = logging.getLogger("airloop.serving")
 router = APIRouter(tags=["predict"])
@@ -63,13 +63,16 @@ def _bounded_int(text: str) -> int:
         401: {"model": ErrorBody, "description": "missing or wrong token"},
         413: {"model": ErrorBody, "description": "body too large"},
         422: {"model": ErrorBody, "description": "no record matches the data contract, or the body is malformed"},
+        500: {"model": ErrorBody, "description": "the model failed on records that match the contract"},
+        503: {"model": ErrorBody, "description": "the prediction log cannot be written (a full disk): retry later"},
     },
 )
 async def predict(request: Request, service: Service = Depends(get_service)) -> Response:
     # `PredictFastPath` answers POST /predict before FastAPI's routing (the same `answer`); this
     # route documents it in OpenAPI and serves an app mounted without the fast path
     status, body = await answer(service, await request.body())
-    return Response(body, status_code=status, media_type="application/json")
+    headers = {"retry-after": str(service.log_health.retry_after)} if status == 503 else None
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 async def answer(service: Service, raw: bytes) -> tuple[int, bytes]:
@@ -89,14 +92,16 @@ async def answer(service: Service, raw: bytes) -> tuple[int, bytes]:
     request_id = uuid.uuid4().hex
     try:
         preds, proba, versions = await _predict(service, snap, records, request_id, positions)
-    except (UserCodeError, ValueError) as exc:
-        # the records fit the contract but the model's own transform or estimator refused
-        # their values (an unparseable date, an overflow): the client's data, not the server
-        message = exc.message if isinstance(exc, UserCodeError) else str(exc)
-        return _error(422, "the model cannot use these records", [{"field": "records", "problem": message[:500]}])
+    except LogUnwritable as exc:  # predicted, but not logged: not answered (the client retries)
+        return _error(503, f"not answered: {exc.reason}; retry later")
     except Exception as exc:
-        log.error("prediction failed for request %s: %s", request_id, exc)
-        return _error(500, f"prediction failed: {type(exc).__name__}")
+        # the records passed validation, so whatever fails now is the server's: the model's
+        # transform or estimator (the batcher logged the traceback), never the client's input
+        return _error(
+            500,
+            f"the model failed: {type(exc).__name__}",
+            [{"field": "model", "problem": f"v{snap.version} raised on valid records (request {request_id})"}],
+        )
     if service.shadow:
         service.shadow.offer(request_id, records, positions)
     batch = "records" in obj
@@ -144,6 +149,8 @@ async def _predict(
     results = await asyncio.gather(*jobs, return_exceptions=True)
     by_canary = results[0]
     answered_by = canary_snap.version
+    if isinstance(by_canary, LogUnwritable):  # not the canary's fault: nobody can answer now
+        raise by_canary
     if isinstance(by_canary, BaseException):  # the champion answers what the canary could not
         service.canary.failure(canary_snap.version, len(chosen), by_canary)
         await asyncio.get_running_loop().run_in_executor(
@@ -197,7 +204,7 @@ class PredictFastPath:
             status, body = _error(413, f"body is over the limit of {limit} bytes")
         else:
             status, body = await answer(self.service, b"".join(chunks))
-        await send_bytes(send, status, body)
+        await send_bytes(send, status, body, self.service.log_health.headers() if status == 503 else ())
 
 
 Checked = tuple[list[dict[str, Any]], list[int] | None, list[dict[str, Any]] | None]
