@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +30,8 @@ class Rules:
 
     task: str | None = None
     classes: tuple[Any, ...] | None = None
+    # a class label's verdict by (type, value): a file or a request repeats a few values many times
+    seen: dict[tuple[type, Any], tuple[Any, str | None]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, task: str | None, classes: Any) -> Rules:
@@ -73,13 +75,14 @@ def check(raw: Any, rules: Rules) -> dict[str, Any] | Refused:
     value, problem = check_value(value, rules)
     if problem:
         return Refused("label", problem)
-    ts = raw.get("ts", raw.get("timestamp"))
+    name = "ts" if raw.get("ts") is not None else "timestamp"
+    ts = raw.get(name)
     when = None
     if ts is not None:
         when = parse_time(ts)
         if when is None:
             return Refused(
-                "ts" if "ts" in raw else "timestamp",
+                name,
                 f"{ts!r} is not a time: give epoch seconds or ISO 8601 (2026-01-31T12:00:00Z)",
             )
     return {"request_id": rid, "entity_id": entity, "label": value, "ts": when}
@@ -98,11 +101,17 @@ def check_value(value: Any, rules: Rules) -> tuple[Any, str | None]:
         return value, None
     if rules.task is None or rules.classes is None:
         return value, None
-    classes = list(rules.classes)
-    known = coerce([value], classes)[0]
-    if known not in classes:
-        return value, f"{value!r} is not one of " + ", ".join(json.dumps(c) for c in classes)
-    return known, None
+    verdict = rules.seen.get((type(value), value))
+    if verdict is None:
+        classes = list(rules.classes)
+        known = coerce([value], classes)[0]
+        if known in classes:
+            verdict = (known, None)
+        else:
+            verdict = (value, f"{value!r} is not one of " + ", ".join(json.dumps(c) for c in classes))
+        if len(rules.seen) < 10_000:
+            rules.seen[(type(value), value)] = verdict
+    return verdict
 
 
 def parse_time(value: Any) -> float | None:

@@ -257,7 +257,7 @@ class PredictionLog:
                 for lab in labels
                 if not (lab.get("request_id") in asked and lab.get("request_id") not in known)
             ]
-            self._con.execute("begin")
+            self._begin("begin")
             try:
                 if file is not None:
                     claim, name, refused, taker = file
@@ -271,8 +271,7 @@ class PredictionLog:
                 )
                 self._con.execute("commit")
             except BaseException:
-                if self._con.in_transaction:  # SQLite rolls back itself on a full disk
-                    self._con.execute("rollback")
+                self._rollback()
                 raise
         return len(rows), unknown
 

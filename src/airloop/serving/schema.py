@@ -159,9 +159,13 @@ class Label(BaseModel):
     @classmethod
     def _label_fields(cls, data: Any) -> Any:
         # an unknown key would read "not a feature of this model" (the predict wording): name a label's fields
-        wrong = unknown_field(data) if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            return data
+        wrong = unknown_field(data)
         if wrong:
             raise PydanticCustomError("label_field", wrong.problem)
+        if "ts" in data and "timestamp" in data:  # one of them is null: the other is the time
+            data = {k: v for k, v in data.items() if not (k in ("ts", "timestamp") and v is None)}
         return data
 
 

@@ -106,3 +106,8 @@ def test_the_monitor_checks_files_against_the_champions_classes(tmp_path: Path) 
         ("l.jsonl", 1, 1, "monitor m1")
     ]
     assert (folder / "rejected" / "l.jsonl.rejects.jsonl").exists()
+
+
+def test_a_null_ts_beside_a_timestamp_leaves_the_timestamp() -> None:
+    out = check({"request_id": "r", "label": "YES", "ts": None, "timestamp": "2026-01-31T12:00:00Z"}, YES_NO)
+    assert out == {"request_id": "r", "entity_id": None, "label": "YES", "ts": 1769860800.0}
