@@ -165,3 +165,26 @@ def test_the_server_counts_file_labels_in_metrics_and_status_shows_them(tmp_path
     assert "label files: 1 taken, 1 labels recorded, 1 lines refused, 1 naming unknown request ids" in line
     assert "last a.jsonl" in line
     assert str(folder / "rejected") in line
+
+
+def test_a_file_that_could_not_be_recorded_waits_for_the_next_pass(
+    tmp_path: Path, monkeypatch, record_property
+) -> None:
+    log, folder = _log(tmp_path), tmp_path / "labels"
+    folder.mkdir()
+    (folder / "a.jsonl").write_text('{"request_id": "r1", "label": 1}\n')
+
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with monkeypatch.context() as m:
+        m.setattr(log, "record_labels", full)
+        try:
+            _ingest(log, folder)
+        except sqlite3.OperationalError:
+            pass
+    where = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+    record_property("observed", f"after a failed write (disk full) the file is at {where}")
+    assert (folder / "a.jsonl").exists()  # back where it was dropped, not lost in done/ or processing/
+    assert _ingest(log, folder) == 1
+    assert (folder / "done" / "a.jsonl").exists()

@@ -106,6 +106,10 @@ def _take_one(predlog: PredictionLog, folder: Path, claim: Path, rules: Rules, t
     except sqlite3.IntegrityError:  # a stale claim recorded before its taker died: only the move is left
         _move(claim, folder / "done" / name)
         return Taken()
+    except (sqlite3.Error, OSError):  # nothing recorded (a full disk): the file waits for the next pass
+        if not (folder / name).exists():
+            claim.rename(folder / name)
+        raise
     missing = set(unknown)
     for number, lab in good:
         if lab["entity_id"] is None and lab["request_id"] in missing:
