@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,14 @@ from airloop.errors import AirloopError, RunFailed
 WS_HELP = "workspace folder (default: $AIRLOOP_WORKSPACE or ./.airloop)"
 
 
+# What airloop and everything it starts (Airflow, MLflow, the server, task code) creates is the
+# user's alone: the prediction log holds every request, the stores hold models and credentials.
+PRIVATE_UMASK = 0o077
+
+
 class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
+        os.umask(PRIVATE_UMASK)
         try:
             return super().invoke(ctx)
         except AirloopError as exc:
@@ -30,9 +37,12 @@ def main() -> None:
 
 
 def _workspace(path: str | None) -> Any:
+    """The workspace, closed to other users if it exists (one created from here is, by the umask)."""
     from airloop.workspace import Workspace
 
-    return Workspace.resolve(path)
+    ws = Workspace.resolve(path)
+    ws.make_private(create=False)
+    return ws
 
 
 @main.command()
@@ -132,31 +142,59 @@ def _step_error(fail: dict[str, Any], outcome: Any) -> AirloopError:
 def up(
     path: str, workspace: str | None, api_port: int, serve_port: int, mlflow_ui: bool, mlflow_port: int, detach: bool
 ) -> None:
-    """Start the embedded stack: airflow standalone, the prediction service, and the MLflow UI if asked."""
-    import signal
-    import time
+    """Start the embedded stack: airflow standalone, the prediction service, and the MLflow UI if asked.
 
-    from airloop.console import stopped
-    from airloop.local.stack import Ports, down
+    In the foreground, Ctrl-C, SIGTERM or SIGHUP (the terminal closed) stops everything it started."""
+    from airloop.local.stack import Ports
     from airloop.local.stack import up as start
+    from airloop.local.supervise import supervise
     from airloop.spec import load_spec
 
     ws = _workspace(workspace)
-    info = start(load_spec(path, deep=True), ws, Ports(api_port, serve_port, mlflow_port), mlflow_ui=mlflow_ui)
-    click.echo(f"airloop is up (workspace {info['workspace']})")
-    click.echo(f"  Airflow    {info['airflow']}  user admin, password {info['password']}")
-    click.echo(f"  serving    {info['serve'] or 'not started: no champion yet (run the train DAG, then up again)'}")
-    if info.get("mlflow"):
-        click.echo(f"  MLflow UI  {info['mlflow']}")
-    if detach:
-        click.echo("stop with: airloop down" + (f" --workspace {workspace}" if workspace else ""))
-        return
-    click.echo("Ctrl-C stops everything")
+    loaded = load_spec(path, deep=True)
+    ports = Ports(api_port, serve_port, mlflow_port)
+    owner = None if detach else os.getpid()
+
+    def show(info: dict[str, Any]) -> None:
+        click.echo(f"airloop is up (workspace {info['workspace']})")
+        click.echo(f"  Airflow    {info['airflow']}  user admin, password {info['password']}")
+        click.echo(f"  serving    {info['serve'] or 'not started: no champion yet (run the train DAG, then up again)'}")
+        if info.get("mlflow"):
+            click.echo(f"  MLflow UI  {info['mlflow']}")
+        if detach:
+            click.echo("stop with: airloop down" + (f" --workspace {workspace}" if workspace else ""))
+        else:
+            click.echo(f"Ctrl-C (or `kill {os.getpid()}`) stops everything")
+
+    supervise(
+        lambda: start(loaded, ws, ports, mlflow_ui=mlflow_ui, owner=owner),
+        lambda signum: _stop_stack(ws, signum),
+        wait=not detach,
+        on_up=show,
+    )
+
+
+def _stop_stack(ws: Any, signum: int | None) -> dict[str, Any]:
+    """`up`'s cleanup, the same for every stop signal. Printing may fail once the terminal is gone
+    (SIGHUP): a failed print is skipped, the cleanup goes on."""
+    import signal
+
+    from airloop.console import stopped
+    from airloop.local.stack import down
+
+    if signum is not None:
+        _tell(f"{signal.Signals(signum).name}: stopping the stack")
+    report = down(ws)
+    if report or signum is not None:
+        _tell(stopped(report))
+    return report
+
+
+def _tell(text: str) -> None:
     try:
-        signal.pause() if hasattr(signal, "pause") else time.sleep(10**9)
-    except KeyboardInterrupt:
+        click.echo(text)
+    except OSError:  # the terminal closed (SIGHUP)
         pass
-    click.echo(stopped(down(ws)))
 
 
 @main.command(name="down")

@@ -2,7 +2,7 @@
 
 Every path airloop writes is a method here, so a path has one spelling. Nothing airloop writes
 goes outside the workspace (or the user's own paths). Light on purpose: the DAG file, the steps,
-the server and the CLI all use it.
+the server and the CLI all use it. The root is private (0700): see ``make_private``.
 
 ```
 <root>/
@@ -28,6 +28,7 @@ ENV_VAR = "AIRLOOP_WORKSPACE"
 MLFLOW_ENV = "AIRLOOP_MLFLOW_URI"
 AIRFLOW_DB_ENV = "AIRLOOP_AIRFLOW_DB"
 DEFAULT = ".airloop"
+PRIVATE_DIR = 0o700
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,18 @@ class Workspace:
     def resolve(cls, path: str | Path | None = None) -> Workspace:
         chosen = path or os.environ.get(ENV_VAR) or DEFAULT
         return cls(Path(chosen).expanduser().resolve())
+
+    def make_private(self, create: bool = True) -> None:
+        """The root 0700: logged requests, the metadata DBs and the admin password are the user's
+        alone. One mode on the root closes everything below it, whatever the files' own modes (an
+        older workspace's 0644 databases included). Without ``create`` an absent root stays absent."""
+        if not self.root.exists():
+            if not create:
+                return
+            self.root.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+        info = self.root.stat()
+        if info.st_uid == os.getuid() and info.st_mode & 0o077:
+            self.root.chmod(info.st_mode & 0o700)
 
     # Airflow
     @property

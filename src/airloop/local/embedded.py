@@ -30,6 +30,9 @@ def airflow_env(ws: Workspace) -> dict[str, str]:
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": ws.airflow_db_url,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
+        # Airflow chmods task logs to these (default 0o664 / 0o775, whatever the umask): the user's alone
+        "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS": "0o600",
+        "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS": "0o700",
         "AIRLOOP_WORKSPACE": str(ws.root),
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
@@ -145,7 +148,8 @@ def run_dag(
     on_event: Callable[[dict[str, Any]], None] | None = None,
     poll: float = 0.1,
 ) -> RunOutcome:
-    """Run one of the project's DAGs once with dag.test() in a child process, following its events."""
+    """Run one of the project's DAGs once with dag.test() in a child process (umask 077), following its events."""
+    ws.make_private()
     ws.logs.mkdir(parents=True, exist_ok=True)
     dag_file = compile_dag_file(loaded, ws)
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -169,6 +173,7 @@ def run_dag(
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            umask=0o077,
         )
         events: list[dict[str, Any]] = []
         with open(events_file) as fh:

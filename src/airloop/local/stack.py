@@ -4,6 +4,8 @@
 low parallelism), the prediction service, and optionally the MLflow UI, each in its own process
 group with its PID recorded in ``<workspace>/run/``. ``down`` sends SIGINT (standalone stops its
 children on SIGINT, not on SIGTERM), waits, and checks that no process of those groups is left.
+Every process starts with umask 077: what Airflow, MLflow and the server write (the metadata DB,
+task logs, the prediction log) is the user's alone.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ def stack_env(ws: Workspace, ports: Ports, parallelism: int = 4) -> dict[str, st
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{ports.api}",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{ports.api}/execution/",
+        # The scheduler's and triggerer's log servers ("airflow serve-logs") bind every interface:
+        # Airflow 3.3 has no host setting for them (utils/serve_logs/core.py: host=""). They answer
+        # only requests carrying a JWT signed with [api] secret_key for one log file.
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__CORE__PARALLELISM": str(parallelism),
@@ -85,12 +90,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+PRIVATE_UMASK = 0o077
+
+
+def _private(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
+
+
 def _start(ws: Workspace, name: str, cmd: list[str], env: dict[str, str]) -> int:
     ws.logs.mkdir(parents=True, exist_ok=True)
-    log = open(ws.logs / f"{name}.log", "ab")
-    proc = subprocess.Popen(
-        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
-    )
+    with open(ws.logs / f"{name}.log", "ab", opener=_private) as log:
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            umask=PRIVATE_UMASK,
+        )
     state.record_pid(ws, name, proc.pid)
     return proc.pid
 
@@ -110,13 +128,66 @@ def _wait_http(url: str, timeout: float, pid: int, what: str, log: Path) -> floa
 
 
 def up(
-    loaded: LoadedSpec, ws: Workspace, ports: Ports, mlflow_ui: bool = False, serve: bool = True, timeout: float = 180
+    loaded: LoadedSpec,
+    ws: Workspace,
+    ports: Ports,
+    mlflow_ui: bool = False,
+    serve: bool = True,
+    timeout: float = 180,
+    owner: int | None = None,
 ) -> dict[str, Any]:
+    """Start the stack; ``owner`` is the pid of the command that stops it when it ends (None: detached).
+    A start that fails stops what it had started (a signal is the caller's to handle: see supervise)."""
+    ws.make_private()
+    refuse_if_running(ws)
+    _check_ports(ports, serve, mlflow_ui)
+    state.record_owner(ws, owner)
+    try:
+        return _up(loaded, ws, ports, mlflow_ui, serve, timeout)
+    except Exception:
+        down(ws)
+        raise
+
+
+def refuse_if_running(ws: Workspace) -> None:
+    """Refuse a second stack in one workspace, saying whose the running one is and how to stop it.
+    Records of processes that are gone (the machine restarted, `up` was killed with its stack) are dropped."""
     already = state.running(ws)
-    if already:
+    if not already:
+        for name in state.recorded_pids(ws):
+            state.forget(ws, name)
+        return
+    procs = ", ".join(f"{name} (pid {pid})" for name, pid in already.items())
+    holder = state.owner(ws)
+    if holder and holder["pid"] and not holder["alive"]:
         raise EnvironmentProblem(
-            f"the stack is already up in {ws.root} ({', '.join(already)})", hint="stop it with `airloop down`"
+            f"the `airloop up` (pid {holder['pid']}) that started the stack in {ws.root} is gone "
+            f"(killed?), and its processes run on: {procs}",
+            hint="stop them with `airloop down`, then `airloop up` again",
         )
+    if holder and holder["pid"]:
+        raise EnvironmentProblem(
+            f"the stack is already up in {ws.root} ({procs}), held by `airloop up` (pid {holder['pid']})",
+            hint=f"stop it with Ctrl-C where it runs (or `kill {holder['pid']}`), or with `airloop down`",
+        )
+    raise EnvironmentProblem(f"the stack is already up in {ws.root} ({procs})", hint="stop it with `airloop down`")
+
+
+def _check_ports(ports: Ports, serve: bool, mlflow_ui: bool) -> None:
+    """Before anything starts: a port another program holds is refused now, by name, instead of
+    Airflow failing to bind somewhere in its log (or answering for someone else's server)."""
+    from airloop.serving.server import check_port
+
+    check_port("127.0.0.1", ports.api, "--api-port")
+    if serve:
+        check_port("127.0.0.1", ports.serve, "--serve-port")
+    if mlflow_ui:
+        check_port("127.0.0.1", ports.mlflow, "--mlflow-port")
+
+
+def _up(
+    loaded: LoadedSpec, ws: Workspace, ports: Ports, mlflow_ui: bool, serve: bool, timeout: float
+) -> dict[str, Any]:
     compile_dag_file(loaded, ws)
     write_local_settings(ws)
     env = stack_env(ws, ports)
@@ -178,16 +249,7 @@ def _unpause(base: str, password: str, loaded: LoadedSpec, timeout: float) -> No
             api.unpause(dag["dag_id"])
 
 
-def _group_members(pgid: int) -> list[int]:
-    members = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().split(") ")[-1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            members.append(int(stat.parent.name))
-    return members
+_group_members = state.members
 
 
 def down(ws: Workspace, timeout: float = 30, term_after: float = 8) -> dict[str, Any]:
@@ -203,7 +265,7 @@ def down(ws: Workspace, timeout: float = 30, term_after: float = 8) -> dict[str,
     3. At ``timeout``, SIGKILL, reported as "had to be killed".
     What lingered after each stage is in the report, by command."""
     stopped: dict[str, Any] = {}
-    for name, pgid in state.recorded_pids(ws).items():
+    for name, pgid in state.groups(ws).items():
         started = time.time()
         lingered: list[str] = []
         if _group_members(pgid):
@@ -225,6 +287,7 @@ def down(ws: Workspace, timeout: float = 30, term_after: float = 8) -> dict[str,
             "lingered": lingered,
         }
         state.forget(ws, name)
+    state.forget_owner(ws)
     return stopped
 
 

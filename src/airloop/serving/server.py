@@ -6,8 +6,12 @@ import logging
 import os
 from typing import Any
 
+from airloop.errors import EnvironmentProblem
 from airloop.spec import load_spec
 from airloop.workspace import Workspace
+
+# uvicorn's exit code when it cannot start (a port in use among others): 3 is airloop's code for bad data
+UVICORN_STARTUP_FAILURE = 3
 
 
 def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
@@ -71,6 +75,7 @@ def serve(path: str, ws: Workspace, host: str, port: int, access_log: bool = Fal
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    check_port(host, port)  # before the model loads: a busy port is known in milliseconds
     app, info = build(path, ws)
     echo(f"serving {info['name']} v{info['version']} (champion) on http://{host}:{port}  docs: /docs")
     if info["shadow"] is not None:
@@ -81,13 +86,51 @@ def serve(path: str, ws: Workspace, host: str, port: int, access_log: bool = Fal
         f"  auth: {'bearer token from $' + info['token_env'] if info['auth'] else 'off'}; "
         f"prediction log {info['log']}; labels folder {info['labels']}; registry poll {info['poll_seconds']}s"
     )
-    uvicorn.run(
-        app,
-        host=host,
-        port=port,
-        loop="uvloop",
-        http="httptools",
-        access_log=access_log,
-        log_level="info",
-        timeout_graceful_shutdown=10,
-    )
+    try:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            loop="uvloop",
+            http="httptools",
+            access_log=access_log,
+            log_level="info",
+            timeout_graceful_shutdown=10,
+        )
+    except SystemExit as exc:
+        if exc.code != UVICORN_STARTUP_FAILURE:
+            raise
+        raise EnvironmentProblem(
+            f"the server could not start on {host}:{port} (uvicorn's error is above)",
+            hint=f"if another program took port {port} meanwhile, choose another with --port",
+        ) from None
+
+
+def check_port(host: str, port: int, option: str = "--port") -> None:
+    """Bind ``host:port`` as uvicorn will (SO_REUSEADDR: a port in TIME_WAIT is free) and let it go:
+    a port another program listens on is an environment problem (exit 8) that names the port."""
+    import errno
+    import socket
+
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except socket.gaierror as exc:
+        raise EnvironmentProblem(
+            f"cannot listen on {host}:{port}: {exc.strerror}", hint="give an address of this machine with --host"
+        ) from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(addr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise EnvironmentProblem(
+                    f"port {port} on {host} is already in use",
+                    hint=f"choose another with {option} <port>, or stop the program that holds it "
+                    f"(`ss -ltnp 'sport = :{port}'` names it)",
+                ) from None
+            fix = {
+                errno.EACCES: f"choose a port above 1023 with {option}",
+                errno.EADDRNOTAVAIL: "give an address of this machine with --host",
+            }.get(exc.errno or 0, f"choose another port with {option}")
+            raise EnvironmentProblem(f"cannot listen on {host}:{port}: {exc.strerror}", hint=fix) from None
