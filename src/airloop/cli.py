@@ -320,11 +320,23 @@ def monitor(path: str, workspace: str | None) -> None:
 @click.argument("version")
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
 def promote(path: str, version: str, workspace: str | None) -> None:
-    """Make VERSION the champion of PATH's model by hand; the old champion becomes `previous`."""
-    from airloop.tracking import aliases
+    """Make VERSION the champion of PATH's model by hand; the old champion becomes `previous`.
 
-    name, tracker = _registry(path, workspace)
+    VERSION must first load and answer its own input example (the smoke test the server runs too):
+    exit 6 when it does not load (a broken or missing artifact: the registry's state), exit 5 when
+    it loads but cannot predict (the estimator or the feature transform: your code). Either way the
+    champion is untouched."""
+    from airloop.scoring.smoke import check_version
+    from airloop.spec import load_spec
+    from airloop.tracking import Tracker, aliases
+
+    loaded, ws = load_spec(path), _workspace(workspace)
+    name, tracker = loaded.spec.name, Tracker(ws)
     tracker.version(name, version)  # raises a RegistryError naming the versions that exist
+    if str(loaded.root) not in sys.path:  # the feature transform's module, if the model needs it
+        sys.path.insert(0, str(loaded.root))
+    checked = check_version(ws, name, str(version), loaded.spec.task)
+    click.echo(f"v{version} loads and answered {checked['checked_on']}")
     before = aliases.snapshot(tracker, name)
     aliases.promote(tracker, name, str(version), by="hand")
     _show_moves(name, tracker, before)
