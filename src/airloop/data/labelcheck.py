@@ -48,7 +48,7 @@ def unknown_field(raw: dict[str, Any]) -> Refused | None:
     """A field no label has (a predict record's feature, a typo), or the time given twice."""
     extra = [k for k in raw if k not in FIELDS and k != "timestamp"]
     if extra:
-        return Refused(str(extra[0]), f"unknown field {str(extra[0])!r} of a label: a label has {ALLOWED}")
+        return Refused(str(extra[0]), f"unknown field {_show(str(extra[0]))} of a label: a label has {ALLOWED}")
     if all(raw.get(n) is not None for n in TIME_NAMES):
         return Refused("timestamp", "ts and timestamp are the same field: give one of them")
     return None
@@ -64,9 +64,9 @@ def check(raw: Any, rules: Rules) -> dict[str, Any] | Refused:
         return wrong
     rid, entity = raw.get("request_id"), raw.get("entity_id")
     if rid is not None and not isinstance(rid, str):
-        return Refused("request_id", f"request_id must be text (as /predict answered it), got {rid!r}")
+        return Refused("request_id", f"request_id must be text (as /predict answered it), got {_show(rid)}")
     if entity is not None and (isinstance(entity, bool) or not isinstance(entity, str | int)):
-        return Refused("entity_id", f"entity_id must be text or an integer, got {entity!r}")
+        return Refused("entity_id", f"entity_id must be text or an integer, got {_show(entity)}")
     if rid is None and entity is None:
         return Refused("", "no request_id or entity_id")
     value = raw.get("label")
@@ -83,7 +83,7 @@ def check(raw: Any, rules: Rules) -> dict[str, Any] | Refused:
         if when is None:
             return Refused(
                 name,
-                f"{ts!r} is not a time: give epoch seconds or ISO 8601 (2026-01-31T12:00:00Z)",
+                f"{_show(ts)} is not a time: give epoch seconds or ISO 8601 (2026-01-31T12:00:00Z)",
             )
     return {"request_id": rid, "entity_id": entity, "label": value, "ts": when}
 
@@ -92,12 +92,12 @@ def check_value(value: Any, rules: Rules) -> tuple[Any, str | None]:
     """(the value as the model's class, None) or (value, why the monitor could not score it)."""
     if isinstance(value, bool | str | int | float):
         if isinstance(value, float) and not math.isfinite(value):
-            return value, f"{value!r} is not a finite number"
+            return value, f"{_show(value)} is not a finite number"
     else:
-        return value, f"{value!r} is not a single value (text, number or boolean)"
+        return value, f"{_show(value)} is not a single value (text, number or boolean)"
     if rules.task == "regression":
         if isinstance(value, str | bool):
-            return value, f"{value!r} is not a number"
+            return value, f"{_show(value)} is not a number"
         return value, None
     if rules.task is None or rules.classes is None:
         return value, None
@@ -108,7 +108,7 @@ def check_value(value: Any, rules: Rules) -> tuple[Any, str | None]:
         if known in classes:
             verdict = (known, None)
         else:
-            verdict = (value, f"{value!r} is not one of " + ", ".join(json.dumps(c) for c in classes))
+            verdict = (value, f"{_show(value)} is not one of " + ", ".join(json.dumps(c) for c in classes))
         if len(rules.seen) < 10_000:
             rules.seen[(type(value), value)] = verdict
     return verdict
@@ -119,6 +119,8 @@ def parse_time(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
+        if isinstance(value, int) and not -MAX_EPOCH < value < MAX_EPOCH:
+            return None  # beyond what a float holds, in the largest case
         seconds = float(value)
     elif isinstance(value, str):
         try:
@@ -131,3 +133,12 @@ def parse_time(value: Any) -> float | None:
     else:
         return None
     return seconds if math.isfinite(seconds) and 0 <= seconds < MAX_EPOCH else None
+
+
+def _show(value: Any) -> str:
+    """A value in a message, cut short: a label or time may be any length."""
+    try:
+        text = repr(value)
+    except ValueError:  # an integer past Python's digit limit for text
+        return "a number of thousands of digits"
+    return text if len(text) <= 80 else text[:77] + "..."

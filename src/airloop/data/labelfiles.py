@@ -86,19 +86,9 @@ def _stale(claim: Path) -> bool:
 def _take_one(predlog: PredictionLog, folder: Path, claim: Path, rules: Rules, taker: str) -> Taken:
     name = claim.name.partition(_SEP)[2] or claim.name
     try:
-        lines = read_lines(claim)
+        good, bad = _judge(claim, rules)
     except FileNotFoundError:  # a stale claim another process finished meanwhile
         return Taken()
-    good: list[tuple[int, dict[str, Any]]] = []
-    bad: list[dict[str, Any]] = []
-    for number, raw, problem in lines:
-        judged = check(raw, rules) if problem is None else problem
-        if isinstance(judged, Refused):
-            bad.append(_report(number, judged, raw))
-        else:
-            good.append((number, judged))
-    if not lines:
-        bad.append(_report(0, Refused("", "no labels in the file"), None))
     try:
         recorded, unknown = predlog.record_labels(
             [lab for _, lab in good], source=f"file:{name}", file=(claim.name, name, len(bad), taker)
@@ -121,6 +111,27 @@ def _take_one(predlog: PredictionLog, folder: Path, claim: Path, rules: Rules, t
     taken = Taken(1, recorded, len(bad) - (n_unknown := len(good) - recorded), n_unknown)
     _log(name, taken, report, target)
     return taken
+
+
+def _judge(claim: Path, rules: Rules) -> tuple[list[tuple[int, dict[str, Any]]], list[dict[str, Any]]]:
+    """(line number, label ready to record) per good line; a report item per bad one."""
+    good: list[tuple[int, dict[str, Any]]] = []
+    bad: list[dict[str, Any]] = []
+    try:
+        lines = read_lines(claim)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # whatever the bytes are, the file must end somewhere with a reason
+        return good, [_report(0, Refused("", f"could not be read: {type(exc).__name__}: {exc}"[:300]), None)]
+    for number, raw, problem in lines:
+        judged = check(raw, rules) if problem is None else problem
+        if isinstance(judged, Refused):
+            bad.append(_report(number, judged, raw))
+        else:
+            good.append((number, judged))
+    if not lines:
+        bad.append(_report(0, Refused("", "no labels in the file"), None))
+    return good, bad
 
 
 def _move(claim: Path, to: Path) -> Path:
@@ -150,7 +161,7 @@ def read_lines(path: Path) -> list[tuple[int, Any, Refused | None]]:
             out.append((number, json.loads(line.decode("utf-8-sig")), None))
         except UnicodeDecodeError:
             out.append((number, line[:200].decode("utf-8", "replace"), Refused("", "not UTF-8 text")))
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             shown = line[:200].decode("utf-8", "replace")
             out.append((number, shown, Refused("", f"not JSON: {getattr(exc, 'msg', exc)}")))
     return out

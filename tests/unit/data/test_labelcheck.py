@@ -111,3 +111,24 @@ def test_the_monitor_checks_files_against_the_champions_classes(tmp_path: Path) 
 def test_a_null_ts_beside_a_timestamp_leaves_the_timestamp() -> None:
     out = check({"request_id": "r", "label": "YES", "ts": None, "timestamp": "2026-01-31T12:00:00Z"}, YES_NO)
     assert out == {"request_id": "r", "entity_id": None, "label": "YES", "ts": 1769860800.0}
+
+
+def test_odd_bytes_are_refused_with_a_reason_never_raised(tmp_path: Path) -> None:
+    from airloop.data.labelfiles import take
+
+    log = PredictionLog(tmp_path / "p.db")
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    (folder / "deep.jsonl").write_text("[" * 100_000 + "\n" + json.dumps({"entity_id": "e", "label": 1, "ts": 10**400}))
+    (folder / "wide.csv").write_text("entity_id,label\ne," + "x" * 200_000 + "\n")
+    (folder / "latin.csv").write_bytes("entity_id,label\nrené,1\n".encode("latin-1"))
+    assert take(log, folder, Rules()).recorded == 0
+    assert sorted(p.name for p in (folder / "rejected").iterdir() if not p.name.endswith(".rejects.jsonl")) == [
+        "deep.jsonl",
+        "latin.csv",
+        "wide.csv",
+    ]
+    deep = (folder / "rejected" / "deep.jsonl.rejects.jsonl").read_text().splitlines()
+    assert [json.loads(line)["problem"][:20] for line in deep] == ["not JSON: maximum re", "1" + "0" * 19]
+    assert "field larger than field limit" in (folder / "rejected" / "wide.csv.rejects.jsonl").read_text()
+    assert "not UTF-8 text" in (folder / "rejected" / "latin.csv.rejects.jsonl").read_text()
