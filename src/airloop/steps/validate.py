@@ -243,11 +243,9 @@ def judge_batches(
     return report, texts
 
 
-def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
-    import pandas as pd
-
-    from airloop.tracking import Tracker
-
+def judge(ctx: StepContext, refs: dict[str, Any]) -> tuple[list[Any], dc.Contract, str, dict[str, Any], list[str]]:
+    """Every file of this run, each as read: (the readable frames whole, the contract, where it came
+    from, the report, its text parts)."""
     spec = ctx.loaded.spec
     readable = [b for b in refs["batches"] if not b.get("problem")]
     whole = [frames.load(b["uri"]) for b in readable]  # each file read once, judged, then joined
@@ -260,9 +258,18 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     # The data a contract is inferred from is its reference: judging its files against their own
     # pooled statistics would refuse healthy files for sampling noise (one file's 21.0% nulls
     # against a pooled 20.7% + tolerance). Missing targets are still counted.
-    judge = None if origin == INFERRED_HERE else contract
-    report, texts = judge_batches(spec, parts, refs["batches"], judge)
+    report, texts = judge_batches(spec, parts, refs["batches"], None if origin == INFERRED_HERE else contract)
     report.update(contract=origin, not_checked=unchecked)
+    return whole, contract, origin, report, texts
+
+
+def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
+    import pandas as pd
+
+    from airloop.tracking import Tracker
+
+    whole, contract, origin, report, texts = judge(ctx, refs)
+    unchecked = report["not_checked"]
     # landed files move before the verdict: one that changed since it was read is refused there
     landing = settle_landed(ctx, report["batches"], refs.get("duplicates"), refs.get("ready_at"))
     texts += [_file_report(b) for b in report["batches"] if _changed(b)]
