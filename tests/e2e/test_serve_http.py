@@ -193,7 +193,7 @@ def test_labels_by_api_and_by_file(server: Server, trained, record_property) -> 
     assert since.empty
 
 
-def test_bearer_token_guards_predict_labels_and_admin(trained, tmp_path: Path) -> None:
+def test_bearer_token_guards_everything_but_health_and_ready(trained, tmp_path: Path) -> None:
     spec, ws = trained
     token = "s3cret-token-for-tests"
     srv = Server(spec, ws.root, tmp_path / "auth.log", env={"AIRLOOP_SERVE_TOKEN": token}).start()
@@ -204,6 +204,10 @@ def test_bearer_token_guards_predict_labels_and_admin(trained, tmp_path: Path) -
         assert srv.request("POST", "/labels", {"labels": [{"entity_id": "a", "label": 1}]})[0] == 401
         assert srv.request("POST", "/admin/reload")[0] == 401
         assert srv.request("GET", "/health")[0] == 200
+        assert srv.request("GET", "/ready")[0] == 200
+        for path in ("/model", "/metrics", "/openapi.json", "/docs"):  # issue 24, finding 10: only the probes are open
+            assert srv.request("GET", path)[0] == 401, path
+            assert srv.request("GET", path, headers={"authorization": f"Bearer {token}"})[0] == 200, path
         assert srv.request("POST", "/predict", good, {"authorization": f"Bearer {token}"})[0] == 200
         assert srv.request("POST", "/admin/reload", headers={"authorization": f"Bearer {token}"})[0] == 200
     finally:

@@ -59,7 +59,9 @@ def add_features(frame):
         time.sleep(float(os.environ["AIRLOOP_TEST_TRANSFORM_SLEEP"]))
     if os.environ.get("AIRLOOP_TEST_TRANSFORM_RAISES"):
         raise ValueError("the transform is broken on purpose")
-    frame["hour"] = pd.to_datetime(frame["ts"]).dt.hour.astype("float64")
+    # text that is not a time is a missing hour (imputed): `ts` is free text in the contract, and a
+    # transform that raised on a client's text would be a model failure, a 500 (issue 24, finding 7)
+    frame["hour"] = pd.to_datetime(frame["ts"], errors="coerce").dt.hour.astype("float64")
     return frame
 """
 
