@@ -11,6 +11,7 @@ import click
 
 from airloop import __version__
 from airloop.errors import AirloopError, RunFailed
+from airloop.quiet import quiet_libraries
 
 WS_HELP = "workspace folder (default: $AIRLOOP_WORKSPACE or ./.airloop)"
 
@@ -23,6 +24,7 @@ PRIVATE_UMASK = 0o077
 class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         os.umask(PRIVATE_UMASK)
+        quiet_libraries()
         try:
             return super().invoke(ctx)
         except AirloopError as exc:
