@@ -45,6 +45,23 @@ CASES = [
         "tests/e2e/test_swap_and_durability.py::test_ten_hot_swaps_under_sixteen_clients_fail_no_request",
     ),
     ("`airloop down` after a live loop", "tests/e2e/test_stack.py::test_live_loop_on_the_real_stack"),
+    # issue 24: the second fault probe
+    (
+        "landing on a full disk, unreadable, still being written, of another format",
+        "tests/reliability/test_landing_edges.py",
+    ),
+    (
+        "label files: broken lines, bad labels, unknown ids, crashes, a full disk",
+        "tests/reliability/test_label_files_checked.py",
+    ),
+    ("label fields: a timestamp, an unknown field", "tests/reliability/test_label_fields.py"),
+    ("a full disk under serving", "tests/reliability/test_serving_disk_full.py"),
+    ("versions that cannot answer, before they become champion", "tests/reliability/test_promotion_smoke.py"),
+    ("time features as epoch seconds and as garbage", "tests/reliability/test_serving_time_features.py"),
+    ("endpoints open with a token set", "tests/reliability/test_serving_token.py"),
+    ("SIGTERM, SIGHUP, kill -9 of `airloop up`", "tests/reliability/test_up_stops_on_every_signal.py"),
+    ("a workspace other users can read", "tests/reliability/test_workspace_is_private.py"),
+    ("a port in use", "tests/reliability/test_port_in_use.py"),
 ]
 
 
