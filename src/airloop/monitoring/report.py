@@ -95,7 +95,7 @@ def _versions_section(spec: Spec, ws: Workspace) -> str:
                 Html(f'<span class="{_e(gate)}">{_e(gate or "-")}</span>'),
                 tags.get(Tag.GATE_REASONS, "") or "-",
                 {"true": "yes", "false": "no"}.get(tags.get(Tag.PROMOTED, ""), "-"),
-                tags.get(Tag.PROMOTED_BY, "") or "-",
+                promoted_by(tags),
                 _deployment(tags),
                 Html(f'<code title="{_e(fingerprint)}">{_e(fingerprint[:12] or "-")}</code>'),
                 Html(f"{_e(tags.get(Tag.DAG_ID, '-'))}<br><code>{_e(tags.get(Tag.RUN_ID, '-'))}</code>"),
@@ -108,6 +108,18 @@ def _versions_section(spec: Spec, ws: Workspace) -> str:
     threshold = spec.promotion.thresholds.get(metric)
     parts.append(_metric_plot(versions, metric, aliases.get("champion"), threshold.min if threshold else None))
     return "".join(parts)
+
+
+def promoted_by(tags: dict[str, str]) -> str:
+    """Who made a promoted version champion: a person who approved it, the gate, or what the
+    promotion tag names (hand, rollback, canary, live comparison). "-" for a version never promoted."""
+    if tags.get(Tag.PROMOTED, "").lower() != "true":
+        return "-"
+    if tags.get(Tag.PROMOTED_BY):  # a later move by hand, a rollback, a canary or live traffic
+        return tags[Tag.PROMOTED_BY]
+    if tags.get(Tag.APPROVAL) == "approved":
+        return f"approved by {tags.get(Tag.APPROVED_BY) or 'someone'}"
+    return "gate"
 
 
 def _deployment(tags: dict[str, str]) -> str:
@@ -142,6 +154,9 @@ def _versions(name: str, ws: Workspace) -> tuple[list[dict[str, Any]], dict[str,
 
 
 def _metric_plot(versions: list[dict[str, Any]], metric: str, champion: str | None, floor: float | None) -> str:
+    """Each version's holdout score as its own point: every version was scored on its own run's holdout,
+    so no line joins them; the comparison that counts, candidate against the champion
+    of its day on the same holdout, is the gate's (its reasons are in the table)."""
     points: list[tuple[int, float, dict[str, str]]] = []
     for v in versions:
         value = _float(v["tags"].get(Tag.metric(metric)))
@@ -151,7 +166,6 @@ def _metric_plot(versions: list[dict[str, Any]], metric: str, champion: str | No
         return _note(f"nothing to plot: no version carries a `{metric}` tag.")
     fig = _figure()
     ax = fig.add_subplot()
-    ax.plot([p[0] for p in points], [p[1] for p in points], color="#8a96a3", zorder=1)
     for gate, color in (("passed", "#1b7f3b"), ("refused", "#b3261e")):
         mine = [p for p in points if p[2].get(Tag.GATE) == gate]
         if mine:
@@ -161,7 +175,7 @@ def _metric_plot(versions: list[dict[str, Any]], metric: str, champion: str | No
             ax.scatter(
                 [number], [value], marker="*", s=320, color="#ffb300", edgecolor="black", label="champion", zorder=3
             )
-    title = f"holdout {metric} per version"
+    title = f"{metric} of each version on its own holdout"
     if floor is not None:
         values = [p[1] for p in points]
         pad = max(0.1 * (max(values) - min(values)), 0.05)
@@ -172,7 +186,12 @@ def _metric_plot(versions: list[dict[str, Any]], metric: str, champion: str | No
     ax.set_xticks([p[0] for p in points], [f"v{p[0]}" for p in points])
     ax.set(xlabel="model version", ylabel=metric, title=title)
     ax.legend(loc="best", fontsize=8)
-    return _img(fig, f"{metric} per model version")
+    caption = (
+        f"<p class='meta'>Each version's {_e(metric)} was measured on the holdout of its own run, drawn from "
+        "the data of that run: points of different versions are not comparable, so no line joins them. The gate "
+        "compared each candidate with the champion of its day on the same holdout (see the reasons above).</p>"
+    )
+    return _img(fig, f"{metric} per model version") + caption
 
 
 # --- monitoring history -------------------------------------------------------------------------
