@@ -71,7 +71,8 @@ def timing(outcome: RunOutcome) -> dict[str, float]:
     return {"wall": outcome.wall_seconds, "steps": total, "overhead": outcome.wall_seconds - total}
 
 
-def summary(outcome: RunOutcome) -> str:
+def summary(outcome: RunOutcome, path: str = "PATH") -> str:
+    """What a run did, for the terminal; ``path``: the spec, as the commands it suggests name it."""
     out = outcome.outputs()
     t = timing(outcome)
     lines = [f"run {outcome.run_id}: {outcome.state}"]
@@ -98,19 +99,28 @@ def summary(outcome: RunOutcome) -> str:
         lines.append(f"  gate: {verdict}")
         lines += [f"    - {r}" for r in out["gate"]["reasons"]]
     if "promoted" in out:
-        lines.append(
-            f"  registered v{out.get('version')}; champion before {v(out.get('champion_before'))}, "
-            f"after {v(out.get('champion_after'))}" + ("" if out["promoted"] else " (not promoted)")
-        )
-    if out.get("approval") == "not asked":
-        lines.append(
-            "  approval required (promotion.approval): no one can approve a run of `airloop run`; it stays "
-            "`challenger`. Run under `airloop up` and `airloop approve`, or `airloop promote PATH VERSION`"
-        )
-    elif out.get("approval"):
-        lines.append(f"  approval: {out['approval']}")
+        lines.append("  " + _registered(out, path))
     lines.append(f"  time: wall {t['wall']:.1f}s = steps {t['steps']:.1f}s + Airflow overhead {t['overhead']:.1f}s")
     return "\n".join(lines)
+
+
+def _registered(out: dict[str, Any], path: str) -> str:
+    """The promote step's answer: where the new version stands and, when it waits, how to move it."""
+    version, before, after = out.get("version"), v(out.get("champion_before")), v(out.get("champion_after"))
+    approval = out.get("approval")
+    if out["promoted"]:
+        how = "approved and promoted" if approval == "approved" else "promoted"
+        return f"registered v{version}: {how} to champion (was {before})"
+    stays = f"champion stays {after}"
+    if approval == "not asked":
+        return (
+            f"registered v{version}: waiting as `challenger` for approval (promotion.approval: required); {stays}. "
+            f"Approve it with `airloop promote {path} {version}` (no one can approve a run of `airloop run`; "
+            "under `airloop up` a run waits for `airloop approve`)"
+        )
+    if approval in ("rejected", "timed out"):
+        return f"registered v{version}: {approval} at approval, kept as `challenger`; {stays}"
+    return f"registered v{version}: gate refused, kept as `challenger`; {stays}"
 
 
 def versions_table(name: str, metric: str, tracker: Any, root: Any) -> str:

@@ -89,7 +89,7 @@ def test_promote_and_rollback_by_hand(tmp_path: Path) -> None:
     run = airloop("run", str(project), "--workspace", str(ws))
     assert run.returncode == 0, run.stdout + run.stderr
     assert "gate: PASSED" in run.stdout
-    assert "registered v1; champion before none, after v1" in run.stdout
+    assert "registered v1: promoted to champion (was none)" in run.stdout
     assert "positive class 1 of [0, 1]: 1 reads as the positive answer" in run.stdout
     worse = write_project(
         tmp_path / "q", estimator="sklearn.dummy.DummyClassifier", params="{}", search="{}", min_auc=0.0
