@@ -10,31 +10,54 @@ from airloop.plan.model import Plan, PlanTask
 from airloop.plan.names import labels_asset, monitor_dag_id, new_data_asset, retrain_asset, train_dag_id
 from airloop.spec import LoadedSpec
 
-# One line per task kind: shown in the Airflow UI (task Details) next to the task's logs.
+# One paragraph per task kind: the task's doc_md. Airflow 3.3 shows it on the task's page
+# (/dags/<dag_id>/tasks/<task_id>) behind its "Documentation" button, not in the Details tab.
 TASK_DOCS = {
-    "ingest": "Read the data source, fingerprint it, snapshot the spec into the run folder, open the MLflow run.",
-    "validate": "Check every data file against the data contract; a violation fails the run (not retried) "
-    "and moves landed files to `rejected/` with the report.",
-    "split": "Split into training and holdout (by time or at random) as the spec says.",
-    "tune_plan": "Lay out the Optuna trials of every candidate in batches (one mapped task per batch).",
-    "tune_trials": "Run one batch of Optuna trials; the study is shared, so batches spread over workers.",
+    "ingest": "Read the data source (and files landed in `data.incoming`), fingerprint the data, snapshot "
+    "the spec into the run folder (every later task of the run reads that snapshot), and open this run's "
+    "MLflow run. It notes when the same data, spec and code trained a version already (validate then stops "
+    "the run).",
+    "validate": "Check each data file on its own against the data contract. A `block` violation fails the run "
+    "with a report (not retried; nothing is trained or registered); `warn` violations are trained on and "
+    "listed. Landed files move into the data source's folder when accepted, into `rejected/` in the landing "
+    "folder with a report when refused. When these inputs trained a version already, or landed data waits "
+    "for the monitor's retrain request (monitoring.train_on_new_data: when_requested), the run stops here: "
+    "the later tasks are skipped.",
+    "split": "Split the rows into training and holdout as `split` says: the newest rows (by time) or at "
+    "random with a seed; resolve the feature columns.",
+    "tune_plan": "Sample the tuning rows, create one Optuna study per candidate and lay its trials out in "
+    "batches: one mapped `tune_trials` task per batch.",
+    "tune_trials": "Run one batch of Optuna trials (each an MLflow child run). The studies are shared, so "
+    "batches spread over workers and each sampler still sees every finished trial.",
     "tune_select": "Pick the best candidate and parameters over all trials.",
-    "train": "Fit the chosen pipeline (transform, encoding, estimator) and log it to MLflow with its "
-    "signature and the drift reference.",
-    "evaluate": "Score the candidate and the current champion on the same holdout.",
-    "gate": "Compare with thresholds and the champion; record the verdict and its reasons.",
+    "train": "Fit the chosen pipeline (transform, encoding, estimator) on the whole training split and log "
+    "it to MLflow with its signature, an input example and the drift reference the monitor compares with.",
+    "evaluate": "Score the candidate and the current champion on the same holdout (the champion on the "
+    "holdout rows it never trained on, when there are enough).",
+    "gate": "Pass the candidate only if it meets every threshold in `promotion.thresholds` and beats the "
+    "champion by `promotion.min_improvement` on the same holdout; the verdict and its reasons are tagged.",
     "refit": "After a passed gate, fit the same pipeline and parameters on training + holdout rows "
-    "(promotion.refit: all); that fit is registered, with the gate's evidence from the judged fit.",
-    "register": "Register a model version with lineage tags (data fingerprint, spec hash, code version, run ids).",
+    "(promotion.refit: all); that fit is registered, with the gate's evidence from the judged fit. A refused "
+    "candidate is registered as judged, without a refit.",
+    "register": "Register a model version, whatever the gate said, with its metrics, the gate's verdict and "
+    "lineage tags (data fingerprint, spec hash, code version, DAG and run ids).",
     "approve": "Wait for a person to approve or reject the registered candidate (promotion.approval: "
-    "required): the Airflow UI's Required Actions, or `airloop approve PATH`. The body is the gate's evidence; "
-    "no decision within promotion.approval_timeout_hours rejects.",
-    "promote": "Move aliases: a passed gate makes the version `champion` (old one `previous`); "
-    "a refused one becomes `challenger`.",
-    "monitor": "Drift per feature and of the scores since the last run, live performance on labeled "
-    "predictions, and the retraining policy.",
-    "request_retrain": "Emit the retrain-requested asset event (with the reason) when the policy asks; "
-    "skipped otherwise.",
+    "required): Browse > Required Actions in the Airflow UI, this task instance's Required Actions tab, or "
+    "`airloop approve PATH [--reject] [--comment TEXT]`. The form shows the gate's evidence; the comment is "
+    "optional. No answer within promotion.approval_timeout_hours records Reject (which is why the form "
+    "highlights Reject). A candidate the gate refused is not put to anyone. Under `airloop run` no one can "
+    "be asked: the candidate waits as `challenger` (`airloop promote PATH VERSION` promotes it).",
+    "promote": "Move the aliases. A version that passed the gate (and was approved, with promotion.approval: "
+    "required) is smoke-tested (it must load and answer its input example), then becomes `champion` and the "
+    "old champion `previous`; the prediction server `airloop up` started is asked to load it now (it also "
+    "polls). Any other version is held as `challenger` and the champion is untouched. A failed smoke test "
+    "fails this task.",
+    "monitor": "Judge the champion on the predictions logged since the last run: drift of every feature and "
+    "of the scores against its training reference, live performance on labeled predictions (estimated until "
+    "labels arrive); judge a shadow challenger (serving.shadow) or a canary (serving.canary) against it on "
+    "live traffic; then apply the retraining policy (`request_retrain` acts on its answer).",
+    "request_retrain": "When the policy asks for retraining, emit the retrain-requested asset event with the "
+    "reason (it starts the train DAG); skipped otherwise.",
 }
 
 
