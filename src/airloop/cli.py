@@ -116,7 +116,7 @@ def run(path: str, workspace: str | None, verbose: bool) -> None:
     loaded = load_spec(path, deep=True)
     click.echo(f"airloop run {loaded.spec.name}: DAG {train_dag_id(loaded.spec.name)}, workspace {ws.root}")
     outcome = run_train_dag(loaded, ws, on_event=progress_printer(verbose))
-    click.echo(summary(outcome))
+    click.echo(summary(outcome, path))
     if not outcome.ok:
         fail = outcome.final_failure()
         if fail:
@@ -447,6 +447,23 @@ def status(path: str, workspace: str | None) -> None:
     click.echo(_stack_status(spec.name, ws))
 
 
+def _recent_outcomes(ws: Any, name: str, n: int = 5) -> list[str]:
+    """The last runs of the project (any DAG, `airloop run` included), newest first, with their
+    outcome as the run folder tells it (the same line as the DAG run's note)."""
+    from airloop.steps.runner import OUTCOME_FILE
+
+    runs = ws.runs_dir(name)
+    folders = [p for p in runs.iterdir() if p.is_dir()] if runs.is_dir() else []
+    folders.sort(key=lambda p: p.stat().st_mtime)
+    if not folders:
+        return ["recent runs: none yet"]
+    lines = ["recent runs (newest first):"]
+    for folder in reversed(folders[-n:]):
+        told = folder / OUTCOME_FILE
+        lines.append(f"  {folder.name}: {told.read_text().strip() if told.exists() else '(no outcome yet)'}")
+    return lines
+
+
 def _log_status(log: Any) -> str:
     import time
 
@@ -494,18 +511,24 @@ def _stack_status(name: str, ws: Any) -> str:
     if "standalone" in procs:
         try:
             from airloop.local.rest import AirflowAPI
+            from airloop.steps.approve import approval_link
 
             api = AirflowAPI.for_workspace(ws)
             for dag in dag_ids(name):
                 runs = api.runs(dag, limit=3)
-                shown = ", ".join(f"{r['run_type']} {r['state']} ({(r.get('run_after') or '')[:19]})" for r in runs)
-                lines.append(f"  {dag}: {shown or 'no runs yet'}")
+                lines.append(f"  {dag}: {'' if runs else 'no runs yet'}")
+                lines += [
+                    f"    {r['run_type']} {r['state']} ({(r.get('run_after') or '')[:19]})"
+                    + (f": {r['note']}" if r.get("note") else "")
+                    for r in runs
+                ]
                 for d in api.waiting_for_decision(dag):
-                    lines.append(
-                        f"    waiting for a decision: run {d['task_instance']['dag_run_id']} (airloop approve)"
-                    )
+                    ti = d["task_instance"]
+                    link = approval_link(api.base, dag, ti["dag_run_id"], ti["task_id"])
+                    lines.append(f"    waiting for a decision: run {ti['dag_run_id']} (`airloop approve`, or {link})")
         except Exception as exc:  # status must answer even when Airflow does not
             lines.append(f"  Airflow API: {exc}")
+    lines += _recent_outcomes(ws, name)
     history = ws.monitoring_history(name)
     if history.exists():
         import pandas as pd

@@ -65,6 +65,19 @@ def finished_run(api: AirflowAPI, dag_id: str, run_type: str, after: set[str]):
     return check
 
 
+def task_logs(api: AirflowAPI, dag_id: str, run_id: str, only: tuple[str, ...] = ()) -> dict[str, str]:
+    """What airloop wrote to each task's log, read as a user would: Airflow's REST API."""
+    logs = {}
+    for ti in api.task_instances(dag_id, run_id):
+        if ti["state"] != "success" or (only and ti["task_id"] not in only) or ti["map_index"] > 0:
+            continue
+        path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{ti['task_id']}/logs/{ti['try_number']}"
+        content = api.get(f"{path}?map_index={ti['map_index']}")["content"]
+        ours = [c for c in content if isinstance(c, dict) and str(c.get("logger", "")).startswith("airloop")]
+        logs[ti["task_id"]] = "\n".join(str(c.get("event")) for c in ours)
+    return logs
+
+
 def test_live_loop_on_the_real_stack(tmp_path: Path, record_property) -> None:
     root = tmp_path / "project"
     # v1: a deliberately weak champion, so that the retrained model wins the gate
@@ -112,6 +125,35 @@ def test_live_loop_on_the_real_stack(tmp_path: Path, record_property) -> None:
         wait_for(
             "the server to swap to v2", lambda: serve.get("/model").json()["version"] == "2", timeout=30, every=0.5
         )
+
+        # issue 25: each step's task log (REST) tells what it did; the run's outcome is its note
+        logs = task_logs(api, "tiny__train", run["dag_run_id"])
+        assert "landed files accepted: april.csv" in logs["validate"], logs["validate"]
+        assert "split: " in logs["split"]
+        assert "best candidate logreg" in logs["tune_select"]
+        assert "candidate on the holdout: roc_auc" in logs["evaluate"]
+        assert "gate PASSED" in logs["gate"]
+        assert "registered v2" in logs["register"]
+        assert "promoted: champion v1 -> v2" in logs["promote"]
+        assert all(logs[t] for t in logs), [t for t in logs if not logs[t]]  # no empty task log
+        note = api.get(f"/api/v2/dags/tiny__train/dagRuns/{run['dag_run_id']}")["note"]
+        assert note.startswith("v2 promoted (roc_auc "), note
+
+        # a landing that trains nothing (a copy of accepted data): the skip is told where people look
+        seen = {r["dag_run_id"] for r in api.runs("tiny__train", limit=10)}
+        (root / "incoming" / "again.csv").write_bytes((root / "data" / "april.csv").read_bytes())
+        (root / "incoming" / "_READY").write_text("")
+        same = wait_for("a landing run", finished_run(api, "tiny__train", "asset_triggered", seen))
+        assert same["state"] == "success"
+        states = {t["task_id"]: t["state"] for t in api.task_instances("tiny__train", same["dag_run_id"])}
+        assert states["train"] == "skipped"
+        logs = task_logs(api, "tiny__train", same["dag_run_id"], only=("validate",))
+        assert "training skipped: same inputs as v2" in logs["validate"], logs["validate"]
+        note = api.get(f"/api/v2/dags/tiny__train/dagRuns/{same['dag_run_id']}")["note"]
+        assert note.startswith("not trained: same inputs as v2"), note
+        status = cli("status", str(spec), "--workspace", str(ws.root))
+        assert f"asset_triggered success ({same['run_after'][:19]}): not trained: same inputs as v2" in status.stdout
+        assert "v2 promoted (roc_auc" in status.stdout
 
         # 2. a shifted batch through the server, labels, then the monitor -> retrain-requested
         shifted = records(150, seed=40)

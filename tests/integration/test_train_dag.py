@@ -15,6 +15,20 @@ from airloop.tracking.tags import Tag
 pytestmark = pytest.mark.integration
 
 
+def _note(ws, run_id: str) -> str | None:
+    """The DAG run's note as Airflow stored it."""
+    import sqlite3
+
+    con = sqlite3.connect(ws.airflow_db)
+    try:
+        row = con.execute(
+            "select n.content from dag_run_note n join dag_run r on r.id = n.dag_run_id where r.run_id = ?", (run_id,)
+        ).fetchone()
+    finally:
+        con.close()
+    return row[0] if row else None
+
+
 def _tracker(ws):
     from airloop.tracking import Tracker
 
@@ -62,6 +76,11 @@ def test_full_run_makes_a_champion_with_lineage(project: Path, workspace) -> Non
     assert tags[Tag.DAG_ID] == "tiny__train"
     assert tags[Tag.RUN_ID] == outcome.run_id
     assert tags[Tag.GATE] == "passed"
+    # issue 25: the outcome in one line, as the DAG run's note (what the Airflow UI shows) and in the run folder
+    assert outcome.result["note"].startswith("v1 promoted (roc_auc "), outcome.result["note"]
+    assert _note(workspace, outcome.run_id) == outcome.result["note"]
+    told = (workspace.run_dir("tiny", outcome.run_id) / "outcome.txt").read_text().strip()
+    assert told == outcome.result["note"]
 
     # one parent run per DAG run, a child run per trial, the model with signature and input example
     client = tracker.client
@@ -159,6 +178,7 @@ def test_contract_violation_stops_the_run(tmp_path: Path, workspace) -> None:
     states = {t["task_id"]: t["state"] for t in outcome.result["tasks"]}
     assert states["validate"] == "failed"
     assert states["register"] == "upstream_failed"
+    assert outcome.result["note"].startswith("batch rejected: 1 of 3 batch(es) refused"), outcome.result["note"]
     tracker = _tracker(workspace)
     assert tracker.version_numbers("tiny") == ["1"]
     assert tracker.aliases("tiny") == {"champion": "1"}

@@ -117,6 +117,9 @@ def main(dag_file: str, dag_id: str, result_file: str) -> int:
     before_test = time.perf_counter()
     dr = dag.test(use_executor=use_executor, mark_success_pattern=unanswerable(dag))
     finished = time.perf_counter()
+    from airloop.airflow.notes import set_after_test
+
+    note = set_after_test(dr, os.environ.get("AIRLOOP_EVENTS_FILE"))
     tasks = []
     from airflow.utils.session import create_session
 
@@ -131,6 +134,7 @@ def main(dag_file: str, dag_id: str, result_file: str) -> int:
                 "state": str(dr.state),
                 "run_id": dr.run_id,
                 "dag_id": dag_id,
+                "note": note,
                 "tasks": tasks,
                 "migrated": migrated,
                 "lean_execution_api": lean,

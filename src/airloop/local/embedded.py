@@ -21,6 +21,8 @@ from airloop.errors import EnvironmentProblem
 from airloop.spec import LoadedSpec
 from airloop.workspace import Workspace
 
+QUIET_AIRFLOW = "airflow=WARNING task=WARNING task.stdout=INFO task.stderr=INFO supervisor=WARNING sqlalchemy=WARNING"
+
 
 def airflow_env(ws: Workspace) -> dict[str, str]:
     """Environment for Airflow and MLflow processes that use this workspace."""
@@ -29,7 +31,12 @@ def airflow_env(ws: Workspace) -> dict[str, str]:
         "AIRFLOW__CORE__DAGS_FOLDER": str(ws.dags_folder),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": ws.airflow_db_url,
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING"),
+        # Task logs tell what each step did at INFO (steps.runner.tell); Airflow's own chatter (its
+        # structlog loggers: task lifecycle, supervisor, operators) stays at WARNING. A global
+        # WARNING hid the steps' lines too: every task log was empty.
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__LOGGING_LEVEL", "INFO"),
+        "AIRFLOW__LOGGING__NAMESPACE_LEVELS": os.environ.get("AIRFLOW__LOGGING__NAMESPACE_LEVELS", QUIET_AIRFLOW),
+        "AIRFLOW__LOGGING__UVICORN_LOGGING_LEVEL": os.environ.get("AIRFLOW__LOGGING__UVICORN_LOGGING_LEVEL", "WARNING"),
         # Airflow chmods task logs to these (default 0o664 / 0o775, whatever the umask): the user's alone
         "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FILE_PERMISSIONS": "0o600",
         "AIRFLOW__LOGGING__FILE_TASK_HANDLER_NEW_FOLDER_PERMISSIONS": "0o700",

@@ -6,6 +6,7 @@ The orchestrator (Airflow, or a test) calls ``execute``; nothing here knows abou
 from __future__ import annotations
 
 import importlib
+import logging
 import time
 import traceback
 from typing import Any
@@ -14,6 +15,9 @@ from airloop.errors import AirloopError
 from airloop.quiet import quiet_libraries
 from airloop.steps.context import StepContext
 from airloop.tracking.tags import Tag
+
+log = logging.getLogger("airloop.steps")
+OUTCOME_FILE = "outcome.txt"  # the run's outcome in one line, in its run folder
 
 # task kind -> "module:function" in airloop.steps
 STEPS: dict[str, str] = {
@@ -80,6 +84,8 @@ def execute(
         )
         if final and refs.get("mlflow_run_id"):
             _close_failed(ctx, refs["mlflow_run_id"], task_id, message)
+        if final:
+            tell(ctx, task_id, {}, message)
         raise
     seconds = time.perf_counter() - started
     ctx.emit(
@@ -92,7 +98,25 @@ def execute(
             "output": _summary(out),
         }
     )
+    tell(ctx, task_id, out)
     return {**refs, **out} if merge else out
+
+
+def tell(ctx: StepContext, task_id: str, out: dict[str, Any], error: str | None = None) -> None:
+    """What the step did, at INFO for its task log, and the run's outcome so far into the run folder
+    (``outcome.txt``: the Airflow layer makes it the DAG run's note, `airloop status` shows it)."""
+    from airloop.steps import story
+
+    for line in story.told(task_id, out) if error is None else [f"failed: {error}"]:
+        log.info("%s: %s", task_id, line)
+    try:
+        waits = ctx.loaded.spec.promotion.approval == "required"
+        text = story.outcome_of(ctx.run_dir, approval_waits=waits)
+        if text:
+            log.info("run outcome: %s", text)
+            (ctx.run_dir / OUTCOME_FILE).write_text(text + "\n")
+    except Exception as exc:  # the story is told best effort: never fail a step that worked over it
+        log.warning("could not write the run's outcome: %s", exc)
 
 
 def _close_failed(ctx: StepContext, mlflow_run_id: str, task_id: str, message: str) -> None:
@@ -134,5 +158,6 @@ def _summary(out: dict[str, Any]) -> dict[str, Any]:
         "same_inputs_as",
         "skip_training",
         "refit",
+        "approval",
     )
     return {k: out[k] for k in keep if k in out}

@@ -91,7 +91,7 @@ def test_airflow_dagbag_loads_the_train_dag(dag_file: Path, tmp_path: Path) -> N
     assert watcher in out["schedule"]
     assert out["monitor"] == {"monitor": ["request_retrain"], "request_retrain": []}
     assert out["monitor_outlets"] == ["airloop://flights/retrain-requested"]
-    # the Details tab says what the DAG is, where its spec lives and where its runs and models go
+    # the DAG's docs (the Dag Docs button) say what it is, where its spec lives and where its runs and models go
     assert str(EXAMPLE.resolve()) in out["doc"]
     assert "spec hash" in out["doc"]
     assert "MLflow experiment | `flights`" in out["doc"]
