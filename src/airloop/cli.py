@@ -450,7 +450,7 @@ def status(path: str, workspace: str | None) -> None:
 def _recent_outcomes(ws: Any, name: str, n: int = 5) -> list[str]:
     """The last runs of the project (any DAG, `airloop run` included), newest first, with their
     outcome as the run folder tells it (the same line as the DAG run's note)."""
-    from airloop.steps.runner import OUTCOME_FILE
+    from airloop.workspace import OUTCOME_FILE
 
     runs = ws.runs_dir(name)
     folders = [p for p in runs.iterdir() if p.is_dir()] if runs.is_dir() else []

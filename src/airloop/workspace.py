@@ -160,6 +160,9 @@ class Workspace:
         return self.serving_dir(name) / "labels"
 
 
+OUTCOME_FILE = "outcome.txt"  # in a run folder: the run's outcome in one line (steps.story)
+
+
 def rejected_folder(landing: Path) -> Path:
     """Where landed files that fail the contract go, next to their report."""
     return landing / "rejected"

@@ -64,7 +64,7 @@ def _run(
         raise
     finally:  # the run's outcome so far, as the DAG run's note
         from airloop.airflow.notes import tell
-        from airloop.steps.runner import OUTCOME_FILE
+        from airloop.workspace import OUTCOME_FILE
 
         tell(dag_id, run_id, ctx.run_dir / OUTCOME_FILE)
 

@@ -81,6 +81,7 @@ def unanswerable(dag: Any) -> str | None:
 
 
 def main(dag_file: str, dag_id: str, result_file: str) -> int:
+    # long: one run from setup to its result file, in the order Airflow needs (gc, DB, parse, test, note)
     started = time.perf_counter()
     die_with_parent()
     # Airflow's import and setup allocate a large, long-lived heap; each full collection walks all of

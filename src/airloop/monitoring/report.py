@@ -44,6 +44,7 @@ def write_report(spec_path: str | Path, ws: Workspace, out: Path | None = None) 
         os.environ.setdefault("MPLCONFIGDIR", str(ws.cache_dir("matplotlib")))
     history, problem = _read_history(ws.monitoring_history(name))
     sections = [
+        ("runs", "Recent runs", _runs_section(ws.runs_dir(name))),
         ("versions", "Champion history", _versions_section(spec, ws)),
         ("live", "Live performance", _live_section(spec, history, problem)),
         ("drift", "Drift per feature", _drift_section(spec, history, problem)),
@@ -301,6 +302,18 @@ def _drift_section(spec: Spec, history: pd.DataFrame | None, problem: str | None
         + caption
         + _table(["feature", "method", "statistic", "drifted"], rows)
     )
+
+
+# --- recent runs ----------------------------------------------------------------------------------
+def _runs_section(runs: Path, n: int = 20) -> str:
+    """Each run's outcome in one line (the DAG run's note in Airflow), newest first."""
+    from airloop.workspace import OUTCOME_FILE
+
+    found = sorted(runs.glob(f"*/{OUTCOME_FILE}"), key=lambda p: p.stat().st_mtime, reverse=True)[:n]
+    if not found:
+        return _note("nothing yet: no run has told its outcome.")
+    rows = [[_when(p.stat().st_mtime), p.parent.name, p.read_text().strip()] for p in found]
+    return _table(["when", "run", "outcome"], rows)
 
 
 # --- data contract --------------------------------------------------------------------------------

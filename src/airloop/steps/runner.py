@@ -15,9 +15,9 @@ from airloop.errors import AirloopError
 from airloop.quiet import quiet_libraries
 from airloop.steps.context import StepContext
 from airloop.tracking.tags import Tag
+from airloop.workspace import OUTCOME_FILE
 
 log = logging.getLogger("airloop.steps")
-OUTCOME_FILE = "outcome.txt"  # the run's outcome in one line, in its run folder
 
 # task kind -> "module:function" in airloop.steps
 STEPS: dict[str, str] = {

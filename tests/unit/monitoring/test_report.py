@@ -134,6 +134,8 @@ def test_report_shows_versions_live_metrics_drift_and_violations(
     assert page.count("data:image/png;base64,") == 4  # versions, live metrics, drift, backtest
     assert "the loop&#x27;s monitor decided" in page
     assert "nothing yet" not in page
+    # issue 25: each run's outcome, the same line as its DAG run note
+    assert "<td>run_1</td><td>v1 promoted (roc_auc " in page
 
 
 def test_report_is_self_contained_and_escaped(trained: tuple[Path, Workspace], monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,7 +163,7 @@ def test_empty_project_renders_nothing_yet_notes(tmp_path: Path, monkeypatch: py
 
     page = write_report(spec, ws).read_text()
 
-    assert page.count("nothing yet") == 5  # versions, live, drift, contract, backtest
+    assert page.count("nothing yet") == 6  # runs, versions, live, drift, contract, backtest
     assert "has no registered version" in page
     assert "no monitor run" in page
     assert "data:image/png" not in page
