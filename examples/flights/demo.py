@@ -292,6 +292,9 @@ def month_table(rows: list[dict[str, Any]]) -> str:
 @click.option("--no-baselines", is_flag=True, help="skip the retrain-every-month column (an `airloop backtest`)")
 def main(workspace: str | None, quick: bool, months: str, bad_month: int, keep: bool, no_baselines: bool) -> None:
     """The flights demo: train on Jan-Jun 2013, then play Jul-Dec through the live loop."""
+    from airloop.quiet import quiet_libraries
+
+    quiet_libraries()  # as the `airloop` command does: MLflow's known warnings would bury the demo's lines
     base = Workspace.resolve(workspace)
     try:
         if quick:

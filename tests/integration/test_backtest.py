@@ -33,7 +33,8 @@ def month(m: int, seed: int, flipped: bool) -> pd.DataFrame:
     logit = (size - 5) * 1.2 if flipped else 1.5 * x - 0.5
     label = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     ts = pd.Timestamp(2024, m, 1) + pd.to_timedelta(np.sort(rng.uniform(0, 27, n)), unit="D")
-    return pd.DataFrame({"ts": ts.astype(str), "x": x, "size": size, "color": color, "label": label})
+    visits = rng.integers(0, 5, n)  # an integer feature: MLflow hints about integer schemas on each log
+    return pd.DataFrame({"ts": ts.astype(str), "x": x, "size": size, "visits": visits, "color": color, "label": label})
 
 
 @pytest.fixture
