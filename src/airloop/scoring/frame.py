@@ -15,6 +15,25 @@ from typing import Any
 from airloop.model.transform import FeatureTransform
 
 
+class ContractColumns:
+    """The request frame's columns of anything that holds a model's ``contract`` (the server's
+    ``Snapshot``, the smoke test's ``Loaded``): computed once per loaded version."""
+
+    contract: Any
+
+    @functools.cached_property
+    def feature_names(self) -> tuple[str, ...]:
+        """The contract's features, in the order of the request frame and of the log's rows."""
+        return tuple(self.contract.feature_columns())
+
+    @functools.cached_property
+    def column_index(self) -> Any:
+        """The request frame's column labels, one Index shared by every frame."""
+        import pandas as pd
+
+        return pd.Index(self.feature_names, dtype=object)
+
+
 def to_frame(snap: Any, records: list[dict[str, Any]]) -> Any:
     """Validated records as the frame the model was trained on: the columns, dtypes and values the
     public ``pd.DataFrame({name: array})`` gives (a test holds them equal), built in half its time."""

@@ -19,12 +19,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Any
 
 from airloop.data.contract import Contract
 from airloop.errors import RegistryError, UserCodeError
-from airloop.scoring.frame import predict
+from airloop.scoring.frame import ContractColumns, predict
 from airloop.tracking.tags import Tag
 
 HINT_LOAD = "register the version again (`airloop run`), or promote another one"
@@ -32,7 +31,7 @@ HINT_PREDICT = "fix the estimator or the feature transform and train again, or p
 
 
 @dataclass
-class Loaded:
+class Loaded(ContractColumns):
     """A version as the registry holds it: the model, its contract, its tags, records to try it on."""
 
     name: str
@@ -43,16 +42,6 @@ class Loaded:
     task: str
     example: list[dict[str, Any]] = field(default_factory=list)
     example_source: str = ""
-
-    @cached_property
-    def feature_names(self) -> tuple[str, ...]:
-        return tuple(self.contract.feature_columns())
-
-    @cached_property
-    def column_index(self) -> Any:
-        import pandas as pd
-
-        return pd.Index(self.feature_names, dtype=object)
 
 
 def load(ws: Any, name: str, version: str, task: str) -> Loaded:

@@ -18,6 +18,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from airloop.data.contract import Contract
 from airloop.errors import AirloopError, RegistryError
+from airloop.scoring.frame import ContractColumns
 from airloop.scoring.smoke import load, smoke_test
 from airloop.serving.schema import batch_model, record_model
 from airloop.tracking.tags import CHAMPION, labels_of, metrics_of
@@ -27,7 +28,7 @@ log = logging.getLogger("airloop.serving")
 
 
 @dataclass(frozen=True)
-class Snapshot:
+class Snapshot(ContractColumns):
     name: str
     version: str
     model: Any
@@ -45,18 +46,6 @@ class Snapshot:
     def classes(self) -> list[Any] | None:
         classes = getattr(self.model, "classes_", None)
         return None if classes is None else classes.tolist()
-
-    @cached_property
-    def feature_names(self) -> tuple[str, ...]:
-        """The contract's features, in the order of the request frame and of the log's rows."""
-        return tuple(self.contract.feature_columns())
-
-    @cached_property
-    def column_index(self) -> Any:
-        """The request frame's column labels, one Index shared by every frame."""
-        import pandas as pd
-
-        return pd.Index(self.feature_names, dtype=object)
 
     @cached_property
     def positive(self) -> Any:
