@@ -101,6 +101,12 @@ def test_full_run_makes_a_champion_with_lineage(project: Path, workspace) -> Non
     assert info.signature is not None
     assert "color" in info.signature.inputs.input_names()
     assert info.saved_input_example_info is not None
+    # what loading imports, pinned (issue 20): read off the model, not a fixed list
+    reqs = Path(mlflow.pyfunc.get_model_dependencies("models:/tiny@champion")).read_text().split()
+    from importlib.metadata import version
+
+    assert f"scikit-learn=={version('scikit-learn')}" in reqs
+    assert {r.split("==")[0] for r in reqs} >= {"mlflow", "cloudpickle", "numpy", "airloop"}
     model = mlflow.sklearn.load_model("models:/tiny@champion")
     frame = make_frame(20, seed=9).drop(columns=["label"])
     assert len(model.predict(frame)) == 20

@@ -128,6 +128,8 @@ class Tracker:
         import mlflow
         import mlflow.sklearn
 
+        from airloop.model.requirements import pinned
+
         # The LoggedModel takes the *active* experiment, not the run's: without this it lands in
         # experiment 0 under ./mlruns of the current directory.
         mlflow.set_experiment(experiment_id=self.client.get_run(run_id).info.experiment_id)
@@ -138,9 +140,10 @@ class Tracker:
             signature=signature,
             input_example=input_example,
             code_paths=code_paths or None,
-            # skops (the default) floods warnings next to Airflow; inference of requirements is slow
+            # skops (the default) floods warnings next to Airflow. MLflow's own inference of the
+            # requirements runs the model in a subprocess (slow); these are read off the model itself
             serialization_format="cloudpickle",
-            pip_requirements=_requirements(),
+            pip_requirements=pinned(model, code_paths),
         )
         return str(info.model_uri), str(info.model_id)
 
@@ -207,18 +210,6 @@ class Tracker:
 
     def aliases(self, name: str) -> dict[str, str]:
         return {a: v for a in ALIASES if (v := self.alias_version(name, a))}
-
-
-def _requirements() -> list[str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = []
-    for pkg in ("mlflow", "scikit-learn", "pandas", "numpy", "cloudpickle", "airloop"):
-        try:
-            out.append(f"{pkg}=={version(pkg)}")
-        except PackageNotFoundError:
-            pass
-    return out
 
 
 def _str(value: Any) -> str:
