@@ -62,11 +62,11 @@ def _run(
 
             raise AirflowFailException(exc.format()) from exc
         raise
-    finally:  # the run's outcome so far, as the DAG run's note
-        from airloop.airflow.notes import tell
-        from airloop.workspace import OUTCOME_FILE
+    finally:  # a new outcome of the run (this step decided it) becomes the DAG run's note
+        if ctx.extra.get("outcome"):
+            from airloop.airflow.notes import set_note
 
-        tell(dag_id, run_id, ctx.run_dir / OUTCOME_FILE)
+            set_note(dag_id, run_id, ctx.extra["outcome"])
 
 
 @task(multiple_outputs=False)

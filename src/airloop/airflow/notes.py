@@ -63,16 +63,6 @@ def set_note(dag_id: str, run_id: str, text: str) -> bool:
         return False
 
 
-def tell(dag_id: str, run_id: str, outcome_file: Path) -> None:
-    """The outcome a step wrote (``outcome.txt`` in the run folder) as the run's note."""
-    try:
-        text = outcome_file.read_text().strip() if outcome_file.exists() else ""
-    except OSError:
-        return
-    if text:
-        set_note(dag_id, run_id, text)
-
-
 def set_after_test(dag_run: Any, events_file: str | None) -> str | None:
     """After dag.test(): the outcome of this run's events as its note, through the ORM (this is the
     process that ran the DAG, not a task). Returns the note."""

@@ -112,9 +112,11 @@ def tell(ctx: StepContext, task_id: str, out: dict[str, Any], error: str | None 
     try:
         waits = ctx.loaded.spec.promotion.approval == "required"
         text = story.outcome_of(ctx.run_dir, approval_waits=waits)
-        if text:
+        told = ctx.run_dir / OUTCOME_FILE
+        if text and (not told.exists() or told.read_text().strip() != text):
             log.info("run outcome: %s", text)
-            (ctx.run_dir / OUTCOME_FILE).write_text(text + "\n")
+            told.write_text(text + "\n")
+            ctx.extra["outcome"] = text  # new: the Airflow layer makes it the run's note
     except Exception as exc:  # the story is told best effort: never fail a step that worked over it
         log.warning("could not write the run's outcome: %s", exc)
 
