@@ -328,17 +328,13 @@ def promote(path: str, version: str, workspace: str | None) -> None:
     exit 6 when it does not load (a broken or missing artifact: the registry's state), exit 5 when
     it loads but cannot predict (the estimator or the feature transform: your code). Either way the
     champion is untouched."""
-    from airloop.scoring.smoke import check_version
     from airloop.spec import load_spec
     from airloop.tracking import Tracker, aliases
 
     loaded, ws = load_spec(path), _workspace(workspace)
     name, tracker = loaded.spec.name, Tracker(ws)
     tracker.version(name, version)  # raises a RegistryError naming the versions that exist
-    if str(loaded.root) not in sys.path:  # the feature transform's module, if the model needs it
-        sys.path.insert(0, str(loaded.root))
-    checked = check_version(ws, name, str(version), loaded.spec.task)
-    click.echo(f"v{version} loads and answered {checked['checked_on']}")
+    _smoke_test(loaded, ws, str(version))
     before = aliases.snapshot(tracker, name)
     aliases.promote(tracker, name, str(version), by="hand")
     _show_moves(name, tracker, before)
@@ -368,8 +364,8 @@ def canary(path: str, version: str | None, stop: bool, workspace: str | None) ->
     from airloop.spec import load_spec
     from airloop.tracking import Tracker, aliases
 
-    spec = load_spec(path).spec
-    tracker = Tracker(_workspace(workspace))
+    loaded, ws = load_spec(path), _workspace(workspace)
+    spec, tracker = loaded.spec, Tracker(ws)
     alias = spec.serving.canary.alias if spec.serving.canary else "canary"
     if stop == bool(version):
         raise UsageError("give a VERSION to start a canary, or --stop to end one", hint="airloop canary PATH 3")
@@ -379,10 +375,22 @@ def canary(path: str, version: str | None, stop: bool, workspace: str | None) ->
         click.echo(f"canary v{ended} stopped" if ended else f"`{spec.name}` has no {alias} to stop")
     elif version is not None:
         tracker.version(spec.name, version)  # raises a RegistryError naming the versions that exist
+        _smoke_test(loaded, ws, str(version))  # a canary answers real clients, as a champion does
         aliases.start_canary(tracker, spec.name, str(version), alias)
         if spec.serving.canary is None:
             click.echo("note: serving.canary is not set in the spec, so the server will not route to it")
     _show_moves(spec.name, tracker, before)
+
+
+def _smoke_test(loaded: Any, ws: Any, version: str) -> None:
+    """VERSION loads and answers its own input example (the smoke test the server runs too), or a
+    RegistryError (exit 6: it does not load) / UserCodeError (exit 5: it cannot answer)."""
+    from airloop.scoring.smoke import check_version
+
+    if str(loaded.root) not in sys.path:  # the feature transform's module, if the model needs it
+        sys.path.insert(0, str(loaded.root))
+    checked = check_version(ws, loaded.spec.name, version, loaded.spec.task)
+    click.echo(f"v{version} loads and answered {checked['checked_on']}")
 
 
 @main.command()

@@ -75,6 +75,10 @@ def test_airloop_promote_refuses_a_version_that_cannot_answer(broken, record_pro
     assert cannot_load.exit_code == 6, cannot_load.output
     assert "does not load" in cannot_load.output
     assert Tracker(ws).alias_version("tiny", CHAMPION) == "1"
+    # a canary answers real clients too: `airloop canary` runs the same check before the alias moves
+    canary = CliRunner().invoke(main, ["canary", str(spec), unfitted, *args])
+    assert canary.exit_code == 5, canary.output
+    assert Tracker(ws).alias_version("tiny", "canary") is None
 
 
 def test_the_promote_step_fails_and_tags_why_the_champion_untouched(broken) -> None:
