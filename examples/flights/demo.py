@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ from airloop.local import drive, state
 from airloop.local.embedded import run_train_dag
 from airloop.local.rest import AirflowAPI
 from airloop.local.stack import Ports, down, free_port, up
+from airloop.local.supervise import StopRequested, stop_signals_raise
 from airloop.plan import monitor_dag_id, train_dag_id
 from airloop.spec import load_spec
 from airloop.tracking import Tracker
@@ -60,6 +62,47 @@ def corrupt(month: Any) -> Any:
     return broken
 
 
+def _play(
+    loaded: Any,
+    ws: Workspace,
+    project: Path,
+    frame: Any,
+    months: list[int],
+    bad_month: int | None,
+    replay_rows: int,
+    keep: bool,
+) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
+    """The stack up, the months played through it, the report written, the stack down (unless kept)."""
+    name = loaded.spec.name
+    rows: list[dict[str, Any]] = []
+    report_path = None
+    info: dict[str, Any] = {}
+    try:
+        info = up(loaded, ws, Ports(free_port(), free_port(), free_port()))
+        click.echo(f"  Airflow {info['airflow']} (admin / {info['password']}), serving {info['serve']}")
+        api = AirflowAPI.for_workspace(ws)
+        month = Month(ws, name, api, Tracker(ws), info["serve"], project / "incoming", frame, replay_rows)
+        api.wait_for_dags({train_dag_id(name), monitor_dag_id(name)})
+        for m in months:
+            r = month.play(m, bad=m == bad_month)
+            rows.append(r)
+            click.echo(
+                f"  {r['month']}: champion v{r['champion']}, live AUC {r['live_auc']}, "
+                f"drifted {r['drifted'] or '-'}; {r['action']}"
+            )
+    finally:
+        try:
+            from airloop.monitoring.report import write_report
+
+            report_path = write_report(project / "airloop.yaml", ws)
+        except Exception as exc:  # the table matters more than the page
+            click.echo(f"  (report not written: {exc})")
+        if not keep or not info:
+            left = {k: v["left"] for k, v in down(ws).items() if v["left"]}
+            click.echo(f"\nstack stopped{'; LEFT BEHIND: ' + str(left) if left else ''}")
+    return info, rows, report_path
+
+
 def run_live_demo(
     example: Path,
     base: Workspace,
@@ -83,38 +126,15 @@ def run_live_demo(
     frame = prepare.load_all()
     prepare.write_months(project / "data", FIRST_MONTHS, frame)
     loaded = load_spec(project / "airloop.yaml", deep=True)
-    name = loaded.spec.name
 
     click.secho("\ntrain on January-June", bold=True)
     first = run_train_dag(loaded, ws, on_event=progress_printer())
     if not first.ok:
         raise EnvironmentProblem("the first training run failed", hint=f"see {first.log_file}")
     click.secho("\nbring the stack up", bold=True)
-    info = up(loaded, ws, Ports(free_port(), free_port(), free_port()))
-    click.echo(f"  Airflow {info['airflow']} (admin / {info['password']}), serving {info['serve']}")
-    api = AirflowAPI.for_workspace(ws)
-    month = Month(ws, name, api, Tracker(ws), info["serve"], project / "incoming", frame, replay_rows)
-    rows: list[dict[str, Any]] = []
-    report_path = None
-    try:
-        api.wait_for_dags({train_dag_id(name), monitor_dag_id(name)})
-        for m in months:
-            r = month.play(m, bad=m == bad_month)
-            rows.append(r)
-            click.echo(
-                f"  {r['month']}: champion v{r['champion']}, live AUC {r['live_auc']}, "
-                f"drifted {r['drifted'] or '-'}; {r['action']}"
-            )
-    finally:
-        try:
-            from airloop.monitoring.report import write_report
-
-            report_path = write_report(project / "airloop.yaml", ws)
-        except Exception as exc:  # the table matters more than the page
-            click.echo(f"  (report not written: {exc})")
-        if not keep:
-            left = {k: v["left"] for k, v in down(ws).items() if v["left"]}
-            click.echo(f"\nstack stopped{'; LEFT BEHIND: ' + str(left) if left else ''}")
+    # Ctrl-C, kill and a closed terminal all end in the `finally` below, also while the stack starts
+    with stop_signals_raise():
+        info, rows, report_path = _play(loaded, ws, project, frame, months, bad_month, replay_rows, keep)
     if baselines and rows:
         report_path = scheduled_baseline(example, ws, frame, months, rows) or report_path
     total = time.perf_counter() - started
@@ -308,6 +328,10 @@ def main(workspace: str | None, quick: bool, months: str, bad_month: int, keep: 
     except AirloopError as exc:
         click.secho(exc.format(), fg="red", err=True)
         sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, StopRequested) as exc:  # the stack was stopped on the way out
+        signum = getattr(exc, "signum", signal.SIGINT)
+        click.secho(f"stopped ({signal.Signals(signum).name})", fg="yellow", err=True)
+        sys.exit(128 + signum)
 
 
 if __name__ == "__main__":

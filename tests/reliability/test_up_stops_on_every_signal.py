@@ -262,3 +262,29 @@ def test_a_failed_start_stops_what_it_started(project) -> None:
     finally:
         mp.undo()
         _cleanup(None, ws)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_a_script_driving_the_stack_cleans_up_on_every_stop_signal(tmp_path: Path, sig: signal.Signals) -> None:
+    """The flights demo drives the stack itself (up, months, down in a `finally`): under
+    `stop_signals_raise` a kill or a closed terminal reaches that `finally`, as Ctrl-C does."""
+    marker = tmp_path / "cleaned"
+    script = (
+        "import sys, time\n"
+        "from airloop.local.supervise import StopRequested, stop_signals_raise\n"
+        "try:\n"
+        "    with stop_signals_raise():\n"
+        "        try:\n"
+        "            print('up', flush=True)\n"
+        "            time.sleep(30)\n"
+        "        finally:\n"
+        f"            open({str(marker)!r}, 'w').write('down')\n"
+        "except StopRequested as exc:\n"
+        "    sys.exit(128 + exc.signum)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "up"
+    proc.send_signal(sig)
+    assert proc.wait(timeout=10) == 128 + sig
+    assert marker.read_text() == "down"

@@ -61,6 +61,28 @@ def _handlers(handler: Callable[[int, Any], None]) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+@contextmanager
+def stop_signals_raise() -> Iterator[None]:
+    """Inside: SIGTERM and SIGHUP raise StopRequested as SIGINT raises KeyboardInterrupt, so a
+    ``finally`` that stops a stack runs on every stop signal (a script that drives the stack itself,
+    such as the flights demo). Main thread only."""
+
+    fired: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        if fired:  # the cleanup the first one started must not be cut short
+            return
+        fired.append(signum)
+        raise StopRequested(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS if sig != signal.SIGINT}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def supervise(
     start: Callable[[], T],
     stop: Callable[[int | None], Any],
