@@ -6,6 +6,7 @@ vectorised pandas; a violation carries the column, the rule, a message and examp
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -22,6 +23,25 @@ DATE_SAMPLE = 200
 # two numbers with a separator (2013-01-02, 1/2/13, 10:30) or a month name beside a year (Mar-2018)
 DATE_SHAPE = r"\d{1,4}[-/.: T]\d{1,2}|[A-Za-z]{3,}\W?\d{4}|\d{4}\W?[A-Za-z]{3,}"
 
+# A contract that knows time (docs/design/contract-over-time.md; evidence: bench/contract/time_aware.py).
+# The reference replayed in time order, cut in this many slices of equal rows: 16 slices of a
+# half-year of bookings see the bursts a week brings; 4 slices saw 4% agent novelty against weeks of 9-12%.
+HISTORY = 16
+# |Spearman(column, time)| from which a numeric column trends: the four bench sets show a clear gap
+# (every feature below 0.39 or above 0.57).
+TREND_RHO = 0.5
+# Learned expectations are capped: a flood (every row new or out of range) has a Wilson lower bound
+# of 1 / (1 + z^2 / n), above 0.5 from n = 10 at confidence 0.999, so it is always refused.
+MAX_SHARE = 0.5
+# Rows of one new category are not independent (a new agent brings a group's bookings): counted in
+# clusters of at most this many rows, and at most n / 10, so a flood is still >= 10 units.
+MAX_CLUSTER = 10.0
+# At least this share of rows may be new or beyond anything seen (one outlier in 300 rows passes).
+FLOOR = 0.001
+INTEGER_PAD = 1.0  # a count one above its reference maximum is inside the range
+DAY = 86400.0
+FORMAT = 2  # 1: stored before the time-aware fields existed, judged as then
+
 
 @dataclass
 class ColumnRule:
@@ -31,6 +51,12 @@ class ColumnRule:
     min: float | None = None
     max: float | None = None
     categories: list[str] | None = None
+    # learned from the reference replayed in time order; absent in contracts stored before (format 1)
+    novelty: float | None = None  # expected share of a healthy batch's rows with unseen categories
+    exceed: float | None = None  # expected share of a healthy batch's rows outside the padded range
+    trend: float | None = None  # per day against Contract.time: units (linear) or log-units (log)
+    trend_scale: str | None = None  # "linear" | "log"
+    integer: bool = False  # every reference value is a whole number
 
 
 @dataclass
@@ -41,15 +67,33 @@ class Contract:
     source: str = ""  # fingerprint of the data it was inferred from
     # the batches (file name, rows) it was inferred from: its reference, never judged against it
     reference_batches: list[list[Any]] = field(default_factory=list)
+    time: str | None = None  # the data's clock (spec.split.column) the trends are measured against
+    reference_end: float | None = None  # the newest reference time, days since the epoch (UTC)
+    format: int = FORMAT
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> Contract:
+        """Tolerant both ways: missing keys take their defaults (a contract stored before the
+        time-aware fields is format 1, judged as then) and unknown keys are dropped (a contract
+        written by a newer airloop still loads)."""
         raw = json.loads(text)
-        cols = {name: ColumnRule(**rule) for name, rule in raw.pop("columns").items()}
-        return cls(columns=cols, **raw)
+        known = {f.name for f in dataclasses.fields(ColumnRule)}
+        cols = {
+            name: ColumnRule(**{k: v for k, v in rule.items() if k in known}) for name, rule in raw["columns"].items()
+        }
+        fields = {f.name for f in dataclasses.fields(cls)} - {"columns"}
+        rest = {k: v for k, v in raw.items() if k in fields}
+        rest.setdefault("format", 1)
+        return cls(columns=cols, **rest)
+
+    @property
+    def time_aware(self) -> bool:
+        """Judged by what the reference taught (novelty, trends, exceedance, floor); declared
+        contracts and contracts stored before are judged as written."""
+        return not self.declared and self.format >= 2
 
     def feature_columns(self) -> list[str]:
         return [c for c in self.columns if c != self.target]
@@ -58,7 +102,7 @@ class Contract:
         """The same contract restricted to ``names`` (a stored contract may know columns no longer judged)."""
         keep = set(names)
         cols = {c: r for c, r in self.columns.items() if c in keep}
-        return Contract(cols, self.target, self.declared, self.source, list(self.reference_batches))
+        return dataclasses.replace(self, columns=cols, reference_batches=list(self.reference_batches))
 
     def is_reference(self, name: str, rows: int) -> bool:
         return [name, rows] in self.reference_batches
@@ -128,7 +172,12 @@ def looks_like_dates(series: pd.Series) -> bool:
     return bool(parsed.notna().mean() >= 0.99)
 
 
-def infer(frame: pd.DataFrame, target: str, source: str = "") -> Contract:
+def infer(
+    frame: pd.DataFrame, target: str, source: str = "", time: str | None = None, tol: ContractSpec | None = None
+) -> Contract:
+    """The contract of ``frame``: kinds, null rates, ranges, categories, and (unless the spec's
+    ``contract.learn_time`` is false) what a healthy newer batch looks like, measured on the
+    reference replayed in time order by ``time``."""
     cols: dict[str, ColumnRule] = {}
     for name in frame.columns:
         s = frame[name]
@@ -144,7 +193,150 @@ def infer(frame: pd.DataFrame, target: str, source: str = "") -> Contract:
             values = non_null.astype(str).unique()
             rule.categories = sorted(values.tolist()) if len(values) <= MAX_CATEGORIES else None
         cols[str(name)] = rule
-    return Contract(columns=cols, target=target, source=source)
+    if tol is not None and not tol.learn_time:
+        return Contract(columns=cols, target=target, source=source, format=1)
+    contract = Contract(columns=cols, target=target, source=source)
+    learn_time(contract, frame, time, tol.range_tolerance if tol is not None else 0.1)
+    return contract
+
+
+def learn_time(contract: Contract, frame: pd.DataFrame, time: str | None, range_tolerance: float) -> None:
+    """Fill the time-aware fields of ``contract`` from its reference ``frame``. Without a clock only
+    Good-Turing novelty and the integer flag are learned: the replay and the trends need one (the
+    file order is not)."""
+    t = None
+    if time and time in frame.columns:
+        t = time_days(frame[time])
+        if t.notna().sum() == 0:
+            t = None
+    contract.time = time if t is not None else None
+    contract.reference_end = float(t.max()) if t is not None else None
+    for name, rule in contract.columns.items():
+        s = frame[name]
+        if rule.kind == "categorical" and rule.categories is not None:
+            rule.novelty = round(expected_novelty(s, t), 6)
+        elif rule.kind == "numeric" and name not in (contract.target, time) and rule.min is not None:
+            values = s.dropna().astype(float)
+            rule.integer = bool(len(values)) and bool((values % 1 == 0).all())
+            if t is None:
+                continue
+            rule.trend, rule.trend_scale = trend_of(s.astype(float), t)
+            if rule.trend is None:
+                rule.exceed = round(expected_exceedance(s.astype(float), t, range_tolerance, rule.integer), 6)
+
+
+def time_days(values: pd.Series) -> pd.Series:
+    """A time column as float days since the epoch (UTC): datetimes, date text, or numbers as they are."""
+    import pandas as pd
+    from pandas.api import types
+
+    if types.is_numeric_dtype(values.dtype) and not types.is_bool_dtype(values.dtype):
+        return values.astype(float)
+    stamps = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+    return (stamps - pd.Timestamp("1970-01-01", tz="UTC")).dt.total_seconds() / DAY
+
+
+def _history(t: pd.Series) -> list[Any]:
+    """The index of ``t`` (non-null) cut into HISTORY slices of equal rows, in time order; empty
+    when there are too few rows to replay (10 a slice)."""
+    import numpy as np
+
+    t = t.dropna()
+    if len(t) < HISTORY * 10:
+        return []
+    order = t.index[np.argsort(t.to_numpy(), kind="stable")]
+    return [part for part in np.array_split(order, HISTORY) if len(part)]
+
+
+def expected_novelty(values: pd.Series, t: pd.Series | None, slices: int = HISTORY) -> float:
+    """The share of a healthy batch's rows whose category the contract has not seen: the larger of
+    Good-Turing (the share of reference rows whose category appears once) and the reference replayed
+    in time order (the largest share of a later-half slice's rows whose category no earlier slice
+    showed: new values come in bursts a per-row estimate misses), capped at MAX_SHARE."""
+    v = values.dropna().astype(str)
+    if v.empty:
+        return 0.0
+    counts = v.value_counts()
+    share = float((counts == 1).sum()) / len(v)
+    parts = _history(t.loc[v.index]) if t is not None else []
+    seen: set[str] = set()
+    for i, part in enumerate(parts):
+        current = v.loc[part]
+        if i >= len(parts) // 2:
+            share = max(share, float((~current.isin(seen)).mean()))
+        seen |= set(current)
+    return min(MAX_SHARE, share)
+
+
+def expected_exceedance(values: pd.Series, t: pd.Series, range_tolerance: float, integer: bool) -> float:
+    """The reference replayed in time order: the largest share of a later-half slice's rows outside
+    the range of every earlier slice, padded as the check pads it. Long tails (a guest's 30th
+    booking) keep breaking their old maximum by a few rows; a broken unit moves every row."""
+    import numpy as np
+
+    v = values.dropna()
+    worst, lo, hi = 0.0, math.inf, -math.inf
+    parts = _history(t.loc[v.index])
+    for i, part in enumerate(parts):
+        current = v.loc[part].to_numpy(dtype=float)
+        if i >= len(parts) // 2:
+            pad = _pad(lo, hi, range_tolerance, integer)
+            worst = max(worst, float(np.mean((current < lo - pad) | (current > hi + pad))))
+        lo, hi = min(lo, float(current.min())), max(hi, float(current.max()))
+    return min(MAX_SHARE, worst)
+
+
+def trend_of(values: pd.Series, t: pd.Series, min_rho: float = TREND_RHO) -> tuple[float | None, str | None]:
+    """(change per day, scale) of a column that moves with time (|Spearman| >= ``min_rho``), else
+    (None, None). A column whose reference values are all positive trends by a growth rate (its log
+    regressed on time: prices), any other by a slope (a numeric date)."""
+    import numpy as np
+    import pandas as pd
+
+    both = pd.DataFrame({"x": values, "t": t}).dropna()
+    if len(both) < 40 or both["x"].nunique() < 3 or both["t"].nunique() < 3:
+        return None, None
+    rho = float(both["x"].rank().corr(both["t"].rank()))
+    if not math.isfinite(rho) or abs(rho) < min_rho:
+        return None, None
+    scale = "log" if bool((both["x"] > 0).all()) else "linear"
+    y = np.log(both["x"]) if scale == "log" else both["x"]
+    tc = both["t"] - both["t"].mean()
+    slope = float((tc * (y - y.mean())).sum() / (tc * tc).sum())
+    return (slope, scale) if math.isfinite(slope) else (None, None)
+
+
+def _pad(lo: float, hi: float, range_tolerance: float, integer: bool) -> float:
+    span = hi - lo
+    pad = range_tolerance * (span if span else abs(hi) or 1.0)
+    return max(pad, INTEGER_PAD) if integer else pad
+
+
+def bounds_at(rule: ColumnRule, contract: Contract, t: pd.Series | None, pad: float, n: int) -> tuple[Any, Any]:
+    """Per row, the bounds a value may take: the padded reference range, where a trending column's
+    bound it moves toward is widened by the trend at the row's own time since the reference's end
+    (never narrowed). The clock itself only moves forward."""
+    import numpy as np
+
+    lo = np.full(n, rule.min - pad if rule.min is not None else -np.inf)
+    hi = np.full(n, rule.max + pad if rule.max is not None else np.inf)
+    if t is None or contract.reference_end is None:
+        return lo, hi
+    ahead = np.clip((t - contract.reference_end).fillna(0.0).to_numpy(dtype=float), 0.0, None)
+    trend = rule.trend
+    if trend is None or rule.min is None or rule.max is None:
+        return lo, hi
+    if rule.trend_scale == "log":
+        factor = np.exp(trend * ahead)
+        if trend > 0:
+            hi = np.maximum(hi, rule.max * factor + pad)
+        else:
+            lo = np.minimum(lo, rule.min * factor - pad)
+    elif trend > 0:
+        hi = hi + trend * ahead
+    else:
+        lo = lo + trend * ahead
+    return lo, hi
 
 
 def from_spec(spec_contract: ContractSpec, target: str) -> Contract:
@@ -186,6 +378,9 @@ def check(frame: pd.DataFrame, contract: Contract, tol: ContractSpec) -> list[Vi
     for c in frame.columns:
         if c not in contract.columns:
             out.append(Violation(str(c), "extra_column", "column is not in the contract", _examples(frame[c], k)))
+    t = None
+    if contract.time_aware and contract.time and contract.time in frame.columns:
+        t = time_days(frame[contract.time]).reset_index(drop=True)
     for name, rule in contract.columns.items():
         if name not in frame.columns:
             continue
@@ -195,7 +390,7 @@ def check(frame: pd.DataFrame, contract: Contract, tol: ContractSpec) -> list[Vi
             out.append(Violation(name, "dtype", f"expected {rule.kind}, got {kind} ({s.dtype})", _examples(s, k)))
             continue
         for column_rule in COLUMN_RULES:
-            found = column_rule(name, s, rule, contract, tol, n)
+            found = column_rule(name, s, rule, contract, tol, n, t)
             if found is not None:
                 out.append(found)
     for v in out:
@@ -208,7 +403,9 @@ def blocking(violations: list[Violation]) -> list[Violation]:
     return [v for v in violations if v.severity == "block"]
 
 
-def _null_rate(name: str, s: pd.Series, rule: Any, contract: Contract, tol: ContractSpec, n: int) -> Violation | None:
+def _null_rate(
+    name: str, s: pd.Series, rule: Any, contract: Contract, tol: ContractSpec, n: int, t: pd.Series | None = None
+) -> Violation | None:
     if name == contract.target:
         return None
     nulls = int(s.isna().sum())
@@ -227,13 +424,18 @@ def _null_rate(name: str, s: pd.Series, rule: Any, contract: Contract, tol: Cont
     return None
 
 
-def _range(name: str, s: pd.Series, rule: Any, contract: Contract, tol: ContractSpec, n: int) -> Violation | None:
+def _range(
+    name: str, s: pd.Series, rule: Any, contract: Contract, tol: ContractSpec, n: int, t: pd.Series | None = None
+) -> Violation | None:
     if rule.kind != "numeric" or (rule.min is None and rule.max is None):
         return None
+    if name == contract.target and contract.time_aware:
+        return None  # the target is what the model learns: a new price level is not a broken batch
+    if contract.time_aware:
+        return _range_over_time(name, s, rule, contract, tol, n, t)
     pad = 0.0
     if not contract.declared and rule.min is not None and rule.max is not None:
-        span = rule.max - rule.min
-        pad = tol.range_tolerance * (span if span else abs(rule.max) or 1.0)
+        pad = _pad(rule.min, rule.max, tol.range_tolerance, False)
     lo = rule.min - pad if rule.min is not None else float("-inf")
     hi = rule.max + pad if rule.max is not None else float("inf")
     values = s.dropna()
@@ -250,20 +452,60 @@ def _range(name: str, s: pd.Series, rule: Any, contract: Contract, tol: Contract
     return None
 
 
-def _unseen(name: str, s: pd.Series, rule: Any, contract: Contract, tol: ContractSpec, n: int) -> Violation | None:
+def _range_over_time(
+    name: str, s: pd.Series, rule: Any, contract: Contract, tol: ContractSpec, n: int, t: pd.Series | None
+) -> Violation | None:
+    """The share of rows outside the bounds at their own time, judged like nulls (Wilson, at the
+    batch's n) against the share the replayed reference expects, never below FLOOR."""
+    import numpy as np
+
+    pad = _pad(rule.min, rule.max, tol.range_tolerance, rule.integer) if rule.min is not None else 0.0
+    values = s.astype(float).reset_index(drop=True)
+    lo, hi = bounds_at(rule, contract, t, pad, len(values))
+    if name == contract.time:
+        hi = np.full(len(values), np.inf)  # the clock only moves forward
+    arr = values.to_numpy()
+    mask = ~np.isnan(arr) & ((arr < lo) | (arr > hi))
+    bad = int(mask.sum())
+    allowed = max(tol.out_of_range_tolerance, FLOOR, rule.exceed or 0.0)
+    if bad and wilson_lower(bad, n, tol.confidence) > allowed:
+        trend = f", bounds moved by its {rule.trend_scale} trend ({rule.trend:+.4g}/day)" if rule.trend else ""
+        return Violation(
+            name,
+            "range",
+            f"{bad} values ({bad / n:.3%}) outside [{float(np.min(lo)):.6g}, {float(np.max(hi)):.6g}]{trend}, "
+            f"at most {allowed:.3%} expected",
+            _examples(values[mask], tol.example_values),
+            bad,
+        )
+    return None
+
+
+def _unseen(
+    name: str, s: pd.Series, rule: Any, contract: Contract, tol: ContractSpec, n: int, t: pd.Series | None = None
+) -> Violation | None:
     if rule.kind != "categorical" or rule.categories is None:
         return None
     values = s.dropna().astype(str)
     unseen = values[~values.isin(set(rule.categories))]
     share = len(unseen) / n
+    if not len(unseen):
+        return None
     allowed = 0.0 if contract.declared else tol.unseen_category_tolerance
     plausible = share if contract.declared else wilson_lower(len(unseen), n, tol.confidence)
-    if len(unseen) and plausible > allowed:
+    word = "allowed"
+    if contract.time_aware:
+        allowed, word = max(allowed, FLOOR, rule.novelty or 0.0), "expected"
+        # rows of one new category come together (a new agent's group): counted in clusters,
+        # at most MAX_CLUSTER rows and n / 10 each, so a flood still counts as >= 10 units
+        c = max(1.0, min(MAX_CLUSTER, len(unseen) / unseen.nunique(), n / 10))
+        plausible = wilson_lower(round(len(unseen) / c), max(1, round(n / c)), tol.confidence)
+    if plausible > allowed:
         counts = unseen.value_counts().head(tol.example_values)
         v = Violation(
             name,
             "unseen_category",
-            f"{len(unseen)} rows ({share:.3%}) with categories never seen, at most {allowed:.3%} allowed",
+            f"{len(unseen)} rows ({share:.3%}) with categories never seen, at most {allowed:.3%} {word}",
             [f"{v} ({c})" for v, c in counts.items()],
             len(unseen),
         )

@@ -103,6 +103,12 @@ class Contract(_Model):
     null_rate_block_margin: float = Field(
         0.25, ge=0, le=1, description="a null rate this far above its bound blocks even where null_rate warns"
     )
+    learn_time: bool = Field(
+        True,
+        description="an inferred contract learns from its reference, replayed in time order by split.column, how "
+        "many new categories and out-of-range values a healthy batch brings and which numeric columns trend; "
+        "false judges fixed ranges and the tolerances alone, as before",
+    )
 
 
 class Split(_Model):

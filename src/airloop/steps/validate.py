@@ -60,7 +60,14 @@ def _contract(ctx: StepContext, parts: list[Any], refs: dict[str, Any], judged: 
     known = reference_contract_if_known(ctx)
     if known is not None:
         return known[0].only(judged), known[1]
-    first = dc.infer(pd.concat(parts, ignore_index=True), ctx.loaded.spec.data.target, source=refs["fingerprint"])
+    spec = ctx.loaded.spec
+    first = dc.infer(
+        pd.concat(parts, ignore_index=True),
+        spec.data.target,
+        source=refs["fingerprint"],
+        time=spec.split.column,
+        tol=spec.contract,
+    )
     return _with_reference(first.only(judged), refs["batches"]), INFERRED_HERE
 
 
