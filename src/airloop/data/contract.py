@@ -212,6 +212,8 @@ def learn_time(contract: Contract, frame: pd.DataFrame, time: str | None, range_
     contract.time = time if t is not None else None
     contract.reference_end = float(t.max()) if t is not None else None
     for name, rule in contract.columns.items():
+        if name not in frame.columns:
+            continue
         s = frame[name]
         if rule.kind == "categorical" and rule.categories is not None:
             rule.novelty = round(expected_novelty(s, t), 6)
@@ -223,6 +225,17 @@ def learn_time(contract: Contract, frame: pd.DataFrame, time: str | None, range_
             rule.trend, rule.trend_scale = trend_of(s.astype(float), t)
             if rule.trend is None:
                 rule.exceed = round(expected_exceedance(s.astype(float), t, range_tolerance, rule.integer), 6)
+
+
+def upgrade(contract: Contract, reference: pd.DataFrame, time: str | None, tol: ContractSpec) -> Contract:
+    """A contract stored before the time-aware fields (format 1), with only those learned from its
+    own ``reference``: ranges and categories are kept as they were."""
+    import copy
+
+    out = copy.deepcopy(contract)
+    out.format = FORMAT
+    learn_time(out, reference, time, tol.range_tolerance)
+    return out
 
 
 def time_days(values: pd.Series) -> pd.Series:

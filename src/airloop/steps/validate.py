@@ -59,7 +59,8 @@ def _contract(ctx: StepContext, parts: list[Any], refs: dict[str, Any], judged: 
 
     known = reference_contract_if_known(ctx)
     if known is not None:
-        return known[0].only(judged), known[1]
+        contract, origin = upgraded(ctx, known[0], known[1], parts, refs["batches"])
+        return contract.only(judged), origin
     spec = ctx.loaded.spec
     first = dc.infer(
         pd.concat(parts, ignore_index=True),
@@ -69,6 +70,27 @@ def _contract(ctx: StepContext, parts: list[Any], refs: dict[str, Any], judged: 
         tol=spec.contract,
     )
     return _with_reference(first.only(judged), refs["batches"]), INFERRED_HERE
+
+
+def upgraded(
+    ctx: StepContext, contract: dc.Contract, origin: str, parts: list[Any], batches: list[dict[str, Any]]
+) -> tuple[dc.Contract, str]:
+    """A contract stored before it knew time (format 1) learns expected novelty and trends from the
+    reference files it names, when this run read them all; its ranges and categories are kept (a
+    silent widening from other data would be a change of contract). It is stored as upgraded when
+    the batch is accepted."""
+    import pandas as pd
+
+    spec = ctx.loaded.spec
+    if contract.declared or contract.format >= dc.FORMAT or not spec.contract.learn_time:
+        return contract, origin
+    found = [p for b, p in zip(batches, parts, strict=True) if contract.is_reference(b["name"], b["rows"])]
+    if not found or len(found) != len(contract.reference_batches):
+        gone = "its reference files are not all here, so it is judged as before (fixed ranges, no expected novelty)"
+        return contract, f"{origin}; {gone}: delete the contract file to infer it again"
+    reference = pd.concat(found, ignore_index=True)
+    learned = dc.upgrade(contract, reference, spec.split.column, spec.contract)
+    return learned, f"{origin}, upgraded (expected novelty and trends learned from its reference)"
 
 
 def _with_reference(contract: dc.Contract, batches: list[dict[str, Any]]) -> dc.Contract:
