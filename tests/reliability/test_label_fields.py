@@ -14,7 +14,8 @@ from typing import Any
 
 import httpx
 
-from airloop.data.predlog import PredictionLog, ingest_label_files
+from airloop.data.labelfiles import ingest_label_files
+from airloop.data.predlog import PredictionLog
 from airloop.serving.app import create_app
 from airloop.serving.service import ServeConfig, Service
 

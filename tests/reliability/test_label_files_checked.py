@@ -14,7 +14,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from airloop.data.predlog import PredictionLog, ingest_label_files
+from airloop.data.labelfiles import ingest_label_files
+from airloop.data.predlog import PredictionLog
 
 BINARY = ("binary", [0, 1])
 

@@ -54,6 +54,12 @@ class Taken:
         self.unknown += other.unknown
 
 
+def ingest_label_files(log: PredictionLog, folder: Path, rules: Rules | None = None, taker: str = "") -> int:
+    """Record the labels of the files dropped in ``folder``, checked as POST /labels checks them
+    (``rules``: None checks their shape only); returns the labels recorded."""
+    return take(log, folder, rules or Rules(), taker).recorded
+
+
 def take(predlog: PredictionLog, folder: Path, rules: Rules, taker: str = "") -> Taken:
     """Take every label file in ``folder`` (and claims left behind by a process that died)."""
     taken = Taken()

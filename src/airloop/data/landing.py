@@ -23,10 +23,18 @@ from airloop.errors import EnvironmentProblem
 PARTIAL = ".partial"  # a hidden name with a suffix no data source reads: never mistaken for data
 
 
+def file_digest(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def identity(path: Path) -> dict[str, Any]:
     """What the file is as it is judged: its size, modification time and SHA-256."""
-    from airloop.data.sources import file_digest
-
     st = path.stat()
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": file_digest(path)}
 

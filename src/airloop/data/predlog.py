@@ -339,13 +339,3 @@ def _migrate_v1(con: sqlite3.Connection) -> None:
         con.execute("insert or ignore into versions values (?, ?)", (version, ts))
     con.executemany("insert or replace into columns values (?, ?)", list(known.items()))
     con.execute("drop table predictions_v1")
-
-
-def ingest_label_files(log: PredictionLog, folder: Path, rules: Any = None, taker: str = "") -> int:
-    """Record the labels of the files dropped in ``folder``, checked as POST /labels checks them
-    (``rules``: a ``data.labelcheck.Rules``; None checks their shape only); returns the labels
-    recorded. See ``data.labelfiles`` for the claim, the rejects and the counts."""
-    from airloop.data.labelcheck import Rules
-    from airloop.data.labelfiles import take
-
-    return take(log, folder, rules or Rules(), taker).recorded

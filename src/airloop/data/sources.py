@@ -159,18 +159,10 @@ def identical_file(path: Path, others: list[Path]) -> Path | None:
     same_size = [o for o in others if o.stat().st_size == size]
     if not same_size:
         return None
+    from airloop.data.landing import file_digest
+
     digest = file_digest(path)
     return next((o for o in same_size if file_digest(o) == digest), None)
-
-
-def file_digest(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _empty() -> pd.DataFrame:

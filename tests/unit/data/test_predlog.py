@@ -6,7 +6,8 @@ import json
 import time
 from pathlib import Path
 
-from airloop.data.predlog import PredictionLog, ingest_label_files
+from airloop.data.labelfiles import ingest_label_files
+from airloop.data.predlog import PredictionLog
 from airloop.data.scan import read_predictions
 
 
