@@ -10,6 +10,9 @@ from typing import Any
 
 from airloop.errors import UserCodeError
 
+# model libraries airloop installs as extras (pyproject.toml): a missing one is named with its extra
+EXTRAS = {"xgboost": "xgboost", "lightgbm": "lightgbm"}
+
 
 def import_object(path: str, *, what: str, sep: str, search: Sequence[Path] = ()) -> Any:
     """Import ``pkg.mod.Name`` (sep=".") or ``pkg.mod:name`` (sep=":")."""
@@ -22,9 +25,13 @@ def import_object(path: str, *, what: str, sep: str, search: Sequence[Path] = ()
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
+        extra = EXTRAS.get((exc.name or module_name).split(".")[0])
         raise UserCodeError(
             f"{what} `{path}`: cannot import module `{module_name}` ({exc})",
-            hint="check the spelling, or install the package that provides it in this environment",
+            hint=f'install the {extra} extra: pip install "airloop[{extra}]" (in a checkout: '
+            f'.venv/bin/pip install -e ".[{extra}]")'
+            if extra
+            else "check the spelling, or install the package that provides it in this environment",
         ) from None
     except Exception as exc:  # the user's module itself raised while importing
         raise UserCodeError(

@@ -3,6 +3,7 @@ line, the data's values and the fix."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -93,3 +94,18 @@ def test_a_missing_target_column_and_too_few_rows_are_said_before_the_run(tmp_pa
     res = CliRunner().invoke(main, ["validate", str(spec)])
     assert res.exit_code == 2
     assert "only 5 rows of data" in res.output
+
+
+@pytest.mark.parametrize("library", ["xgboost", "lightgbm"])
+def test_a_candidate_from_an_extra_that_is_not_installed_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, library: str
+) -> None:
+    """Issue 20: XGBoost and LightGBM come as extras; a spec that names one without it installed is
+    refused before Airflow starts, and the fix is the extra to install."""
+    monkeypatch.setitem(sys.modules, library, None)  # as if not installed: `import` raises ImportError
+    spec = _project(tmp_path, [0, 1] * 10)
+    spec.write_text(spec.read_text().replace("sklearn.linear_model.LogisticRegression", f"{library}.Booster"))
+    res = CliRunner().invoke(main, ["validate", str(spec)])
+    assert res.exit_code == 2, res.output
+    assert "[candidates[0].estimator]" in res.output
+    assert f'pip install "airloop[{library}]"' in res.output
