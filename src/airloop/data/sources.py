@@ -141,7 +141,7 @@ def read_landed(ls: LoadedSpec, path: Path, accepted: list[Path]) -> Batch:
         )
         return Batch(str(path), _empty(), landed=True, problem=("wrong_format", "; fix: ".join(problem)))
     seen = identity(path)
-    same = identical_file(path, accepted)
+    same = identical_file(path, accepted, digest=seen["sha256"])
     if same is not None:
         return Batch(str(path), _empty(), landed=True, duplicate_of=str(same), seen=seen)
     try:
@@ -153,7 +153,7 @@ def read_landed(ls: LoadedSpec, path: Path, accepted: list[Path]) -> Batch:
     return Batch(str(path), frame, landed=True, seen=seen)
 
 
-def identical_file(path: Path, others: list[Path]) -> Path | None:
+def identical_file(path: Path, others: list[Path], digest: str | None = None) -> Path | None:
     """An accepted file with the same bytes as ``path`` (sizes compared first, then SHA-256)."""
     size = path.stat().st_size
     same_size = [o for o in others if o.stat().st_size == size]
@@ -161,7 +161,7 @@ def identical_file(path: Path, others: list[Path]) -> Path | None:
         return None
     from airloop.data.landing import file_digest
 
-    digest = file_digest(path)
+    digest = digest or file_digest(path)  # the caller's, when it hashed the file already
     return next((o for o in same_size if file_digest(o) == digest), None)
 
 

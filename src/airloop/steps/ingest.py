@@ -54,8 +54,6 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         params={"rows": rows, "batches": len(batches)},
         tags={**tags, **({Tag.SAME_INPUTS_AS: same} if same else {})},
     )
-    # a landed file is judged as read here: its size and hash are checked again before it moves
-    seen = {b.name: b.seen for b in batches if b.seen is not None}
     return {
         **({"same_inputs_as": same} if same else {}),
         "mlflow_run_id": mlflow_run,
@@ -69,7 +67,8 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
                 "rows": len(b.frame),
                 "landed": b.landed,
                 "uri": frames.save(b.frame, ctx.run_dir / "ingested" / f"{i:04d}.parquet"),
-                **({"seen": seen[b.name]} if b.name in seen else {}),
+                # a landed file is judged as read here: its size and hash are checked again before it moves
+                **({"seen": b.seen} if b.seen is not None else {}),
             }
             for i, b in enumerate(batches)
         ]
