@@ -8,13 +8,15 @@ import json
 import os
 import sys
 
-import mlflow.sklearn
+import mlflow
 import pandas as pd
+
+from airloop.model import store
 
 ws = os.environ["WORKSPACE"]
 sys.path.insert(0, os.environ["PROJECT"])
 mlflow.set_tracking_uri(f"sqlite:///{ws}/mlflow/mlflow.db")
-model = mlflow.sklearn.load_model(f"models:/{os.environ.get('MODEL', 'flights')}@champion")
+model = store.load(f"models:/{os.environ.get('MODEL', 'flights')}@champion")
 row = pd.DataFrame.from_records([json.loads(os.environ["RECORD"])])
 row["time_hour"] = pd.to_datetime(row["time_hour"], utc=True).dt.tz_localize(None)
 try:

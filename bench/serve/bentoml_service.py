@@ -23,9 +23,9 @@ MAX_LATENCY_MS = int(os.environ.get("BENTO_MAX_LATENCY_MS", "1000"))
 @bentoml.service(workers=1, traffic={"timeout": 60})
 class Flights:
     def __init__(self) -> None:
-        import mlflow.sklearn
+        from airloop.model import store
 
-        self.model = mlflow.sklearn.load_model(os.environ["MODEL_URI"])
+        self.model = store.load(os.environ["MODEL_URI"])
 
     @bentoml.api(batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=MAX_LATENCY_MS)
     def predict(self, records: list[dict[str, Any]]) -> list[list[float]]:

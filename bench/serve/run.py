@@ -211,11 +211,12 @@ def in_process_predict(ws: Path, project: Path, record: dict, n: int = 300) -> d
     code = f"""
 import json, sys, time
 sys.path.insert(0, {str(project)!r})
-import mlflow.sklearn, pandas as pd
+import mlflow, pandas as pd
+from airloop.model import store
 from threadpoolctl import threadpool_limits
 threadpool_limits(1)
 mlflow.set_tracking_uri("sqlite:///{ws}/mlflow/mlflow.db")
-m = mlflow.sklearn.load_model("models:/flights@champion")
+m = store.load("models:/flights@champion")
 rec = json.loads({json.dumps(json.dumps(record))})
 row = pd.DataFrame.from_records([rec])
 row["time_hour"] = pd.to_datetime(row["time_hour"], utc=True).dt.tz_localize(None)

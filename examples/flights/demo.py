@@ -203,11 +203,12 @@ class Month:
 
     def static_auc(self, sample: Any) -> float | None:
         """What the first champion (never retrained) scores on the same replayed flights."""
-        import mlflow.sklearn
         from sklearn.metrics import roc_auc_score
 
+        from airloop.model import store
+
         if self.first is None:
-            self.first = mlflow.sklearn.load_model(f"models:/{self.name}/1")
+            self.first = store.load(f"models:/{self.name}/1")
         labeled = sample[sample[TARGET].notna()]
         if labeled[TARGET].nunique() < 2:
             return None

@@ -2,8 +2,9 @@
 
 Each entry is a message we checked and answered in airloop itself, so printing it only buries the
 lines that matter (`airloop backtest` printed one MLflow warning per training between its own):
-- MLflow warns on every cloudpickle log; tracking/client.py logs with cloudpickle on purpose (under
-  Airflow the skops format cost ~1 s and ~1,160 deprecation warnings per log).
+- MLflow warns on every cloudpickle log (tests still register old-format versions on purpose), and
+  says it checks the input example at every log: airloop checks the stored model itself
+  (model/store.py), then logs it.
 - MLflow's integer-schema hint: airloop validates requests against the data contract, not MLflow's
   signature, and builds the request frame itself (numeric features as float64).
 - MLflow's "Creating initial MLflow database tables" on a new workspace is setup, not news.
@@ -17,6 +18,7 @@ import warnings
 
 LOG_MESSAGES = {  # logger -> the start of a message that logger may drop
     "mlflow.sklearn": ("Saving scikit-learn models in the pickle or cloudpickle format",),
+    "mlflow.pyfunc": ("Validating input example against model signature",),
     "mlflow.store.db.utils": ("Creating initial MLflow database tables", "Updating database tables"),
 }
 WARNINGS = (r"Hint: Inferred schema contains integer column",)

@@ -7,7 +7,7 @@ import html
 
 import pytest
 from click.testing import CliRunner
-from helpers.models import COIN, register_model
+from helpers.models import COIN, TRUSTS_PICKLES, register_model
 from helpers.projects import SERVING, make_frame, train_with_steps, write_project
 from helpers.server import Server
 
@@ -20,7 +20,7 @@ from airloop.workspace import Workspace
 
 pytestmark = pytest.mark.integration
 
-CANARY_SPEC = SERVING + "  canary: {percent: 50}\n"
+CANARY_SPEC = SERVING + "  canary: {percent: 50}\n" + TRUSTS_PICKLES
 JUDGE = "  min_improvement: 0.01\n  canary: {min_labeled: 60, max_drop: 0.05}\n"
 
 

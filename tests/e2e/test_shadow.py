@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.models import EXPLODING, register_model
+from helpers.models import EXPLODING, TRUSTS_PICKLES, register_model
 from helpers.projects import SERVING, records, train_with_steps, write_project
 from helpers.server import Server
 
@@ -34,7 +34,7 @@ def wait_for(srv: Server, check, timeout: float = 20.0) -> dict:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Workspace]:
     """A champion v1; each test aliases its own challenger and removes the alias when done."""
     root = tmp_path_factory.mktemp("shadow")
-    spec = write_project(root / "project", extra=SERVING + "  shadow: challenger\n", min_auc=0.0)
+    spec = write_project(root / "project", extra=SERVING + "  shadow: challenger\n" + TRUSTS_PICKLES, min_auc=0.0)
     ws = Workspace(root / "ws")
     train_with_steps(spec, ws)
     return spec, ws

@@ -1,6 +1,8 @@
 """Registered versions that behave badly on purpose: a model class written into the project folder
-(the server imports it from there, as it imports a feature transform), logged and registered with
-the champion's data contract."""
+(the server imports it from there, as it imports a feature transform), logged as a cloudpickle
+(the format before airloop's safe one: the spec must say ``serving.trust_pickle: true``, TRUSTS_PICKLES)
+and registered with the champion's data contract; or a registered version whose stored estimator is
+swapped for another (``swap_estimator``)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ from pathlib import Path
 from airloop.tracking import Tracker
 from airloop.tracking.tags import Tag
 from airloop.workspace import Workspace
+
+TRUSTS_PICKLES = "  trust_pickle: true\n"  # a line under `serving:`
 
 EXPLODING = '''\
 import numpy as np
@@ -67,3 +71,26 @@ def register_model(ws: Workspace, project: Path, source: str, class_name: str) -
         return str(mv.version)
     finally:
         sys.path.remove(str(project))
+
+
+def swap_estimator(local: Path, out: Path, estimator: object) -> Path:
+    """A copy of the downloaded model folder ``local`` at ``out`` whose stored estimator is
+    ``estimator`` (written with skops, its checksum updated: it loads, and answers as it can)."""
+    import json
+    import shutil
+
+    import skops.io
+
+    from airloop.model.store import data_folder
+    from airloop_runtime import META
+    from airloop_runtime.pipeline import sha256
+
+    shutil.copytree(local, out)
+    data = data_folder(out)
+    assert data is not None, f"{local} is not in airloop's model format"
+    meta = json.loads((data / META).read_text())
+    path = data / meta["estimator"]["file"]
+    skops.io.dump(estimator, path)
+    meta["estimator"]["sha256"] = sha256(path)
+    (data / META).write_text(json.dumps(meta))
+    return out

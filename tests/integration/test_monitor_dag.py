@@ -33,12 +33,11 @@ monitoring:
 
 def log_predictions(ws: Workspace, frame: pd.DataFrame) -> None:
     """What `airloop serve` writes: one row per record, with the champion's probabilities and the label."""
-    import mlflow.sklearn
-
+    from airloop.model import store
     from airloop.tracking import Tracker
 
     Tracker(ws)  # points MLflow at the workspace
-    model = mlflow.sklearn.load_model("models:/tiny@champion")
+    model = store.load("models:/tiny@champion")
     X = frame.drop(columns=["label"])
     proba = model.predict_proba(X)
     log = PredictionLog(ws.prediction_log("tiny"))

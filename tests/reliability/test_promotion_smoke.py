@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from helpers.inapp import GOOD, client, fitted, snapshot
+from helpers.models import swap_estimator
 from helpers.projects import SERVING, train_with_steps, write_project
 
 from airloop.cli import main
@@ -30,13 +31,13 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Workspace, str, str]:
-    """Champion v1 (trained), v2 an unfitted copy of its pipeline (loads, cannot predict) and v3
-    a copy of v1 whose model.pkl is cut in half (does not load)."""
-    import mlflow
+    """Champion v1 (trained), v2 a copy of it whose stored estimator is unfitted (loads, cannot
+    predict) and v3 a copy whose stored estimator is cut in half (does not load)."""
     import mlflow.artifacts
-    import mlflow.sklearn
-    from mlflow.models import Model
     from sklearn.base import clone
+
+    from airloop.model import store
+    from airloop.model.store import data_folder
 
     root = tmp_path_factory.mktemp("smoke")
     spec = write_project(root / "project", extra=SERVING, min_auc=0.0)
@@ -44,17 +45,14 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Workspace, s
     train_with_steps(spec, ws)
     tracker = Tracker(ws)
     v1 = tracker.version("tiny", "1")
-    local = mlflow.artifacts.download_artifacts(artifact_uri="models:/tiny/1")
-    example = Model.load(local).load_input_example(local)
-    model = mlflow.sklearn.load_model(local)
-    model.steps[-1] = (model.steps[-1][0], clone(model.steps[-1][1]))  # the estimator unfitted, the rest trained
-    with mlflow.start_run(run_id=v1.run_id):
-        info = mlflow.sklearn.log_model(model, name="unfitted", input_example=example, serialization_format="pickle")
-    unfitted = tracker.client.create_model_version("tiny", info.model_uri, run_id=v1.run_id, tags=v1.tags).version
+    local = Path(mlflow.artifacts.download_artifacts(artifact_uri="models:/tiny/1"))
+    estimator = clone(store.load(str(local)).estimator)  # the estimator unfitted, the rest trained
+    unfitted_copy = swap_estimator(local, root / "unfitted", estimator)
+    unfitted = tracker.client.create_model_version("tiny", str(unfitted_copy), run_id=v1.run_id, tags=v1.tags).version
     cut = root / "truncated"
     shutil.copytree(local, cut)
-    pkl = cut / "model.pkl"
-    pkl.write_bytes(pkl.read_bytes()[: pkl.stat().st_size // 2])
+    stored = next((data_folder(cut) or cut).glob("estimator.*"))
+    stored.write_bytes(stored.read_bytes()[: stored.stat().st_size // 2])
     truncated = tracker.client.create_model_version("tiny", str(cut), run_id=v1.run_id, tags=v1.tags).version
     return spec, ws, str(unfitted), str(truncated)
 

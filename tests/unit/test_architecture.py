@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -151,3 +152,19 @@ def test_every_package_says_what_it_is_for() -> None:
         if path.name == "__init__.py" or name.count(".") == 1:
             doc = ast.get_docstring(ast.parse(path.read_text()))
             assert len(doc or "") > 20, f"{name} has no docstring saying what it holds"
+
+
+RUNTIME = SRC.parent / "airloop_runtime"
+
+
+def test_the_runtime_shipped_with_every_model_needs_no_airloop_and_no_heavy_import() -> None:
+    # it travels in each registered version's code/ folder and loads where airloop is not installed
+    allowed_top = {"numpy", "pandas", "skops", "xgboost", "lightgbm", "__future__", "airloop_runtime"}
+    offenders = []
+    for path in sorted(RUNTIME.rglob("*.py")):
+        for imported in _imports(path):
+            top = imported.split(".")[0]
+            if top not in allowed_top and top not in sys.stdlib_module_names:
+                offenders.append(f"{path.name} imports {imported}")
+    assert not offenders, offenders
+    assert any(RUNTIME.glob("*.py"))

@@ -94,9 +94,9 @@ class Replay:
 
     def model(self, uri: str) -> Any:
         if uri not in self.models:
-            import mlflow.sklearn
+            from airloop.model import store
 
-            self.models[uri] = mlflow.sklearn.load_model(uri)
+            self.models[uri] = store.load(uri, store.Trust.of(self.spec))
         return self.models[uri]
 
     def gate(self, track: Track, cand: Candidate) -> tuple[bool, list[str]]:

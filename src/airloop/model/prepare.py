@@ -15,7 +15,9 @@ from typing import Any
 
 from sklearn.base import BaseEstimator, TransformerMixin  # noqa: TID253 (model code only, never DAG parsing)
 
-MISSING = "__missing__"
+from airloop_runtime.prepare import MISSING, PreparedColumns, as_text
+
+__all__ = ["MISSING", "Prepare", "as_text"]
 
 
 class Prepare(TransformerMixin, BaseEstimator):
@@ -58,59 +60,38 @@ class Prepare(TransformerMixin, BaseEstimator):
         widths = [len(c) + 1 for c in self.codes_] if self.encoding == "onehot" else [1] * len(categorical)
         self.n_features_out_ = len(numeric) + sum(widths)
         self.feature_names_in_ = np.asarray(numeric + categorical, dtype=object)
+        self.__dict__.pop("_prepared", None)
         return self
 
-    def transform(self, X: Any) -> Any:
-        import numpy as np
+    def prepared(self) -> PreparedColumns:
+        """The fitted state as the runtime applies it (plain numbers: what a registered model stores)."""
+        cached = self.__dict__.get("_prepared")
+        if cached is None:
+            numeric, categorical = list(self.numeric or []), list(self.categorical or [])
+            zeros = [0.0] * len(numeric)
+            cached = PreparedColumns(
+                numeric=numeric,
+                categorical=categorical,
+                encoding=self.encoding,
+                impute=bool(getattr(self, "impute", True)),  # pickles from before `impute` existed imputed
+                medians=[float(v) for v in getattr(self, "medians_", zeros)],
+                means=[float(v) for v in getattr(self, "means_", zeros)],
+                scales=[float(v) for v in getattr(self, "scales_", [1.0] * len(numeric))],
+                codes=[{str(k): int(v) for k, v in c.items()} for c in self.codes_],
+                n_features_out=int(self.n_features_out_),
+            )
+            self.__dict__["_prepared"] = cached
+        return cached
 
-        numeric, categorical = list(self.numeric or []), list(self.categorical or [])
-        n = len(X)
-        out = np.zeros((n, self.n_features_out_), dtype="float64")
-        if numeric:
-            # column by column: a mixed-dtype frame's to_numpy() copies through object arrays
-            values = np.empty((n, len(numeric)), dtype="float64")
-            for j, col in enumerate(numeric):
-                values[:, j] = X[col].to_numpy(dtype="float64", na_value=np.nan)
-            if getattr(self, "impute", True):  # pickles from before `impute` existed imputed
-                values = np.where(np.isnan(values), self.medians_, values)
-            out[:, : len(numeric)] = (values - self.means_) / self.scales_
-        pos = len(numeric)
-        rows = np.arange(n)
-        for col, codes in zip(categorical, self.codes_, strict=True):
-            series = X[col]
-            if n <= 64:  # a served request: plain dict look-ups beat pandas machinery
-                raw = [MISSING if _missing(v) else str(v) for v in series.tolist()]
-                idx = np.fromiter((codes.get(v, -1) for v in raw), dtype="int64", count=n)
-            else:
-                idx = as_text(series).map(codes).fillna(-1).to_numpy(dtype="int64")
-            if self.encoding == "onehot":
-                out[rows, pos + np.where(idx < 0, len(codes), idx)] = 1.0
-                pos += len(codes) + 1
-            else:
-                out[:, pos] = idx
-                pos += 1
-        return out
+    def transform(self, X: Any) -> Any:
+        return self.prepared().transform(X)
 
     def get_feature_names_out(self, input_features: Any = None) -> Any:
         import numpy as np
 
-        names = list(self.numeric or [])
-        for col, codes in zip(self.categorical or [], self.codes_, strict=True):
-            if self.encoding == "onehot":
-                names += [f"{col}={v}" for v in codes] + [f"{col}=other"]
-            else:
-                names.append(col)
-        return np.asarray(names, dtype=object)
+        return np.asarray(self.prepared().feature_names_out(), dtype=object)
 
-
-def as_text(values: Any) -> Any:
-    """Categorical values as plain Python strings with an explicit missing marker."""
-    return values.astype("string").fillna(MISSING).astype(object)
-
-
-def _missing(value: Any) -> bool:
-    if value is None or (isinstance(value, float) and value != value):
-        return True
-    import pandas as pd
-
-    return value is pd.NA or value is pd.NaT
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        state.pop("_prepared", None)  # derived: rebuilt on first use
+        return state

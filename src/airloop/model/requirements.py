@@ -1,9 +1,11 @@
 """What a registered model needs installed to load, pinned to the versions installed here, and
-derived from the model itself: never a fixed list, never a silent fallback.
+derived from the stored model itself: never a fixed list, never a silent fallback.
 
-Two sources, both what loading really imports:
-- the fitted object: it is unpickled once with an unpickler that records every class and function
-  it looks up (the modules cloudpickle stored by reference: scikit-learn, numpy, xgboost, ...);
+Three sources, all of them what loading really imports:
+- the runtime that reads the model folder (``airloop_runtime``: numpy, pandas) and MLflow's pyfunc
+  entry (``mlflow-skinny``); airloop itself is never needed (the runtime travels with the model);
+- the stored estimator: every module a skops file names (scikit-learn, numpy, scipy, ...), or the
+  library whose own format holds it (xgboost, lightgbm);
 - the user's transform, shipped with the model as code: the modules its source imports (found by
   ``ast``, imports inside functions included), except the standard library and what is shipped.
 Each top-level module is mapped to the distribution that provides it
@@ -16,36 +18,46 @@ from __future__ import annotations
 
 import ast
 import functools
-import io
-import pickle
 import sys
 from pathlib import Path
 from typing import Any
 
 from airloop.errors import UserCodeError
 
-# what loading needs whatever the model holds: MLflow's pyfunc entry and the format it is stored in
-LOADER = ("mlflow", "cloudpickle")
-NOT_PACKAGES = {"builtins", "__main__", "copyreg", "__builtin__"}
+# what loading needs whatever the model holds: MLflow's pyfunc entry and the runtime's own imports
+LOADER = ("mlflow-skinny",)
+RUNTIME = {"numpy", "pandas"}
+NOT_PACKAGES = {"builtins", "__main__", "copyreg", "__builtin__", "airloop_runtime"}
+FORMAT_MODULES = {"xgboost-ubj": {"xgboost"}, "lightgbm-text": {"lightgbm"}, "skops": {"skops"}}
 
 
-class _Recorder(pickle.Unpickler):
-    def __init__(self, data: bytes) -> None:
-        super().__init__(io.BytesIO(data))
-        self.modules: set[str] = set()
+def modules_of_folder(folder: Path) -> set[str]:
+    """The modules loading the model stored in ``folder`` imports (``airloop_runtime``'s format)."""
+    import json
+    import zipfile
 
-    def find_class(self, module: str, name: str) -> Any:
-        self.modules.add(module)
-        return super().find_class(module, name)
+    from airloop_runtime import META
+
+    entry = json.loads((folder / META).read_text())["estimator"]
+    modules = set(RUNTIME) | FORMAT_MODULES[entry["format"]]
+    if entry["format"] == "skops":  # every object in the file names its module
+        with zipfile.ZipFile(folder / entry["file"]) as z:
+            modules |= _named_modules(json.loads(z.read("schema.json")))
+    return modules
 
 
-def modules_of_object(model: Any) -> set[str]:
-    """The modules unpickling ``model`` imports (as cloudpickle stores it, the format it is logged in)."""
-    import cloudpickle
-
-    recorder = _Recorder(cloudpickle.dumps(model))
-    recorder.load()
-    return recorder.modules
+def _named_modules(node: Any) -> set[str]:
+    found: set[str] = set()
+    todo = [node]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            if isinstance(item.get("__module__"), str):
+                found.add(item["__module__"])
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return found
 
 
 def modules_of_code(paths: list[str]) -> tuple[set[str], set[str]]:
@@ -75,10 +87,16 @@ def _owners() -> dict[str, list[str]]:
     return dict(packages_distributions())
 
 
-def pinned(model: Any, code_paths: list[str] | None = None) -> list[str]:
-    """``name==version`` for every distribution loading ``model`` (and its shipped code) imports."""
+def pinned(folder: Path, code_paths: list[str] | None = None) -> list[str]:
+    """``name==version`` for every distribution loading the model in ``folder`` (and its shipped
+    code) imports."""
     imported, shipped = modules_of_code(code_paths or [])
-    modules = modules_of_object(model) | imported
+    if "airloop" in {m.split(".")[0] for m in imported}:
+        raise UserCodeError(
+            "the transform imports `airloop`: a registered model must load without airloop installed",
+            hint="import what the transform needs from its own packages (pandas, numpy, ...)",
+        )
+    modules = modules_of_folder(folder) | imported
     tops = {m.split(".")[0] for m in modules} - NOT_PACKAGES - set(sys.stdlib_module_names) - shipped
     owners = _owners()
     dists: set[str] = set(LOADER)
@@ -94,6 +112,35 @@ def pinned(model: Any, code_paths: list[str] | None = None) -> list[str]:
             )
         dists.update(names)
     return sorted(_pin(d) for d in dists)
+
+
+def constraints(pins: list[str]) -> list[str]:
+    """``name==version`` for everything the pinned distributions depend on, as installed here: so
+    that a fresh environment resolves the same scipy, pyarrow, ... the model was checked with."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    seen: set[str] = set()
+    todo = [p.split("==")[0] for p in pins]
+    found: list[str] = []
+    while todo:
+        dist = todo.pop()
+        key = canonicalize_name(dist)
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            found.append(_pin(dist))
+            needs = requires(dist) or []
+        except PackageNotFoundError:  # an optional dependency not installed here: nothing to pin
+            continue
+        for line in needs:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return sorted(found, key=str.lower)
 
 
 def _holding(top: str, modules: set[str], names: list[str]) -> list[str]:

@@ -12,7 +12,7 @@ import functools
 from datetime import UTC, datetime
 from typing import Any
 
-from airloop.model.transform import FeatureTransform
+from airloop_runtime.transform import UserTransform
 
 
 class ContractColumns:
@@ -124,7 +124,7 @@ def _through_pipeline(model: Any, frame: Any, method: str) -> Any:
         return getattr(model, method)(frame)
     data = frame
     for _, step in steps[:-1]:
-        if isinstance(step, FeatureTransform):  # the request's frame is this call's own: no defensive copy
+        if isinstance(step, UserTransform):  # the request's frame is this call's own: no defensive copy
             data = step.transform(data, copy=False)
         elif step is not None and step != "passthrough":
             data = step.transform(data)

@@ -23,6 +23,7 @@ from typing import Any
 
 from airloop.data.contract import Contract
 from airloop.errors import RegistryError, UserCodeError
+from airloop.model.store import Trust
 from airloop.scoring.frame import ContractColumns, predict
 from airloop.tracking.tags import Tag
 
@@ -44,11 +45,12 @@ class Loaded(ContractColumns):
     example_source: str = ""
 
 
-def load(ws: Any, name: str, version: str, task: str) -> Loaded:
-    """Contract, model and input example of ``name`` v``version``. RegistryError when it does not load."""
+def load(ws: Any, name: str, version: str, task: str, trust: Trust = Trust()) -> Loaded:
+    """Contract, model and input example of ``name`` v``version``. RegistryError when it does not load
+    (or must not: see ``airloop.model.store``)."""
     import mlflow.artifacts
-    import mlflow.sklearn
 
+    from airloop.model import store
     from airloop.tracking import Tracker
 
     tags = dict(Tracker(ws).version(name, version).tags)
@@ -61,7 +63,7 @@ def load(ws: Any, name: str, version: str, task: str) -> Loaded:
     try:
         contract = Contract.from_json(mlflow.artifacts.load_text(uri))
         local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}")
-        model = mlflow.sklearn.load_model(local)
+        model = store.load(local, trust, what=f"v{version} of `{name}`")
     except Exception as exc:
         raise RegistryError(f"v{version} of `{name}` does not load: {_short(exc)}", hint=HINT_LOAD) from exc
     loaded = Loaded(name, str(version), model, contract, tags, task)
@@ -122,10 +124,10 @@ def smoke_test(target: Any, records: list[dict[str, Any]], source: str, name: st
         )
 
 
-def check_version(ws: Any, name: str, version: str, task: str) -> dict[str, Any]:
+def check_version(ws: Any, name: str, version: str, task: str, trust: Trust = Trust()) -> dict[str, Any]:
     """Load ``name`` v``version`` and smoke-test it: what ``promote`` calls before the alias moves.
     Raises RegistryError (it does not load) or UserCodeError (it loads but cannot answer)."""
-    loaded = load(ws, name, version, task)
+    loaded = load(ws, name, version, task, trust)
     smoke_test(loaded, loaded.example, loaded.example_source, name, str(version))
     return {"version": str(version), "checked_on": loaded.example_source}
 

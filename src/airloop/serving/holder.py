@@ -18,6 +18,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from airloop.data.contract import Contract
 from airloop.errors import AirloopError, RegistryError
+from airloop.model.store import Trust
 from airloop.scoring.frame import ContractColumns
 from airloop.scoring.smoke import load, smoke_test
 from airloop.serving.schema import batch_model, record_model
@@ -55,11 +56,18 @@ class Snapshot(ContractColumns):
 
 
 def load_snapshot(
-    ws: Workspace, name: str, version: str, task: str, unknown: str, max_records: int, smoke: bool = True
+    ws: Workspace,
+    name: str,
+    version: str,
+    task: str,
+    unknown: str,
+    max_records: int,
+    smoke: bool = True,
+    trust: Trust = Trust(),
 ) -> Snapshot:
     """Load a version; with ``smoke``, it must first answer its own input example through the
     prediction path requests take (``scoring.smoke``), else it raises and is never served."""
-    loaded = load(ws, name, str(version), task)
+    loaded = load(ws, name, str(version), task, trust)
     record = record_model(loaded.contract, unknown)
     batch = batch_model(record, max_records)
     snap = Snapshot(
@@ -93,7 +101,9 @@ class ModelHolder:
         alias: str = CHAMPION,
         drop_when_unset: bool = False,
         smoke: bool = True,
+        trust: Trust = Trust(),
     ) -> None:
+        self.trust = trust  # what this project accepts beyond the safe formats (serving.trust_pickle)
         self.ws, self.name, self.task, self.unknown, self.max_records = ws, name, task, unknown, max_records
         self.alias = alias
         # a version answers its input example before it answers clients; a shadow answers none (its
@@ -188,4 +198,6 @@ class ModelHolder:
             return {"status": "swapped", "version": version, "from": before}
 
     def _load(self, version: str) -> Snapshot:
-        return load_snapshot(self.ws, self.name, version, self.task, self.unknown, self.max_records, self.smoke)
+        return load_snapshot(
+            self.ws, self.name, version, self.task, self.unknown, self.max_records, self.smoke, self.trust
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 from typing import Any
@@ -16,6 +17,7 @@ UVICORN_STARTUP_FAILURE = 3
 
 def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
     from airloop.data.predlog import PredictionLog
+    from airloop.model.store import Trust
     from airloop.serving.app import create_app
     from airloop.serving.holder import ModelHolder
     from airloop.serving.service import ServeConfig, Service
@@ -27,19 +29,17 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
 
     if str(loaded.root) not in sys.path:  # the feature transform's module, if the model needs it
         sys.path.insert(0, str(loaded.root))
-    holder = ModelHolder(ws, spec.name, spec.task, cfg.unknown_categories, cfg.max_records)
+    # versions this project accepts beyond the safe formats (serving.trust_pickle), for every alias
+    holding = functools.partial(ModelHolder, ws, spec.name, spec.task, trust=Trust.of(spec))
+    holder = holding(cfg.unknown_categories, cfg.max_records)
     holder.load_initial()
     shadow = None
     if cfg.shadow:  # loaded now if it exists; the poller picks it up (or drops it) as its alias moves
-        shadow = ModelHolder(
-            ws, spec.name, spec.task, "accept", cfg.max_records, alias=cfg.shadow, drop_when_unset=True, smoke=False
-        )
+        shadow = holding("accept", cfg.max_records, alias=cfg.shadow, drop_when_unset=True, smoke=False)
         shadow.refresh()
     canary = None
     if cfg.canary:  # like the shadow: follows its alias, answers nothing while it is unset
-        canary = ModelHolder(
-            ws, spec.name, spec.task, "accept", cfg.max_records, alias=cfg.canary.alias, drop_when_unset=True
-        )
+        canary = holding("accept", cfg.max_records, alias=cfg.canary.alias, drop_when_unset=True)
         canary.refresh()
     token = os.environ.get(cfg.token_env) or cfg.token
     predlog = PredictionLog(ws.prediction_log(spec.name), sync=cfg.log_sync)

@@ -142,6 +142,11 @@ class Candidate(_Model):
         description="codes per categorical column, rare values sharing one (default: 32 one-hot, 1000 ordinal)",
     )
     scale: bool = True
+    trusted_types: list[str] = Field(
+        default_factory=list,
+        description="types outside scikit-learn's own that this estimator stores (e.g. "
+        "sklearn.neighbors._kd_tree.KDTree), reviewed and accepted in its registered form",
+    )
 
 
 class Tuning(_Model):
@@ -253,6 +258,11 @@ class Serving(_Model):
         None,
         description="answer a stable share of traffic with the version the canary alias names "
         "(`airloop canary PATH VERSION`); the monitor rolls it back or promotes it (promotion.canary)",
+    )
+    trust_pickle: bool = Field(
+        False,
+        description="also load versions registered before airloop's safe model format (cloudpickles: "
+        "loading one runs code stored in the artifact); only for a registry whose every writer you trust",
     )
 
 

@@ -13,8 +13,7 @@ MIN_UNSEEN_ROWS = 50
 
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
-    import mlflow.sklearn
-
+    from airloop.model import store
     from airloop.steps.modeling import positive_of, score, xy
     from airloop.tracking import Tracker
     from airloop.tracking.tags import CHAMPION
@@ -24,7 +23,8 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     X, y = xy(spec, frames.load(refs["holdout_uri"]))
     tracker = Tracker(ctx.workspace)
     positive = positive_of(refs)
-    model = mlflow.sklearn.load_model(refs["model_uri"])
+    trust = store.Trust.of(spec)
+    model = store.load(refs["model_uri"], trust, what="the candidate")
     candidate = score(spec, names, model, X, y, positive)
     log_sensitivity(ctx, tracker, refs, model, X, y)
     champion: dict[str, Any] | None = None
@@ -35,7 +35,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
             # the champion's fit as its gate judged it (before any refit on its holdout): the same
             # protocol as the candidate's, on holdout rows neither learned from
             judged = current.tags.get(Tag.GATED_MODEL_URI) or f"models:/{spec.name}/{current.version}"
-            champ_model = mlflow.sklearn.load_model(judged)
+            champ_model = store.load(judged, trust, what=f"champion v{current.version}")
             fresh = unseen_by(spec, X, current.tags.get(Tag.GATED_UNTIL))
             champion.update(compare(spec, names, model, champ_model, X, y, positive, fresh))
         except Exception as exc:  # e.g. the champion was trained on other columns

@@ -69,12 +69,15 @@ def make_estimator(candidate: Candidate, params: dict[str, Any], seed: int | Non
     if seed is not None and "random_state" not in merged and _takes_random_state(cls):
         merged["random_state"] = seed
     try:
-        return cls(**merged)
+        estimator = cls(**merged)
     except TypeError as exc:
         raise UserCodeError(
             f"estimator `{candidate.estimator}` refused its parameters: {exc}",
             hint=f"check params/search of candidate `{candidate.name}`",
         ) from None
+    from airloop.model.encoded import EncodedLabels, needs_encoded_labels
+
+    return EncodedLabels(estimator) if needs_encoded_labels(estimator) else estimator
 
 
 def _takes_random_state(cls: Any) -> bool:

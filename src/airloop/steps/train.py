@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 from airloop.steps import frames
@@ -28,6 +30,8 @@ def fit_and_log(ctx: StepContext, refs: dict[str, Any], frame: Any) -> dict[str,
     """Fit the tuned candidate on ``frame``, log the model with its signature and drift reference."""
     from mlflow.models import infer_signature
 
+    from airloop.model import store
+    from airloop.model.store import Trust
     from airloop.steps.modeling import build_pipeline, predict_all, xy
     from airloop.tracking import Tracker
 
@@ -43,13 +47,17 @@ def fit_and_log(ctx: StepContext, refs: dict[str, Any], frame: Any) -> dict[str,
     pred, _ = predict_all(spec, model, example)
     example = _naive_datetimes(example)
     tracker = Tracker(ctx.workspace)
-    model_uri, model_id = tracker.log_model(
-        refs["mlflow_run_id"],
-        model,
-        signature=infer_signature(example, pred),
-        input_example=example,
-        code_paths=user_code_paths(ctx),
-    )
+    with tempfile.TemporaryDirectory(prefix="airloop-model-") as tmp:
+        folder = Path(tmp) / "pipeline"
+        # stored as data, then checked to answer as the fitted pipeline does (on up to 256 rows)
+        store.save(model, folder, X.head(256), spec.task, Trust.of(spec).types)
+        model_uri, model_id = tracker.log_model(
+            refs["mlflow_run_id"],
+            folder,
+            signature=infer_signature(example, pred),
+            input_example=example,
+            code_paths=user_code_paths(ctx),
+        )
     log_reference(ctx, tracker, refs, model, X)
     tracker.log(
         refs["mlflow_run_id"],

@@ -8,6 +8,8 @@ aliases ``champion``, ``challenger`` and ``previous``.
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airloop.errors import RegistryError
@@ -122,28 +124,46 @@ class Tracker:
                 pass  # created concurrently
 
     def log_model(
-        self, run_id: str, model: Any, *, signature: Any, input_example: Any, code_paths: list[str] | None = None
+        self,
+        run_id: str,
+        folder: Path,
+        *,
+        signature: Any,
+        input_example: Any,
+        code_paths: list[str] | None = None,
     ) -> tuple[str, str]:
-        """Log an sklearn model into an existing run; returns (model_uri, model_id)."""
+        """Log the model stored in ``folder`` (``airloop.model.store.save``) into an existing run as an
+        MLflow pyfunc model that loads without airloop: the runtime that reads it travels with it as
+        code, and its requirements are derived from what it holds. Returns (model_uri, model_id)."""
         import mlflow
-        import mlflow.sklearn
+        import mlflow.pyfunc
+        from mlflow.models import Model
 
-        from airloop.model.requirements import pinned
+        import airloop_runtime
+        from airloop.model.requirements import constraints, pinned
+        from airloop.model.store import LOADER_MODULE
 
+        runtime = folder.parent / "airloop_runtime"  # its source alone, shipped as the version's code
+        shutil.copytree(Path(airloop_runtime.__file__).parent, runtime, ignore=shutil.ignore_patterns("__pycache__"))
+        pins = pinned(folder, code_paths)
+        pinned_closure = folder.parent / "constraints.txt"
+        pinned_closure.write_text("\n".join(constraints(pins)) + "\n")
         # The LoggedModel takes the *active* experiment, not the run's: without this it lands in
         # experiment 0 under ./mlruns of the current directory.
         mlflow.set_experiment(experiment_id=self.client.get_run(run_id).info.experiment_id)
-        info = mlflow.sklearn.log_model(
-            model,
+        info = Model.log(
+            artifact_path=None,
+            flavor=mlflow.pyfunc,
             name="model",
             run_id=run_id,
+            loader_module=LOADER_MODULE,  # no python_model: nothing is pickled
+            data_path=str(folder),
+            code_paths=[str(runtime), *(code_paths or [])],
             signature=signature,
             input_example=input_example,
-            code_paths=code_paths or None,
-            # skops (the default) floods warnings next to Airflow. MLflow's own inference of the
-            # requirements runs the model in a subprocess (slow); these are read off the model itself
-            serialization_format="cloudpickle",
-            pip_requirements=pinned(model, code_paths),
+            # MLflow's own inference of the requirements runs the model in a subprocess (slow);
+            # these are read off the stored model itself, their dependencies pinned as constraints
+            pip_requirements=[*pins, f"-c {pinned_closure}"],
         )
         return str(info.model_uri), str(info.model_id)
 

@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
+from airloop.model.store import describe
 from airloop.serving.metrics import CONTENT_TYPE
 from airloop.serving.service import Service, error, get_service, unwritable
 from airloop.tracking.tags import lineage_of
@@ -50,6 +51,7 @@ async def model(service: Service = Depends(get_service)) -> dict[str, Any]:
         "metrics": snap.metrics,
         "classes": snap.classes,
         "positive_class": snap.positive,
+        "stored": describe(snap.model),
         "contract": _no_paths(asdict(snap.contract), service.config.root),
         "last_error": _no_paths(holder.last_error, service.config.root),
         "swaps": holder.swaps[-10:],

@@ -1,0 +1,102 @@
+"""A loaded model: the user's transform, the fitted column preparation, the estimator, in that order.
+
+It answers like the scikit-learn pipeline it was fitted as (``predict``, ``predict_proba``,
+``classes_``, ``steps``), so evaluation, serving and the backtest use either the same way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from airloop_runtime.errors import NotLoadable
+from airloop_runtime.prepare import PreparedColumns
+from airloop_runtime.readers import READERS
+from airloop_runtime.transform import UserTransform
+
+FORMAT = "airloop-model"
+FORMAT_VERSION = 1
+META = "airloop-model.json"
+
+
+class Pipeline:
+    def __init__(self, steps: list[tuple[str, Any]], meta: dict[str, Any]) -> None:
+        self.steps = steps
+        self.meta = meta
+
+    @property
+    def estimator(self) -> Any:
+        return self.steps[-1][1]
+
+    @property
+    def classes_(self) -> Any:
+        return getattr(self.estimator, "classes_", None)
+
+    def _prepared(self, X: Any) -> Any:
+        data = X
+        for _, step in self.steps[:-1]:
+            data = step.transform(data)
+        return data
+
+    def predict(self, X: Any) -> Any:
+        return self.estimator.predict(self._prepared(X))
+
+    @property
+    def predict_proba(self) -> Any:
+        if not hasattr(self.estimator, "predict_proba"):
+            raise AttributeError("this model's estimator has no predict_proba")
+        return lambda X: self.estimator.predict_proba(self._prepared(X))
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load(folder: str | Path, *, trusted: Iterable[str] = (), transform_class: type = UserTransform) -> Pipeline:
+    """The model stored in ``folder`` (its ``airloop-model.json`` and the estimator's file).
+
+    ``trusted``: types beyond this runtime's own list that a skops file may hold (the caller's
+    reviewed list, never the model's). Raises NotLoadable saying why a folder is refused."""
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / META).read_text())
+    except (OSError, ValueError) as exc:
+        raise NotLoadable(f"{folder} holds no readable {META}: {exc}") from exc
+    if meta.get("format") != FORMAT or not isinstance(meta.get("format_version"), int):
+        raise NotLoadable(f"{META} is not an {FORMAT} description")
+    if meta["format_version"] > FORMAT_VERSION:
+        raise NotLoadable(
+            f"the model is format {meta['format_version']}, newer than this runtime reads ({FORMAT_VERSION}): "
+            "upgrade airloop"
+        )
+    entry = meta["estimator"]
+    fmt = entry.get("format")
+    if fmt not in READERS:
+        raise NotLoadable(f"unknown estimator format {fmt!r} (known: {sorted(READERS)})")
+    path = folder / Path(entry["file"]).name  # a bare file name: nothing outside the folder
+    if not path.is_file():
+        raise NotLoadable(f"the estimator's file {path.name} is missing")
+    if sha256(path) != entry.get("sha256"):
+        raise NotLoadable(f"{path.name} changed after the model was stored (its SHA-256 differs)")
+    reader, module = READERS[fmt]
+    try:
+        estimator = reader(path, entry, trusted)
+    except NotLoadable:
+        raise
+    except ImportError as exc:
+        raise NotLoadable(f"reading a {fmt} estimator needs `{module}`, which is not installed ({exc})") from exc
+    except Exception as exc:
+        raise NotLoadable(f"{path.name} does not read as {fmt}: {type(exc).__name__}: {exc}") from exc
+    steps: list[tuple[str, Any]] = []
+    if meta.get("transform"):
+        steps.append(("transform", transform_class(meta["transform"]["path"])))
+    steps.append(("prepare", PreparedColumns.from_state(meta["prepare"])))
+    steps.append(("model", estimator))
+    return Pipeline(steps, meta)
