@@ -33,6 +33,8 @@ class Monitoring:
     psi_threshold = 0.2
     p_threshold = 0.01
     min_labeled = 10
+    min_rows = 100
+    confidence = 0.9
 
 
 class Spec:
