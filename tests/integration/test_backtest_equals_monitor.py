@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -81,15 +80,6 @@ def log_period(ws: Workspace, period: pd.DataFrame) -> None:
     log.close()
 
 
-def monitor_verdict(ws: Workspace, run_id: str) -> dict:
-    con = sqlite3.connect(ws.airflow_db)
-    (value,) = con.execute(
-        "select value from xcom where dag_id = 'tiny__monitor' and task_id = 'monitor' and run_id = ?", (run_id,)
-    ).fetchone()
-    con.close()
-    return json.loads(value)["monitor"]
-
-
 def test_the_backtest_decides_what_the_monitor_dag_decides(history: Path, tmp_path: Path) -> None:
     root = tmp_path / "bt"
     result = run_backtest(load_spec(history), root, START, END, "week")
@@ -107,7 +97,7 @@ def test_the_backtest_decides_what_the_monitor_dag_decides(history: Path, tmp_pa
         log_period(ws, frame[((when >= lo) & (when < hi)).to_numpy()])
         outcome = run_dag(prod, ws, "tiny__monitor")
         assert outcome.ok, outcome.events
-        verdict = monitor_verdict(ws, outcome.run_id)
+        verdict = outcome.outputs()["monitor"]  # what `airloop monitor` prints
         live.append((verdict["verdict"], verdict["rows"], verdict["reason"]))
         if verdict["verdict"] == "retrain requested":  # from here on the backtest's loop serves a new model
             break

@@ -178,7 +178,8 @@ class Replay:
         window = observe(self.spec, seen, saved, drift, perf, guess)
         decision = decide(History(track.cursor.last_request, metrics_of(view.tags)), window, Policy.of(self.spec))
         track.cursor = track.cursor.after(decision, float(seen.last_logged), window.end)
-        track.log = [rows[track.cursor.takes(epoch(rows["logged_at"]))]]
+        ahead = rows[track.cursor.takes(epoch(rows["logged_at"]))]
+        track.log = [ahead] if len(ahead) else []
         return decision, window
 
 
