@@ -2,7 +2,9 @@
 
 The data before ``start`` trains the first champion. Then, for each period: each policy's champion
 predicts the period's rows and is scored on their labels; the labels arrive and the monitor judges
-the period (the same drift, performance and ``policy.decide`` code as the monitor DAG); the period's
+the loop's window (the same cursor, drift, performance and ``policy.decide`` code as the monitor DAG:
+every prediction since the cursor, so a window left accumulating carries over to the next period,
+as it does in production); the period's
 data lands; and a policy that retrains gets the candidate trained on everything so far, which the
 gate (``gate.decide``, as in the train DAG) judges against that policy's champion on the
 candidate's holdout. Policies:
@@ -22,12 +24,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from airloop.backtest.trainings import Candidate, Trainings
 from airloop.errors import DataError
+from airloop.monitoring.cursor import Cursor
 from airloop.spec import LoadedSpec
 from airloop.tracking.tags import Tag, labels_tags
 
@@ -54,7 +57,8 @@ class Track:
     champion: Champion
     trainings: int = 1
     compute_seconds: float = 0.0
-    last_request: float | None = None
+    cursor: Cursor = field(default_factory=Cursor)  # where the monitor's next window starts
+    log: list[Any] = field(default_factory=list)  # the predicted periods not yet behind the cursor
 
 
 class Replay:
@@ -156,21 +160,34 @@ class Replay:
 
         return live_performance(self.spec, frame, labels_of(champion.tags))
 
-    def monitor(self, track: Track, frame: Any, perf: dict[str, Any]) -> tuple[Any, Any]:
-        """What the monitor DAG would decide on this period (``perf``: its measured performance)."""
-        from airloop.monitoring.policy import History, Policy, decide
-        from airloop.steps.window import observe, of_frame, over, references
-        from airloop.tracking.tags import metrics_of
+    def monitor(self, track: Track, frame: Any) -> tuple[Any, Any]:
+        """What the monitor DAG would decide now: ``frame`` (the period's predictions) joins the log,
+        and the window is every logged prediction since the track's cursor."""
+        import pandas as pd
 
+        from airloop.monitoring.policy import History, Policy, decide
+        from airloop.steps.window import judge, observe, of_frame, over, references
+        from airloop.tracking.tags import labels_of, metrics_of
+
+        log = pd.concat([*track.log, frame], ignore_index=True)
+        rows = log[track.cursor.takes(epoch(log["logged_at"]))].reset_index(drop=True)
         view = _Version(track.champion.tags)
         saved = references(view)
-        seen = over(self.spec, view, [of_frame(frame)], saved)
-        drift = seen.drift()
-        window = observe(self.spec, seen, saved, drift, perf)
-        decision = decide(History(track.last_request, metrics_of(view.tags)), window, Policy.of(self.spec))
-        if decision.retrain:
-            track.last_request = window.end
+        seen = over(self.spec, view, [of_frame(rows)], saved)
+        drift, perf, guess = judge(self.spec, seen, saved, labels_of(view.tags))
+        window = observe(self.spec, seen, saved, drift, perf, guess)
+        decision = decide(History(track.cursor.last_request, metrics_of(view.tags)), window, Policy.of(self.spec))
+        track.cursor = track.cursor.after(decision, float(seen.last_logged), window.end)
+        ahead = rows[track.cursor.takes(epoch(rows["logged_at"]))]
+        track.log = [ahead] if len(ahead) else []
         return decision, window
+
+
+def epoch(times: Any) -> Any:
+    """Data times (a datetime series) as epoch seconds, the log's clock."""
+    import pandas as pd
+
+    return (pd.to_datetime(times, utc=True) - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy()
 
 
 @dataclass
@@ -222,8 +239,8 @@ def run_backtest(
             record["note"] = f"too few labeled rows ({record['labeled']} < monitoring.min_labeled): not scored"
             for p in POLICIES:
                 record[p] = None
-        decision, window = replay.monitor(tracks["loop"], predicted["loop"], perf["loop"])
-        record["loop_decision"] = {"verdict": decision.verdict, "reason": decision.reason}
+        decision, window = replay.monitor(tracks["loop"], predicted["loop"])
+        record["loop_decision"] = {"verdict": decision.verdict, "reason": decision.reason, "rows": window.rows}
         # performance estimated from the scores alone (before labels), beside what the labels measured
         record["loop_estimated"] = window.estimated.get(spec.promotion_metric)
         labels.append(trainings.period_file(f"p{i:03d}-{lo:%Y%m%d}", rows))

@@ -15,15 +15,25 @@ Triggers, any of which asks for retraining:
   estimated from the scores before labels arrive (``performance``: measured, estimated, or auto =
   measured when enough labels are in, else estimated).
 A trigger inside the cooldown (data time since the last request) is suppressed, and says until when.
+
+Window size. A window of ``min_rows`` predictions or more is judged on its point estimates. A
+smaller one (down to ``FEWEST_ROWS``) is judged at its own sample size, with ``confidence``: each
+measured metric as a bootstrap interval, each PSI drift only above the PSI chance alone reaches at
+that size (``monitoring.confidence``). A trigger that fires even at the calm end of its interval
+decides (a request); when no trigger fires even at the alarming end, the window decides "no action";
+otherwise it is *accumulating*: the cursor stays (``monitoring.cursor``) and the next run judges it
+with the rows that arrive meanwhile. Every verdict says which: "decided on N predictions with 90%
+confidence", or "accumulating". ``confidence: None`` restores the fixed gate (wait for ``min_rows``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-WAITING, REQUESTED, NO_ACTION, SUPPRESSED = "waiting", "retrain requested", "no action", "suppressed"
+ACCUMULATING, REQUESTED, NO_ACTION, SUPPRESSED = "accumulating", "retrain requested", "no action", "suppressed"
+FEWEST_ROWS = 10  # below this a window is never judged: a bootstrap of a handful of rows states nothing
 
 
 @dataclass(frozen=True)
@@ -34,6 +44,12 @@ class Signal:
     drifted: bool
     statistic: float
     importance: float | None = None  # the champion's permutation importance (None: not recorded)
+    noise: float | None = None  # the statistic chance reaches at this window's size (None: a test, or not needed)
+
+    @property
+    def sure(self) -> bool:
+        """Drifted beyond what chance gives a window of this size."""
+        return self.drifted and (self.noise is None or self.statistic >= self.noise)
 
 
 @dataclass(frozen=True)
@@ -47,6 +63,7 @@ class Window:
     labeled: int = 0
     estimated: dict[str, float | None] = field(default_factory=dict)  # metrics estimated from the scores
     start: float | None = None
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # measured metrics, small windows
 
 
 @dataclass(frozen=True)
@@ -63,7 +80,8 @@ class Policy:
 
     metric: str
     maximize: bool = True
-    min_rows: int = 100
+    min_rows: int = 100  # from here on, point estimates; below it, judged with ``confidence``
+    confidence: float | None = 0.9  # None: a window under min_rows waits (the fixed gate)
     min_labeled: int = 50
     drift_importance: float | None = 0.5
     drifted_features: int | None = None
@@ -83,6 +101,7 @@ class Policy:
             metric=metric,
             maximize=METRICS[metric].direction == "maximize",
             min_rows=m.min_rows,
+            confidence=m.confidence,
             min_labeled=m.min_labeled,
             drift_importance=m.drift_importance,
             drifted_features=m.drifted_features,
@@ -97,11 +116,12 @@ class Policy:
 @dataclass(frozen=True)
 class Decision:
     retrain: bool
-    verdict: str  # waiting | retrain requested | no action | suppressed
+    verdict: str  # accumulating | retrain requested | no action | suppressed
     reasons: tuple[str, ...]
     weighted_drift: float | None = None  # share of importance on drifted features
     performance_source: str | None = None  # measured | estimated (what the performance checks used)
     suppressed_until: float | None = None
+    confidence: float | None = None  # a small window's: what the decision was taken with (None: point estimates)
 
     @property
     def reason(self) -> str:
@@ -115,20 +135,36 @@ class Decision:
             "weighted_drift": self.weighted_drift,
             "performance_source": self.performance_source,
             "suppressed_until": self.suppressed_until,
+            "confidence": self.confidence,
         }
 
 
 def decide(history: History, window: Window, policy: Policy) -> Decision:
     """Whether this window asks for retraining, and why (each reason a sentence)."""
-    if window.rows < policy.min_rows:
-        why = f"{window.rows} new predictions, {policy.min_rows} needed before judging"
-        return Decision(False, WAITING, (why,))
+    floor = min(FEWEST_ROWS, policy.min_rows)
+    small = window.rows < policy.min_rows
+    if window.rows < floor or (small and policy.confidence is None):
+        need = floor if window.rows < floor else policy.min_rows
+        why = f"accumulating: {window.rows} new predictions, {need} needed before judging"
+        return Decision(False, ACCUMULATING, (why,))
+    sure = policy.confidence if small else None
     weighted = weighted_drift(window.signals)
-    reasons = drift_reasons(window.signals, weighted, policy)
+    calm_signals = tuple(replace(s, drifted=s.sure) for s in window.signals) if small else window.signals
+    reasons = drift_reasons(calm_signals, weighted_drift(calm_signals), policy)
     source, live = performance_of(window, policy)
-    reasons += performance_reasons(live, source, history, policy)
+    fired, unsure = performance_checks(live, window.intervals if small else None, source, history, policy)
+    reasons += fired
+    if not reasons and small:
+        chance = [f"{d} (not beyond chance at this size)" for d in drift_reasons(window.signals, weighted, policy)]
+        unsure = chance + unsure
+        if unsure:
+            why = f"accumulating: {window.rows} new predictions decide nothing with {sure:.0%} confidence: "
+            return Decision(False, ACCUMULATING, (why + "; ".join(unsure),), weighted, source, confidence=sure)
+    said = f" (decided on {window.rows} predictions with {sure:.0%} confidence)" if sure is not None else ""
     if not reasons:
-        return Decision(False, NO_ACTION, ("no trigger: " + calm(weighted, source, live, policy),), weighted, source)
+        why = "no trigger: " + calm(weighted, source, live, policy) + said
+        return Decision(False, NO_ACTION, (why,), weighted, source, confidence=sure)
+    reasons[-1] += said
     if history.last_request is not None and policy.cooldown_seconds > 0:
         until = history.last_request + policy.cooldown_seconds
         if window.end < until:
@@ -136,8 +172,8 @@ def decide(history: History, window: Window, policy: Policy) -> Decision:
                 f"suppressed: cooldown until {when(until)} (last request at {when(history.last_request)}, "
                 f"data now at {when(window.end)})"
             )
-            return Decision(False, SUPPRESSED, tuple(reasons), weighted, source, until)
-    return Decision(True, REQUESTED, tuple(reasons), weighted, source)
+            return Decision(False, SUPPRESSED, tuple(reasons), weighted, source, until, sure)
+    return Decision(True, REQUESTED, tuple(reasons), weighted, source, confidence=sure)
 
 
 def weighted_drift(signals: tuple[Signal, ...]) -> float | None:
@@ -172,29 +208,87 @@ def performance_of(window: Window, policy: Policy) -> tuple[str | None, dict[str
     return ("estimated", window.estimated) if window.estimated else (None, {})
 
 
-def performance_reasons(
-    live: dict[str, float | None], source: str | None, history: History, policy: Policy
-) -> list[str]:
-    reasons = []
-    for name, floor in policy.min_performance.items():
-        value = live.get(name)
-        if value is not None and value < floor:
-            reasons.append(f"{source} {name} {value:.4f} is below the minimum {floor}")
-    value, holdout = live.get(policy.metric), history.holdout.get(policy.metric)
-    if value is None or holdout is None:
-        return reasons
-    drop = (holdout - value) if policy.maximize else (value - holdout)
-    if policy.max_performance_drop is not None and drop > policy.max_performance_drop:
-        reasons.append(
-            f"{source} {policy.metric} {value:.4f} is {drop:.4f} worse than the holdout {holdout:.4f} "
-            f"(policy allows {policy.max_performance_drop})"
-        )
-    elif policy.max_relative_drop is not None and holdout != 0 and drop / abs(holdout) > policy.max_relative_drop:
-        reasons.append(
-            f"{source} {policy.metric} {value:.4f} is {drop / abs(holdout):.1%} worse than the holdout {holdout:.4f} "
-            f"(policy allows {policy.max_relative_drop:.0%})"
-        )
-    return reasons
+@dataclass(frozen=True)
+class Check:
+    """One performance trigger: ``metric`` worse than ``bound`` (below it when higher is better).
+    ``rule``: floor (``limit`` is the floor), drop (the allowed drop in the metric's units) or
+    relative (the allowed share of the holdout)."""
+
+    metric: str
+    bound: float
+    higher_is_better: bool
+    rule: str
+    limit: float
+    holdout: float = 0.0
+
+    def fires(self, value: float) -> bool:
+        return value < self.bound if self.higher_is_better else value > self.bound
+
+    def says(self, value: float, source: str | None) -> str:
+        if self.rule == "floor":
+            return f"{source} {self.metric} {value:.4f} is below the minimum {self.limit}"
+        drop = (self.holdout - value) if self.higher_is_better else (value - self.holdout)
+        worse = f"{drop:.4f}" if self.rule == "drop" else f"{drop / abs(self.holdout):.1%}"
+        allows = f"{self.limit}" if self.rule == "drop" else f"{self.limit:.0%}"
+        said = f"{source} {self.metric} {value:.4f} is {worse} worse than the holdout {self.holdout:.4f}"
+        return f"{said} (policy allows {allows})"
+
+
+def checks(live: dict[str, float | None], history: History, policy: Policy) -> list[list[Check]]:
+    """The performance triggers, in groups of which only the first to fire is reported: the floors
+    one by one, then the absolute and the relative drop from the holdout."""
+    groups = [
+        [Check(name, floor, True, "floor", floor)]
+        for name, floor in policy.min_performance.items()
+        if live.get(name) is not None
+    ]
+    metric, holdout = policy.metric, history.holdout.get(policy.metric)
+    if live.get(metric) is None or holdout is None:
+        return groups
+    sign = -1 if policy.maximize else 1
+    drops = []
+    if (allowed := policy.max_performance_drop) is not None:
+        drops.append(Check(metric, holdout + sign * allowed, policy.maximize, "drop", allowed, holdout))
+    if (share := policy.max_relative_drop) is not None and holdout != 0:
+        bound = holdout + sign * share * abs(holdout)
+        drops.append(Check(metric, bound, policy.maximize, "relative", share, holdout))
+    return [*groups, drops] if drops else groups
+
+
+def performance_checks(
+    live: dict[str, float | None],
+    intervals: dict[str, tuple[float, float]] | None,
+    source: str | None,
+    history: History,
+    policy: Policy,
+) -> tuple[list[str], list[str]]:
+    """(triggers that fire, triggers that may fire). ``intervals`` None: on the point values, where
+    nothing is uncertain. Otherwise on each metric's interval: a trigger fires when even the calm end
+    is past its bound, and may fire when only the alarming end is (or the metric has no interval)."""
+    fired: list[str] = []
+    unsure: list[str] = []
+    for group in checks(live, history, policy):
+        for check in group:
+            value = live[check.metric]
+            assert value is not None  # checks() keeps only the metrics with a value
+            if intervals is None:
+                if check.fires(value):
+                    fired.append(check.says(value, source))
+                    break
+                continue
+            span = intervals.get(check.metric)
+            if span is None:
+                unsure.append(f"{source} {check.metric} {value:.4f} has no interval at this size")
+                break
+            low, high = span
+            calm_end, alarm_end = (high, low) if check.higher_is_better else (low, high)
+            shown = f" ({policy.confidence:.0%} interval {low:.4f} to {high:.4f})"
+            if check.fires(calm_end):
+                fired.append(check.says(value if check.fires(value) else calm_end, source) + shown)
+                break
+            if check.fires(alarm_end):
+                unsure.append(f"{source} {check.metric} {value:.4f}{shown} straddles {check.bound:.4f}")
+    return fired, unsure
 
 
 def calm(weighted: float | None, source: str | None, live: dict[str, float | None], policy: Policy) -> str:

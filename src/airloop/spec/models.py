@@ -268,7 +268,19 @@ class Serving(_Model):
 
 class Monitoring(_Model):
     schedule: str | None = Field("@daily", description="when the monitor DAG runs (it also runs on new labels)")
-    min_rows: int = Field(100, ge=1, description="predictions needed before drift is judged")
+    min_rows: int = Field(
+        100,
+        ge=1,
+        description="a window of this many predictions is judged on its point estimates; a smaller one (from 10) "
+        "is judged with `confidence` and either decides or accumulates (with confidence: null, it waits)",
+    )
+    confidence: float | None = Field(
+        0.9,
+        gt=0.5,
+        lt=1,
+        description="how sure a window under min_rows must be to decide: each live metric's bootstrap interval "
+        "and each PSI at the window's own size; else the window accumulates until the next run (null: it waits)",
+    )
     numeric_method: str = Field("psi", description="drift statistic for numeric features (psi, ks)")
     categorical_method: str = Field("psi", description="drift statistic for categorical features (psi, chi2)")
     psi_threshold: float = Field(0.2, gt=0)

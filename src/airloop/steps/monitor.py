@@ -4,6 +4,8 @@ Reads the prediction log since the last monitor run, compares every feature (and
 with the champion's training reference, scores the labeled predictions, records the results
 (an MLflow run under the champion's training run, plus a Parquet history), and applies the
 spec's policy, cooldown included. The Airflow layer turns ``retrain: true`` into an asset event.
+Where the next window starts is the shared cursor (`monitoring.cursor`): a window the policy leaves
+accumulating is read again, with the newer rows, by the next run, exactly as ``airloop backtest`` does.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ def history_file(ctx: StepContext) -> Path:
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     from airloop.data.scan import scan
-    from airloop.monitoring.policy import History, Policy, decide
+    from airloop.monitoring.cursor import Cursor
+    from airloop.monitoring.policy import ACCUMULATING, History, Policy, decide
     from airloop.steps.window import columns_needed, judge, observe, over, references
     from airloop.tracking import Tracker
     from airloop.tracking.tags import CHAMPION
@@ -40,7 +43,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         return {"retrain": False, "reason": "no champion to monitor", "monitor": {}}
     path = state_file(ctx)
     state = json.loads(path.read_text()) if path.exists() else {}
-    since = state.get("last_ts")
+    cursor = Cursor.of(state)
     log = ctx.workspace.prediction_log(spec.name)
     take_label_files(ctx, log, champion)
     challenger, canary = live.judge_challenger(ctx, tracker, champion), live.judge_canary(ctx, tracker, champion)
@@ -52,37 +55,53 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     tidy(spec, log)
     saved = references(champion)  # what training recorded for the monitor
     columns = columns_needed(spec, saved) if "features" in saved else None
-    seen = over(spec, champion, scan(log, start=since, features=columns, ids=False), saved) if log.exists() else None
+    seen = (
+        over(spec, champion, scan(log, start=cursor.since, features=columns, ids=False), saved)
+        if log.exists()
+        else None
+    )
     rows = 0 if seen is None else seen.rows
-    summary: dict[str, Any] = {"champion": str(champion.version), "rows": rows, "since": since, "at": time.time()}
+    summary: dict[str, Any] = {
+        "champion": str(champion.version),
+        "rows": rows,
+        "since": cursor.since,
+        "at": time.time(),
+    }
     summary.update(challenger=challenger, canary=canary)
-    if seen is None or rows < spec.monitoring.min_rows:
-        summary["verdict"] = f"waiting: {rows} new predictions, {spec.monitoring.min_rows} needed"
-        return {"retrain": False, "reason": summary["verdict"], "monitor": summary}
+    if seen is None or not rows:
+        summary.update(verdict=ACCUMULATING, reason="accumulating: no new predictions")
+        return {"retrain": False, "reason": summary["reason"], "monitor": summary}
 
     drift, perf, guess = judge(spec, seen, saved, labels_of(champion.tags))
     window = observe(spec, seen, saved, drift, perf, guess)
-    history = History(last_request=state.get("last_request_data_time"), holdout=metrics_of(champion.tags))
+    history = History(last_request=cursor.last_request, holdout=metrics_of(champion.tags))
     decision = decide(history, window, Policy.of(spec))
+    if decision.verdict == ACCUMULATING:  # the cursor stays: the next run judges these rows with newer ones
+        summary.update(verdict=decision.verdict, reason=decision.reason, data_time=window.end)
+        return {"retrain": False, "reason": decision.reason, "monitor": summary}
     summary.update(drift=drift, performance=perf, estimated=window.estimated, data_time=window.end)
     summary.update(verdict=decision.verdict, reason=decision.reason, weighted_drift=decision.weighted_drift)
     record(ctx, tracker, champion, summary)
-    remember(ctx, state, float(seen.last_logged) + 1e-6, window.end if decision.retrain else None)
-    # XCom gets the verdict; the per-feature statistics live in MLflow and the history file
-    brief = {
+    remember(ctx, state, cursor.after(decision, float(seen.last_logged), window.end), decision.retrain)
+    return {"retrain": decision.retrain, "reason": decision.reason, "monitor": brief_of(summary, decision, window)}
+
+
+def brief_of(summary: dict[str, Any], decision: Any, window: Any) -> dict[str, Any]:
+    """What XCom gets: the verdict; the per-feature statistics live in MLflow and the history file."""
+    return {
         "champion": summary["champion"],
-        "rows": rows,
+        "rows": summary["rows"],
         "verdict": decision.verdict,
         "reason": decision.reason,
         "data_time": window.end,
         "weighted_drift": decision.weighted_drift,
-        "drifted": drift.get("drifted", []),
-        "live": {k: v for k, v in (perf.get("metrics") or {}).items()},
+        "confidence": decision.confidence,
+        "drifted": summary["drift"].get("drifted", []),
+        "live": dict(summary["performance"].get("metrics") or {}),
         "estimated": window.estimated,
-        "challenger": challenger,
-        "canary": canary,
+        "challenger": summary["challenger"],
+        "canary": summary["canary"],
     }
-    return {"retrain": decision.retrain, "reason": decision.reason, "monitor": brief}
 
 
 def tidy(spec: Any, log: Path) -> None:
@@ -114,13 +133,13 @@ def take_label_files(ctx: StepContext, log: Path, champion: Any) -> None:
         predlog.close()
 
 
-def remember(ctx: StepContext, state: dict[str, Any], last_ts: float, request_at: float | None) -> None:
-    """Where the next run starts reading the log, and (on a request) its data time and count."""
-    new_state = {**state, "last_ts": last_ts}
-    if request_at is not None:
+def remember(ctx: StepContext, state: dict[str, Any], cursor: Any, requested: bool) -> None:
+    """Where the next run starts reading the log (the ``Cursor``: with a request, its data time), and
+    the request's count."""
+    new_state = {**state, **cursor.state()}
+    if requested:
         from airloop.data.requests import RetrainRequests
 
-        new_state["last_request_data_time"] = request_at
         RetrainRequests(ctx.workspace.retrain_requests(ctx.name)).make()
     path = state_file(ctx)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ policy's ``Window`` in data time.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -114,13 +115,18 @@ def performance(spec: Any, seen: Any, labels: dict[str, Any] | None) -> dict[str
     at = list(classes or []).index(positive) if index is not None and positive is not None else 1
     slow = [n for n in spec.metric_names if index is None or n not in FAST_BINARY]
     y, pred = (on_classes(truth, 0), on_classes(answered, 1)) if slow else (None, None)
+    every = slice(None)
+
+    def value_of(name: str, rows: Any = every) -> float:
+        p = None if proba is None else proba[rows]
+        if index is not None and name in FAST_BINARY:
+            return fast_binary(name, index[0][rows], index[1][rows], p, at)
+        return compute(name, y[rows], pred[rows], p, classes, positive)  # type: ignore[index]
+
     metrics: dict[str, float | None] = {}
     for name in spec.metric_names:
         try:
-            if index is not None and name in FAST_BINARY:
-                value = fast_binary(name, *index, proba, at)
-            else:
-                value = compute(name, y, pred, proba, classes, positive)
+            value = value_of(name)
         except ValueError as exc:  # e.g. one class only among the labels so far
             value, why = None, str(exc)
         else:
@@ -131,6 +137,21 @@ def performance(spec: Any, seen: Any, labels: dict[str, Any] | None) -> dict[str
         else:
             metrics[name] = value
     out["metrics"] = metrics
+    confidence = spec.monitoring.confidence
+    if seen.rows < spec.monitoring.min_rows and confidence is not None:  # a small window: how sure each is
+        out["intervals"] = intervals(value_of, [n for n, v in metrics.items() if v is not None], len(truth), confidence)
+    return out
+
+
+def intervals(value_of: Any, names: list[str], n: int, confidence: float) -> dict[str, list[float]]:
+    """Each metric's bootstrap interval over the ``n`` labeled rows (``value_of(name, rows)``)."""
+    from airloop.monitoring.confidence import interval
+
+    out = {}
+    for name in names:
+        span = interval(functools.partial(value_of, name), n, confidence)
+        if span is not None:
+            out[name] = list(span)
     return out
 
 
@@ -196,8 +217,15 @@ def observe(
     from airloop.monitoring.policy import Signal, Window
 
     importance = refs.get("importance", {}).get("importance", {})
+    noise = chance_levels(spec, refs, drift, seen.rows)
     signals = tuple(
-        Signal(f["feature"], bool(f["drifted"]), float(f["statistic"]), importance.get(f["feature"]))
+        Signal(
+            f["feature"],
+            bool(f["drifted"]),
+            float(f["statistic"]),
+            importance.get(f["feature"]),
+            noise.get(f["feature"]),
+        )
         for f in drift.get("features", [])
     )
     return Window(
@@ -207,7 +235,23 @@ def observe(
         measured=perf.get("metrics") or {},
         labeled=perf.get("labeled", 0),
         estimated=estimated(spec, seen, refs.get("calibration")) if guess is None else guess,
+        intervals={k: (v[0], v[1]) for k, v in (perf.get("intervals") or {}).items()},
     )
+
+
+def chance_levels(spec: Any, refs: dict[str, Any], drift: dict[str, Any], rows: int) -> dict[str, float]:
+    """A small window's PSI level per drifted feature: what chance alone reaches at its size."""
+    from airloop.monitoring.confidence import psi_noise
+
+    m = spec.monitoring
+    if rows >= m.min_rows or m.confidence is None:
+        return {}
+    summaries = {**refs.get("features", {}).get("numeric", {}), **refs.get("features", {}).get("categorical", {})}
+    return {
+        f["feature"]: psi_noise(summaries[f["feature"]]["counts"], rows, m.confidence)
+        for f in drift.get("features", [])
+        if f["method"] == "psi" and f["drifted"] and f["feature"] in summaries
+    }
 
 
 def live_performance(spec: Any, frame: Any, labels: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from airloop.monitoring.policy import (
+    ACCUMULATING,
     NO_ACTION,
     REQUESTED,
     SUPPRESSED,
-    WAITING,
     History,
     Policy,
     Signal,
@@ -45,10 +45,81 @@ SEASONAL_DRIFT = (  # weather drifts, but the model leans on what did not move
 )
 
 
-def test_too_few_rows_waits() -> None:
-    d = decide(History(), window(rows=99, signals=IMPORTANT_DRIFT), policy())
-    assert (d.retrain, d.verdict) == (False, WAITING)
+def test_fewer_rows_than_anything_can_be_judged_on_accumulate() -> None:
+    d = decide(History(), window(rows=9, signals=IMPORTANT_DRIFT), policy())
+    assert (d.retrain, d.verdict) == (False, ACCUMULATING)
+    assert d.reason == "accumulating: 9 new predictions, 10 needed before judging"
+    assert decide(History(), window(rows=9), policy(min_rows=5)).verdict == NO_ACTION  # min_rows under the floor
+
+
+def test_without_confidence_a_small_window_waits_for_min_rows() -> None:
+    d = decide(History(), window(rows=99, signals=IMPORTANT_DRIFT), policy(confidence=None))
+    assert (d.retrain, d.verdict) == (False, ACCUMULATING)
     assert "99 new predictions, 100 needed" in d.reason
+
+
+HOLDOUT_MAE = History(holdout={"mae": 20000.0})
+MAE = {"metric": "mae", "maximize": False, "max_relative_drop": 0.1}  # fires above 22,000
+
+
+def small(low: float, high: float, point: float | None = None) -> Window:
+    point = (low + high) / 2 if point is None else point
+    return window(rows=90, labeled=90, measured={"mae": point}, intervals={"mae": (low, high)})
+
+
+def test_a_small_window_worse_even_at_its_calm_end_requests_with_stated_confidence() -> None:
+    d = decide(HOLDOUT_MAE, small(23000, 27000), policy(**MAE))
+    assert (d.retrain, d.verdict, d.confidence) == (True, REQUESTED, 0.9)
+    assert "measured mae 25000.0000 is 25.0% worse than the holdout 20000.0000" in d.reason
+    assert "(90% interval 23000.0000 to 27000.0000)" in d.reason
+    assert d.reason.endswith("(decided on 90 predictions with 90% confidence)")
+
+
+def test_a_small_window_calm_even_at_its_alarming_end_decides_no_action_with_stated_confidence() -> None:
+    d = decide(HOLDOUT_MAE, small(17000, 21500), policy(**MAE))
+    assert (d.retrain, d.verdict, d.confidence) == (False, NO_ACTION, 0.9)
+    assert d.reason == "no trigger: measured mae 19250.0000 (decided on 90 predictions with 90% confidence)"
+
+
+def test_a_small_window_whose_interval_straddles_the_bound_accumulates() -> None:
+    d = decide(HOLDOUT_MAE, small(19000, 26000), policy(**MAE))
+    assert (d.retrain, d.verdict) == (False, ACCUMULATING)
+    assert d.reason.startswith("accumulating: 90 new predictions decide nothing with 90% confidence: ")
+    assert "measured mae 22500.0000 (90% interval 19000.0000 to 26000.0000) straddles 22000.0000" in d.reason
+    # the same numbers on a window of min_rows: the point estimate decides, as before
+    full = window(rows=100, labeled=100, measured={"mae": 22500.0}, intervals={"mae": (19000.0, 26000.0)})
+    assert decide(HOLDOUT_MAE, full, policy(**MAE)).verdict == REQUESTED
+
+
+def test_higher_is_better_reads_the_low_end_as_the_alarm() -> None:
+    h, p = History(holdout={"roc_auc": 0.80}), policy(max_relative_drop=0.1)  # fires under 0.72
+
+    def auc(low: float, high: float) -> Window:
+        return window(rows=60, labeled=60, measured={"roc_auc": (low + high) / 2}, intervals={"roc_auc": (low, high)})
+
+    assert decide(h, auc(0.60, 0.70), p).verdict == REQUESTED
+    assert decide(h, auc(0.73, 0.90), p).verdict == NO_ACTION
+    assert decide(h, auc(0.65, 0.85), p).verdict == ACCUMULATING
+
+
+def test_a_small_window_without_an_interval_cannot_decide_on_performance() -> None:
+    w = window(rows=50, estimated={"roc_auc": 0.71}, labeled=0)
+    d = decide(History(holdout={"roc_auc": 0.72}), w, policy(performance="estimated"))
+    assert d.verdict == ACCUMULATING
+    assert "estimated roc_auc 0.7100 has no interval at this size" in d.reason
+
+
+def test_a_small_window_counts_psi_drift_only_beyond_chance_at_its_size() -> None:
+    chance = tuple(Signal(s.feature, s.drifted, s.statistic, s.importance, noise=0.5) for s in IMPORTANT_DRIFT)
+    d = decide(History(), window(rows=40, signals=chance), policy())
+    assert d.verdict == ACCUMULATING
+    assert "carry 76% of the champion's importance (policy: 50%) (not beyond chance at this size)" in d.reason
+    beyond = tuple(Signal(s.feature, s.drifted, s.statistic, s.importance, noise=0.2) for s in IMPORTANT_DRIFT)
+    d = decide(History(), window(rows=40, signals=beyond), policy())
+    assert (d.verdict, d.confidence) == (REQUESTED, 0.9)
+    assert "drifted features (temp, carrier) carry 76%" in d.reason
+    # noise is ignored on a full window, whose PSI threshold already holds
+    assert decide(History(), window(rows=100, signals=chance), policy()).verdict == REQUESTED
 
 
 def test_drift_on_what_the_model_uses_requests_retraining() -> None:

@@ -33,6 +33,8 @@ class Monitoring:
     psi_threshold = 0.2
     p_threshold = 0.01
     min_labeled = 10
+    min_rows = 100
+    confidence = 0.9
 
 
 class Spec:
@@ -143,3 +145,31 @@ def test_a_window_start_reads_only_what_came_after(logged: tuple[Path, dict]) ->
     since = frame["logged_at"].iloc[1400].timestamp() - 1e-3  # datetime64[ns] rounds the float
     seen = over(Spec(), Champion(), scan(path, start=since, batch_rows=50), refs)
     assert seen.rows == 1400
+
+
+def test_a_small_window_carries_its_intervals_and_psi_chance_levels(logged: tuple[Path, dict]) -> None:
+    from airloop.monitoring.confidence import psi_noise
+    from airloop.steps.window import observe, of_frame
+
+    path, refs = logged
+    frame = read_predictions(path)
+    labels = {"classes": [0, 1], "positive": 1}
+    small = frame.iloc[-60:].reset_index(drop=True)  # the last part: x moved by 0.9 sd
+    seen = over(Spec(), Champion(), [of_frame(small)], refs)
+    perf = performance(Spec(), seen, labels)
+    assert set(perf["intervals"]) == {n for n, v in perf["metrics"].items() if v is not None}
+    for name, (low, high) in perf["intervals"].items():
+        assert low <= perf["metrics"][name] <= high
+        assert low < high
+    drift = seen.drift()
+    window = observe(Spec(), seen, refs, drift, perf)
+    assert window.intervals == {k: tuple(v) for k, v in perf["intervals"].items()}
+    x = next(s for s in window.signals if s.feature == "x")
+    assert x.drifted  # PSI, numeric
+    assert x.noise == psi_noise(refs["features"]["numeric"]["x"]["counts"], 60, 0.9)
+    assert next(s for s in window.signals if s.feature == "c").noise is None  # chi2: a test at its own n
+
+    full = over(Spec(), Champion(), [of_frame(frame)], refs)  # 2800 rows: point estimates, as before
+    full_perf = performance(Spec(), full, labels)
+    assert "intervals" not in full_perf
+    assert all(s.noise is None for s in observe(Spec(), full, refs, full.drift(), full_perf).signals)

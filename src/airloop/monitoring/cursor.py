@@ -1,0 +1,48 @@
+"""Where the next monitoring window starts: one cursor, kept by the monitor DAG (its state file) and
+by ``airloop backtest`` (the loop's track), so both see the same windows.
+
+A window is every prediction logged at or after ``since``. A window the policy judged (no action,
+a request, a suppressed request) moves the cursor past its newest prediction; a window that is
+accumulating leaves it where it was, so its rows are judged again with the next period's, until
+the window is large enough to decide. A request also records its data time, which the cooldown reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from airloop.monitoring.policy import ACCUMULATING, Decision
+
+STEP = 1e-6  # seconds past the newest prediction: the next window starts after it
+
+
+@dataclass(frozen=True)
+class Cursor:
+    since: float | None = None  # log time the next window starts at (None: the log's beginning)
+    last_request: float | None = None  # data time of the last retrain request
+
+    @classmethod
+    def of(cls, state: dict[str, Any]) -> Cursor:
+        """The cursor in the monitor's state file (``last_ts``, ``last_request_data_time``)."""
+        return cls(state.get("last_ts"), state.get("last_request_data_time"))
+
+    def state(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"last_ts": self.since}
+        if self.last_request is not None:
+            out["last_request_data_time"] = self.last_request
+        return out
+
+    def after(self, decision: Decision, newest_logged: float, data_end: float) -> Cursor:
+        """The cursor once ``decision`` is taken on the window whose newest prediction was logged at
+        ``newest_logged`` and whose data reaches ``data_end``."""
+        if decision.verdict == ACCUMULATING:
+            return self
+        return Cursor(newest_logged + STEP, data_end if decision.retrain else self.last_request)
+
+    def takes(self, logged_at: Any) -> Any:
+        """Which of these log times (epoch seconds, an array) belong to the next window."""
+        import numpy as np
+
+        at = np.asarray(logged_at, dtype=np.float64)
+        return at >= self.since if self.since is not None else np.ones(at.shape, bool)
