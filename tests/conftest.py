@@ -27,6 +27,7 @@ COST = (  # measured on 2 cores (fresh clone, two workers), rounded
     ("tests/integration/test_train_dag.py", 22),
     ("tests/integration/test_fresh_venv_load.py", 18),
     ("tests/integration/test_families.py", 14),
+    ("tests/integration/test_backtest_equals_monitor.py", 35),
     ("tests/integration/test_cli_errors.py", 13),
     ("tests/integration/", 12),
     ("tests/services/", 14),
