@@ -16,7 +16,8 @@ from airloop.model import store
 ws = os.environ["WORKSPACE"]
 sys.path.insert(0, os.environ["PROJECT"])
 mlflow.set_tracking_uri(f"sqlite:///{ws}/mlflow/mlflow.db")
-model = store.load(f"models:/{os.environ.get('MODEL', 'flights')}@champion")
+# the scikit-learn estimator: the floor the ONNX form is measured against
+model = store.load(f"models:/{os.environ.get('MODEL', 'flights')}@champion", store.LoadOptions(runtime="python"))
 row = pd.DataFrame.from_records([json.loads(os.environ["RECORD"])])
 row["time_hour"] = pd.to_datetime(row["time_hour"], utc=True).dt.tz_localize(None)
 try:

@@ -25,7 +25,7 @@ class Flights:
     def __init__(self) -> None:
         from airloop.model import store
 
-        self.model = store.load(os.environ["MODEL_URI"])
+        self.model = store.load(os.environ["MODEL_URI"], store.LoadOptions(runtime="python"))
 
     @bentoml.api(batchable=True, max_batch_size=MAX_BATCH, max_latency_ms=MAX_LATENCY_MS)
     def predict(self, records: list[dict[str, Any]]) -> list[list[float]]:

@@ -1,14 +1,18 @@
 """Serving benchmark: airloop serve vs `mlflow models serve` vs BentoML vs a bare ASGI floor, same model.
 
+airloop serves the estimator's verified ONNX form (serving.runtime: auto, the onnx extra installed);
+``airloop_python`` is the same server with serving.runtime: python. The bare floor, BentoML and the
+in-process figure run the scikit-learn estimator (airloop.model.store.load, runtime python).
+
 Model: the flights champion made by `examples/flights/demo.py --quick`. Load generator: wrk (C, epoll), each run
 10 s, on this machine (2 cores shared by client and server). Scenarios: one record at
 concurrency 1 and 16, and 100-record batches at concurrency 1 and 16. Results go to
 bench/results/serve.{json,md}.
 
 Also in the same run:
-- ``airloop_baseline``: airloop's server at BENCH_BASELINE_REV (default: the commit before the
-  columnar prediction log), from `git archive`, on a copy of the MLflow store: what logging cost
-  before (features as JSON text, four indexes).
+- ``airloop_baseline``: airloop's server at BENCH_BASELINE_REV (unset by default: servers from before
+  the safe model format cannot load the versions trained now), from `git archive`, on a copy of the
+  MLflow store.
 - ``bentoml``: BentoML 1.4 with adaptive batching, one worker, no prediction log, in its own venv
   (BENTOML_PYTHON, or one made at .airloop/bench/bentoml-venv with the pins that install here,
   ../shared/STACK-NOTES.md). BENCH_BENTOML=0 leaves it out.
@@ -33,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
 DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
-BASELINE_REV = os.environ.get("BENCH_BASELINE_REV", "137fce1")
+BASELINE_REV = os.environ.get("BENCH_BASELINE_REV", "")
 # BentoML 1.4.40 beside the project's pins: pip otherwise backtracks OpenTelemetry into a grpcio source build
 BENTO_PINS = [
     "bentoml==1.4.40",
@@ -50,7 +54,7 @@ BENTO_PINS = [
     ),
 ]
 BENTO_FROM_PROJECT = ("scikit-learn", "pandas", "numpy", "scipy", "pyarrow", "cloudpickle", "mlflow-skinny")
-BENTO_FROM_PROJECT += ("SQLAlchemy", "alembic", "threadpoolctl", "joblib")
+BENTO_FROM_PROJECT += ("SQLAlchemy", "alembic", "threadpoolctl", "joblib", "skops", "PyYAML")
 
 
 def pinned(names: tuple[str, ...]) -> list[str]:
@@ -88,6 +92,8 @@ def bentoml_python() -> Path | None:
 
 def baseline_source(tmp: Path) -> Path | None:
     """airloop's src at BASELINE_REV, or None when git cannot give it."""
+    if not BASELINE_REV:
+        return None
     out = tmp / "baseline"
     out.mkdir()
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", BASELINE_REV, "src"], capture_output=True)
@@ -199,6 +205,9 @@ def shadow_spec(project: Path, ws: Path) -> None:
     from airloop.workspace import Workspace
 
     spec = yaml.safe_load((project / "airloop.yaml").read_text())
+    (project / "airloop-python.yaml").write_text(
+        yaml.safe_dump({**spec, "serving": {**spec.get("serving", {}), "runtime": "python"}}, sort_keys=False)
+    )
     spec["serving"] = {**spec.get("serving", {}), "shadow": "challenger"}
     (project / "airloop-shadow.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     tracker = Tracker(Workspace(ws))
@@ -216,7 +225,7 @@ from airloop.model import store
 from threadpoolctl import threadpool_limits
 threadpool_limits(1)
 mlflow.set_tracking_uri("sqlite:///{ws}/mlflow/mlflow.db")
-m = store.load("models:/flights@champion")
+m = store.load("models:/flights@champion", store.LoadOptions(runtime="python"))
 rec = json.loads({json.dumps(json.dumps(record))})
 row = pd.DataFrame.from_records([rec])
 row["time_hour"] = pd.to_datetime(row["time_hour"], utc=True).dt.tz_localize(None)
@@ -260,6 +269,7 @@ def main() -> int:
     bodies = {
         "airloop": {"single": json.dumps(one).encode(), "batch100": json.dumps({"records": recs}).encode()},
         "airloop_shadow": {"single": json.dumps(one).encode()},
+        "airloop_python": {"single": json.dumps(one).encode(), "batch100": json.dumps({"records": recs}).encode()},
         "mlflow": {
             "single": json.dumps({"dataframe_records": [one]}).encode(),
             "batch100": json.dumps({"dataframe_records": recs}).encode(),
@@ -278,6 +288,21 @@ def main() -> int:
     servers = {
         "airloop": (
             lambda p: [str(BIN / "airloop"), "serve", str(project), "--workspace", str(ws), "--port", str(p)],
+            {},
+            "/ready",
+            "/predict",
+        ),
+        # the same server, the scikit-learn estimator answering (serving.runtime: python)
+        "airloop_python": (
+            lambda p: [
+                str(BIN / "airloop"),
+                "serve",
+                str(project / "airloop-python.yaml"),
+                "--workspace",
+                str(ws),
+                "--port",
+                str(p),
+            ],
             {},
             "/ready",
             "/predict",
@@ -371,7 +396,7 @@ def main() -> int:
         "servers": {},
     }
     if old_src is None:
-        print(f"baseline {BASELINE_REV} not in git here; left out", flush=True)
+        print(f"baseline {BASELINE_REV or '(unset)'} not available; left out", flush=True)
         del servers["airloop_baseline"]
     if bento is None:
         del servers["bentoml"]
@@ -392,6 +417,9 @@ def main() -> int:
                     for conns in (1, 16):
                         out[f"{scenario}_c{conns}"] = wrk(url, body, conns, tmp)
                         print(name, scenario, conns, out[f"{scenario}_c{conns}"], flush=True)
+                if name == "airloop":  # what answers: the ONNX form or the Python estimator
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/model", timeout=10) as r:
+                        results["airloop_runtime"] = json.loads(r.read())["stored"]["runtime"]
                 if name == "airloop_shadow":  # what the shadow got through while the champion was loaded
                     with urllib.request.urlopen(f"http://127.0.0.1:{port}/model", timeout=10) as r:
                         out["shadow_status"] = json.loads(r.read())["shadow"]
@@ -403,7 +431,7 @@ def main() -> int:
     s = results["servers"]
     results["c1_floor_ratio"] = results["c1_alternating"]["median_ratio"]
     results["shadow_p99_ratio_c16"] = s["airloop_shadow"]["single_c16"]["p99_ms"] / s["airloop"]["single_c16"]["p99_ms"]
-    for other, key in (("airloop_baseline", "vs_baseline"), ("bentoml", "vs_bentoml")):
+    for other, key in (("airloop_baseline", "vs_baseline"), ("bentoml", "vs_bentoml"), ("airloop_python", "vs_python")):
         if other in s:
             results[key] = {sc: s["airloop"][sc]["rps"] / s[other][sc]["rps"] for sc in s[other] if sc in s["airloop"]}
     shutil.rmtree(scratch, ignore_errors=True)
@@ -412,6 +440,11 @@ def main() -> int:
     (OUT / "serve.md").write_text(render(results))
     print(render(results))
     return 0
+
+
+def single_vs_floor(servers: dict) -> str:
+    a, b = (servers.get(n, {}).get("single_c1") for n in ("airloop", "bare_asgi"))
+    return f"{a['rps'] / b['rps']:.2f}x" if a and b else "-"
 
 
 def shadow_counts(servers: dict) -> str:
@@ -440,7 +473,15 @@ def render(r: dict) -> str:
         "|---|---|---|---|---|---|",
     ]
     for scenario in ("single_c1", "single_c16", "batch100_c1", "batch100_c16"):
-        for name in ("airloop", "airloop_baseline", "bentoml", "airloop_shadow", "mlflow", "bare_asgi"):
+        for name in (
+            "airloop",
+            "airloop_python",
+            "airloop_baseline",
+            "bentoml",
+            "airloop_shadow",
+            "mlflow",
+            "bare_asgi",
+        ):
             m = s.get(name, {}).get(scenario)
             if m:
                 lines.append(
@@ -463,11 +504,12 @@ def render(r: dict) -> str:
         f"ratios {', '.join(f'{x:.0%}' for x in r['c1_alternating']['ratios'])}).",
         f"Shadow after its runs: {shadow_counts(s)}.",
         "",
-        "airloop / the previous server (`airloop_baseline`, "
-        f"{r.get('baseline_rev')}: features logged as JSON text) and / BentoML (adaptive batching, no log), "
-        "same run, req/s ratio: "
-        + "; ".join(f"{sc} {ratio(r, 'vs_baseline', sc)} / {ratio(r, 'vs_bentoml', sc)}" for sc in SCENARIOS)
+        f"airloop (runtime: {r.get('airloop_runtime', '?')}) / the same server with the scikit-learn estimator "
+        "(`airloop_python`, serving.runtime: python) / BentoML (adaptive batching, no log, the scikit-learn "
+        "estimator), same run, req/s ratio: "
+        + "; ".join(f"{sc} {ratio(r, 'vs_python', sc)} / {ratio(r, 'vs_bentoml', sc)}" for sc in SCENARIOS)
         + ".",
+        f"Single record at c=1, airloop / the scikit-learn bare floor (`bare_asgi`): **{single_vs_floor(s)}**.",
         f"Shadow on (a second model answers a copy of every request off the request path), champion p99 at c=16: "
         f"**{r['shadow_p99_ratio_c16']:.2f}x** of shadow off (`shadow_p99_ratio_c16`).",
     ]

@@ -385,12 +385,12 @@ def canary(path: str, version: str | None, stop: bool, workspace: str | None) ->
 def _smoke_test(loaded: Any, ws: Any, version: str) -> None:
     """VERSION loads and answers its own input example (the smoke test the server runs too), or a
     RegistryError (exit 6: it does not load) / UserCodeError (exit 5: it cannot answer)."""
-    from airloop.model.store import Trust
+    from airloop.model.store import LoadOptions
     from airloop.scoring.smoke import check_version
 
     if str(loaded.root) not in sys.path:  # the feature transform's module, if the model needs it
         sys.path.insert(0, str(loaded.root))
-    checked = check_version(ws, loaded.spec.name, version, loaded.spec.task, Trust.of(loaded.spec))
+    checked = check_version(ws, loaded.spec.name, version, loaded.spec.task, LoadOptions.of(loaded.spec))
     click.echo(f"v{version} loads and answered {checked['checked_on']}")
 
 

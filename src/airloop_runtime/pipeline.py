@@ -26,6 +26,7 @@ class Pipeline:
     def __init__(self, steps: list[tuple[str, Any]], meta: dict[str, Any]) -> None:
         self.steps = steps
         self.meta = meta
+        self.runtime = "python"  # what runs the estimator: "python (<library>)" or "onnxruntime <version>"
 
     @property
     def estimator(self) -> Any:
@@ -59,11 +60,15 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load(folder: str | Path, *, trusted: Iterable[str] = (), transform_class: type = UserTransform) -> Pipeline:
+def load(
+    folder: str | Path, *, trusted: Iterable[str] = (), transform_class: type = UserTransform, runtime: str = "auto"
+) -> Pipeline:
     """The model stored in ``folder`` (its ``airloop-model.json`` and the estimator's file).
 
     ``trusted``: types beyond this runtime's own list that a skops file may hold (the caller's
-    reviewed list, never the model's). Raises NotLoadable saying why a folder is refused."""
+    reviewed list, never the model's). ``runtime``: ``auto`` runs the estimator's verified ONNX
+    form where onnxruntime is installed, ``onnx`` requires it, ``python`` never uses it. Raises
+    NotLoadable saying why a folder is refused."""
     folder = Path(folder)
     try:
         meta = json.loads((folder / META).read_text())
@@ -85,18 +90,62 @@ def load(folder: str | Path, *, trusted: Iterable[str] = (), transform_class: ty
         raise NotLoadable(f"the estimator's file {path.name} is missing")
     if sha256(path) != entry.get("sha256"):
         raise NotLoadable(f"{path.name} changed after the model was stored (its SHA-256 differs)")
+    # the stored estimator is read (and so checked) whatever runs: a version holding an untrusted
+    # file is refused even where its ONNX form would answer
+    estimator, ran_by = _read(path, entry, trusted), f"python ({entry.get('library') or fmt})"
+    fast = _onnx_form(folder, meta, runtime)
+    if fast is not None:
+        estimator, ran_by = fast, "onnxruntime"
+    steps: list[tuple[str, Any]] = []
+    if meta.get("transform"):
+        steps.append(("transform", transform_class(meta["transform"]["path"])))
+    steps.append(("prepare", PreparedColumns.from_state(meta["prepare"])))
+    steps.append(("model", estimator))
+    pipeline = Pipeline(steps, meta)
+    pipeline.runtime = ran_by if ran_by != "onnxruntime" else f"onnxruntime {_ort_version()}"
+    return pipeline
+
+
+def _read(path: Path, entry: dict[str, Any], trusted: Iterable[str]) -> Any:
+    fmt = entry["format"]
     reader, module = READERS[fmt]
     try:
-        estimator = reader(path, entry, trusted)
+        return reader(path, entry, trusted)
     except NotLoadable:
         raise
     except ImportError as exc:
         raise NotLoadable(f"reading a {fmt} estimator needs `{module}`, which is not installed ({exc})") from exc
     except Exception as exc:
         raise NotLoadable(f"{path.name} does not read as {fmt}: {type(exc).__name__}: {exc}") from exc
-    steps: list[tuple[str, Any]] = []
-    if meta.get("transform"):
-        steps.append(("transform", transform_class(meta["transform"]["path"])))
-    steps.append(("prepare", PreparedColumns.from_state(meta["prepare"])))
-    steps.append(("model", estimator))
-    return Pipeline(steps, meta)
+
+
+def _onnx_form(folder: Path, meta: dict[str, Any], runtime: str) -> Any:
+    """The verified ONNX form as the estimator, when ``runtime`` allows it and it can run; else None."""
+    from airloop_runtime import onnx
+
+    if runtime not in ("auto", "onnx", "python"):
+        raise NotLoadable(f"unknown runtime {runtime!r} (auto, onnx or python)")
+    form = meta.get("onnx") or {}
+    if runtime == "python":
+        return None
+    if not form.get("verified"):
+        if runtime == "onnx":
+            raise NotLoadable(f"the model has no verified ONNX form ({form.get('refused', 'none was stored')})")
+        return None
+    if not onnx.available():
+        if runtime == "onnx":
+            raise NotLoadable("runtime onnx needs onnxruntime, which is not installed (the onnx extra)")
+        return None
+    path = folder / Path(form["file"]).name
+    if not path.is_file() or sha256(path) != form.get("sha256"):
+        raise NotLoadable(f"{path.name} is missing or changed after the model was stored")
+    try:
+        return onnx.estimator(path.read_bytes(), form.get("classes"))
+    except Exception as exc:
+        raise NotLoadable(f"{path.name} does not load in onnxruntime: {type(exc).__name__}: {exc}") from exc
+
+
+def _ort_version() -> str:
+    import onnxruntime
+
+    return str(onnxruntime.__version__)

@@ -12,7 +12,8 @@ import pytest
 def require(module: str) -> None:
     if importlib.util.find_spec(module) is not None:
         return
-    message = f"{module} is not installed (pip install -e '.[{module}]')"
+    extra = {"onnxruntime": "onnx"}.get(module, module)
+    message = f"{module} is not installed (pip install -e '.[{extra}]')"
     if os.environ.get("AIRLOOP_REQUIRE_EXTRAS") == "1":
         pytest.fail(message + "; AIRLOOP_REQUIRE_EXTRAS=1 makes this a failure")
     pytest.skip(message)

@@ -59,12 +59,11 @@ def history(tmp_path: Path) -> Path:
 
 def log_period(ws: Workspace, period: pd.DataFrame) -> None:
     """What `airloop serve` and POST /labels write: the champion's answer per record, then its label."""
-    import mlflow.sklearn
-
+    from airloop.model import store
     from airloop.tracking import Tracker
 
     Tracker(ws)
-    model = mlflow.sklearn.load_model("models:/tiny@champion")
+    model = store.load("models:/tiny@champion")
     X = period.drop(columns=["label"]).reset_index(drop=True)
     pred, proba = model.predict(X), model.predict_proba(X)
     log = PredictionLog(ws.prediction_log("tiny"))

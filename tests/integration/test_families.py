@@ -59,6 +59,7 @@ def test_the_champion_is_stored_in_its_own_format_and_serves_the_in_process_answ
 ) -> None:
     family, spec, ws = trained
     monkeypatch.syspath_prepend(str(spec.parent))  # the transform's module, as the server finds it
+    require("onnxruntime")
     from airloop.tracking import Tracker
 
     Tracker(ws)  # points MLflow at the workspace
@@ -76,6 +77,10 @@ def test_the_champion_is_stored_in_its_own_format_and_serves_the_in_process_answ
         srv.stop()
     assert status == 200, body
     assert info["stored"]["stored_as"] == FAMILIES[family][2]
+    # with the onnx extra, the estimator's verified ONNX form answers, within 1e-5 of the library's own
+    assert info["stored"]["runtime"].startswith("onnxruntime"), info["stored"]
+    python = store.load("models:/tiny@champion", store.LoadOptions(runtime="python"))
+    np.testing.assert_allclose(python.predict_proba(frame), expected, rtol=0, atol=1e-5)
     assert body["predictions"] == model.predict(frame).tolist()
     np.testing.assert_allclose(body["probabilities"], expected, rtol=0, atol=1e-6)  # answers carry 6 decimals
 
@@ -98,7 +103,7 @@ def test_the_champion_loads_in_a_fresh_venv_without_airloop(trained, tmp_path: P
     pd.DataFrame.from_records(records(30, seed=6)).to_json(records_file, orient="records")
     answered = answers_in_fresh_venv(local, records_file, tmp_path)
     frame = pd.read_json(records_file, orient="records")
-    here = store.load(str(local))
+    here = store.load(str(local), store.LoadOptions(runtime="python"))  # what the venv runs: no onnxruntime there
     assert answered["labels"] == here.predict(frame).tolist()
     np.testing.assert_allclose(answered["proba"], here.predict_proba(frame), rtol=0, atol=1e-12)
 

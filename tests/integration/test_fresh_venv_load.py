@@ -35,7 +35,7 @@ def test_a_version_loads_in_a_fresh_venv_from_its_requirements_alone(tmp_path: P
     answered = answers_in_fresh_venv(local, records, tmp_path)
 
     assert answered["runtime"] == "airloop_runtime.pipeline"  # the copy shipped in the version's code/
-    here = store.load(str(local))
+    here = store.load(str(local), store.LoadOptions(runtime="python"))  # what the venv runs: no onnxruntime there
     frame = pd.read_json(records, orient="records")  # the very records the venv read
     assert answered["labels"] == here.predict(frame).tolist()
     np.testing.assert_allclose(answered["proba"], here.predict_proba(frame), rtol=0, atol=1e-12)

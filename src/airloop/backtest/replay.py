@@ -100,7 +100,7 @@ class Replay:
         if uri not in self.models:
             from airloop.model import store
 
-            self.models[uri] = store.load(uri, store.Trust.of(self.spec))
+            self.models[uri] = store.load(uri, store.LoadOptions.of(self.spec))
         return self.models[uri]
 
     def gate(self, track: Track, cand: Candidate) -> tuple[bool, list[str]]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from airloop.errors import RegistryError, UserCodeError
+from airloop.model import onnx
 from airloop_runtime import FORMAT, FORMAT_VERSION, META, NotLoadable
 from airloop_runtime import load as runtime_load
 from airloop_runtime.pipeline import sha256
@@ -38,16 +39,17 @@ HINT_LEGACY = (
 
 
 @dataclass(frozen=True)
-class Trust:
+class LoadOptions:
     """What a loader may accept beyond the safe formats: the project's decision, never the model's."""
 
     pickle: bool = False  # versions registered as cloudpickles (before the safe format)
     types: tuple[str, ...] = ()  # skops types the spec's candidates list as reviewed
+    runtime: str = "auto"  # the estimator's verified ONNX form where onnxruntime runs (or onnx / python)
 
     @classmethod
-    def of(cls, spec: Any) -> Trust:
+    def of(cls, spec: Any) -> LoadOptions:
         types = sorted({t for c in spec.candidates for t in c.trusted_types})
-        return cls(bool(spec.serving.trust_pickle), tuple(types))
+        return cls(bool(spec.serving.trust_pickle), tuple(types), spec.serving.runtime)
 
 
 def save(pipeline: Any, folder: Path, rows: Any, task: str, trusted: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -66,6 +68,8 @@ def save(pipeline: Any, folder: Path, rows: Any, task: str, trusted: tuple[str, 
     }
     (folder / META).write_text(json.dumps(meta, indent=1, default=_plain))
     _verify(pipeline, folder, rows, task, trusted)
+    meta["onnx"] = onnx.form(pipeline, rows, folder, task)  # checked against the estimator, or why not
+    (folder / META).write_text(json.dumps(meta, indent=1, default=_plain))
     return meta
 
 
@@ -126,7 +130,7 @@ def _verify(pipeline: Any, folder: Path, rows: Any, task: str, trusted: tuple[st
 
     from airloop.model.transform import FeatureTransform
 
-    stored = runtime_load(folder, trusted=trusted, transform_class=FeatureTransform)
+    stored = runtime_load(folder, trusted=trusted, transform_class=FeatureTransform, runtime="python")
     if task != "regression" and hasattr(pipeline, "predict_proba"):
         fitted, answered = pipeline.predict_proba(rows), stored.predict_proba(rows)
     else:
@@ -140,7 +144,7 @@ def _verify(pipeline: Any, folder: Path, rows: Any, task: str, trusted: tuple[st
         )
 
 
-def load(uri: str, trust: Trust = Trust(), what: str | None = None) -> Any:
+def load(uri: str, trust: LoadOptions = LoadOptions(), what: str | None = None) -> Any:
     """The model at ``uri`` (``models:/...``, ``runs:/...`` or a local folder), loaded without
     unpickling (or, for a version registered before the safe format, only under ``trust.pickle``)."""
     import mlflow.artifacts
@@ -152,7 +156,7 @@ def load(uri: str, trust: Trust = Trust(), what: str | None = None) -> Any:
         from airloop.model.transform import FeatureTransform
 
         try:
-            return runtime_load(data, trusted=trust.types, transform_class=FeatureTransform)
+            return runtime_load(data, trusted=trust.types, transform_class=FeatureTransform, runtime=trust.runtime)
         except NotLoadable as exc:
             raise RegistryError(f"{what} is refused: {exc}", hint="register it again (`airloop run`)") from exc
     if not trust.pickle:
@@ -172,13 +176,16 @@ def describe(model: Any) -> dict[str, Any]:
     pickle loaded under ``serving.trust_pickle``."""
     meta = getattr(model, "meta", None)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        return {"format": "cloudpickle", "loaded_because": "serving.trust_pickle: true"}
+        return {"format": "cloudpickle", "loaded_because": "serving.trust_pickle: true", "runtime": "python"}
     entry = meta["estimator"]
+    form = meta.get("onnx") or {"refused": "stored before ONNX forms were made"}
     return {
         "format": f"{FORMAT} {meta['format_version']}",
         "estimator": f"{entry.get('module', '')}.{entry.get('class', '')}".strip("."),
         "stored_as": entry["format"],
         "library": entry.get("library"),
+        "runtime": getattr(model, "runtime", "python"),  # what answers: python (<library>) or onnxruntime
+        "onnx": {"verified": True, "max_abs_diff": form.get("max_abs_diff")} if form.get("verified") else form,
     }
 
 

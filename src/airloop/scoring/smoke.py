@@ -23,7 +23,7 @@ from typing import Any
 
 from airloop.data.contract import Contract
 from airloop.errors import RegistryError, UserCodeError
-from airloop.model.store import Trust
+from airloop.model.store import LoadOptions
 from airloop.scoring.frame import ContractColumns, predict
 from airloop.tracking.tags import Tag
 
@@ -45,7 +45,7 @@ class Loaded(ContractColumns):
     example_source: str = ""
 
 
-def load(ws: Any, name: str, version: str, task: str, trust: Trust = Trust()) -> Loaded:
+def load(ws: Any, name: str, version: str, task: str, trust: LoadOptions = LoadOptions()) -> Loaded:
     """Contract, model and input example of ``name`` v``version``. RegistryError when it does not load
     (or must not: see ``airloop.model.store``)."""
     import mlflow.artifacts
@@ -124,7 +124,7 @@ def smoke_test(target: Any, records: list[dict[str, Any]], source: str, name: st
         )
 
 
-def check_version(ws: Any, name: str, version: str, task: str, trust: Trust = Trust()) -> dict[str, Any]:
+def check_version(ws: Any, name: str, version: str, task: str, trust: LoadOptions = LoadOptions()) -> dict[str, Any]:
     """Load ``name`` v``version`` and smoke-test it: what ``promote`` calls before the alias moves.
     Raises RegistryError (it does not load) or UserCodeError (it loads but cannot answer)."""
     loaded = load(ws, name, version, task, trust)

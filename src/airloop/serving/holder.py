@@ -18,7 +18,7 @@ from pydantic import BaseModel, TypeAdapter
 
 from airloop.data.contract import Contract
 from airloop.errors import AirloopError, RegistryError
-from airloop.model.store import Trust
+from airloop.model.store import LoadOptions
 from airloop.scoring.frame import ContractColumns
 from airloop.scoring.smoke import load, smoke_test
 from airloop.serving.schema import batch_model, record_model
@@ -63,7 +63,7 @@ def load_snapshot(
     unknown: str,
     max_records: int,
     smoke: bool = True,
-    trust: Trust = Trust(),
+    trust: LoadOptions = LoadOptions(),
 ) -> Snapshot:
     """Load a version; with ``smoke``, it must first answer its own input example through the
     prediction path requests take (``scoring.smoke``), else it raises and is never served."""
@@ -101,7 +101,7 @@ class ModelHolder:
         alias: str = CHAMPION,
         drop_when_unset: bool = False,
         smoke: bool = True,
-        trust: Trust = Trust(),
+        trust: LoadOptions = LoadOptions(),
     ) -> None:
         self.trust = trust  # what this project accepts beyond the safe formats (serving.trust_pickle)
         self.ws, self.name, self.task, self.unknown, self.max_records = ws, name, task, unknown, max_records

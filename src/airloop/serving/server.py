@@ -17,7 +17,7 @@ UVICORN_STARTUP_FAILURE = 3
 
 def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
     from airloop.data.predlog import PredictionLog
-    from airloop.model.store import Trust
+    from airloop.model.store import LoadOptions
     from airloop.serving.app import create_app
     from airloop.serving.holder import ModelHolder
     from airloop.serving.service import ServeConfig, Service
@@ -30,7 +30,7 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
     if str(loaded.root) not in sys.path:  # the feature transform's module, if the model needs it
         sys.path.insert(0, str(loaded.root))
     # versions this project accepts beyond the safe formats (serving.trust_pickle), for every alias
-    holding = functools.partial(ModelHolder, ws, spec.name, spec.task, trust=Trust.of(spec))
+    holding = functools.partial(ModelHolder, ws, spec.name, spec.task, trust=LoadOptions.of(spec))
     holder = holding(cfg.unknown_categories, cfg.max_records)
     holder.load_initial()
     shadow = None

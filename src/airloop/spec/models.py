@@ -259,6 +259,11 @@ class Serving(_Model):
         description="answer a stable share of traffic with the version the canary alias names "
         "(`airloop canary PATH VERSION`); the monitor rolls it back or promotes it (promotion.canary)",
     )
+    runtime: Literal["auto", "onnx", "python"] = Field(
+        "auto",
+        description="what runs the estimator: its ONNX form where one was verified at training and onnxruntime "
+        "is installed (auto), always (onnx: a version without one is refused), or never (python)",
+    )
     trust_pickle: bool = Field(
         False,
         description="also load versions registered before airloop's safe model format (cloudpickles: "

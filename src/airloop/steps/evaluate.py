@@ -23,7 +23,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     X, y = xy(spec, frames.load(refs["holdout_uri"]))
     tracker = Tracker(ctx.workspace)
     positive = positive_of(refs)
-    trust = store.Trust.of(spec)
+    trust = store.LoadOptions.of(spec)
     model = store.load(refs["model_uri"], trust, what="the candidate")
     candidate = score(spec, names, model, X, y, positive)
     log_sensitivity(ctx, tracker, refs, model, X, y)

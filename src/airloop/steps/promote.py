@@ -50,11 +50,11 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
 def smoke_test(ctx: StepContext, tracker: Any, version: str) -> None:
     """Refuse a version that cannot answer: tag why on it, then raise (the champion is untouched)."""
     from airloop.errors import AirloopError
-    from airloop.model.store import Trust
+    from airloop.model.store import LoadOptions
     from airloop.scoring.smoke import check_version
 
     try:
-        check_version(ctx.workspace, ctx.name, version, ctx.loaded.spec.task, Trust.of(ctx.loaded.spec))
+        check_version(ctx.workspace, ctx.name, version, ctx.loaded.spec.task, LoadOptions.of(ctx.loaded.spec))
     except AirloopError as exc:
         reason = f"not promoted: failed the smoke test: {exc.message}"
         tracker.set_version_tags(ctx.name, version, {Tag.PROMOTED: False, Tag.REASON: reason[:4000]})

@@ -31,7 +31,7 @@ def fit_and_log(ctx: StepContext, refs: dict[str, Any], frame: Any) -> dict[str,
     from mlflow.models import infer_signature
 
     from airloop.model import store
-    from airloop.model.store import Trust
+    from airloop.model.store import LoadOptions
     from airloop.steps.modeling import build_pipeline, predict_all, xy
     from airloop.tracking import Tracker
 
@@ -50,7 +50,7 @@ def fit_and_log(ctx: StepContext, refs: dict[str, Any], frame: Any) -> dict[str,
     with tempfile.TemporaryDirectory(prefix="airloop-model-") as tmp:
         folder = Path(tmp) / "pipeline"
         # stored as data, then checked to answer as the fitted pipeline does (on up to 256 rows)
-        store.save(model, folder, X.head(256), spec.task, Trust.of(spec).types)
+        store.save(model, folder, X.head(256), spec.task, LoadOptions.of(spec).types)
         model_uri, model_id = tracker.log_model(
             refs["mlflow_run_id"],
             folder,

@@ -21,6 +21,7 @@ from airloop.model.prepare import Prepare
 from airloop.model.transform import FeatureTransform
 from airloop_runtime import META
 
+PYTHON = store.LoadOptions(runtime="python")  # the estimator itself (exact), not its ONNX form (within 1e-5)
 FEATS = "def add(frame):\n    frame['ab'] = frame['a'] * frame['b']\n    return frame\n"
 
 
@@ -66,7 +67,7 @@ def test_a_stored_pipeline_answers_exactly_as_the_fitted_one(case: str, tmp_path
     meta = store.save(pipe, tmp_path / "model", frame(), task)
     assert meta["estimator"]["format"] == "skops"
     assert meta["transform"] == {"path": "feats_store:add"}
-    loaded = store.load(str(_as_mlflow_folder(tmp_path)))
+    loaded = store.load(str(_as_mlflow_folder(tmp_path)), PYTHON)
     probe = frame(50).assign(c=["w"] * 50)  # an unseen category too
     if task == "regression":
         np.testing.assert_array_equal(loaded.predict(probe), pipe.predict(probe))
@@ -94,7 +95,7 @@ def test_a_type_the_safe_format_does_not_trust_is_refused_unless_the_candidate_l
     _as_mlflow_folder(tmp_path)
     with pytest.raises(RegistryError, match="does not trust"):
         store.load(str(tmp_path))  # a loader that does not list them refuses the version
-    assert store.load(str(tmp_path), store.Trust(types=kinds)).predict(frame(5)).shape == (5,)
+    assert store.load(str(tmp_path), store.LoadOptions(types=kinds)).predict(frame(5)).shape == (5,)
 
 
 def test_a_version_stored_as_a_pickle_loads_only_when_the_project_trusts_pickles(tmp_path: Path) -> None:
@@ -105,7 +106,7 @@ def test_a_version_stored_as_a_pickle_loads_only_when_the_project_trusts_pickles
     with pytest.raises(RegistryError, match="pickle registered before") as refused:
         store.load(str(tmp_path / "legacy"))
     assert "trust_pickle" in refused.value.hint
-    loaded = store.load(str(tmp_path / "legacy"), store.Trust(pickle=True))
+    loaded = store.load(str(tmp_path / "legacy"), store.LoadOptions(pickle=True))
     np.testing.assert_array_equal(loaded.predict_proba(frame(20)), pipe.predict_proba(frame(20)))
 
 
@@ -140,7 +141,7 @@ def test_a_boosting_library_model_is_stored_in_its_own_format(case: str, tmp_pat
     pipe = fit(make_estimator(cand, {}, seed=0), y, encoding="ordinal", impute=False)
     meta = store.save(pipe, tmp_path / "model", frame(), task)
     assert meta["estimator"]["format"] == {"xgboost": "xgboost-ubj", "lightgbm": "lightgbm-text"}[module]
-    loaded = store.load(str(_as_mlflow_folder(tmp_path)))
+    loaded = store.load(str(_as_mlflow_folder(tmp_path)), PYTHON)
     probe = frame(40)
     np.testing.assert_array_equal(loaded.predict(probe), pipe.predict(probe))
     if task != "regression":
