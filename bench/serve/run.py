@@ -196,6 +196,16 @@ def c1_alternating(servers: dict, bodies: dict, tmp: Path, rounds: int = 5) -> d
     return {"rps": runs, "ratios": ratios, "median_ratio": ratios[len(ratios) // 2]}
 
 
+def airloop_serving(spec: Path, ws: Path) -> tuple:
+    """`airloop serve SPEC` on a port: (command for a port, environment, ready path, predict path)."""
+    return (
+        lambda p: [str(BIN / "airloop"), "serve", str(spec), "--workspace", str(ws), "--port", str(p)],
+        {},
+        "/ready",
+        "/predict",
+    )
+
+
 def shadow_spec(project: Path, ws: Path) -> None:
     """The project's spec with serving.shadow: challenger, and a challenger to shadow (the newest
     version that is not the champion)."""
@@ -286,42 +296,11 @@ def main() -> int:
     bodies["airloop_baseline"] = bodies["airloop"]
     bodies["bentoml"] = {"single": json.dumps({"records": [one]}).encode(), "batch100": bodies["airloop"]["batch100"]}
     servers = {
-        "airloop": (
-            lambda p: [str(BIN / "airloop"), "serve", str(project), "--workspace", str(ws), "--port", str(p)],
-            {},
-            "/ready",
-            "/predict",
-        ),
+        "airloop": airloop_serving(project, ws),
         # the same server, the scikit-learn estimator answering (serving.runtime: python)
-        "airloop_python": (
-            lambda p: [
-                str(BIN / "airloop"),
-                "serve",
-                str(project / "airloop-python.yaml"),
-                "--workspace",
-                str(ws),
-                "--port",
-                str(p),
-            ],
-            {},
-            "/ready",
-            "/predict",
-        ),
+        "airloop_python": airloop_serving(project / "airloop-python.yaml", ws),
         # the same server with a shadow: @challenger (the previous champion) answers a copy of every request
-        "airloop_shadow": (
-            lambda p: [
-                str(BIN / "airloop"),
-                "serve",
-                str(project / "airloop-shadow.yaml"),
-                "--workspace",
-                str(ws),
-                "--port",
-                str(p),
-            ],
-            {},
-            "/ready",
-            "/predict",
-        ),
+        "airloop_shadow": airloop_serving(project / "airloop-shadow.yaml", ws),
         "mlflow": (
             lambda p: [
                 str(BIN / "mlflow"),

@@ -18,45 +18,23 @@ def available() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
-class OnnxRegressor:
-    """A regressor's ONNX form: one column of values."""
+def estimator(data: bytes, classes: list[Any] | None) -> Any:
+    """The ONNX form answering like the estimator it was made from (classifiers' graphs answer
+    (label, probabilities): the probabilities are taken)."""
+    import numpy as np
+    import onnxruntime as ort
 
-    def __init__(self, data: bytes) -> None:
-        import onnxruntime as ort
+    from airloop_runtime.answers import answering
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # LightGBM's graphs warn about an output shape on every call
-        self.session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-        self.input = self.session.get_inputs()[0].name
-        self.output = self.session.get_outputs()[-1].name  # classifiers: (label, probabilities)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # LightGBM's graphs warn about an output shape on every call
+    session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    name, output = session.get_inputs()[0].name, session.get_outputs()[-1].name
 
-    def _run(self, X: Any) -> Any:
-        import numpy as np
-
+    def raw(X: Any) -> Any:
         data = np.ascontiguousarray(X, dtype=np.float32)
-        return np.asarray(self.session.run([self.output], {self.input: data})[0], dtype=np.float64)
+        return np.asarray(session.run([output], {name: data})[0], dtype=np.float64)
 
-    def predict(self, X: Any) -> Any:
-        return self._run(X).ravel()
-
-
-class OnnxClassifier(OnnxRegressor):
-    """A classifier's ONNX form: its probabilities, and the user's labels for their columns."""
-
-    def __init__(self, data: bytes, classes: list[Any]) -> None:
-        import numpy as np
-
-        super().__init__(data)
-        self.classes_ = np.asarray(classes)
-
-    def predict_proba(self, X: Any) -> Any:
-        return self._run(X)
-
-    def predict(self, X: Any) -> Any:
-        return self.classes_[self._run(X).argmax(axis=1)]
-
-
-def estimator(data: bytes, classes: list[Any] | None) -> OnnxRegressor:
-    return OnnxRegressor(data) if classes is None else OnnxClassifier(data, classes)
+    return answering(raw, classes)

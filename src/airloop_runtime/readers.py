@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from airloop_runtime.answers import answering
 from airloop_runtime.errors import NotLoadable
 
 XGBOOST_CLASSES = ("XGBClassifier", "XGBRegressor")
@@ -43,75 +44,16 @@ def read_xgboost(path: Path, entry: dict[str, Any], trusted: Iterable[str]) -> A
         raise NotLoadable(f"an XGBoost estimator must be one of {XGBOOST_CLASSES}, not {name!r}")
     booster = xgboost.Booster()
     booster.load_model(str(path))
-    if name == "XGBRegressor":
-        return BoosterRegressor(booster)
-    return BoosterClassifier(booster, entry["classes"])
-
-
-class BoosterRegressor:
-    """An XGBoost booster answering like ``XGBRegressor`` (in-place prediction, as it predicts)."""
-
-    def __init__(self, booster: Any) -> None:
-        self.booster = booster
-
-    def predict(self, X: Any) -> Any:
-        return self.booster.inplace_predict(X)
-
-
-class BoosterClassifier(BoosterRegressor):
-    """An XGBoost booster answering like ``XGBClassifier``, with the user's labels."""
-
-    def __init__(self, booster: Any, classes: list[Any]) -> None:
-        import numpy as np
-
-        super().__init__(booster)
-        self.classes_ = np.asarray(classes)
-
-    def predict_proba(self, X: Any) -> Any:
-        import numpy as np
-
-        raw = np.asarray(self.booster.inplace_predict(X))
-        return np.column_stack([1.0 - raw, raw]) if raw.ndim == 1 else raw
-
-    def predict(self, X: Any) -> Any:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
-
-
-class LightGBMRegressor:
-    """A LightGBM regression booster read from its model text, answering like its scikit-learn estimator."""
-
-    def __init__(self, booster: Any) -> None:
-        self.booster = booster
-
-    def predict(self, X: Any) -> Any:
-        return self.booster.predict(X)
-
-
-class LightGBMClassifier(LightGBMRegressor):
-    """A LightGBM classification booster; the labels come from the model's JSON (the text keeps none)."""
-
-    def __init__(self, booster: Any, classes: list[Any]) -> None:
-        import numpy as np
-
-        super().__init__(booster)
-        self.classes_ = np.asarray(classes)
-
-    def predict_proba(self, X: Any) -> Any:
-        import numpy as np
-
-        raw = np.asarray(self.booster.predict(X))
-        return np.column_stack([1.0 - raw, raw]) if raw.ndim == 1 else raw
-
-    def predict(self, X: Any) -> Any:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+    # in-place prediction, as XGBoost's scikit-learn classes predict
+    return answering(booster.inplace_predict, None if name == "XGBRegressor" else entry["classes"])
 
 
 def read_lightgbm(path: Path, entry: dict[str, Any], trusted: Iterable[str]) -> Any:
+    """The booster from its model text; the labels come from the model's JSON (the text keeps none)."""
     import lightgbm
 
     booster = lightgbm.Booster(model_file=str(path))
-    classes = entry.get("classes")
-    return LightGBMRegressor(booster) if classes is None else LightGBMClassifier(booster, classes)
+    return answering(booster.predict, entry.get("classes"))
 
 
 READERS: dict[str, tuple[Callable[[Path, dict[str, Any], Iterable[str]], Any], str]] = {
