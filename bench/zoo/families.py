@@ -99,6 +99,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated set keys")
     parser.add_argument("--families", default="xgboost,lightgbm")
+    parser.add_argument(
+        "--add", action="store_true", help="add the family's candidate to init's (the tuner chooses), not replace them"
+    )
     parser.add_argument("--work", default=str(ROOT / ".zoo-families"))
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"))
     args = parser.parse_args()
@@ -110,15 +113,18 @@ def main() -> int:
         rows = []
         for zs in chosen:
             task = base.get(zs.key, {}).get("task") or zs.task or "binary"
-            row = run_set(zs, work / family, [f"candidates={candidates(family, task)}"])
+            setting = f"candidates{'+' if args.add else ''}={candidates(family, task)}"
+            row = run_set(zs, work / family, [setting])
             shown = {k: row.get(k) for k in ("champion", "baseline", "delta", "wall", "error")}
             print(family, zs.key, shown, flush=True)
             rows.append(row)
         per_family[family] = rows
-        (out / f"zoo-{family}.json").write_text(json.dumps(rows, indent=2, default=str))
-        (out / f"zoo-{family}.md").write_text(markdown(rows))
-    (out / "zoo-families.md").write_text(table(per_family, {zs.key: base.get(zs.key, {}) for zs in chosen}))
-    print((out / "zoo-families.md").read_text())
+        name = f"zoo-{'init+' if args.add else ''}{family}"
+        (out / f"{name}.json").write_text(json.dumps(rows, indent=2, default=str))
+        (out / f"{name}.md").write_text(markdown(rows))
+    summary = out / f"zoo-families{'-added' if args.add else ''}.md"
+    summary.write_text(table(per_family, {zs.key: base.get(zs.key, {}) for zs in chosen}))
+    print(summary.read_text())
     return 0
 
 

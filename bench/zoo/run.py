@@ -105,17 +105,18 @@ class _Func:
 
 
 def override(spec_path: Path, settings: list[str]) -> None:
-    """An ablation: set dotted keys in the spec init wrote (e.g. tuning.cv_folds=0)."""
+    """An ablation: set dotted keys in the spec init wrote (e.g. tuning.cv_folds=0; KEY+=[...] appends)."""
     import yaml
 
     doc = yaml.safe_load(spec_path.read_text())
     for item in settings:
         key, value = item.split("=", 1)
-        *parents, last = key.split(".")
+        append = key.endswith("+")  # KEY+=[...]: add to the list init wrote
+        *parents, last = key.rstrip("+").split(".")
         node = doc
         for part in parents:
             node = node.setdefault(part, {})
-        node[last] = yaml.safe_load(value)
+        node[last] = (node.get(last) or []) + yaml.safe_load(value) if append else yaml.safe_load(value)
     spec_path.write_text(yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
 
 
