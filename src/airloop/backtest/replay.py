@@ -87,8 +87,10 @@ class Replay:
         """The model a passed gate would register: the judged fit, or its refit on all rows."""
         refit = self.spec.promotion.refit == "all"
         refs = self.trainings.refit(cand) if refit else cand.refs
+        until = cand.refs.get("holdout_until" if refit else "train_until")  # as register tags it
         tags = {
             Tag.REFERENCE_URI: f"runs:/{refs['mlflow_run_id']}/reference",
+            **({Tag.TRAINED_UNTIL: str(until)} if until else {}),
             **{k: str(v) for k, v in (labels_tags(cand.refs["labels"]) if cand.refs.get("labels") else {}).items()},
             **{Tag.metric(k): str(v) for k, v in cand.refs["metrics"].items()},
         }
@@ -165,9 +167,9 @@ class Replay:
         and the window is every logged prediction since the track's cursor."""
         import pandas as pd
 
-        from airloop.monitoring.policy import History, Policy, decide
-        from airloop.steps.window import judge, observe, of_frame, over, references
-        from airloop.tracking.tags import labels_of, metrics_of
+        from airloop.monitoring.policy import Policy, decide
+        from airloop.steps.window import history, judge, observe, of_frame, over, references
+        from airloop.tracking.tags import labels_of
 
         log = pd.concat([*track.log, frame], ignore_index=True)
         rows = log[track.cursor.takes(epoch(log["logged_at"]))].reset_index(drop=True)
@@ -176,7 +178,7 @@ class Replay:
         seen = over(self.spec, view, [of_frame(rows)], saved)
         drift, perf, guess = judge(self.spec, seen, saved, labels_of(view.tags))
         window = observe(self.spec, seen, saved, drift, perf, guess)
-        decision = decide(History(track.cursor.last_request, metrics_of(view.tags)), window, Policy.of(self.spec))
+        decision = decide(history(view, saved, track.cursor.last_request), window, Policy.of(self.spec))
         track.cursor = track.cursor.after(decision, float(seen.last_logged), window.end)
         ahead = rows[track.cursor.takes(epoch(rows["logged_at"]))]
         track.log = [ahead] if len(ahead) else []

@@ -17,7 +17,7 @@ from typing import Any
 
 from airloop.steps import live
 from airloop.steps.context import StepContext
-from airloop.tracking.tags import Tag, labels_of, metrics_of
+from airloop.tracking.tags import Tag, labels_of
 
 
 def state_file(ctx: StepContext) -> Path:
@@ -31,8 +31,9 @@ def history_file(ctx: StepContext) -> Path:
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     from airloop.data.scan import scan
     from airloop.monitoring.cursor import Cursor
-    from airloop.monitoring.policy import ACCUMULATING, History, Policy, decide
+    from airloop.monitoring.policy import ACCUMULATING, Policy, decide
     from airloop.steps.window import columns_needed, judge, observe, over, references
+    from airloop.steps.window import history as window_history
     from airloop.tracking import Tracker
     from airloop.tracking.tags import CHAMPION
 
@@ -74,7 +75,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
 
     drift, perf, guess = judge(spec, seen, saved, labels_of(champion.tags))
     window = observe(spec, seen, saved, drift, perf, guess)
-    history = History(last_request=cursor.last_request, holdout=metrics_of(champion.tags))
+    history = window_history(champion, saved, cursor.last_request)
     decision = decide(history, window, Policy.of(spec))
     if decision.verdict == ACCUMULATING:  # the cursor stays: the next run judges these rows with newer ones
         summary.update(verdict=decision.verdict, reason=decision.reason, data_time=window.end)

@@ -12,24 +12,39 @@ from collections.abc import Iterable
 from typing import Any
 
 from airloop.monitoring.window import small_pages
-from airloop.tracking.tags import Tag, labels_of
+from airloop.tracking.tags import Tag, labels_of, metrics_of
 
 
 def references(champion: Any) -> dict[str, Any]:
     """The champion's drift reference (features.json, prediction.json) and, when recorded,
-    importance.json and calibration.json: name -> parsed JSON."""
+    importance.json, calibration.json and decay.json (`steps.decay`): name -> parsed JSON."""
     import mlflow.artifacts
 
     uri = champion.tags.get(Tag.REFERENCE_URI)
     out: dict[str, Any] = {}
     if not uri:
         return out
-    for name in ("features", "prediction", "importance", "calibration"):
+    for name in ("features", "prediction", "importance", "calibration", "decay"):
         try:
             out[name] = json.loads(mlflow.artifacts.load_text(f"{uri}/{name}.json"))
         except Exception:  # not recorded for this champion (older airloop): what needs it falls back
             continue
     return out
+
+
+def history(champion: Any, refs: dict[str, Any], last_request: float | None) -> Any:
+    """What the policy remembers, and the champion it judges: its holdout metrics, its decay with
+    data age and the time of its newest training row (``airloop.trained_until``)."""
+    from airloop.monitoring.policy import History
+    from airloop.steps.decay import until_seconds
+
+    decay = refs.get("decay") or {}
+    return History(
+        last_request=last_request,
+        holdout=metrics_of(champion.tags),
+        decay_per_day=decay.get("per_day"),
+        trained_until=until_seconds(champion.tags.get(Tag.TRAINED_UNTIL)),
+    )
 
 
 def start_pass(spec: Any, champion: Any, refs: dict[str, Any]) -> Any:

@@ -251,3 +251,41 @@ def test_the_monitor_reads_data_time_from_the_time_column() -> None:
     assert data_time(Spec(), replayed) == pd.Timestamp("2013-07-31 23:00", tz="UTC").timestamp()
     live = pd.DataFrame({"x": [1, 2], "logged_at": logged})  # no time column among the features
     assert data_time(Spec(), live) == logged.max().timestamp()
+
+
+# --- staleness: the champion's expected loss from its data age ------------------------------------
+DECAYING = History(holdout={"roc_auc": 0.8}, decay_per_day=0.001, trained_until=T0 - 120 * DAY)  # 12% at 120 days
+
+
+def test_staleness_past_the_bound_requests_a_retrain() -> None:
+    d = decide(DECAYING, window(), policy(max_staleness_loss=0.1))
+    assert (d.retrain, d.verdict) == (True, REQUESTED)
+    assert d.reason == (
+        "staleness: the champion's data is 120 days old; at the decay measured on its holdout (3.0% per 30 days) "
+        "it is expected 12.0% worse (policy: 10%)"
+    )
+
+
+def test_staleness_under_the_bound_is_stated_and_calm() -> None:
+    d = decide(DECAYING, window(end=T0 - 30 * DAY), policy(max_staleness_loss=0.1))  # 90 days: 9%
+    assert (d.retrain, d.verdict) == (False, NO_ACTION)
+    assert d.reason == "no trigger: no performance to judge yet, expected loss from staleness 9.0%"
+
+
+def test_no_measured_decay_never_asks_however_old() -> None:
+    stationary = History(decay_per_day=0.0, trained_until=T0 - 3650 * DAY)
+    assert decide(stationary, window(), policy(max_staleness_loss=0.1)).verdict == NO_ACTION
+    unknown = History(trained_until=T0 - 3650 * DAY)  # a champion trained before decay was recorded
+    assert decide(unknown, window(), policy(max_staleness_loss=0.1)).reason == "no trigger: no performance to judge yet"
+
+
+def test_staleness_off_in_the_policy_never_asks() -> None:
+    assert decide(DECAYING, window(), policy(max_staleness_loss=None)).verdict == NO_ACTION
+
+
+def test_staleness_decides_a_small_window_as_surely_and_keeps_the_cooldown() -> None:
+    small = decide(DECAYING, window(rows=20), policy(max_staleness_loss=0.1))
+    assert small.verdict == REQUESTED
+    assert small.reason.endswith("(decided on 20 predictions with 90% confidence)")
+    recent = History(**{**DECAYING.__dict__, "last_request": T0 - DAY})
+    assert decide(recent, window(), policy(max_staleness_loss=0.1)).verdict == SUPPRESSED
