@@ -242,7 +242,12 @@ def run_backtest(
             for p in POLICIES:
                 record[p] = None
         decision, window = replay.monitor(tracks["loop"], predicted["loop"])
-        record["loop_decision"] = {"verdict": decision.verdict, "reason": decision.reason, "rows": window.rows}
+        record["loop_decision"] = {
+            "verdict": decision.verdict,
+            "reason": decision.reason,
+            "rows": window.rows,
+            "alarms": list(decision.alarms),
+        }
         # performance estimated from the scores alone (before labels), beside what the labels measured
         record["loop_estimated"] = window.estimated.get(spec.promotion_metric)
         labels.append(trainings.period_file(f"p{i:03d}-{lo:%Y%m%d}", rows))
@@ -261,6 +266,22 @@ def run_backtest(
     return result
 
 
+def fatigue(periods: list[dict[str, Any]]) -> dict[str, int]:
+    """The loop's alarm fatigue (``monitoring.fatigue``): each request whose retrain changed nothing is
+    marked in its period (``loop_decision.changed_nothing``); returns the counts."""
+    from airloop.monitoring.fatigue import Judged, futile
+    from airloop.monitoring.policy import ACCUMULATING, REQUESTED
+
+    judged = [r for r in periods if r.get("loop_decision") and r["loop_decision"]["verdict"] != ACCUMULATING]
+    runs = [
+        Judged(r["champions"]["loop"], r["loop_decision"]["verdict"], tuple(r["loop_decision"]["alarms"]))
+        for r in judged
+    ]
+    for i in futile(runs):
+        judged[i]["loop_decision"]["changed_nothing"] = True
+    return {"requests": sum(r.verdict == REQUESTED for r in runs), "fatigue": len(futile(runs))}
+
+
 def summarise(metric: str, periods: list[dict[str, Any]], tracks: dict[str, Track], seconds: float) -> dict[str, Any]:
     def mean(p: str) -> float | None:
         values = [r[p] for r in periods if r.get(p) is not None]
@@ -269,4 +290,5 @@ def summarise(metric: str, periods: list[dict[str, Any]], tracks: dict[str, Trac
     summary: dict[str, Any] = {}
     for p, t in tracks.items():
         summary[p] = {"mean": mean(p), "trainings": t.trainings, "compute_seconds": round(t.compute_seconds, 1)}
+    summary["loop"].update(fatigue(periods))
     return {"metric": metric, "periods": periods, "summary": summary, "wall_seconds": round(seconds, 1)}

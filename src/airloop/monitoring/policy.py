@@ -18,6 +18,10 @@ Triggers, any of which asks for retraining:
   decay per day measured on its holdout at training, times the days from its newest training row to
   the window's end) exceeds ``max_staleness_loss``. Data with a trend retrains on its own clock; a
   project whose holdout showed no decay never asks on this ground.
+Persistent drift. A feature that had drifted already in the champion's newest training data (its
+recent slice against the whole reference, recorded at training) and has not moved on from that
+recent slice counts as persistent, not new: a trend or a season keeps the newest data unlike any
+training mix, and retraining cannot silence it. Persistent drift is reported, never counted.
 A trigger inside the cooldown (data time since the last request) is suppressed, and says until when.
 
 Window size. A window of ``min_rows`` predictions or more is judged on its point estimates. A
@@ -51,6 +55,7 @@ class Signal:
     statistic: float
     importance: float | None = None  # the champion's permutation importance (None: not recorded)
     noise: float | None = None  # the statistic chance reaches at this window's size (None: a test, or not needed)
+    persistent: bool = False  # drifted at the last training too, and not beyond it now: retraining cannot remove it
 
     @property
     def sure(self) -> bool:
@@ -132,6 +137,7 @@ class Decision:
     performance_source: str | None = None  # measured | estimated (what the performance checks used)
     suppressed_until: float | None = None
     confidence: float | None = None  # a small window's: what the decision was taken with (None: point estimates)
+    alarms: tuple[str, ...] = ()  # what fired, comparable across windows: drift:<features>, performance:<m>, staleness
 
     @property
     def reason(self) -> str:
@@ -146,6 +152,7 @@ class Decision:
             "performance_source": self.performance_source,
             "suppressed_until": self.suppressed_until,
             "confidence": self.confidence,
+            "alarms": list(self.alarms),
         }
 
 
@@ -158,22 +165,31 @@ def decide(history: History, window: Window, policy: Policy) -> Decision:
         why = f"accumulating: {window.rows} new predictions, {need} needed before judging"
         return Decision(False, ACCUMULATING, (why,))
     sure = policy.confidence if small else None
-    weighted = weighted_drift(window.signals)
-    calm_signals = tuple(replace(s, drifted=s.sure) for s in window.signals) if small else window.signals
+    persistent = [s.feature for s in window.signals if s.drifted and s.persistent]
+    signals = tuple(replace(s, drifted=False) if s.persistent else s for s in window.signals)  # new drift only
+    weighted = weighted_drift(signals)
+    calm_signals = tuple(replace(s, drifted=s.sure) for s in signals) if small else signals
     reasons = drift_reasons(calm_signals, weighted_drift(calm_signals), policy)
+    drifted = [s.feature for s in calm_signals if s.drifted]
+    alarms = [f"drift:{','.join(sorted(drifted))}"] if reasons else []
     source, live = performance_of(window, policy)
     fired, unsure = performance_checks(live, window.intervals if small else None, source, history, policy)
-    reasons += fired + staleness_reasons(history, window, policy)
+    stale = staleness_reasons(history, window, policy)
+    alarms += [f"performance:{policy.metric}"] * bool(fired) + ["staleness"] * bool(stale)
+    reasons += fired + stale
+    kept = f"persistent drift, present at the last training (not counted): {', '.join(persistent)}"
     if not reasons and small:
-        chance = [f"{d} (not beyond chance at this size)" for d in drift_reasons(window.signals, weighted, policy)]
+        chance = [f"{d} (not beyond chance at this size)" for d in drift_reasons(signals, weighted, policy)]
         unsure = chance + unsure
         if unsure:
             why = f"accumulating: {window.rows} new predictions decide nothing with {sure:.0%} confidence: "
             return Decision(False, ACCUMULATING, (why + "; ".join(unsure),), weighted, source, confidence=sure)
     said = f" (decided on {window.rows} predictions with {sure:.0%} confidence)" if sure is not None else ""
     if not reasons:
-        why = "no trigger: " + calm(weighted, source, live, policy, staleness(history, window)) + said
+        why = "no trigger: " + calm(weighted, source, live, policy, staleness(history, window))
+        why += f"; {kept}" * bool(persistent) + said
         return Decision(False, NO_ACTION, (why,), weighted, source, confidence=sure)
+    reasons += [kept] * bool(persistent)
     reasons[-1] += said
     if history.last_request is not None and policy.cooldown_seconds > 0:
         until = history.last_request + policy.cooldown_seconds
@@ -182,8 +198,8 @@ def decide(history: History, window: Window, policy: Policy) -> Decision:
                 f"suppressed: cooldown until {when(until)} (last request at {when(history.last_request)}, "
                 f"data now at {when(window.end)})"
             )
-            return Decision(False, SUPPRESSED, tuple(reasons), weighted, source, until, sure)
-    return Decision(True, REQUESTED, tuple(reasons), weighted, source, confidence=sure)
+            return Decision(False, SUPPRESSED, tuple(reasons), weighted, source, until, sure, tuple(alarms))
+    return Decision(True, REQUESTED, tuple(reasons), weighted, source, confidence=sure, alarms=tuple(alarms))
 
 
 def weighted_drift(signals: tuple[Signal, ...]) -> float | None:

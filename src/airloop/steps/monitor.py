@@ -19,6 +19,8 @@ from airloop.steps import live
 from airloop.steps.context import StepContext
 from airloop.tracking.tags import Tag, labels_of
 
+ALARM_SEP = ";"
+
 
 def state_file(ctx: StepContext) -> Path:
     return ctx.workspace.monitoring_state(ctx.name)
@@ -82,6 +84,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         return {"retrain": False, "reason": decision.reason, "monitor": summary}
     summary.update(drift=drift, performance=perf, estimated=window.estimated, data_time=window.end)
     summary.update(verdict=decision.verdict, reason=decision.reason, weighted_drift=decision.weighted_drift)
+    summary.update(alarms=list(decision.alarms))
     record(ctx, tracker, champion, summary)
     remember(ctx, state, cursor.after(decision, float(seen.last_logged), window.end), decision.retrain)
     return {"retrain": decision.retrain, "reason": decision.reason, "monitor": brief_of(summary, decision, window)}
@@ -206,6 +209,7 @@ def history_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
             "drifted": drifted,
             "rows": rows,
             "verdict": summary["verdict"],
+            "alarms": ALARM_SEP.join(summary.get("alarms", [])),  # what fired: alarm fatigue reads it
         }
 
     out = [

@@ -289,3 +289,47 @@ def test_staleness_decides_a_small_window_as_surely_and_keeps_the_cooldown() -> 
     assert small.reason.endswith("(decided on 20 predictions with 90% confidence)")
     recent = History(**{**DECAYING.__dict__, "last_request": T0 - DAY})
     assert decide(recent, window(), policy(max_staleness_loss=0.1)).verdict == SUPPRESSED
+
+
+# --- drift that retraining cannot remove ----------------------------------------------------------
+TRENDING = (  # listings and inventory had drifted in the champion's newest training data already
+    Signal("listings", True, 0.5, importance=0.3, persistent=True),
+    Signal("inventory", True, 0.4, importance=0.3, persistent=True),
+    Signal("sales", False, 0.05, importance=0.4),
+)
+
+
+def test_persistent_drift_alone_does_not_request_and_is_named() -> None:
+    d = decide(History(), window(signals=TRENDING), policy(drift_importance=0.5))
+    assert (d.retrain, d.verdict) == (False, NO_ACTION)
+    assert d.weighted_drift == 0.0
+    assert d.reason == (
+        "no trigger: drifted features carry 0% of the importance, no performance to judge yet; "
+        "persistent drift, present at the last training (not counted): listings, inventory"
+    )
+
+
+def test_the_same_features_drifting_anew_request_with_their_alarm() -> None:
+    moved_on = tuple(Signal(s.feature, s.drifted, s.statistic, s.importance) for s in TRENDING)
+    d = decide(History(), window(signals=moved_on), policy(drift_importance=0.5))
+    assert (d.retrain, d.verdict) == (True, REQUESTED)
+    assert d.weighted_drift == pytest.approx(0.6)
+    assert d.alarms == ("drift:inventory,listings",)
+
+
+def test_persistent_drift_is_not_counted_by_the_feature_count_either() -> None:
+    bare = tuple(Signal(s.feature, s.drifted, s.statistic, persistent=s.persistent) for s in TRENDING)
+    by_count = policy(drift_importance=None, drifted_features=2)
+    assert decide(History(), window(signals=bare), by_count).verdict == NO_ACTION
+
+
+def test_a_request_beside_persistent_drift_names_both_and_its_alarms() -> None:
+    drop = {"roc_auc": 0.6}
+    d = decide(
+        History(holdout={"roc_auc": 0.8}, decay_per_day=0.001, trained_until=T0 - 120 * DAY),
+        window(signals=TRENDING, measured=drop, labeled=500),
+        policy(drift_importance=0.5, max_staleness_loss=0.1),
+    )
+    assert d.verdict == REQUESTED
+    assert d.alarms == ("performance:roc_auc", "staleness")
+    assert d.reasons[-1] == "persistent drift, present at the last training (not counted): listings, inventory"
