@@ -242,12 +242,7 @@ def run_backtest(
             for p in POLICIES:
                 record[p] = None
         decision, window = replay.monitor(tracks["loop"], predicted["loop"])
-        record["loop_decision"] = {
-            "verdict": decision.verdict,
-            "reason": decision.reason,
-            "rows": window.rows,
-            "alarms": list(decision.alarms),
-        }
+        record["loop_decision"] = {**decision.to_dict(), "rows": window.rows}
         # performance estimated from the scores alone (before labels), beside what the labels measured
         record["loop_estimated"] = window.estimated.get(spec.promotion_metric)
         labels.append(trainings.period_file(f"p{i:03d}-{lo:%Y%m%d}", rows))
