@@ -2,8 +2,10 @@
 
 A request changed nothing when the next judged window still finds the same champion (the gate kept
 it, or the run failed), or finds the new champion raising every alarm of the request again (a drift
-the retrain could not remove). Read from the monitor's history (``airloop report``) and from the
-backtest's periods alike; pure, in the order the windows were judged.
+the retrain could not remove). Staleness is not such an alarm: a retrain resets the age, and the
+alarm that rings again a period later is the project's own clock, not a futile retrain. Read from
+the monitor's history (``airloop report``) and from the backtest's periods alike; pure, in the
+order the windows were judged.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from airloop.monitoring.policy import REQUESTED, SUPPRESSED
+
+STALENESS = "staleness"  # ``Decision.alarms``' name for the staleness trigger
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,8 @@ def futile(runs: list[Judged]) -> list[int]:
     for i, (run, after) in enumerate(zip(runs, runs[1:], strict=False)):
         if run.verdict != REQUESTED:
             continue
-        again = after.verdict in (REQUESTED, SUPPRESSED) and bool(run.alarms) and set(run.alarms) <= set(after.alarms)
+        alarms = set(run.alarms) - {STALENESS}
+        again = after.verdict in (REQUESTED, SUPPRESSED) and bool(alarms) and alarms <= set(after.alarms)
         if after.champion == run.champion or again:
             out.append(i)
     return out

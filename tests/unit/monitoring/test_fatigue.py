@@ -33,3 +33,10 @@ def test_the_last_request_is_not_judged_yet_and_the_summary_counts() -> None:
     assert futile(runs) == [0, 1]
     assert summary(runs) == "alarm fatigue: 2 of 3 retrain requests changed nothing"
     assert summary([Judged("1", NO_ACTION)]) == "no retrain requests yet"
+
+
+def test_staleness_ringing_again_after_a_promotion_is_the_clock_not_fatigue() -> None:
+    runs = [Judged("1", REQUESTED, ("staleness",)), Judged("2", REQUESTED, ("staleness",)), Judged("2", NO_ACTION)]
+    assert futile(runs) == [1]  # only the request whose retrain the gate refused
+    mixed = [Judged("1", REQUESTED, ("staleness", *DRIFT)), Judged("2", REQUESTED, ("staleness", *DRIFT))]
+    assert futile(mixed) == [0]  # the drift rang again
