@@ -138,6 +138,8 @@ class Decision:
     suppressed_until: float | None = None
     confidence: float | None = None  # a small window's: what the decision was taken with (None: point estimates)
     alarms: tuple[str, ...] = ()  # what fired, comparable across windows: drift:<features>, performance:<m>, staleness
+    staleness: float | None = None  # the champion's expected loss from its data age (None: not recorded)
+    persistent: tuple[str, ...] = ()  # drifted features whose drift was present at the last training
 
     @property
     def reason(self) -> str:
@@ -153,6 +155,8 @@ class Decision:
             "suppressed_until": self.suppressed_until,
             "confidence": self.confidence,
             "alarms": list(self.alarms),
+            "staleness": self.staleness,
+            "persistent": list(self.persistent),
         }
 
 
@@ -178,17 +182,20 @@ def decide(history: History, window: Window, policy: Policy) -> Decision:
     alarms += [f"performance:{policy.metric}"] * bool(fired) + ["staleness"] * bool(stale)
     reasons += fired + stale
     kept = f"persistent drift, present at the last training (not counted): {', '.join(persistent)}"
+    # what every judged verdict states; each return below adds its verdict and reasons
+    known = Decision(False, NO_ACTION, (), weighted, source, confidence=sure, staleness=staleness(history, window),
+                     persistent=tuple(persistent))  # fmt: skip
     if not reasons and small:
         chance = [f"{d} (not beyond chance at this size)" for d in drift_reasons(signals, weighted, policy)]
         unsure = chance + unsure
         if unsure:
             why = f"accumulating: {window.rows} new predictions decide nothing with {sure:.0%} confidence: "
-            return Decision(False, ACCUMULATING, (why + "; ".join(unsure),), weighted, source, confidence=sure)
+            return replace(known, verdict=ACCUMULATING, reasons=(why + "; ".join(unsure),))
     said = f" (decided on {window.rows} predictions with {sure:.0%} confidence)" if sure is not None else ""
     if not reasons:
-        why = "no trigger: " + calm(weighted, source, live, policy, staleness(history, window))
+        why = "no trigger: " + calm(weighted, source, live, policy, known.staleness)
         why += f"; {kept}" * bool(persistent) + said
-        return Decision(False, NO_ACTION, (why,), weighted, source, confidence=sure)
+        return replace(known, reasons=(why,))
     reasons += [kept] * bool(persistent)
     reasons[-1] += said
     if history.last_request is not None and policy.cooldown_seconds > 0:
@@ -198,8 +205,9 @@ def decide(history: History, window: Window, policy: Policy) -> Decision:
                 f"suppressed: cooldown until {when(until)} (last request at {when(history.last_request)}, "
                 f"data now at {when(window.end)})"
             )
-            return Decision(False, SUPPRESSED, tuple(reasons), weighted, source, until, sure, tuple(alarms))
-    return Decision(True, REQUESTED, tuple(reasons), weighted, source, confidence=sure, alarms=tuple(alarms))
+            known = replace(known, verdict=SUPPRESSED, suppressed_until=until)
+            return replace(known, reasons=tuple(reasons), alarms=tuple(alarms))
+    return replace(known, retrain=True, verdict=REQUESTED, reasons=tuple(reasons), alarms=tuple(alarms))
 
 
 def weighted_drift(signals: tuple[Signal, ...]) -> float | None:

@@ -270,6 +270,7 @@ def test_staleness_under_the_bound_is_stated_and_calm() -> None:
     d = decide(DECAYING, window(end=T0 - 30 * DAY), policy(max_staleness_loss=0.1))  # 90 days: 9%
     assert (d.retrain, d.verdict) == (False, NO_ACTION)
     assert d.reason == "no trigger: no performance to judge yet, expected loss from staleness 9.0%"
+    assert d.staleness == pytest.approx(0.09)
 
 
 def test_no_measured_decay_never_asks_however_old() -> None:
@@ -307,6 +308,7 @@ def test_persistent_drift_alone_does_not_request_and_is_named() -> None:
         "no trigger: drifted features carry 0% of the importance, no performance to judge yet; "
         "persistent drift, present at the last training (not counted): listings, inventory"
     )
+    assert d.persistent == ("listings", "inventory")
 
 
 def test_the_same_features_drifting_anew_request_with_their_alarm() -> None:
