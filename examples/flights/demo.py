@@ -269,7 +269,7 @@ class Month:
             "champion_before": before,
             "holdout_auc": round(float(champ.tags.get(Tag.metric(METRIC), "nan")), 4),
             "live_auc": monitored.get("live", {}).get(METRIC),
-            "drifted": ", ".join(monitored.get("drifted", [])),
+            "drifted": drifted_text(monitored),
             "monitor": verdict,
             "action": action,
             "requested_run": requested,
@@ -278,6 +278,15 @@ class Month:
             "replayed": sent.sent,
             "refused_by_api": sent.refused,
         }
+
+
+def drifted_text(monitored: dict[str, Any]) -> str:
+    """The drifted features, the persistent ones (present at the last training, not counted) marked,
+    and the champion's expected loss from staleness."""
+    persistent = set(monitored.get("persistent") or [])
+    names = [f"{f} (persistent)" if f in persistent else f for f in monitored.get("drifted", [])]
+    stale = monitored.get("staleness")
+    return ", ".join(names) + (f"; staleness {stale:.1%}" if isinstance(stale, float) else "")
 
 
 def _auc(value: Any) -> str:

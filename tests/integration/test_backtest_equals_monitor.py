@@ -9,6 +9,7 @@ import shutil
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -57,15 +58,16 @@ def history(tmp_path: Path) -> Path:
     return spec
 
 
-def log_period(ws: Workspace, period: pd.DataFrame) -> None:
+def log_period(ws: Workspace, spec: Any, period: pd.DataFrame) -> None:
     """What `airloop serve` and POST /labels write: the champion's answer per record, then its label."""
     from airloop.model import store
+    from airloop.steps.modeling import predict_all
     from airloop.tracking import Tracker
 
     Tracker(ws)
-    model = store.load("models:/tiny@champion")
+    model = store.load("models:/tiny@champion", store.LoadOptions.of(spec))  # the server's one loader
     X = period.drop(columns=["label"]).reset_index(drop=True)
-    pred, proba = model.predict(X), model.predict_proba(X)
+    pred, proba = predict_all(spec, model, X)
     log = PredictionLog(ws.prediction_log("tiny"))
     ids, now = [uuid.uuid4().hex for _ in range(len(X))], time.time()
     records = json.loads(X.to_json(orient="records"))
@@ -93,7 +95,7 @@ def test_the_backtest_decides_what_the_monitor_dag_decides(history: Path, tmp_pa
     frame, when = load_history(load_spec(history))
     live = []
     for lo, hi in periods(START, END, "week"):
-        log_period(ws, frame[((when >= lo) & (when < hi)).to_numpy()])
+        log_period(ws, prod.spec, frame[((when >= lo) & (when < hi)).to_numpy()])
         outcome = run_dag(prod, ws, "tiny__monitor")
         assert outcome.ok, outcome.events
         verdict = outcome.outputs()["monitor"]  # what `airloop monitor` prints
@@ -105,3 +107,4 @@ def test_the_backtest_decides_what_the_monitor_dag_decides(history: Path, tmp_pa
     assert live[0][:2] == ("accumulating", 6)  # too small to judge: its rows wait for the next period's
     assert live[1][1] == 6 + 40  # ... and are judged with them, in both
     assert len(live) >= 3
+    assert "expected loss from staleness" in live[2][2]  # the champion's decay.json, read by both

@@ -29,6 +29,8 @@ def table(result: dict[str, Any]) -> str:
         decision = "trained" if r.get("loop_trained") else (r.get("loop_decision") or {}).get("verdict", "-")
         if r.get("loop_run"):
             decision += ", promoted" if r["loop_run"]["promoted"] else ", gate refused"
+        if (r.get("loop_decision") or {}).get("changed_nothing"):
+            decision += " (changed nothing)"
         lines.append(
             f"  {r['start'][:10]:<10} {r['rows']:>7} {r.get('labeled', 0):>7} "
             + " ".join(f"{_m(r.get(p)):>9}" for p in POLICIES)
@@ -40,6 +42,9 @@ def table(result: dict[str, Any]) -> str:
     lines.append(
         f"  {'compute s':<10} {'':>7} {'':>7} " + " ".join(f"{s[p]['compute_seconds']:>9.0f}" for p in POLICIES)
     )
+    if "requests" in s["loop"]:
+        asked, futile = s["loop"]["requests"], s["loop"]["fatigue"]
+        lines.append(f"  alarm fatigue: {futile} of the loop's {asked} retrain requests changed nothing")
     return "\n".join(lines)
 
 

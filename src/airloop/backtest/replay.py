@@ -87,8 +87,10 @@ class Replay:
         """The model a passed gate would register: the judged fit, or its refit on all rows."""
         refit = self.spec.promotion.refit == "all"
         refs = self.trainings.refit(cand) if refit else cand.refs
+        until = cand.refs.get("holdout_until" if refit else "train_until")  # as register tags it
         tags = {
             Tag.REFERENCE_URI: f"runs:/{refs['mlflow_run_id']}/reference",
+            **({Tag.TRAINED_UNTIL: str(until)} if until else {}),
             **{k: str(v) for k, v in (labels_tags(cand.refs["labels"]) if cand.refs.get("labels") else {}).items()},
             **{Tag.metric(k): str(v) for k, v in cand.refs["metrics"].items()},
         }
@@ -165,9 +167,9 @@ class Replay:
         and the window is every logged prediction since the track's cursor."""
         import pandas as pd
 
-        from airloop.monitoring.policy import History, Policy, decide
-        from airloop.steps.window import judge, observe, of_frame, over, references
-        from airloop.tracking.tags import labels_of, metrics_of
+        from airloop.monitoring.policy import Policy, decide
+        from airloop.steps.window import history, judge, observe, of_frame, over, references
+        from airloop.tracking.tags import labels_of
 
         log = pd.concat([*track.log, frame], ignore_index=True)
         rows = log[track.cursor.takes(epoch(log["logged_at"]))].reset_index(drop=True)
@@ -176,7 +178,7 @@ class Replay:
         seen = over(self.spec, view, [of_frame(rows)], saved)
         drift, perf, guess = judge(self.spec, seen, saved, labels_of(view.tags))
         window = observe(self.spec, seen, saved, drift, perf, guess)
-        decision = decide(History(track.cursor.last_request, metrics_of(view.tags)), window, Policy.of(self.spec))
+        decision = decide(history(view, saved, track.cursor.last_request), window, Policy.of(self.spec))
         track.cursor = track.cursor.after(decision, float(seen.last_logged), window.end)
         ahead = rows[track.cursor.takes(epoch(rows["logged_at"]))]
         track.log = [ahead] if len(ahead) else []
@@ -240,7 +242,7 @@ def run_backtest(
             for p in POLICIES:
                 record[p] = None
         decision, window = replay.monitor(tracks["loop"], predicted["loop"])
-        record["loop_decision"] = {"verdict": decision.verdict, "reason": decision.reason, "rows": window.rows}
+        record["loop_decision"] = {**decision.to_dict(), "rows": window.rows}
         # performance estimated from the scores alone (before labels), beside what the labels measured
         record["loop_estimated"] = window.estimated.get(spec.promotion_metric)
         labels.append(trainings.period_file(f"p{i:03d}-{lo:%Y%m%d}", rows))
@@ -259,6 +261,22 @@ def run_backtest(
     return result
 
 
+def fatigue(periods: list[dict[str, Any]]) -> dict[str, int]:
+    """The loop's alarm fatigue (``monitoring.fatigue``): each request whose retrain changed nothing is
+    marked in its period (``loop_decision.changed_nothing``); returns the counts."""
+    from airloop.monitoring.fatigue import Judged, futile
+    from airloop.monitoring.policy import ACCUMULATING, REQUESTED
+
+    judged = [r for r in periods if r.get("loop_decision") and r["loop_decision"]["verdict"] != ACCUMULATING]
+    runs = [
+        Judged(r["champions"]["loop"], r["loop_decision"]["verdict"], tuple(r["loop_decision"]["alarms"]))
+        for r in judged
+    ]
+    for i in futile(runs):
+        judged[i]["loop_decision"]["changed_nothing"] = True
+    return {"requests": sum(r.verdict == REQUESTED for r in runs), "fatigue": len(futile(runs))}
+
+
 def summarise(metric: str, periods: list[dict[str, Any]], tracks: dict[str, Track], seconds: float) -> dict[str, Any]:
     def mean(p: str) -> float | None:
         values = [r[p] for r in periods if r.get(p) is not None]
@@ -267,4 +285,5 @@ def summarise(metric: str, periods: list[dict[str, Any]], tracks: dict[str, Trac
     summary: dict[str, Any] = {}
     for p, t in tracks.items():
         summary[p] = {"mean": mean(p), "trainings": t.trainings, "compute_seconds": round(t.compute_seconds, 1)}
+    summary["loop"].update(fatigue(periods))
     return {"metric": metric, "periods": periods, "summary": summary, "wall_seconds": round(seconds, 1)}

@@ -92,7 +92,8 @@ class Trainings:
         refs = {**cand.refs, "mlflow_run_id": run, "gate": {"passed": True, "reasons": []}}
         started = time.perf_counter()
         out = execute("refit", ctx, refs)
-        for name in ("importance.json", "calibration.json"):  # judged on the holdout, they stay the judged fit's
+        # judged on the holdout, they stay the judged fit's
+        for name in ("importance.json", "calibration.json", "decay.json"):
             extra = ctx.run_dir / "reference" / name
             if extra.exists():
                 tracker.log_artifact(run, str(extra), "reference")

@@ -86,7 +86,8 @@ def served_version(serve_url: str) -> str | None:
 
 
 def last_monitoring(ws: Workspace, name: str) -> dict[str, Any]:
-    """The last monitor run's verdict, drifted features and live metrics (from the history file)."""
+    """The last monitor run's verdict, drifted features (and which are persistent), the champion's
+    expected loss from staleness, and live metrics (from the history file)."""
     import pandas as pd
 
     path = ws.monitoring_history(name)
@@ -98,6 +99,10 @@ def last_monitoring(ws: Workspace, name: str) -> dict[str, Any]:
     out["drifted"] = sorted(
         last[(last["drifted"]) & (~last["method"].isin(["metric", "estimate"]))]["feature"].tolist()
     )
+    if "persistent" in last.columns:  # written since persistent drift and staleness are recorded
+        out["persistent"] = sorted(last[last["persistent"].fillna(False).astype(bool)]["feature"].tolist())
+        stale = last["staleness"].iloc[0]
+        out["staleness"] = None if pd.isna(stale) else float(stale)
     metrics = last[last["method"] == "metric"]
     out["live"] = {
         str(f).removeprefix("live_"): round(float(v), 4)

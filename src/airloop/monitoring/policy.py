@@ -14,6 +14,14 @@ Triggers, any of which asks for retraining:
   ``max_relative_drop`` (a share of the holdout value). Measured on labeled predictions, or
   estimated from the scores before labels arrive (``performance``: measured, estimated, or auto =
   measured when enough labels are in, else estimated).
+- staleness: the champion's expected loss from the age of its data (``monitoring.staleness``: the
+  decay per day measured on its holdout at training, times the days from its newest training row to
+  the window's end) exceeds ``max_staleness_loss``. Data with a trend retrains on its own clock; a
+  project whose holdout showed no decay never asks on this ground.
+Persistent drift. A feature that had drifted already in the champion's newest training data (its
+recent slice against the whole reference, recorded at training) and has not moved on from that
+recent slice counts as persistent, not new: a trend or a season keeps the newest data unlike any
+training mix, and retraining cannot silence it. Persistent drift is reported, never counted.
 A trigger inside the cooldown (data time since the last request) is suppressed, and says until when.
 
 Window size. A window of ``min_rows`` predictions or more is judged on its point estimates. A
@@ -32,6 +40,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from airloop.monitoring.staleness import DAY
+
 ACCUMULATING, REQUESTED, NO_ACTION, SUPPRESSED = "accumulating", "retrain requested", "no action", "suppressed"
 FEWEST_ROWS = 10  # below this a window is never judged: a bootstrap of a handful of rows states nothing
 
@@ -45,6 +55,7 @@ class Signal:
     statistic: float
     importance: float | None = None  # the champion's permutation importance (None: not recorded)
     noise: float | None = None  # the statistic chance reaches at this window's size (None: a test, or not needed)
+    persistent: bool = False  # drifted at the last training too, and not beyond it now: retraining cannot remove it
 
     @property
     def sure(self) -> bool:
@@ -72,6 +83,8 @@ class History:
 
     last_request: float | None = None  # data time of the last retrain request
     holdout: dict[str, float] = field(default_factory=dict)  # the champion's holdout metrics
+    decay_per_day: float | None = None  # the champion's expected relative loss per day of data age
+    trained_until: float | None = None  # data time of the newest row the champion learned from
 
 
 @dataclass(frozen=True)
@@ -90,6 +103,7 @@ class Policy:
     max_relative_drop: float | None = 0.1  # a share of the holdout value
     performance: str = "measured"  # measured | estimated | auto
     cooldown_seconds: float = 0.0
+    max_staleness_loss: float | None = 0.1  # a share of the holdout metric (None: staleness never asks)
 
     @classmethod
     def of(cls, spec: Any) -> Policy:
@@ -110,6 +124,7 @@ class Policy:
             max_relative_drop=m.max_relative_drop,
             performance=m.performance,
             cooldown_seconds=m.cooldown_hours * 3600,
+            max_staleness_loss=m.max_staleness_loss,
         )
 
 
@@ -122,6 +137,9 @@ class Decision:
     performance_source: str | None = None  # measured | estimated (what the performance checks used)
     suppressed_until: float | None = None
     confidence: float | None = None  # a small window's: what the decision was taken with (None: point estimates)
+    alarms: tuple[str, ...] = ()  # what fired, comparable across windows: drift:<features>, performance:<m>, staleness
+    staleness: float | None = None  # the champion's expected loss from its data age (None: not recorded)
+    persistent: tuple[str, ...] = ()  # drifted features whose drift was present at the last training
 
     @property
     def reason(self) -> str:
@@ -136,6 +154,9 @@ class Decision:
             "performance_source": self.performance_source,
             "suppressed_until": self.suppressed_until,
             "confidence": self.confidence,
+            "alarms": list(self.alarms),
+            "staleness": self.staleness,
+            "persistent": list(self.persistent),
         }
 
 
@@ -148,22 +169,34 @@ def decide(history: History, window: Window, policy: Policy) -> Decision:
         why = f"accumulating: {window.rows} new predictions, {need} needed before judging"
         return Decision(False, ACCUMULATING, (why,))
     sure = policy.confidence if small else None
-    weighted = weighted_drift(window.signals)
-    calm_signals = tuple(replace(s, drifted=s.sure) for s in window.signals) if small else window.signals
+    persistent = [s.feature for s in window.signals if s.drifted and s.persistent]
+    signals = tuple(replace(s, drifted=False) if s.persistent else s for s in window.signals)  # new drift only
+    weighted = weighted_drift(signals)
+    calm_signals = tuple(replace(s, drifted=s.sure) for s in signals) if small else signals
     reasons = drift_reasons(calm_signals, weighted_drift(calm_signals), policy)
+    drifted = [s.feature for s in calm_signals if s.drifted]
+    alarms = [f"drift:{','.join(sorted(drifted))}"] if reasons else []
     source, live = performance_of(window, policy)
     fired, unsure = performance_checks(live, window.intervals if small else None, source, history, policy)
-    reasons += fired
+    stale = staleness_reasons(history, window, policy)
+    alarms += [f"performance:{policy.metric}"] * bool(fired) + ["staleness"] * bool(stale)
+    reasons += fired + stale
+    kept = f"persistent drift, present at the last training (not counted): {', '.join(persistent)}"
+    # what every judged verdict states; each return below adds its verdict and reasons
+    known = Decision(False, NO_ACTION, (), weighted, source, confidence=sure, staleness=staleness(history, window),
+                     persistent=tuple(persistent))  # fmt: skip
     if not reasons and small:
-        chance = [f"{d} (not beyond chance at this size)" for d in drift_reasons(window.signals, weighted, policy)]
+        chance = [f"{d} (not beyond chance at this size)" for d in drift_reasons(signals, weighted, policy)]
         unsure = chance + unsure
         if unsure:
             why = f"accumulating: {window.rows} new predictions decide nothing with {sure:.0%} confidence: "
-            return Decision(False, ACCUMULATING, (why + "; ".join(unsure),), weighted, source, confidence=sure)
+            return replace(known, verdict=ACCUMULATING, reasons=(why + "; ".join(unsure),))
     said = f" (decided on {window.rows} predictions with {sure:.0%} confidence)" if sure is not None else ""
     if not reasons:
-        why = "no trigger: " + calm(weighted, source, live, policy) + said
-        return Decision(False, NO_ACTION, (why,), weighted, source, confidence=sure)
+        why = "no trigger: " + calm(weighted, source, live, policy, known.staleness)
+        why += f"; {kept}" * bool(persistent) + said
+        return replace(known, reasons=(why,))
+    reasons += [kept] * bool(persistent)
     reasons[-1] += said
     if history.last_request is not None and policy.cooldown_seconds > 0:
         until = history.last_request + policy.cooldown_seconds
@@ -172,8 +205,9 @@ def decide(history: History, window: Window, policy: Policy) -> Decision:
                 f"suppressed: cooldown until {when(until)} (last request at {when(history.last_request)}, "
                 f"data now at {when(window.end)})"
             )
-            return Decision(False, SUPPRESSED, tuple(reasons), weighted, source, until, sure)
-    return Decision(True, REQUESTED, tuple(reasons), weighted, source, confidence=sure)
+            known = replace(known, verdict=SUPPRESSED, suppressed_until=until)
+            return replace(known, reasons=tuple(reasons), alarms=tuple(alarms))
+    return replace(known, retrain=True, verdict=REQUESTED, reasons=tuple(reasons), alarms=tuple(alarms))
 
 
 def weighted_drift(signals: tuple[Signal, ...]) -> float | None:
@@ -184,6 +218,28 @@ def weighted_drift(signals: tuple[Signal, ...]) -> float | None:
     if not known or total <= 0:
         return None
     return sum(max(s.importance or 0.0, 0.0) for s in known if s.drifted) / total
+
+
+def staleness_reasons(history: History, window: Window, policy: Policy) -> list[str]:
+    """The expected loss from the champion's data age, when it exceeds the policy's bound. Measured
+    at training, not sampled from this window: a small window states it as surely as a large one."""
+    bound, expected = policy.max_staleness_loss, staleness(history, window)
+    if bound is None or expected is None or expected <= bound:
+        return []
+    age = (window.end - (history.trained_until or 0.0)) / DAY
+    return [
+        f"staleness: the champion's data is {age:.0f} days old; at the decay measured on its holdout "
+        f"({(history.decay_per_day or 0.0) * 30:.1%} per 30 days) it is expected {expected:.1%} worse "
+        f"(policy: {bound:.0%})"
+    ]
+
+
+def staleness(history: History, window: Window) -> float | None:
+    """The champion's expected loss from its data age at the window's end (a share of its holdout
+    metric); None when its decay or its training time was not recorded."""
+    if history.decay_per_day is None or history.trained_until is None:
+        return None
+    return history.decay_per_day * max((window.end - history.trained_until) / DAY, 0.0)
 
 
 def drift_reasons(signals: tuple[Signal, ...], weighted: float | None, policy: Policy) -> list[str]:
@@ -291,12 +347,20 @@ def performance_checks(
     return fired, unsure
 
 
-def calm(weighted: float | None, source: str | None, live: dict[str, float | None], policy: Policy) -> str:
+def calm(
+    weighted: float | None,
+    source: str | None,
+    live: dict[str, float | None],
+    policy: Policy,
+    stale: float | None = None,
+) -> str:
     parts = []
     if weighted is not None:
         parts.append(f"drifted features carry {weighted:.0%} of the importance")
     value = live.get(policy.metric)
     parts.append(f"{source} {policy.metric} {value:.4f}" if value is not None else "no performance to judge yet")
+    if stale is not None:
+        parts.append(f"expected loss from staleness {stale:.1%}")
     return ", ".join(parts)
 
 

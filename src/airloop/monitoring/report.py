@@ -237,6 +237,23 @@ def _live_section(spec: Spec, history: pd.DataFrame | None, problem: str | None)
     return "".join(parts)
 
 
+def _fatigue(history: pd.DataFrame) -> str:
+    """The alarm fatigue sentence (``monitoring.fatigue``) over the recorded runs."""
+    from airloop.monitoring.fatigue import Judged, summary
+
+    if "alarms" not in history.columns:  # written before alarms were recorded
+        return "alarm fatigue not recorded by this history's airloop"
+    runs = [
+        Judged(str(part["champion"].iloc[0]), str(part["verdict"].iloc[0]), _alarms(part["alarms"].iloc[0]))
+        for _, part in history.groupby("at", sort=True)
+    ]
+    return summary(runs)
+
+
+def _alarms(value: Any) -> tuple[str, ...]:
+    return tuple(a for a in str(value or "").split(";") if a)
+
+
 def _runs_table(history: pd.DataFrame) -> str:
     runs = []
     for at, part in history.groupby("at", sort=True):
@@ -256,7 +273,7 @@ def _runs_table(history: pd.DataFrame) -> str:
             ]
         )
     shown = runs[::-1][:MAX_RUNS]
-    caption = f"<p>monitor runs, newest first ({len(shown)} of {len(runs)}):</p>"
+    caption = f"<p>monitor runs, newest first ({len(shown)} of {len(runs)}); {_e(_fatigue(history))}:</p>"
     headers = ["at (UTC)", "champion", "rows", "labeled", "live metrics", "drifted", "verdict"]
     return caption + _table(headers, shown)
 

@@ -69,7 +69,9 @@ class WindowPass:
     and the probabilities as a matrix or None), then read the results.
 
     ``positive_index``: the column of the positive class's probability (-1 when unknown);
-    ``positive``: the positive class (None when unknown); ``time_column``: the data's clock."""
+    ``positive``: the positive class (None when unknown); ``time_column``: the data's clock;
+    ``recent``: the champion's newest training rows as a reference of their own (drift against them
+    is ``drift()["recent"]``, what tells persistent drift from new)."""
 
     def __init__(
         self,
@@ -84,11 +86,18 @@ class WindowPass:
         categorical_method: str = "psi",
         psi_threshold: float = 0.2,
         p_threshold: float = 0.01,
+        recent: Reference | None = None,
     ) -> None:
         self.task, self.at, self.positive, self.time_column = task, positive_index, positive, time_column
         self.features = (
             DriftAccumulator(reference, numeric_method, categorical_method, psi_threshold, p_threshold)
             if reference is not None
+            else None
+        )
+        # the champion's newest training rows: a drift there too has moved on since the last training
+        self.recent = (
+            DriftAccumulator(recent, numeric_method, categorical_method, psi_threshold, p_threshold)
+            if recent is not None
             else None
         )
         self.scores = ScoreDriftAccumulator(score_summary, psi_threshold) if score_summary is not None else None
@@ -110,6 +119,8 @@ class WindowPass:
         self.rows += len(frame)
         if self.features is not None:
             self.features.add(frame)
+        if self.recent is not None:
+            self.recent.add(frame)
         logged, end = newest(frame, "logged_at"), newest(frame, self.time_column)
         if logged is not None:
             self.last_logged = logged if self.last_logged is None else max(self.last_logged, logged)
@@ -152,6 +163,8 @@ class WindowPass:
             "features": [r.to_dict() for r in results],
             "drifted": [r.feature for r in results if r.drifted],
         }
+        if self.recent is not None:
+            out["recent"] = [r.to_dict() for r in self.recent.results()]
         source = self.scores if self.scored_rows else self.values
         if source is not None and source.rows:
             out["prediction"] = source.result().to_dict()

@@ -309,6 +309,13 @@ class Monitoring(_Model):
         description="retrain when the promotion metric is this share worse than the holdout (0.1: 10%); "
         "unlike an absolute drop it means the same for AUC and for an error in dollars",
     )
+    max_staleness_loss: float | None = Field(
+        0.1,
+        gt=0,
+        description="retrain when the champion is expected this share worse from the age of its data alone: "
+        "the decay per day its holdout showed at training (time splits), times the days since its newest "
+        "training row (None: off)",
+    )
     min_labeled: int = Field(50, ge=1, description="labeled predictions needed before performance is judged")
     performance: Literal["measured", "estimated", "auto"] = Field(
         "measured",

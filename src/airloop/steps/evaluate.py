@@ -14,19 +14,22 @@ MIN_UNSEEN_ROWS = 50
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     from airloop.model import store
+    from airloop.steps.decay import log_decay
     from airloop.steps.modeling import positive_of, score, xy
     from airloop.tracking import Tracker
     from airloop.tracking.tags import CHAMPION
 
     spec = ctx.loaded.spec
     names = spec.metric_names
-    X, y = xy(spec, frames.load(refs["holdout_uri"]))
+    holdout = frames.load(refs["holdout_uri"])
+    X, y = xy(spec, holdout)
     tracker = Tracker(ctx.workspace)
     positive = positive_of(refs)
     trust = store.LoadOptions.of(spec)
     model = store.load(refs["model_uri"], trust, what="the candidate")
     candidate = score(spec, names, model, X, y, positive)
     log_sensitivity(ctx, tracker, refs, model, X, y)
+    log_decay(ctx, tracker, refs, model, holdout, candidate)
     champion: dict[str, Any] | None = None
     current = tracker.alias(spec.name, CHAMPION)
     if current is not None:

@@ -17,7 +17,9 @@ from typing import Any
 
 from airloop.steps import live
 from airloop.steps.context import StepContext
-from airloop.tracking.tags import Tag, labels_of, metrics_of
+from airloop.tracking.tags import Tag, labels_of
+
+ALARM_SEP = ";"
 
 
 def state_file(ctx: StepContext) -> Path:
@@ -31,8 +33,9 @@ def history_file(ctx: StepContext) -> Path:
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     from airloop.data.scan import scan
     from airloop.monitoring.cursor import Cursor
-    from airloop.monitoring.policy import ACCUMULATING, History, Policy, decide
+    from airloop.monitoring.policy import ACCUMULATING, Policy, decide
     from airloop.steps.window import columns_needed, judge, observe, over, references
+    from airloop.steps.window import history as window_history
     from airloop.tracking import Tracker
     from airloop.tracking.tags import CHAMPION
 
@@ -74,13 +77,14 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
 
     drift, perf, guess = judge(spec, seen, saved, labels_of(champion.tags))
     window = observe(spec, seen, saved, drift, perf, guess)
-    history = History(last_request=cursor.last_request, holdout=metrics_of(champion.tags))
+    history = window_history(champion, saved, cursor.last_request)
     decision = decide(history, window, Policy.of(spec))
     if decision.verdict == ACCUMULATING:  # the cursor stays: the next run judges these rows with newer ones
         summary.update(verdict=decision.verdict, reason=decision.reason, data_time=window.end)
         return {"retrain": False, "reason": decision.reason, "monitor": summary}
     summary.update(drift=drift, performance=perf, estimated=window.estimated, data_time=window.end)
     summary.update(verdict=decision.verdict, reason=decision.reason, weighted_drift=decision.weighted_drift)
+    summary.update(alarms=list(decision.alarms), staleness=decision.staleness, persistent=list(decision.persistent))
     record(ctx, tracker, champion, summary)
     remember(ctx, state, cursor.after(decision, float(seen.last_logged), window.end), decision.retrain)
     return {"retrain": decision.retrain, "reason": decision.reason, "monitor": brief_of(summary, decision, window)}
@@ -97,6 +101,8 @@ def brief_of(summary: dict[str, Any], decision: Any, window: Any) -> dict[str, A
         "weighted_drift": decision.weighted_drift,
         "confidence": decision.confidence,
         "drifted": summary["drift"].get("drifted", []),
+        "persistent": list(decision.persistent),  # of the drifted: present at the last training, not counted
+        "staleness": decision.staleness,  # the champion's expected loss from its data age
         "live": dict(summary["performance"].get("metrics") or {}),
         "estimated": window.estimated,
         "challenger": summary["challenger"],
@@ -162,6 +168,8 @@ def record(ctx: StepContext, tracker: Any, champion: Any, summary: dict[str, Any
     metrics.update({f"estimated_{k}": v for k, v in (summary.get("estimated") or {}).items() if v is not None})
     if summary.get("weighted_drift") is not None:
         metrics["weighted_drift"] = summary["weighted_drift"]
+    if summary.get("staleness") is not None:
+        metrics["staleness"] = summary["staleness"]
     shadow = summary.get("challenger") or {}
     if shadow.get("challenger") is not None:  # the paired live comparison with the shadow challenger
         metrics.update(
@@ -195,6 +203,8 @@ def history_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     and estimated metrics."""
     perf = summary["performance"]
 
+    persistent = set(summary.get("persistent", []))
+
     def row(feature: str, method: str, statistic: float, drifted: bool, rows: int) -> dict[str, Any]:
         return {
             "at": summary["at"],
@@ -205,6 +215,9 @@ def history_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
             "drifted": drifted,
             "rows": rows,
             "verdict": summary["verdict"],
+            "alarms": ALARM_SEP.join(summary.get("alarms", [])),  # what fired: alarm fatigue reads it
+            "persistent": feature in persistent,  # drifted at the last training too: not counted
+            "staleness": summary.get("staleness"),  # the champion's expected loss from its data age
         }
 
     out = [

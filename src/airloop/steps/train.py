@@ -33,6 +33,7 @@ def fit_and_log(ctx: StepContext, refs: dict[str, Any], frame: Any) -> dict[str,
     from airloop.model import store
     from airloop.model.store import LoadOptions
     from airloop.steps.modeling import build_pipeline, predict_all, xy
+    from airloop.steps.recent import newest
     from airloop.tracking import Tracker
 
     spec = ctx.loaded.spec
@@ -58,7 +59,7 @@ def fit_and_log(ctx: StepContext, refs: dict[str, Any], frame: Any) -> dict[str,
             input_example=example,
             code_paths=user_code_paths(ctx),
         )
-    log_reference(ctx, tracker, refs, model, X)
+    log_reference(ctx, tracker, refs, model, X, newest(spec, frame))
     tracker.log(
         refs["mlflow_run_id"],
         params={"candidate": cand.name, "estimator": cand.estimator, **cand.params, **best["params"]},
@@ -67,8 +68,9 @@ def fit_and_log(ctx: StepContext, refs: dict[str, Any], frame: Any) -> dict[str,
     return {"model_uri": model_uri, "model_id": model_id, "candidate": cand.name, "fit_seconds": fit_seconds}
 
 
-def log_reference(ctx: StepContext, tracker: Any, refs: dict[str, Any], model: Any, X: Any) -> None:
-    """Summarise the training data and the model's scores on it, for drift monitoring later."""
+def log_reference(ctx: StepContext, tracker: Any, refs: dict[str, Any], model: Any, X: Any, recent: Any = None) -> None:
+    """Summarise the training data and the model's scores on it, for drift monitoring later; with
+    ``recent`` (a mask of the newest rows), those rows as a reference of their own (`steps.recent`)."""
     import json
     from dataclasses import asdict
 
@@ -86,7 +88,12 @@ def log_reference(ctx: StepContext, tracker: Any, refs: dict[str, Any], model: A
     ]
     folder = ctx.run_dir / "reference"
     folder.mkdir(exist_ok=True)
-    (folder / "features.json").write_text(Reference.fit(X, numeric, categorical).to_json())
+    whole = Reference.fit(X, numeric, categorical)
+    (folder / "features.json").write_text(whole.to_json())
+    if recent is not None:
+        from airloop.steps.recent import log_recent
+
+        log_recent(ctx, tracker, refs, X.reset_index(drop=True), recent, whole, numeric, categorical)
     sample = X.sample(n=min(len(X), 50_000), random_state=0)
     pred, proba = predict_all(ctx.loaded.spec, model, sample)
     scores = positive_scores(proba, pred, refs.get("labels"))

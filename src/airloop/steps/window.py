@@ -12,24 +12,40 @@ from collections.abc import Iterable
 from typing import Any
 
 from airloop.monitoring.window import small_pages
-from airloop.tracking.tags import Tag, labels_of
+from airloop.tracking.tags import Tag, labels_of, metrics_of
 
 
 def references(champion: Any) -> dict[str, Any]:
     """The champion's drift reference (features.json, prediction.json) and, when recorded,
-    importance.json and calibration.json: name -> parsed JSON."""
+    importance.json, calibration.json, decay.json (`steps.decay`) and recent.json (`steps.recent`):
+    name -> parsed JSON."""
     import mlflow.artifacts
 
     uri = champion.tags.get(Tag.REFERENCE_URI)
     out: dict[str, Any] = {}
     if not uri:
         return out
-    for name in ("features", "prediction", "importance", "calibration"):
+    for name in ("features", "prediction", "importance", "calibration", "decay", "recent"):
         try:
             out[name] = json.loads(mlflow.artifacts.load_text(f"{uri}/{name}.json"))
         except Exception:  # not recorded for this champion (older airloop): what needs it falls back
             continue
     return out
+
+
+def history(champion: Any, refs: dict[str, Any], last_request: float | None) -> Any:
+    """What the policy remembers, and the champion it judges: its holdout metrics, its decay with
+    data age and the time of its newest training row (``airloop.trained_until``)."""
+    from airloop.monitoring.policy import History
+    from airloop.steps.decay import until_seconds
+
+    decay = refs.get("decay") or {}
+    return History(
+        last_request=last_request,
+        holdout=metrics_of(champion.tags),
+        decay_per_day=decay.get("per_day"),
+        trained_until=until_seconds(champion.tags.get(Tag.TRAINED_UNTIL)),
+    )
 
 
 def start_pass(spec: Any, champion: Any, refs: dict[str, Any]) -> Any:
@@ -51,6 +67,7 @@ def start_pass(spec: Any, champion: Any, refs: dict[str, Any]) -> Any:
         categorical_method=m.categorical_method,
         psi_threshold=m.psi_threshold,
         p_threshold=m.p_threshold,
+        recent=Reference.from_dict(refs["recent"]["reference"]) if "recent" in refs and "features" in refs else None,
     )
 
 
@@ -217,7 +234,9 @@ def observe(
     from airloop.monitoring.policy import Signal, Window
 
     importance = refs.get("importance", {}).get("importance", {})
-    noise = chance_levels(spec, refs, drift, seen.rows)
+    noise = chance_levels(spec, refs.get("features", {}), drift.get("features", []), seen.rows)
+    moved = moved_on(spec, refs, drift, seen.rows)
+    carried = set(refs.get("recent", {}).get("drifted", []))
     signals = tuple(
         Signal(
             f["feature"],
@@ -225,6 +244,7 @@ def observe(
             float(f["statistic"]),
             importance.get(f["feature"]),
             noise.get(f["feature"]),
+            persistent=f["feature"] in carried and f["feature"] not in moved,
         )
         for f in drift.get("features", [])
     )
@@ -239,19 +259,28 @@ def observe(
     )
 
 
-def chance_levels(spec: Any, refs: dict[str, Any], drift: dict[str, Any], rows: int) -> dict[str, float]:
-    """A small window's PSI level per drifted feature: what chance alone reaches at its size."""
+def chance_levels(spec: Any, reference: dict[str, Any], results: list[dict[str, Any]], rows: int) -> dict[str, float]:
+    """A small window's PSI level per drifted feature (``results``, drift against ``reference``):
+    what chance alone reaches at its size."""
     from airloop.monitoring.confidence import psi_noise
 
     m = spec.monitoring
     if rows >= m.min_rows or m.confidence is None:
         return {}
-    summaries = {**refs.get("features", {}).get("numeric", {}), **refs.get("features", {}).get("categorical", {})}
+    summaries = {**reference.get("numeric", {}), **reference.get("categorical", {})}
     return {
         f["feature"]: psi_noise(summaries[f["feature"]]["counts"], rows, m.confidence)
-        for f in drift.get("features", [])
+        for f in results
         if f["method"] == "psi" and f["drifted"] and f["feature"] in summaries
     }
+
+
+def moved_on(spec: Any, refs: dict[str, Any], drift: dict[str, Any], rows: int) -> set[str]:
+    """The features drifted against the champion's most recent training data too (beyond chance, in
+    a small window): their drift is not the one the last training already saw."""
+    results = drift.get("recent", [])
+    noise = chance_levels(spec, refs.get("recent", {}).get("reference", {}), results, rows)
+    return {f["feature"] for f in results if f["drifted"] and f["statistic"] >= noise.get(f["feature"], 0.0)}
 
 
 def live_performance(spec: Any, frame: Any, labels: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -49,3 +49,16 @@ def test_last_monitoring_reads_the_latest_verdict(tmp_path: Path) -> None:
         "live": {"roc_auc": 0.7123},
         "state": {"last_request": 2.0},
     }
+
+
+def test_last_monitoring_reads_persistent_drift_and_staleness(tmp_path: Path) -> None:
+    ws = Workspace(tmp_path / "ws")
+    rows = [
+        (2.0, "1", "x", "psi", 0.3, True, 10, "no action", True, 0.04),
+        (2.0, "1", "y", "psi", 0.4, True, 10, "no action", False, 0.04),
+    ]
+    cols = ["at", "champion", "feature", "method", "statistic", "drifted", "rows", "verdict", "persistent", "staleness"]
+    ws.monitoring_history("p").parent.mkdir(parents=True)
+    pd.DataFrame(rows, columns=cols).to_parquet(ws.monitoring_history("p"))
+    got = drive.last_monitoring(ws, "p")
+    assert (got["drifted"], got["persistent"], got["staleness"]) == (["x", "y"], ["x"], 0.04)

@@ -251,3 +251,87 @@ def test_the_monitor_reads_data_time_from_the_time_column() -> None:
     assert data_time(Spec(), replayed) == pd.Timestamp("2013-07-31 23:00", tz="UTC").timestamp()
     live = pd.DataFrame({"x": [1, 2], "logged_at": logged})  # no time column among the features
     assert data_time(Spec(), live) == logged.max().timestamp()
+
+
+# --- staleness: the champion's expected loss from its data age ------------------------------------
+DECAYING = History(holdout={"roc_auc": 0.8}, decay_per_day=0.001, trained_until=T0 - 120 * DAY)  # 12% at 120 days
+
+
+def test_staleness_past_the_bound_requests_a_retrain() -> None:
+    d = decide(DECAYING, window(), policy(max_staleness_loss=0.1))
+    assert (d.retrain, d.verdict) == (True, REQUESTED)
+    assert d.reason == (
+        "staleness: the champion's data is 120 days old; at the decay measured on its holdout (3.0% per 30 days) "
+        "it is expected 12.0% worse (policy: 10%)"
+    )
+
+
+def test_staleness_under_the_bound_is_stated_and_calm() -> None:
+    d = decide(DECAYING, window(end=T0 - 30 * DAY), policy(max_staleness_loss=0.1))  # 90 days: 9%
+    assert (d.retrain, d.verdict) == (False, NO_ACTION)
+    assert d.reason == "no trigger: no performance to judge yet, expected loss from staleness 9.0%"
+    assert d.staleness == pytest.approx(0.09)
+
+
+def test_no_measured_decay_never_asks_however_old() -> None:
+    stationary = History(decay_per_day=0.0, trained_until=T0 - 3650 * DAY)
+    assert decide(stationary, window(), policy(max_staleness_loss=0.1)).verdict == NO_ACTION
+    unknown = History(trained_until=T0 - 3650 * DAY)  # a champion trained before decay was recorded
+    assert decide(unknown, window(), policy(max_staleness_loss=0.1)).reason == "no trigger: no performance to judge yet"
+
+
+def test_staleness_off_in_the_policy_never_asks() -> None:
+    assert decide(DECAYING, window(), policy(max_staleness_loss=None)).verdict == NO_ACTION
+
+
+def test_staleness_decides_a_small_window_as_surely_and_keeps_the_cooldown() -> None:
+    small = decide(DECAYING, window(rows=20), policy(max_staleness_loss=0.1))
+    assert small.verdict == REQUESTED
+    assert small.reason.endswith("(decided on 20 predictions with 90% confidence)")
+    recent = History(**{**DECAYING.__dict__, "last_request": T0 - DAY})
+    assert decide(recent, window(), policy(max_staleness_loss=0.1)).verdict == SUPPRESSED
+
+
+# --- drift that retraining cannot remove ----------------------------------------------------------
+TRENDING = (  # listings and inventory had drifted in the champion's newest training data already
+    Signal("listings", True, 0.5, importance=0.3, persistent=True),
+    Signal("inventory", True, 0.4, importance=0.3, persistent=True),
+    Signal("sales", False, 0.05, importance=0.4),
+)
+
+
+def test_persistent_drift_alone_does_not_request_and_is_named() -> None:
+    d = decide(History(), window(signals=TRENDING), policy(drift_importance=0.5))
+    assert (d.retrain, d.verdict) == (False, NO_ACTION)
+    assert d.weighted_drift == 0.0
+    assert d.reason == (
+        "no trigger: drifted features carry 0% of the importance, no performance to judge yet; "
+        "persistent drift, present at the last training (not counted): listings, inventory"
+    )
+    assert d.persistent == ("listings", "inventory")
+
+
+def test_the_same_features_drifting_anew_request_with_their_alarm() -> None:
+    moved_on = tuple(Signal(s.feature, s.drifted, s.statistic, s.importance) for s in TRENDING)
+    d = decide(History(), window(signals=moved_on), policy(drift_importance=0.5))
+    assert (d.retrain, d.verdict) == (True, REQUESTED)
+    assert d.weighted_drift == pytest.approx(0.6)
+    assert d.alarms == ("drift:inventory,listings",)
+
+
+def test_persistent_drift_is_not_counted_by_the_feature_count_either() -> None:
+    bare = tuple(Signal(s.feature, s.drifted, s.statistic, persistent=s.persistent) for s in TRENDING)
+    by_count = policy(drift_importance=None, drifted_features=2)
+    assert decide(History(), window(signals=bare), by_count).verdict == NO_ACTION
+
+
+def test_a_request_beside_persistent_drift_names_both_and_its_alarms() -> None:
+    drop = {"roc_auc": 0.6}
+    d = decide(
+        History(holdout={"roc_auc": 0.8}, decay_per_day=0.001, trained_until=T0 - 120 * DAY),
+        window(signals=TRENDING, measured=drop, labeled=500),
+        policy(drift_importance=0.5, max_staleness_loss=0.1),
+    )
+    assert d.verdict == REQUESTED
+    assert d.alarms == ("performance:roc_auc", "staleness")
+    assert d.reasons[-1] == "persistent drift, present at the last training (not counted): listings, inventory"

@@ -26,7 +26,7 @@ def _history(path: Path) -> None:
     for i, (psi_x, psi_color, acc) in enumerate([(0.01, 0.02, 0.81), (0.05, 0.03, 0.79), (0.42, 0.04, 0.66)]):
         at = start + i * 3600
         verdict = "retrain requested" if psi_x > 0.2 else "no action"
-        common = {"at": at, "champion": "1", "verdict": verdict}
+        common = {"at": at, "champion": "1", "verdict": verdict, "alarms": "drift:x" if psi_x > 0.2 else ""}
         rows += [
             {**common, "feature": "x", "method": "psi", "statistic": psi_x, "drifted": psi_x > 0.2, "rows": 300},
             {**common, "feature": "color", "method": "psi", "statistic": psi_color, "drifted": False, "rows": 300},
@@ -126,6 +126,7 @@ def test_report_shows_versions_live_metrics_drift_and_violations(
     assert "run_1" in page  # Airflow run id tag
     assert "live_accuracy" in page
     assert "retrain requested" in page
+    assert "alarm fatigue: 0 of 1 retrain requests changed nothing" in page  # the last one: not judged yet
     for feature in ("x", "color"):
         assert f"<td>{feature}</td>" in page
     assert "part_9.csv" in page
