@@ -1,7 +1,8 @@
-"""What is pickled into a registered model: the encoder and the transform wrapper.
+"""The fitted pipeline's own steps and how a version is stored, loaded and described.
 
-Registered versions reference these classes by module path, so their paths are part of the
-model format: ``airloop.model.prepare.Prepare`` and ``airloop.model.transform.FeatureTransform``.
-Versions pickled before this package existed name ``airloop.steps.encoding.Prepare`` and
-``airloop.steps.modeling.FeatureTransform``; those paths keep resolving (see ``airloop.steps``).
+``Prepare`` and ``FeatureTransform`` fit in training; a registered version stores their state as
+data (``store``, read by ``airloop_runtime``). Versions cloudpickled before that format name these
+classes by module path (``airloop.model.prepare.Prepare``, ``airloop.model.transform.FeatureTransform``,
+and before those ``airloop.steps.encoding.Prepare`` / ``airloop.steps.modeling.FeatureTransform``):
+the paths keep resolving, for projects that set ``serving.trust_pickle: true``.
 """
