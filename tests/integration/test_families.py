@@ -108,6 +108,8 @@ def test_the_champion_loads_in_a_fresh_venv_without_airloop(trained, tmp_path: P
     np.testing.assert_allclose(answered["proba"], here.predict_proba(frame), rtol=0, atol=1e-12)
 
 
+# one family replays (its trainings are the train DAG's own steps): `make test` stays inside its budget
+@pytest.mark.parametrize("trained", ["xgboost"], indirect=True)
 def test_the_family_backtests(trained, tmp_path: Path) -> None:
     _, spec, _ = trained
     out = tmp_path / "bt.json"

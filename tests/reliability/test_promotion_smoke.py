@@ -46,7 +46,8 @@ def broken(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Workspace, s
     tracker = Tracker(ws)
     v1 = tracker.version("tiny", "1")
     local = Path(mlflow.artifacts.download_artifacts(artifact_uri="models:/tiny/1"))
-    estimator = clone(store.load(str(local)).estimator)  # the estimator unfitted, the rest trained
+    fitted = store.load(str(local), store.LoadOptions(runtime="python")).estimator  # not its ONNX form
+    estimator = clone(fitted)  # the estimator unfitted, the rest trained
     unfitted_copy = swap_estimator(local, root / "unfitted", estimator)
     unfitted = tracker.client.create_model_version("tiny", str(unfitted_copy), run_id=v1.run_id, tags=v1.tags).version
     cut = root / "truncated"
