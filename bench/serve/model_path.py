@@ -42,7 +42,7 @@ def main() -> int:
     record = json.loads(frame.head(1).to_json(orient="records", date_format="iso"))
     results = {}
     for runtime in ("python", "onnx"):
-        snap = load_snapshot(ws, "flights", version, "binary", "accept", 100, trust=LoadOptions(runtime=runtime))
+        snap = load_snapshot(ws, "flights", version, "binary", "accept", 100, options=LoadOptions(runtime=runtime))
         timed(lambda s=snap: predict(s, record), 200)
         row = {"runtime": snap.model.runtime, "predict_ms": timed(lambda s=snap: predict(s, record))}
         row["frame_ms"] = timed(lambda s=snap: to_frame(s, record))

@@ -144,9 +144,9 @@ def _verify(pipeline: Any, folder: Path, rows: Any, task: str, trusted: tuple[st
         )
 
 
-def load(uri: str, trust: LoadOptions = LoadOptions(), what: str | None = None) -> Any:
+def load(uri: str, options: LoadOptions = LoadOptions(), what: str | None = None) -> Any:
     """The model at ``uri`` (``models:/...``, ``runs:/...`` or a local folder), loaded without
-    unpickling (or, for a version registered before the safe format, only under ``trust.pickle``)."""
+    unpickling (or, for a version registered before the safe format, only under ``options.pickle``)."""
     import mlflow.artifacts
 
     what = what or uri
@@ -156,10 +156,10 @@ def load(uri: str, trust: LoadOptions = LoadOptions(), what: str | None = None) 
         from airloop.model.transform import FeatureTransform
 
         try:
-            return runtime_load(data, trusted=trust.types, transform_class=FeatureTransform, runtime=trust.runtime)
+            return runtime_load(data, trusted=options.types, transform_class=FeatureTransform, runtime=options.runtime)
         except NotLoadable as exc:
             raise RegistryError(f"{what} is refused: {exc}", hint="register it again (`airloop run`)") from exc
-    if not trust.pickle:
+    if not options.pickle:
         raise RegistryError(
             f"{what} is a pickle registered before airloop's safe model format; loading it would run code "
             "stored in the artifact",

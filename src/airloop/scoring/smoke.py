@@ -45,7 +45,7 @@ class Loaded(ContractColumns):
     example_source: str = ""
 
 
-def load(ws: Any, name: str, version: str, task: str, trust: LoadOptions = LoadOptions()) -> Loaded:
+def load(ws: Any, name: str, version: str, task: str, options: LoadOptions = LoadOptions()) -> Loaded:
     """Contract, model and input example of ``name`` v``version``. RegistryError when it does not load
     (or must not: see ``airloop.model.store``)."""
     import mlflow.artifacts
@@ -63,7 +63,7 @@ def load(ws: Any, name: str, version: str, task: str, trust: LoadOptions = LoadO
     try:
         contract = Contract.from_json(mlflow.artifacts.load_text(uri))
         local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}")
-        model = store.load(local, trust, what=f"v{version} of `{name}`")
+        model = store.load(local, options, what=f"v{version} of `{name}`")
     except Exception as exc:
         raise RegistryError(f"v{version} of `{name}` does not load: {_short(exc)}", hint=HINT_LOAD) from exc
     loaded = Loaded(name, str(version), model, contract, tags, task)
@@ -124,10 +124,10 @@ def smoke_test(target: Any, records: list[dict[str, Any]], source: str, name: st
         )
 
 
-def check_version(ws: Any, name: str, version: str, task: str, trust: LoadOptions = LoadOptions()) -> dict[str, Any]:
+def check_version(ws: Any, name: str, version: str, task: str, options: LoadOptions = LoadOptions()) -> dict[str, Any]:
     """Load ``name`` v``version`` and smoke-test it: what ``promote`` calls before the alias moves.
     Raises RegistryError (it does not load) or UserCodeError (it loads but cannot answer)."""
-    loaded = load(ws, name, version, task, trust)
+    loaded = load(ws, name, version, task, options)
     smoke_test(loaded, loaded.example, loaded.example_source, name, str(version))
     return {"version": str(version), "checked_on": loaded.example_source}
 

@@ -63,11 +63,11 @@ def load_snapshot(
     unknown: str,
     max_records: int,
     smoke: bool = True,
-    trust: LoadOptions = LoadOptions(),
+    options: LoadOptions = LoadOptions(),
 ) -> Snapshot:
     """Load a version; with ``smoke``, it must first answer its own input example through the
     prediction path requests take (``scoring.smoke``), else it raises and is never served."""
-    loaded = load(ws, name, str(version), task, trust)
+    loaded = load(ws, name, str(version), task, options)
     record = record_model(loaded.contract, unknown)
     batch = batch_model(record, max_records)
     snap = Snapshot(
@@ -101,9 +101,9 @@ class ModelHolder:
         alias: str = CHAMPION,
         drop_when_unset: bool = False,
         smoke: bool = True,
-        trust: LoadOptions = LoadOptions(),
+        options: LoadOptions = LoadOptions(),
     ) -> None:
-        self.trust = trust  # what this project accepts beyond the safe formats (serving.trust_pickle)
+        self.options = options  # how this project loads versions (serving.trust_pickle, serving.runtime)
         self.ws, self.name, self.task, self.unknown, self.max_records = ws, name, task, unknown, max_records
         self.alias = alias
         # a version answers its input example before it answers clients; a shadow answers none (its
@@ -199,5 +199,5 @@ class ModelHolder:
 
     def _load(self, version: str) -> Snapshot:
         return load_snapshot(
-            self.ws, self.name, version, self.task, self.unknown, self.max_records, self.smoke, self.trust
+            self.ws, self.name, version, self.task, self.unknown, self.max_records, self.smoke, self.options
         )

@@ -29,8 +29,8 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
 
     if str(loaded.root) not in sys.path:  # the feature transform's module, if the model needs it
         sys.path.insert(0, str(loaded.root))
-    # versions this project accepts beyond the safe formats (serving.trust_pickle), for every alias
-    holding = functools.partial(ModelHolder, ws, spec.name, spec.task, trust=LoadOptions.of(spec))
+    # how every alias loads versions: beyond the safe formats (serving.trust_pickle), on which runtime
+    holding = functools.partial(ModelHolder, ws, spec.name, spec.task, options=LoadOptions.of(spec))
     holder = holding(cfg.unknown_categories, cfg.max_records)
     holder.load_initial()
     shadow = None

@@ -16,7 +16,7 @@ FILE = "decay.json"
 
 
 def clock(values: Any) -> Any:
-    """Times as the monitor's clock reads them (``monitoring.window.newest``): epoch seconds."""
+    """Times as the monitor's clock reads them (``monitoring.window.newest``): UTC timestamps, NaT where unreadable."""
     import pandas as pd
 
     return pd.to_datetime(values, utc=True, errors="coerce")

@@ -25,8 +25,8 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     X, y = xy(spec, holdout)
     tracker = Tracker(ctx.workspace)
     positive = positive_of(refs)
-    trust = store.LoadOptions.of(spec)
-    model = store.load(refs["model_uri"], trust, what="the candidate")
+    options = store.LoadOptions.of(spec)
+    model = store.load(refs["model_uri"], options, what="the candidate")
     candidate = score(spec, names, model, X, y, positive)
     log_sensitivity(ctx, tracker, refs, model, X, y)
     log_decay(ctx, tracker, refs, model, holdout, candidate)
@@ -38,7 +38,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
             # the champion's fit as its gate judged it (before any refit on its holdout): the same
             # protocol as the candidate's, on holdout rows neither learned from
             judged = current.tags.get(Tag.GATED_MODEL_URI) or f"models:/{spec.name}/{current.version}"
-            champ_model = store.load(judged, trust, what=f"champion v{current.version}")
+            champ_model = store.load(judged, options, what=f"champion v{current.version}")
             fresh = unseen_by(spec, X, current.tags.get(Tag.GATED_UNTIL))
             champion.update(compare(spec, names, model, champ_model, X, y, positive, fresh))
         except Exception as exc:  # e.g. the champion was trained on other columns
