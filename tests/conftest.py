@@ -9,8 +9,8 @@ os.environ.setdefault("DO_NOT_TRACK", "true")
 
 # xdist workers with work stealing (`make test`): each worker starts on its share of the list (in
 # order) and an idle one steals from the end of another's. So that no share holds all the long tests,
-# tests are ordered by a rough cost (seconds, measured on 2 cores), dealt into one lane per worker by
-# load, and the lanes joined. Order within a file is kept.
+# files are ordered by a rough cost (seconds per test, measured on 2 cores), dealt whole into one lane
+# per worker by load, and the lanes joined. Order within a file is kept.
 COST = (  # measured on 2 cores (fresh clone, two workers), rounded
     ("tests/examples/test_live_demo.py", 150),
     ("tests/examples/test_flights_demo.py", 125),
@@ -53,7 +53,7 @@ def pytest_collection_modifyitems(config, items):
 
     # One lane per xdist worker (`make test` sets the count; every worker computes the same order).
     # worksteal starts worker i on lane i and lets an idle worker steal from the end of another's.
-    # So that no lane holds all the long tests, tests are dealt by a rough cost (seconds, above)
+    # So that no lane holds all the long tests, files are dealt by a rough cost (seconds, above)
     # into the lane with the least load, after the groups that must run in turn.
     count = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "2")))
     lanes: list[list] = [[] for _ in range(count)]
@@ -64,10 +64,16 @@ def pytest_collection_modifyitems(config, items):
         lanes[i % count] += sorted(members, key=cost, reverse=True)
         load[i % count] += sum(cost(it) for it in members)
         grouped.update(id(it) for it in members)
-    for item in sorted((it for it in items if id(it) not in grouped), key=cost, reverse=True):  # stable
+    # a file is dealt whole, in its own order: its module-scoped fixtures (a trained project, a
+    # running server) are then made once, not once per lane its tests landed in
+    files: dict[str, list] = {}
+    for item in items:
+        if id(item) not in grouped:
+            files.setdefault(item.nodeid.split("::")[0], []).append(item)
+    for members in sorted(files.values(), key=lambda ms: sum(map(cost, ms)), reverse=True):  # stable
         lane = min(range(count), key=lambda i: (load[i], len(lanes[i])))
-        lanes[lane].append(item)
-        load[lane] += cost(item)
+        lanes[lane] += members
+        load[lane] += sum(map(cost, members))
     # worksteal hands worker i the items [i*n//N, (i+1)*n//N): give each lane exactly that many,
     # moving the cheapest tests of long lanes to short ones
     n = len(items)
