@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
+PIP = $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt $(TORCH_SOURCE)
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 
 .PHONY: install dev demo test test-unit test-integration lint bench backtest zoo constraints clean
@@ -12,7 +12,11 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 # every process would otherwise compile Airflow, MLflow and scikit-learn from source again,
 # ~4.6 s of a ~10 s import (measured: `import sklearn.ensemble, mlflow, airflow.sdk, pandas,
 # scipy.stats` 9.9 s without .pyc files, 5.3 s with them).
-UV := $(BIN)/uv pip install --python $(BIN)/python -q -c constraints.txt --compile-bytecode
+# torch comes as its CPU build (constraints.txt: torch==2.13.0+cpu; the index's plain torch is the
+# multi-gigabyte CUDA build): from the wheelhouse PIP_FIND_LINKS names where there is one (as on
+# CI), else from PyTorch's CPU index.
+TORCH_SOURCE ?= $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS),--extra-index-url https://download.pytorch.org/whl/cpu)
+UV := $(BIN)/uv pip install --python $(BIN)/python -q -c constraints.txt --compile-bytecode $(TORCH_SOURCE)
 COMPILE := $(BIN)/python -m compileall -q -j 0 src $(VENV)/lib >/dev/null
 
 $(BIN)/python:
@@ -88,7 +92,8 @@ bench: install
 constraints: install
 	@(echo "# Versions checked together on Python 3.11 (Airflow's constraint files cannot be fetched here)."; \
 	  echo "# Regenerate: make constraints"; \
-	  $(BIN)/python -m pip freeze --all | grep -viE "^(-e|airloop|# Editable|pip==|setuptools==)") > constraints.txt
+	  $(BIN)/python -m pip freeze --all | grep -viE "^(-e|airloop|# Editable|pip==|setuptools==)"; \
+	  echo "# extras: torch as its CPU build"; echo "torch==2.13.0+cpu") > constraints.txt
 
 clean:
 	rm -rf $(VENV) .airloop .zoo

@@ -3,7 +3,7 @@ family's estimator (a small default search), trained through the same DAG, again
 HistGradientBoosting baseline. What this table shows decides what `airloop init` proposes when a
 family is installed (issue 20).
 
-    python bench/zoo/families.py [--only titanic,mroz] [--families xgboost,lightgbm]
+    python bench/zoo/families.py [--only titanic,mroz] [--families xgboost,lightgbm,torch,keras]
 
 Writes bench/results/zoo-<family>.{json,md} per family and bench/results/zoo-families.md beside
 bench/results/zoo.json (the scikit-learn candidates init proposes today).
@@ -49,6 +49,22 @@ FAMILIES: dict[str, dict[str, Any]] = {
         },
     },
 }
+# the MLP families: one-hot categories, numbers imputed and scaled (the candidate defaults)
+MLP_SEARCH = {
+    "layers": {"type": "int", "low": 1, "high": 3},
+    "width": {"type": "int", "low": 16, "high": 256, "log": True},
+    "dropout": {"type": "float", "low": 0.0, "high": 0.3},
+    "learning_rate": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
+    "batch_size": {"type": "categorical", "choices": [32, 128, 512]},
+}
+for _lib, _prefix in (("torch", "Torch"), ("keras", "Keras")):
+    FAMILIES[_lib] = {
+        "classifier": f"airloop.families.{_prefix}MLPClassifier",
+        "regressor": f"airloop.families.{_prefix}MLPRegressor",
+        "params": {"epochs": 60, "patience": 8},
+        "search": MLP_SEARCH,
+        "scaled": True,
+    }
 
 
 def candidates(family: str, task: str) -> str:
@@ -56,7 +72,8 @@ def candidates(family: str, task: str) -> str:
     f = FAMILIES[family]
     estimator = f["regressor"] if task == "regression" else f["classifier"]
     cand = {"name": family, "estimator": estimator, "params": f["params"], "search": f["search"]}
-    cand.update(encoding="ordinal", impute=False, scale=False)
+    if not f.get("scaled"):  # trees: categories as ordinal codes, missing values left to them
+        cand.update(encoding="ordinal", impute=False, scale=False)
     return json.dumps([cand])
 
 
@@ -122,6 +139,10 @@ def main() -> int:
         name = f"zoo-{'init+' if args.add else ''}{family}"
         (out / f"{name}.json").write_text(json.dumps(rows, indent=2, default=str))
         (out / f"{name}.md").write_text(markdown(rows))
+    for family in FAMILIES:  # the families not run this time, from their last run
+        kept = out / f"zoo-{'init+' if args.add else ''}{family}.json"
+        if family not in per_family and kept.exists():
+            per_family[family] = json.loads(kept.read_text())
     summary = out / f"zoo-families{'-added' if args.add else ''}.md"
     summary.write_text(table(per_family, {zs.key: base.get(zs.key, {}) for zs in chosen}))
     print(summary.read_text())

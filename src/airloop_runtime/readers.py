@@ -1,6 +1,7 @@
 """One reader per stored estimator format, from a fixed table: the model's files name a format, never
 code to run. Each reader loads data (skops with a trusted list, XGBoost's UBJSON, LightGBM's model
-text) and returns an object with scikit-learn's ``predict`` (and ``predict_proba``, ``classes_``)."""
+text, an MLP's weight arrays) and returns an object with scikit-learn's ``predict`` (and
+``predict_proba``, ``classes_``)."""
 
 from __future__ import annotations
 
@@ -56,9 +57,20 @@ def read_lightgbm(path: Path, entry: dict[str, Any], trusted: Iterable[str]) -> 
     return answering(booster.predict, entry.get("classes"))
 
 
+def read_mlp(path: Path, entry: dict[str, Any], trusted: Iterable[str]) -> Any:
+    """An MLP's layers from numbers alone (``airloop_runtime.mlp``): no torch, no keras at load."""
+    from airloop_runtime import mlp
+
+    weights, biases = mlp.read(path, entry)
+    output = entry["output"]
+    net = mlp.MLP(weights, biases, output, float(entry.get("y_mean", 0.0)), float(entry.get("y_scale", 1.0)))
+    return answering(net, entry.get("classes") if output == "softmax" else None)
+
+
 READERS: dict[str, tuple[Callable[[Path, dict[str, Any], Iterable[str]], Any], str]] = {
     # format -> (reader, the module it needs)
     "skops": (read_skops, "skops"),
     "xgboost-ubj": (read_xgboost, "xgboost"),
     "lightgbm-text": (read_lightgbm, "lightgbm"),
+    "mlp-npz": (read_mlp, "numpy"),
 }

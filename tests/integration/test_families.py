@@ -1,6 +1,7 @@
-"""XGBoost and LightGBM candidates through the real train DAG (issue 20): they tune, train, pass the
-gate, register in their own safe format (UBJSON, model text), serve over HTTP the answers the
-in-process model gives, load in a fresh virtualenv without airloop, and backtest. The labels are
+"""XGBoost, LightGBM, PyTorch and Keras candidates through the real train DAG (issue 20): they tune,
+train, pass the gate, register in their own safe format (UBJSON, model text, an MLP's arrays), serve
+over HTTP the answers the in-process model gives, load in a fresh virtualenv without airloop, and
+backtest. The labels are
 text ("YES"/"NO"): XGBoost's classifier takes only 0..K-1 and is taught them by airloop."""
 
 from __future__ import annotations
@@ -25,24 +26,28 @@ from airloop.workspace import Workspace
 
 pytestmark = pytest.mark.integration
 
+BOOSTED = "{learning_rate: {type: float, low: 0.05, high: 0.3, log: true}}"
+MLP = "{learning_rate: {type: float, low: 0.003, high: 0.03, log: true}, width: {type: int, low: 8, high: 24}}"
+MLP_PARAMS = "{layers: 1, epochs: 15, batch_size: 64, patience: 3}"
+# family -> (estimator, params, search, stored format, the package its requirements pin)
 FAMILIES = {
-    "xgboost": ("xgboost.XGBClassifier", "{n_estimators: 30, max_depth: 3, n_jobs: 1}", "xgboost-ubj"),
-    "lightgbm": (
-        "lightgbm.LGBMClassifier",
-        "{n_estimators: 30, num_leaves: 7, verbose: -1, n_jobs: 1}",
-        "lightgbm-text",
-    ),
-}
-SEARCH = "{learning_rate: {type: float, low: 0.05, high: 0.3, log: true}}"
+    "xgboost": ("xgboost.XGBClassifier", "{n_estimators: 30, max_depth: 3, n_jobs: 1}", BOOSTED, "xgboost-ubj",
+                "xgboost-cpu"),
+    "lightgbm": ("lightgbm.LGBMClassifier", "{n_estimators: 30, num_leaves: 7, verbose: -1, n_jobs: 1}", BOOSTED,
+                 "lightgbm-text", "lightgbm"),
+    # an MLP is stored as arrays that numpy answers: neither torch nor keras is needed to load it
+    "torch": ("airloop.families.TorchMLPClassifier", MLP_PARAMS, MLP, "mlp-npz", None),
+    "keras": ("airloop.families.KerasMLPClassifier", MLP_PARAMS, MLP, "mlp-npz", None),
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module", params=sorted(FAMILIES))
 def trained(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path, Workspace]:
     family = request.param
     require(family)
-    estimator, params, _ = FAMILIES[family]
+    estimator, params, search, _, _ = FAMILIES[family]
     root = tmp_path_factory.mktemp(family)
-    spec = write_project(root / "project", estimator=estimator, params=params, search=SEARCH, min_auc=0.0, batches=3,
+    spec = write_project(root / "project", estimator=estimator, params=params, search=search, min_auc=0.0, batches=3,
                          extra=SERVING)  # fmt: skip
     for part in sorted((root / "project" / "data").glob("*.csv")):  # the user's labels are text
         frame = pd.read_csv(part)
@@ -64,7 +69,7 @@ def test_the_champion_is_stored_in_its_own_format_and_serves_the_in_process_answ
 
     Tracker(ws)  # points MLflow at the workspace
     model = store.load("models:/tiny@champion")
-    assert store.describe(model)["stored_as"] == FAMILIES[family][2]
+    assert store.describe(model)["stored_as"] == FAMILIES[family][3]
     assert model.classes_.tolist() == ["NO", "YES"]
     sent = records(20, seed=4)
     frame = pd.DataFrame.from_records(sent)
@@ -76,7 +81,7 @@ def test_the_champion_is_stored_in_its_own_format_and_serves_the_in_process_answ
     finally:
         srv.stop()
     assert status == 200, body
-    assert info["stored"]["stored_as"] == FAMILIES[family][2]
+    assert info["stored"]["stored_as"] == FAMILIES[family][3]
     # with the onnx extra, the estimator's verified ONNX form answers, within 1e-5 of the library's own
     assert info["stored"]["runtime"].startswith("onnxruntime"), info["stored"]
     python = store.load("models:/tiny@champion", store.LoadOptions(runtime="python"))
@@ -97,8 +102,10 @@ def test_the_champion_loads_in_a_fresh_venv_without_airloop(trained, tmp_path: P
         mlflow.artifacts.download_artifacts(artifact_uri="models:/tiny@champion", dst_path=str(tmp_path / "m"))
     )
     reqs = (local / "requirements.txt").read_text()
-    assert ("xgboost-cpu==" if family == "xgboost" else "lightgbm==") in reqs
-    assert "scikit-learn" not in reqs  # the booster's own format needs no scikit-learn to load
+    library = FAMILIES[family][4]
+    pinned = {line.split("==")[0] for line in reqs.splitlines() if line and not line.startswith("-")}
+    assert pinned - {"mlflow-skinny", "numpy", "pandas"} == ({library} if library else set()), reqs
+    assert "scikit-learn" not in reqs  # the library's own format needs no scikit-learn to load
     records_file = tmp_path / "records.json"
     pd.DataFrame.from_records(records(30, seed=6)).to_json(records_file, orient="records")
     answered = answers_in_fresh_venv(local, records_file, tmp_path)
@@ -108,8 +115,6 @@ def test_the_champion_loads_in_a_fresh_venv_without_airloop(trained, tmp_path: P
     np.testing.assert_allclose(answered["proba"], here.predict_proba(frame), rtol=0, atol=1e-12)
 
 
-# one family replays (its trainings are the train DAG's own steps): `make test` stays inside its budget
-@pytest.mark.parametrize("trained", ["xgboost"], indirect=True)
 def test_the_family_backtests(trained, tmp_path: Path) -> None:
     _, spec, _ = trained
     out = tmp_path / "bt.json"

@@ -5,7 +5,8 @@ why not, is served by the Python estimator, and ``/model`` says so.
 
 Only the estimator converts: the user's transform is arbitrary Python and the column preparation
 is dict look-ups, both cheap. Converters: skl2onnx (scikit-learn), onnxmltools (XGBoost,
-LightGBM), from the ``onnx`` extra; without it nothing is converted and the version says so.
+LightGBM), from the ``onnx`` extra, and ``mlp_graph`` for airloop's MLP families; without the extra
+nothing is converted and the version says so.
 Inputs are float32, which is what tree ensembles run in onnxruntime; a value sitting exactly on a
 split threshold can fall the other way, which the check catches.
 """
@@ -80,7 +81,11 @@ def compare(python: Any, onnx: Any, X: Any, classifier: bool) -> tuple[float, in
 
 
 def convert(estimator: Any, n_features: int, classifier: bool) -> bytes:
+    from airloop.families.mlp import MLP
+
     top = type(estimator).__module__.split(".")[0]
+    if isinstance(estimator, MLP):
+        return mlp_graph(estimator, n_features)
     if top == "xgboost":
         import onnxmltools
         from onnxmltools.convert.common.data_types import FloatTensorType
@@ -104,6 +109,48 @@ def convert(estimator: Any, n_features: int, classifier: bool) -> bytes:
             )
     else:
         raise NotConvertible(f"no ONNX converter for `{type(estimator).__module__}.{type(estimator).__name__}`")
+    return bytes(model.SerializeToString())
+
+
+def mlp_graph(estimator: Any, n_features: int) -> bytes:
+    """An MLP's layers as an ONNX graph of its own (Gemm, Relu, then Softmax or the target's scale):
+    no converter library, so the PyTorch and Keras families convert alike."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes, arrays, h = [], [], "X"
+    last = len(estimator.coefs_) - 1
+    for i, (W, b) in enumerate(zip(estimator.coefs_, estimator.intercepts_, strict=True)):
+        arrays += [
+            numpy_helper.from_array(W.astype(np.float32), f"W{i}"),
+            numpy_helper.from_array(b.astype(np.float32), f"b{i}"),
+        ]
+        nodes.append(helper.make_node("Gemm", [h, f"W{i}", f"b{i}"], [f"z{i}"]))
+        h = f"z{i}"
+        if i < last:
+            nodes.append(helper.make_node("Relu", [h], [f"h{i}"]))
+            h = f"h{i}"
+    if estimator.output_ == "softmax":
+        nodes.append(helper.make_node("Softmax", [h], ["probabilities"], axis=1))
+        out, width = "probabilities", len(estimator.classes_)
+    else:
+        scale = np.array([estimator.y_scale_], dtype=np.float32)
+        mean = np.array([estimator.y_mean_], dtype=np.float32)
+        arrays += [numpy_helper.from_array(scale, "y_scale"), numpy_helper.from_array(mean, "y_mean")]
+        nodes += [
+            helper.make_node("Mul", [h, "y_scale"], ["scaled"]),
+            helper.make_node("Add", ["scaled", "y_mean"], ["variable"]),
+        ]
+        out, width = "variable", 1
+    graph = helper.make_graph(
+        nodes,
+        "airloop_mlp",
+        [helper.make_tensor_value_info("X", TensorProto.FLOAT, [None, n_features])],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, [None, width])],
+        arrays,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="airloop")
+    model.ir_version = 8  # what onnxruntime releases of the last years all read
     return bytes(model.SerializeToString())
 
 

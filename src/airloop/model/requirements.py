@@ -5,7 +5,7 @@ Three sources, all of them what loading really imports:
 - the runtime that reads the model folder (``airloop_runtime``: numpy, pandas) and MLflow's pyfunc
   entry (``mlflow-skinny``); airloop itself is never needed (the runtime travels with the model);
 - the stored estimator: every module a skops file names (scikit-learn, numpy, scipy, ...), or the
-  library whose own format holds it (xgboost, lightgbm);
+  library whose own format holds it (xgboost, lightgbm); nothing more for an MLP's arrays;
 - the user's transform, shipped with the model as code: the modules its source imports (found by
   ``ast``, imports inside functions included), except the standard library and what is shipped.
 Each top-level module is mapped to the distribution that provides it
@@ -28,7 +28,8 @@ from airloop.errors import UserCodeError
 LOADER = ("mlflow-skinny",)
 RUNTIME = {"numpy", "pandas"}
 NOT_PACKAGES = {"builtins", "__main__", "copyreg", "__builtin__", "airloop_runtime"}
-FORMAT_MODULES = {"xgboost-ubj": {"xgboost"}, "lightgbm-text": {"lightgbm"}, "skops": {"skops"}}
+# an MLP's arrays are read by numpy alone: the library that trained it is not needed to load it
+FORMAT_MODULES = {"xgboost-ubj": {"xgboost"}, "lightgbm-text": {"lightgbm"}, "skops": {"skops"}, "mlp-npz": set()}
 
 
 def modules_of_folder(folder: Path) -> set[str]:

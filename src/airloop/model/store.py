@@ -83,7 +83,17 @@ def _save_estimator(estimator: Any, folder: Path, trusted: tuple[str, ...]) -> d
     kind = type(estimator)
     top = kind.__module__.split(".")[0]
     entry.update({"class": kind.__name__, "module": kind.__module__})
-    if top == "xgboost":
+    from airloop.families.mlp import MLP
+
+    if isinstance(estimator, MLP):  # its layers as arrays: serving needs neither torch nor keras
+        from airloop_runtime import mlp
+
+        path = folder / "estimator.npz"
+        mlp.save(path, estimator.coefs_, estimator.intercepts_)
+        entry.update(
+            format="mlp-npz", library=f"{estimator.library} {_version(estimator.library)}", **estimator.stored()
+        )
+    elif top == "xgboost":
         if kind.__name__ not in XGBOOST_CLASSES:
             raise UserCodeError(
                 f"XGBoost estimator `{kind.__name__}` has no safe stored form here",
@@ -184,6 +194,7 @@ def describe(model: Any) -> dict[str, Any]:
         "estimator": f"{entry.get('module', '')}.{entry.get('class', '')}".strip("."),
         "stored_as": entry["format"],
         "library": entry.get("library"),
+        **({"trained_on": entry["device"]} if entry.get("device") else {}),
         "runtime": getattr(model, "runtime", "python"),  # what answers: python (<library>) or onnxruntime
         "onnx": {"verified": True, "max_abs_diff": form.get("max_abs_diff")} if form.get("verified") else form,
     }

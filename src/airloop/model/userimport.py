@@ -11,7 +11,7 @@ from typing import Any
 from airloop.errors import UserCodeError
 
 # model libraries airloop installs as extras (pyproject.toml): a missing one is named with its extra
-EXTRAS = {"xgboost": "xgboost", "lightgbm": "lightgbm"}
+EXTRAS = {"xgboost": "xgboost", "lightgbm": "lightgbm", "torch": "torch", "keras": "keras"}
 
 
 def import_object(path: str, *, what: str, sep: str, search: Sequence[Path] = ()) -> Any:
@@ -49,6 +49,21 @@ def import_object(path: str, *, what: str, sep: str, search: Sequence[Path] = ()
             f"{what} `{path}`: module `{module_name}` has no `{attr}`",
             hint=f"did you mean `{close[0]}`?" if close else "check the name",
         ) from None
+    needs = getattr(obj, "airloop_requires", ())
+    missing = [m for m in needs if not _installed(m)] if isinstance(needs, tuple) else []
+    if missing:  # an airloop family whose library is an extra not installed here
+        extra = getattr(obj, "extra", missing[0])
+        raise UserCodeError(
+            f"{what} `{path}` needs {', '.join(missing)}, which is not installed",
+            hint=f'install the {extra} extra: pip install "airloop[{extra}]" (in a checkout: '
+            f'.venv/bin/pip install -e ".[{extra}]")',
+        )
     if not callable(obj):
         raise UserCodeError(f"{what} `{path}` is not callable", hint="point it at a class or a function")
     return obj
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None

@@ -214,6 +214,37 @@ def estimators_import(ls: LoadedSpec) -> Iterator[Finding]:
 
 
 @rule(deep=True)
+def devices_exist(ls: LoadedSpec) -> Iterator[Finding]:
+    """An MLP family's ``device`` (in params or searched): auto, cpu or cuda, and cuda only where
+    its library sees a GPU; said before Airflow starts, not in the first trial."""
+    from airloop.errors import UserCodeError
+    from airloop.model.userimport import import_object
+
+    for i, cand in enumerate(ls.spec.candidates):
+        searched = cand.search.get("device")
+        asked = ([cand.params["device"]] if "device" in cand.params else []) + list(
+            (searched.choices or []) if searched else []
+        )
+        if not [d for d in asked if d != "auto"]:  # auto falls back to the CPU: nothing to check
+            continue
+        try:
+            cls = import_object(cand.estimator, what="estimator", sep=".")
+        except UserCodeError:
+            continue  # estimators_import names it
+        if not hasattr(cls, "check_device"):
+            continue
+        for device in dict.fromkeys(d for d in asked if d != "auto"):
+            try:
+                cls(device=device).check_device()
+            except ValueError as exc:
+                yield (
+                    ("candidates", i, "params", "device"),
+                    str(exc),
+                    "use device: auto (a GPU where the library sees one, else the CPU) or cpu",
+                )
+
+
+@rule(deep=True)
 def data_learnable(ls: LoadedSpec) -> Iterator[Finding]:
     """No data file, no target column, too few rows, a constant target, three classes for binary, an
     unknown positive class, an unparseable time column: said before Airflow starts."""

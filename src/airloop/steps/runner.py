@@ -150,6 +150,7 @@ def _summary(out: dict[str, Any]) -> dict[str, Any]:
         "tuning",
         "candidate",
         "fit_seconds",
+        "device",
         "retrain",
         "reason",
         "monitor",

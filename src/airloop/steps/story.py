@@ -46,7 +46,8 @@ def told(task: str, out: dict[str, Any]) -> list[str]:
         skipped = f" ({out['skipped']})" if out.get("skipped") else ""
         lines.append(f"{out['completed']} trial(s) completed{failed}{skipped}")
     if "fit_seconds" in out and "candidate" in out:
-        lines.append(f"fitted {out['candidate']} in {float(out['fit_seconds']):.2f} s; logged to MLflow")
+        on = f" on {out['device']}" if out.get("device") else ""
+        lines.append(f"fitted {out['candidate']}{on} in {float(out['fit_seconds']):.2f} s; logged to MLflow")
     refit = out.get("refit")
     if isinstance(refit, dict):
         done = refit.get("done")

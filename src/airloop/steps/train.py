@@ -44,6 +44,7 @@ def fit_and_log(ctx: StepContext, refs: dict[str, Any], frame: Any) -> dict[str,
     model = build_pipeline(spec, cand, refs["features"], best["params"])
     model.fit(X, y)
     fit_seconds = time.perf_counter() - started
+    device = getattr(model.steps[-1][1], "device_", None)  # where an MLP family trained: cpu or cuda
     example = X.head(5)
     pred, _ = predict_all(spec, model, example)
     example = _naive_datetimes(example)
@@ -64,8 +65,10 @@ def fit_and_log(ctx: StepContext, refs: dict[str, Any], frame: Any) -> dict[str,
         refs["mlflow_run_id"],
         params={"candidate": cand.name, "estimator": cand.estimator, **cand.params, **best["params"]},
         metrics={"train_rows": len(X), "fit_seconds": fit_seconds},
+        tags={"airloop.device": device} if device else None,
     )
-    return {"model_uri": model_uri, "model_id": model_id, "candidate": cand.name, "fit_seconds": fit_seconds}
+    out = {"model_uri": model_uri, "model_id": model_id, "candidate": cand.name, "fit_seconds": fit_seconds}
+    return out | ({"device": device} if device else {})
 
 
 def log_reference(ctx: StepContext, tracker: Any, refs: dict[str, Any], model: Any, X: Any, recent: Any = None) -> None:

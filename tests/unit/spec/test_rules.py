@@ -309,6 +309,24 @@ def test_deep_estimator_with_a_misspelt_class_suggests_the_name(write_spec, spec
     assert problem.fix == "did you mean `LogisticRegression`?"
 
 
+@pytest.mark.parametrize(("device", "said"), [("gpu", "'gpu' is not one of auto, cpu, cuda"), ("cuda", "sees no GPU")])
+def test_deep_an_mlp_device_it_cannot_use_is_refused(write_spec, spec_problems, device, said):
+    from helpers.extras import require
+
+    require("torch")
+    import torch
+
+    if device == "cuda" and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    mlp = {"name": "mlp", "estimator": "airloop.families.TorchMLPClassifier", "params": {"device": device}}
+    path = write_spec(candidates=[mlp])
+
+    problem = spec_problems(path, deep=True).at("candidates[0].params.device")
+
+    assert said in problem.message
+    assert "device: auto" in problem.fix
+
+
 def test_deep_transform_module_missing(write_spec, spec_problems, isolated_imports):
     path = write_spec(data={"transform": "no_such_module_zz:fn"})
 
