@@ -57,6 +57,9 @@ MLP_SEARCH = {
     "learning_rate": {"type": "float", "low": 1e-4, "high": 1e-2, "log": True},
     "batch_size": {"type": "categorical", "choices": [32, 128, 512]},
 }
+# the boosters with their native categorical splits instead of ordinal codes (encoding: native)
+for _lib in ("xgboost", "lightgbm"):
+    FAMILIES[f"{_lib}-native"] = {**FAMILIES[_lib], "encoding": "native"}
 for _lib, _prefix in (("torch", "Torch"), ("keras", "Keras")):
     FAMILIES[_lib] = {
         "classifier": f"airloop.families.{_prefix}MLPClassifier",
@@ -71,9 +74,9 @@ def candidates(family: str, task: str) -> str:
     """The `candidates:` override for ``family`` on a ``task`` set (a YAML flow value)."""
     f = FAMILIES[family]
     estimator = f["regressor"] if task == "regression" else f["classifier"]
-    cand = {"name": family, "estimator": estimator, "params": f["params"], "search": f["search"]}
-    if not f.get("scaled"):  # trees: categories as ordinal codes, missing values left to them
-        cand.update(encoding="ordinal", impute=False, scale=False)
+    cand = {"name": family.replace("-", "_"), "estimator": estimator, "params": f["params"], "search": f["search"]}
+    if not f.get("scaled"):  # trees: categories as ordinal (or native) codes, missing values left to them
+        cand.update(encoding=f.get("encoding", "ordinal"), impute=False, scale=False)
     return json.dumps([cand])
 
 

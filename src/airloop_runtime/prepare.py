@@ -4,7 +4,8 @@ the two cannot drift. Its state is JSON (``state()`` / ``from_state``): nothing 
 
 Numeric columns: missing values take the training median (or stay NaN for estimators that split on
 them, ``impute=False``), then optional standard scaling. Categorical columns: each frequent category
-has a code; rare, unseen or missing values share one "other" code (one-hot) or -1 (ordinal).
+has a code; rare, unseen or missing values share one "other" code (one-hot), -1 (ordinal) or NaN
+(native: codes the estimator treats as categories, which takes unknown values as missing).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ MISSING = "__missing__"
 class PreparedColumns:
     numeric: list[str]
     categorical: list[str]
-    encoding: str  # "onehot" | "ordinal"
+    encoding: str  # "onehot" | "ordinal" | "native"
     impute: bool
     medians: list[float]
     means: list[float]
@@ -59,8 +60,8 @@ class PreparedColumns:
             if self.encoding == "onehot":
                 out[rows, pos + np.where(idx < 0, len(codes), idx)] = 1.0
                 pos += len(codes) + 1
-            else:
-                out[:, pos] = idx
+            else:  # native: the estimator splits on the codes as categories; unknown is missing to it
+                out[:, pos] = np.where(idx < 0, np.nan, idx) if self.encoding == "native" else idx
                 pos += 1
         return out
 

@@ -16,7 +16,11 @@ from airloop_runtime.errors import NotLoadable
 
 TREE = "sklearn.tree._tree.Tree"
 TREE_PREDICTOR = "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor"
-TRUSTED = (TREE, TREE_PREDICTOR)
+# HistGradientBoosting with categorical_features (encoding: native) keeps a FunctionTransformer of
+# partial(check_array, ...): skops builds a partial only of functions it is told to trust, and
+# check_array is the one function trusted here (it validates an array; it reads no file, runs nothing)
+PARTIAL_OF_CHECK_ARRAY = ("functools.partial", "sklearn.utils.validation.check_array")
+TRUSTED = (TREE, TREE_PREDICTOR, *PARTIAL_OF_CHECK_ARRAY)
 
 
 def check_bounds(estimator: Any) -> None:

@@ -132,7 +132,11 @@ class Candidate(_Model):
     estimator: str = Field(description="import path, e.g. sklearn.linear_model.LogisticRegression")
     params: dict[str, Any] = Field(default_factory=dict)
     search: dict[str, SearchParam] = Field(default_factory=dict)
-    encoding: Literal["onehot", "ordinal"] = "onehot"
+    encoding: Literal["onehot", "ordinal", "native"] = Field(
+        "onehot",
+        description="categories as one-hot columns, ordinal codes, or codes the estimator splits on as "
+        "categories (native: XGBoost, LightGBM, HistGradientBoosting)",
+    )
     impute: bool = Field(
         True, description="fill missing numbers with the median; false leaves NaN for estimators that handle it"
     )

@@ -245,6 +245,28 @@ def devices_exist(ls: LoadedSpec) -> Iterator[Finding]:
 
 
 @rule(deep=True)
+def native_encoding_is_understood(ls: LoadedSpec) -> Iterator[Finding]:
+    """``encoding: native`` on an estimator that cannot split on categories fails every trial."""
+    from airloop.errors import UserCodeError
+    from airloop.model.native import supports
+    from airloop.model.userimport import import_object
+
+    for i, cand in enumerate(ls.spec.candidates):
+        if cand.encoding != "native":
+            continue
+        try:
+            cls = import_object(cand.estimator, what="estimator", sep=".")
+        except UserCodeError:
+            continue  # estimators_import names it
+        if isinstance(cls, type) and not supports(cls):
+            yield (
+                ("candidates", i, "encoding"),
+                f"encoding: native needs an estimator that splits on categories; `{cand.estimator}` does not",
+                "use XGBoost, LightGBM or HistGradientBoosting, or encoding: ordinal / onehot",
+            )
+
+
+@rule(deep=True)
 def data_learnable(ls: LoadedSpec) -> Iterator[Finding]:
     """No data file, no target column, too few rows, a constant target, three classes for binary, an
     unknown positive class, an unparseable time column: said before Airflow starts."""

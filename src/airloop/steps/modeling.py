@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 # one-hot widens the matrix by a column per code; an ordinal code is one column however many there are
-MAX_CATEGORIES = {"onehot": 32, "ordinal": 1000}
+# native: HistGradientBoosting takes at most 255 bins per categorical column (XGBoost and LightGBM more)
+MAX_CATEGORIES = {"onehot": 32, "ordinal": 1000, "native": 250}
 
 
 def apply_transform(spec: Spec, frame: pd.DataFrame) -> pd.DataFrame:
@@ -106,7 +107,12 @@ def build_pipeline(spec: Spec, candidate: Candidate, features: dict[str, list[st
     if spec.data.transform:
         steps.append(("transform", FeatureTransform(spec.data.transform)))
     steps.append(("prepare", prepare))
-    steps.append(("model", make_estimator(candidate, params, spec.tuning.seed)))
+    estimator = make_estimator(candidate, params, spec.tuning.seed)
+    if candidate.encoding == "native":
+        from airloop.model.native import declare_categories
+
+        declare_categories(estimator, len(features["numeric"]), len(features["categorical"]))
+    steps.append(("model", estimator))
     return Pipeline(steps)
 
 

@@ -327,6 +327,15 @@ def test_deep_an_mlp_device_it_cannot_use_is_refused(write_spec, spec_problems, 
     assert "device: auto" in problem.fix
 
 
+def test_deep_native_encoding_on_an_estimator_without_categories_is_refused(write_spec, spec_problems):
+    path = write_spec(candidates=[{"name": "lr", "estimator": LOGREG, "encoding": "native"}])
+
+    problem = spec_problems(path, deep=True).at("candidates[0].encoding")
+
+    assert "encoding: native needs an estimator that splits on categories" in problem.message
+    assert "encoding: ordinal" in problem.fix
+
+
 def test_deep_transform_module_missing(write_spec, spec_problems, isolated_imports):
     path = write_spec(data={"transform": "no_such_module_zz:fn"})
 
