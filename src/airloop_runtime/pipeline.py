@@ -27,6 +27,7 @@ class Pipeline:
         self.steps = steps
         self.meta = meta
         self.runtime = "python"  # what runs the estimator: "python (<library>)" or "onnxruntime <version>"
+        self.transform_changed = False  # the transform's source differs from the one it was trained with
 
     @property
     def estimator(self) -> Any:
@@ -102,6 +103,11 @@ def load(
     steps.append(("prepare", PreparedColumns.from_state(meta["prepare"])))
     steps.append(("model", estimator))
     pipeline = Pipeline(steps, meta)
+    if meta.get("transform"):
+        trained = meta["transform"].get("sha256")
+        # None where the model stored no hash (older versions) or the module is no file here
+        now = steps[0][1].source_sha256() if trained else None
+        pipeline.transform_changed = bool(trained and now and now != trained)
     pipeline.runtime = ran_by if ran_by != "onnxruntime" else f"onnxruntime {_ort_version()}"
     return pipeline
 

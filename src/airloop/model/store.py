@@ -62,7 +62,7 @@ def save(pipeline: Any, folder: Path, rows: Any, task: str, trusted: tuple[str, 
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "task": task,
-        "transform": {"path": steps["transform"].path} if "transform" in steps else None,
+        "transform": _transform(steps["transform"]) if "transform" in steps else None,
         "prepare": steps["prepare"].prepared().state(),
         "estimator": _save_estimator(estimator, folder, trusted),
     }
@@ -71,6 +71,12 @@ def save(pipeline: Any, folder: Path, rows: Any, task: str, trusted: tuple[str, 
     meta["onnx"] = onnx.form(pipeline, rows, folder, task)  # checked against the estimator, or why not
     (folder / META).write_text(json.dumps(meta, indent=1, default=_plain))
     return meta
+
+
+def _transform(transform: Any) -> dict[str, Any]:
+    """The transform by import path, and its module's source hash (checked at load)."""
+    digest = transform.source_sha256()
+    return {"path": transform.path, **({"sha256": digest} if digest else {})}
 
 
 def _save_estimator(estimator: Any, folder: Path, trusted: tuple[str, ...]) -> dict[str, Any]:
@@ -166,9 +172,17 @@ def load(uri: str, options: LoadOptions = LoadOptions(), what: str | None = None
         from airloop.model.transform import FeatureTransform
 
         try:
-            return runtime_load(data, trusted=options.types, transform_class=FeatureTransform, runtime=options.runtime)
+            model = runtime_load(data, trusted=options.types, transform_class=FeatureTransform, runtime=options.runtime)
         except NotLoadable as exc:
             raise RegistryError(f"{what} is refused: {exc}", hint="register it again (`airloop run`)") from exc
+        if model.transform_changed:  # served, but not with the code it was trained and judged with
+            log.warning(
+                "%s: transform `%s` changed since the model was trained; it answers with today's code "
+                "(retrain with `airloop run` so the model learns from it)",
+                what,
+                model.meta["transform"]["path"],
+            )
+        return model
     if not options.pickle:
         raise RegistryError(
             f"{what} is a pickle registered before airloop's safe model format; loading it would run code "
@@ -196,6 +210,11 @@ def describe(model: Any) -> dict[str, Any]:
         "library": entry.get("library"),
         **({"trained_on": entry["device"]} if entry.get("device") else {}),
         "runtime": getattr(model, "runtime", "python"),  # what answers: python (<library>) or onnxruntime
+        **(
+            {"transform": {"path": meta["transform"]["path"], "changed_since_training": model.transform_changed}}
+            if meta.get("transform")
+            else {}
+        ),
         "onnx": {"verified": True, "max_abs_diff": form.get("max_abs_diff")} if form.get("verified") else form,
     }
 

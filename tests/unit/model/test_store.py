@@ -66,7 +66,8 @@ def test_a_stored_pipeline_answers_exactly_as_the_fitted_one(case: str, tmp_path
     pipe = fit(make(), y, "feats_store:add", **prepare)
     meta = store.save(pipe, tmp_path / "model", frame(), task)
     assert meta["estimator"]["format"] == "skops"
-    assert meta["transform"] == {"path": "feats_store:add"}
+    assert meta["transform"]["path"] == "feats_store:add"
+    assert len(meta["transform"]["sha256"]) == 64  # the module's source, checked at load
     loaded = store.load(str(_as_mlflow_folder(tmp_path)), PYTHON)
     probe = frame(50).assign(c=["w"] * 50)  # an unseen category too
     if task == "regression":
@@ -75,6 +76,22 @@ def test_a_stored_pipeline_answers_exactly_as_the_fitted_one(case: str, tmp_path
         np.testing.assert_array_equal(loaded.predict_proba(probe), pipe.predict_proba(probe))
         assert loaded.classes_.tolist() == ["NO", "YES"]
         assert set(loaded.predict(probe)) <= {"NO", "YES"}
+
+
+def test_a_transform_changed_since_training_is_said_at_load(tmp_path: Path, monkeypatch, caplog) -> None:
+    (tmp_path / "feats_changed.py").write_text(FEATS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    pipe = fit(LogisticRegression(), LABELS, "feats_changed:add")
+    store.save(pipe, tmp_path / "model", frame(), "binary")
+    folder = str(_as_mlflow_folder(tmp_path))
+    assert store.describe(store.load(folder, PYTHON))["transform"]["changed_since_training"] is False
+    (tmp_path / "feats_changed.py").write_text(FEATS.replace("* frame['b']", "+ frame['b']"))
+
+    with caplog.at_level("WARNING", logger="airloop.model"):
+        loaded = store.load(folder, PYTHON)  # served with today's code, and said so
+
+    assert store.describe(loaded)["transform"] == {"path": "feats_changed:add", "changed_since_training": True}
+    assert "transform `feats_changed:add` changed since the model was trained" in caplog.text
 
 
 def _as_mlflow_folder(tmp_path: Path) -> Path:
