@@ -4,7 +4,10 @@ Before, every version was a cloudpickle: whoever could write to the artifact sto
 next server that loaded the champion run any code (MLflow itself warns on every log). Now the server
 loads only airloop's data format through a fixed table of readers; a pickle, in place of the
 whole model or of its estimator file, and a skops file that names a function, are refused with the
-reason on /model while the previous champion keeps answering, and the payload never runs."""
+reason on /model while the previous champion keeps answering, and the payload never runs. Files
+changed in the artifact store after registration are refused by the registry's own hash of them
+(`airloop.model_sha256`); the other cases plant a version whose registry tags were rewritten too, so
+that the readers themselves are what refuses them."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from sklearn.preprocessing import FunctionTransformer
 
 from airloop.model.store import data_folder
 from airloop.tracking import Tracker
-from airloop.tracking.tags import CHAMPION
+from airloop.tracking.tags import CHAMPION, Tag
 from airloop.workspace import Workspace
 from airloop_runtime import META
 from airloop_runtime.pipeline import sha256
@@ -85,13 +88,19 @@ def test_a_planted_payload_is_refused_and_the_champion_keeps_answering(tmp_path:
             ),
             "does not trust",
         ),
+        "files rewritten, registry untouched": (
+            with_estimator_bytes(local, tmp_path / "p4", pickle.dumps(Payload(marker))),
+            "changed after it was registered",
+        ),
     }
+    assert v1.tags[Tag.MODEL_SHA256] == sha256(data_folder(local) / META)
     srv = Server(spec, ws.root, tmp_path / "server.log").start()
     seen = []
     try:
         assert srv.request("GET", "/model")[1]["stored"]["stored_as"] == "skops"
         for kind, (folder, why) in planted.items():
-            version = tracker.client.create_model_version("tiny", str(folder), run_id=v1.run_id, tags=v1.tags).version
+            tags = v1.tags if kind == "files rewritten, registry untouched" else {**v1.tags, Tag.MODEL_SHA256: ""}
+            version = tracker.client.create_model_version("tiny", str(folder), run_id=v1.run_id, tags=tags).version
             tracker.set_alias("tiny", CHAMPION, str(version))  # moved behind airloop's back
             srv.wait_until(
                 lambda v=str(version): (srv.request("GET", "/model")[1]["last_error"] or {}).get("version") == v

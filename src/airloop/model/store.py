@@ -160,9 +160,13 @@ def _verify(pipeline: Any, folder: Path, rows: Any, task: str, trusted: tuple[st
         )
 
 
-def load(uri: str, options: LoadOptions = LoadOptions(), what: str | None = None) -> Any:
+def load(
+    uri: str, options: LoadOptions = LoadOptions(), what: str | None = None, registered_sha256: str | None = None
+) -> Any:
     """The model at ``uri`` (``models:/...``, ``runs:/...`` or a local folder), loaded without
-    unpickling (or, for a version registered before the safe format, only under ``options.pickle``)."""
+    unpickling (or, for a version registered before the safe format, only under ``options.pickle``).
+    ``registered_sha256``: the registry's ``airloop.model_sha256`` for this version, checked against
+    its ``airloop-model.json`` (the artifact store and the registry are separate places to tamper with)."""
     import mlflow.artifacts
 
     what = what or uri
@@ -171,6 +175,12 @@ def load(uri: str, options: LoadOptions = LoadOptions(), what: str | None = None
     if data is not None:
         from airloop.model.transform import FeatureTransform
 
+        if registered_sha256 and sha256(data / META) != registered_sha256:
+            raise RegistryError(
+                f"{what} is refused: its files changed after it was registered ({META}'s SHA-256 differs from "
+                "the registry's airloop.model_sha256)",
+                hint="register it again (`airloop run`), and check who can write to the artifact store",
+            )
         try:
             model = runtime_load(data, trusted=options.types, transform_class=FeatureTransform, runtime=options.runtime)
         except NotLoadable as exc:

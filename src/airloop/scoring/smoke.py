@@ -63,7 +63,7 @@ def load(ws: Any, name: str, version: str, task: str, options: LoadOptions = Loa
     try:
         contract = Contract.from_json(mlflow.artifacts.load_text(uri))
         local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}")
-        model = store.load(local, options, what=f"v{version} of `{name}`")
+        model = store.load(local, options, what=f"v{version} of `{name}`", registered_sha256=tags.get(Tag.MODEL_SHA256))
     except Exception as exc:
         raise RegistryError(f"v{version} of `{name}` does not load: {_short(exc)}", hint=HINT_LOAD) from exc
     loaded = Loaded(name, str(version), model, contract, tags, task)

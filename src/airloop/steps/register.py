@@ -28,6 +28,8 @@ def version_tags(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     from airloop.steps.refit import refit_tags
 
     tags.update(refit_tags(refs))
+    if refs.get("model_sha256"):
+        tags[Tag.MODEL_SHA256] = refs["model_sha256"]
     until = refs.get("holdout_until") if (refs.get("refit") or {}).get("done") else refs.get("train_until")
     if until:
         tags[Tag.TRAINED_UNTIL] = until

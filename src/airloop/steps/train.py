@@ -53,6 +53,7 @@ def fit_and_log(ctx: StepContext, refs: dict[str, Any], frame: Any) -> dict[str,
         folder = Path(tmp) / "pipeline"
         # stored as data, then checked to answer as the fitted pipeline does (on up to 256 rows)
         store.save(model, folder, X.head(256), spec.task, LoadOptions.of(spec).types)
+        model_sha256 = store.sha256(folder / store.META)  # kept in the registry (airloop.model_sha256)
         model_uri, model_id = tracker.log_model(
             refs["mlflow_run_id"],
             folder,
@@ -67,7 +68,8 @@ def fit_and_log(ctx: StepContext, refs: dict[str, Any], frame: Any) -> dict[str,
         metrics={"train_rows": len(X), "fit_seconds": fit_seconds},
         tags={"airloop.device": device} if device else None,
     )
-    out = {"model_uri": model_uri, "model_id": model_id, "candidate": cand.name, "fit_seconds": fit_seconds}
+    out = {"model_uri": model_uri, "model_id": model_id, "candidate": cand.name, "fit_seconds": fit_seconds,
+           "model_sha256": model_sha256}  # fmt: skip
     return out | ({"device": device} if device else {})
 
 

@@ -29,6 +29,9 @@ class Tag:
     DATA_FINGERPRINT = "airloop.data_fingerprint"
     # a registered version
     CANDIDATE = "airloop.candidate"
+    # the SHA-256 of the version's airloop-model.json (which holds its files' own SHA-256s): kept in
+    # the registry, so files rewritten in the artifact store are refused at load
+    MODEL_SHA256 = "airloop.model_sha256"
     FEATURES = "airloop.features"
     CLASSES = "airloop.classes"  # JSON list, in the model's order
     POSITIVE_CLASS = "airloop.positive_class"  # JSON value: "YES", 1, true
