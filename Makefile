@@ -68,8 +68,10 @@ lint: dev
 	$(BIN)/mypy src/airloop
 
 # `airloop init` + `airloop run` on every zoo data set, against a scikit-learn baseline (~10 min)
-zoo: install
+# the zoo with `airloop init`'s candidates, then by model family (the extras come with `make dev`)
+zoo: dev
 	$(BIN)/python bench/zoo/run.py
+	$(BIN)/python bench/zoo/families.py --families xgboost,lightgbm,xgboost-native,lightgbm-native,torch,keras
 
 # `airloop backtest` on flights and txhousing: static vs scheduled vs the loop (~5 min)
 backtest: install
