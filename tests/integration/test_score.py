@@ -174,3 +174,21 @@ def test_bad_input_is_a_clear_error_and_writes_nothing(project, tmp_path: Path) 
     assert res.exit_code == 3
     assert "lacks the feature column(s) color" in res.output
     assert "fix:" in res.output
+
+
+def test_two_runs_never_write_one_output_at_once(project, tmp_path: Path) -> None:
+    import fcntl
+    import os
+
+    spec, ws, _ = project
+    make_frame(5, seed=1).to_csv(tmp_path / "ok.csv", index=False)
+    work = tmp_path / ".scored.scoring"
+    work.mkdir()
+    fd = os.open(work, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as a run still writing holds it
+    try:
+        with pytest.raises(UsageError, match="another `airloop score` is writing"):
+            batch.score(load_spec(spec), ws, [str(tmp_path / "ok.csv")], tmp_path / "scored")
+    finally:
+        os.close(fd)
+    assert batch.score(load_spec(spec), ws, [str(tmp_path / "ok.csv")], tmp_path / "scored").scored == 5

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import sys
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from airloop.scoring.inputs import Chunk, InputFile, chunks, find_files, open_in
 
 REJECTS = "_rejects.csv"
 SUMMARY = "_summary.json"  # names starting with _ are not data to Arrow, Spark or pandas readers of OUTPUT
+OUTPUT_COLUMNS = ("row_id", "model_version", "prediction")  # then proba_<class>, then the carried columns
 
 
 @dataclass
@@ -67,16 +69,46 @@ def score(
     summary = Summary(spec.name, model.version, str(out), [str(f.path) for f in files], chunk_rows)
     summary.ignored_columns = sorted({c for f in files for c in f.ignored})
     work = out.parent / f".{out.name}.scoring"
-    shutil.rmtree(work, ignore_errors=True)  # what a killed run left
-    work.mkdir(parents=True)
+    lock = _claim(work, out)
     try:
         _run(plan, files, work, summary, on_chunk)
-        (work / SUMMARY).write_text(json.dumps(summary.as_dict(), indent=1, sort_keys=True) + "\n")
+        _durable(work / SUMMARY, (json.dumps(summary.as_dict(), indent=1, sort_keys=True) + "\n").encode())
         _publish(work, out)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+    finally:
+        os.close(lock)
     return summary
+
+
+def _claim(work: Path, out: Path) -> int:
+    """The work folder, empty and locked by this run (the lock is the folder's own: it goes with the
+    process, kill -9 included). What a killed run left there is cleared; a live run's is not."""
+    import fcntl
+
+    work.mkdir(parents=True, exist_ok=True)
+    fd = os.open(work, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise UsageError(
+            f"another `airloop score` is writing {out} now", hint="wait for it to finish, or choose another --out"
+        ) from None
+    for child in work.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    return fd
+
+
+def _durable(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _load(loaded_spec: Any, ws: Any, version: str | None) -> Any:
@@ -134,6 +166,12 @@ class _Plan:
                 )
         carried = [c for c in dict.fromkeys((*shape.passthrough, shape.entity, ENTITY)) if c not in features]
         carried = [c for c in carried if any(c in f.columns for f in files)]
+        taken = [c for c in carried if c in OUTPUT_COLUMNS or c.startswith("proba_")]
+        if taken:
+            raise DataError(
+                f"the column(s) {', '.join(taken)} would be carried into the output, which has its own of that name",
+                hint="rename them in the files, or leave them out of serving.passthrough",
+            )
         kinds = {c: model.contract.columns[c].kind for c in features}
         return cls(model, check, shape, kinds, carried, chunk_rows, spec.data.source.encoding)
 
@@ -153,6 +191,8 @@ def _run(plan: _Plan, files: list[InputFile], work: Path, summary: Summary, on_c
                     row_id += len(chunk.records)
                 if on_chunk is not None:
                     on_chunk(summary)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _broken(chunk: Chunk, rejects: Any, summary: Summary) -> None:
@@ -175,7 +215,6 @@ def _score_chunk(plan: _Plan, chunk: Chunk, first_id: int, work: Path, rejects: 
     summary.rejected += len(chunk.records) - len(keep)
     if not keep:
         return
-    plan.shape.name_entities([chunk.records[i] for i in keep])
     table = _answers(plan, chunk, keep, first_id)
     write_part(table, work / f"part-{summary.parts:05d}.parquet")
     summary.parts += 1
@@ -201,22 +240,25 @@ def _answers(plan: _Plan, chunk: Chunk, keep: list[int], first_id: int) -> Any:
         for j, cls in enumerate(plan.model.model.classes_.tolist()):
             cols[f"proba_{cls}"] = pa.array(np.asarray(proba[:, j], dtype="float64"))
     for name in plan.carried:
-        if name in chunk.table.column_names and name not in cols:
+        if name in chunk.table.column_names:
             cols[name] = chunk.table.column(name).take(pa.array(idx))
     return pa.table(cols)
 
 
 def write_part(table: Any, path: Path) -> None:
+    """One chunk's answers, on disk before the folder is renamed into place (fsync: a power loss
+    after the rename finds whole files)."""
     import pyarrow.parquet as pq
 
-    pq.write_table(table, path, compression="zstd")
+    with open(path, "wb") as fh:
+        pq.write_table(table, fh, compression="zstd")
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _publish(work: Path, out: Path) -> None:
     """Rename the finished folder into place; an OUTPUT being replaced (--overwrite) is moved aside
     first and deleted after, so OUTPUT is always either the old result or the new one."""
-    import os
-
     old = out.parent / f".{out.name}.replaced"
     shutil.rmtree(old, ignore_errors=True)
     if out.exists():
