@@ -192,3 +192,38 @@ def test_two_runs_never_write_one_output_at_once(project, tmp_path: Path) -> Non
     finally:
         os.close(fd)
     assert batch.score(load_spec(spec), ws, [str(tmp_path / "ok.csv")], tmp_path / "scored").scored == 5
+
+
+def test_a_run_killed_mid_way_leaves_nothing_and_the_rerun_equals_a_clean_run(project, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    spec, ws, _ = project
+    scoring_file(tmp_path / "in.csv")
+    out = tmp_path / "scored"
+    batch.score(load_spec(spec), ws, [str(tmp_path / "in.csv")], out, chunk_rows=20)
+    clean = {p.name: p.read_bytes() for p in out.iterdir()}
+    for p in out.iterdir():
+        p.unlink()
+    out.rmdir()
+    args = [sys.executable, "-m", "airloop.cli", "score", str(spec), str(tmp_path / "in.csv"), "--out", str(out)]
+    args += ["--chunk-rows", "20", "--workspace", str(ws.root)]
+    # the test project's transform sleeps per call when asked: a run slow enough to be killed mid-way
+    env = {**os.environ, "AIRLOOP_TEST_TRANSFORM_SLEEP": "0.5"}
+    slow = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    work = tmp_path / ".scored.scoring"
+    deadline = time.time() + 120
+    while not (work / "part-00001.parquet").exists() and slow.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    slow.send_signal(signal.SIGKILL)
+    slow.wait()
+    assert slow.returncode == -signal.SIGKILL, slow.stderr.read() if slow.stderr else ""
+    assert not out.exists()
+    assert (work / "part-00000.parquet").exists()  # what it left: hidden beside OUTPUT
+    res = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == clean
+    assert not work.exists()
