@@ -573,5 +573,65 @@ def serve(path: str, host: str, port: int, workspace: str | None, access_log: bo
     run_server(path, _workspace(workspace), host, port, access_log=access_log, echo=click.echo)
 
 
+@main.command()
+@click.argument("path", type=click.Path())
+@click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="folder of Parquet parts to write")
+@click.option("--version", "version", help="registry version to score with (default: the champion)")
+@click.option(
+    "--chunk-rows", default=50_000, show_default=True, type=click.IntRange(1, 10_000_000), help="records per chunk"
+)
+@click.option("--overwrite", is_flag=True, help="replace OUTPUT if it exists (else that is an error)")
+@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+@click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
+def score(
+    path: str,
+    inputs: tuple[str, ...],
+    out: str,
+    version: str | None,
+    chunk_rows: int,
+    overwrite: bool,
+    as_json: bool,
+    workspace: str | None,
+) -> None:
+    """Score INPUT (CSV/Parquet files or globs) with PATH's champion into OUTPUT (Parquet parts).
+
+    Each record is judged against the model's contract as POST /predict judges it; refused ones go
+    to OUTPUT/_rejects.csv. OUTPUT appears complete or not at all.
+    """
+    import json
+
+    from airloop.scoring.batch import REJECTS
+    from airloop.scoring.batch import score as run_score
+    from airloop.spec import load_spec
+
+    loaded = load_spec(path)
+
+    def progress(s: Any) -> None:
+        click.echo(f"  scored {s.scored:,}, rejected {s.rejected:,}", err=True)
+
+    summary = run_score(
+        loaded,
+        _workspace(workspace),
+        list(inputs),
+        Path(out),
+        version=version,
+        chunk_rows=chunk_rows,
+        overwrite=overwrite,
+        on_chunk=None if as_json else progress,
+    )
+    if as_json:
+        click.echo(json.dumps(summary.as_dict(), indent=1))
+        return
+    click.echo(f"scored {summary.scored:,} records with {summary.name} v{summary.version} -> {summary.output}")
+    if summary.rejected:
+        worst = ", ".join(f"{f} {n:,}" for f, n in sorted(summary.rejected_by_field.items(), key=lambda x: -x[1])[:5])
+        click.echo(f"  rejected {summary.rejected:,} (by field: {worst}): {Path(summary.output) / REJECTS}")
+    else:
+        click.echo("  rejected 0")
+    if summary.ignored_columns:
+        click.echo(f"  ignored columns (not used by the model): {', '.join(summary.ignored_columns)}")
+
+
 if __name__ == "__main__":
     main()

@@ -9,13 +9,25 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers.projects import records, write_project
+from helpers.projects import SERVING, records, train_with_steps, write_project
 from helpers.server import Server
 
 from airloop.data.scan import read_predictions
 from airloop.workspace import Workspace
 
 pytestmark = pytest.mark.integration
+# records as users have them: an id to carry, an entity id in a column of its own
+CARRYING = SERVING + "  passthrough: [ref]\n  entity_id: customer\n"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Workspace]:
+    """The shared champion (conftest), served with serving.passthrough and serving.entity_id."""
+    root = tmp_path_factory.mktemp("serve")
+    spec = write_project(root / "project", extra=CARRYING, min_auc=0.0)
+    ws = Workspace(root / "ws")
+    train_with_steps(spec, ws, run_id="manual_1")
+    return spec, ws
 
 
 def test_refuses_to_start_without_a_champion(tmp_path: Path) -> None:
@@ -54,14 +66,14 @@ def test_invalid_requests_get_4xx_naming_each_field(server: Server, record_prope
         "wrong type": {**good, "size": "big"},
         "null": {**good, "x": None},
         "unknown category": {**good, "color": "purple"},
-        "unknown field": {**good, "colour": "red"},
+        "misspelt feature": {**{k: v for k, v in good.items() if k != "color"}, "colour": "red"},
     }
     expected = {
         "missing": ("x", "missing feature"),
         "wrong type": ("size", "wrong type"),
         "null": ("x", "null is not allowed"),
         "unknown category": ("color", "unknown category 'purple'"),
-        "unknown field": ("colour", "unknown field"),
+        "misspelt feature": ("color", "missing feature"),  # the extra field is ignored; the missing one named
     }
     for name, payload in cases.items():
         status, body = server.request("POST", "/predict", payload)
@@ -99,6 +111,47 @@ def refused_total(server: Server) -> float:
     _, text = server.request("GET", "/metrics")
     families = {f.name: f for f in text_string_to_metric_families(text)}
     return sum(s.value for s in families["airloop_refused_records"].samples if s.name.endswith("_total"))
+
+
+def _counter(server: Server, name: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    _, text = server.request("GET", "/metrics")
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    return sum(s.value for s in families[name].samples if s.name.endswith("_total"))
+
+
+def test_records_as_users_have_them(server: Server) -> None:
+    """Extra columns (an id, the label itself) are ignored and counted; serving.passthrough comes back
+    in the answer and goes into the log; serving.entity_id names the entity."""
+    import sqlite3
+
+    good = records(2, seed=5)
+    ignored_before = _counter(server, "airloop_ignored_fields")
+    batch = [
+        {**good[0], "ref": "r-1", "customer": 42, "label": 1, "note": "x"},
+        {**good[1], "ref": 7, "color": "purple"},
+    ]
+    status, body = server.request("POST", "/predict", {"records": batch})
+    assert status == 200, body
+    assert body["passthrough"] == [{"ref": "r-1"}, {"ref": 7}]
+    assert body["predictions"][1] is None  # refused (unknown category); its passthrough still comes back
+    assert _counter(server, "airloop_ignored_fields") == ignored_before + 2  # label and note
+    _, plain = server.request("POST", "/predict", good[0])  # the same record without them: the same answer
+    assert plain["probabilities"][0] == body["probabilities"][0]
+    assert plain["passthrough"] == [{"ref": None}]
+    log = Workspace(server.workspace).prediction_log("tiny")
+    mine = read_predictions(log)
+    assert list(mine.loc[mine["request_id"] == body["request_id"], "entity_id"]) == ["42"]
+    con = sqlite3.connect(log)
+    try:
+        refs = con.execute('select "p:ref" from predictions where request_id = ?', (body["request_id"],)).fetchall()
+    finally:
+        con.close()
+    assert refs == [("r-1",)]
+    status, body = server.request("POST", "/predict", {**good[0], "ref": {"nested": 1}})
+    assert status == 422  # a passthrough value is a scalar: it goes into a column
+    assert body["details"][0]["field"] == "ref"
 
 
 def test_a_batch_with_bad_records_answers_the_good_ones(server: Server) -> None:

@@ -22,6 +22,9 @@ from typing import Any
 # A feature column's name in SQLite and in the segments: the prefix keeps feature names such as
 # "ts" or "prediction" apart from the log's own columns.
 FEATURE = "x:"
+# a passthrough column's (serving.passthrough: ids, keys the client sent beside the features): kept
+# for the client's own joins, never read as a feature by the monitor
+CARRIED = "p:"
 FLAT_FEATURES = 7  # in a flat row (``PredictionLog.write_flat``), where the features begin
 
 SCHEMA = """
@@ -100,6 +103,12 @@ def connect(path: Path, timeout: float = 30) -> sqlite3.Connection:
     return con
 
 
+def carried_columns(con: sqlite3.Connection) -> list[str]:
+    """The passthrough columns, in the order they were added."""
+    cols = [r[1] for r in con.execute("pragma table_info(predictions)")]
+    return [c[len(CARRIED) :] for c in cols if c.startswith(CARRIED)]
+
+
 def feature_columns(con: sqlite3.Connection) -> dict[str, str | None]:
     """Feature name -> kind, in the order the columns were added."""
     cols = [r[1] for r in con.execute("pragma table_info(predictions)")]
@@ -124,7 +133,8 @@ class PredictionLog:
                 self._con.execute("rollback")
                 raise
         self._known: dict[str, str | None] = feature_columns(self._con)
-        self._inserts: dict[tuple[str, ...], str] = {}
+        self._carried: set[str] = set(carried_columns(self._con))
+        self._inserts: dict[tuple[tuple[str, ...], tuple[str, ...]], str] = {}
         self._versions: set[str] = set()
         self.written = 0
         self.last_commit_seconds = 0.0
@@ -140,10 +150,11 @@ class PredictionLog:
         ]
         self.write_flat(names, values)
 
-    def write_flat(self, names: tuple[str, ...], values: list[tuple[Any, ...]]) -> None:
+    def write_flat(self, names: tuple[str, ...], values: list[tuple[Any, ...]], carried: tuple[str, ...] = ()) -> None:
         """Commit rows already flat, the server's way: (request_id, row, ts, version as text,
-        entity_id, prediction, probabilities, then one value per feature in ``names``), each value
-        something SQLite stores as it is (None, text, a number). No dict or JSON per record."""
+        entity_id, prediction, probabilities, then one value per feature in ``names``, then one per
+        passthrough column in ``carried``), each value something SQLite stores as it is (None, text,
+        a number). No dict or JSON per record."""
         started = time.perf_counter()
         requests = {(v[0], v[2]) for v in values}
         versions = {(v[3], v[2]) for v in values if v[3] not in self._versions}
@@ -151,7 +162,9 @@ class PredictionLog:
             self._begin("begin immediate")
             try:
                 self._columns(names, values)
-                self._con.executemany(self._insert(names), values)
+                if carried:
+                    self._carried_columns(carried)
+                self._con.executemany(self._insert(names, carried), values)
                 self._con.executemany("insert or ignore into issued values (?, ?)", requests)
                 if versions:
                     self._con.executemany("insert or ignore into versions values (?, ?)", versions)
@@ -159,6 +172,7 @@ class PredictionLog:
             except BaseException:
                 self._rollback()
                 self._known = {}  # a rolled-back `alter table` added no column: look again next time
+                self._carried = set()
                 raise
             self._versions.update(v for v, _ in versions)
         self.written += len(values)
@@ -179,12 +193,23 @@ class PredictionLog:
                 self._con.execute("insert or replace into columns values (?, ?)", (name, kind))
             self._known[name] = kind
 
-    def _insert(self, names: tuple[str, ...]) -> str:
-        sql = self._inserts.get(names)
+    def _carried_columns(self, carried: tuple[str, ...]) -> None:
+        """Inside the write transaction: add the passthrough columns no column holds yet."""
+        if all(c in self._carried for c in carried):
+            return
+        self._carried = set(carried_columns(self._con))
+        for name in carried:
+            if name not in self._carried:
+                self._con.execute(f"alter table predictions add column {quote(CARRIED + name)}")
+                self._carried.add(name)
+
+    def _insert(self, names: tuple[str, ...], carried: tuple[str, ...] = ()) -> str:
+        sql = self._inserts.get((names, carried))
         if sql is None:
-            cols = ", ".join([*BASE[1:], *(quote(FEATURE + n) for n in names)])
-            sql = f"insert into predictions ({cols}) values ({', '.join('?' * (len(BASE) - 1 + len(names)))})"
-            self._inserts[names] = sql
+            cols = ", ".join([*BASE[1:], *(quote(FEATURE + n) for n in names), *(quote(CARRIED + c) for c in carried)])
+            width = len(BASE) - 1 + len(names) + len(carried)
+            sql = f"insert into predictions ({cols}) values ({', '.join('?' * width)})"
+            self._inserts[(names, carried)] = sql
         return sql
 
     def write_shadow(self, rows: list[tuple[Any, ...]]) -> None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from airloop.data.predlog import BASE, FEATURE, connect, feature_columns, quote
+from airloop.data.predlog import BASE, CARRIED, FEATURE, carried_columns, connect, feature_columns, quote
 
 NAME = re.compile(r"^(seg|lab)-(\d{16})-(\d{16})\.parquet$")
 LABELS = ("id", "ts", "request_id", "entity_id", "label", "source")
@@ -142,9 +142,10 @@ def _delete_through(con: sqlite3.Connection, table: _Table, last: int) -> None:
 
 def _round(con: sqlite3.Connection, folder: Path, table: _Table, top: int) -> Segment | None:
     kinds: dict[str, str | None] = {}
+    carried: list[str] = []
     if table is _PREDICTIONS:
-        kinds = feature_columns(con)
-        cols = ", ".join([*BASE, *(quote(FEATURE + n) for n in kinds)])
+        kinds, carried = feature_columns(con), carried_columns(con)
+        cols = ", ".join([*BASE, *(quote(FEATURE + n) for n in kinds), *(quote(CARRIED + c) for c in carried)])
     else:
         cols = ", ".join(LABELS)
     rows = con.execute(
@@ -152,7 +153,7 @@ def _round(con: sqlite3.Connection, folder: Path, table: _Table, top: int) -> Se
     ).fetchall()
     if not rows:
         return None
-    arrow = to_table(rows, kinds) if table is _PREDICTIONS else labels_table(rows)
+    arrow = to_table(rows, kinds, carried) if table is _PREDICTIONS else labels_table(rows)
     first, last = int(rows[0][0]), int(rows[-1][0])
     ts = [min(r[1 if table is _LABELS else 3] for r in rows), max(r[1 if table is _LABELS else 3] for r in rows)]
     path = folder / f"{table.prefix}-{first:016d}-{last:016d}.parquet"
@@ -195,9 +196,10 @@ def _write_atomically(table: Any, path: Path, meta: dict[str, str]) -> None:
         os.close(fd)
 
 
-def to_table(rows: list[tuple[Any, ...]], kinds: dict[str, str | None]) -> Any:
-    """SQLite rows (BASE columns, then one per feature) as an Arrow table with typed columns:
-    prediction as its value, probabilities as a list of floats, each feature by its kind."""
+def to_table(rows: list[tuple[Any, ...]], kinds: dict[str, str | None], carried: list[str] | None = None) -> Any:
+    """SQLite rows (BASE columns, then one per feature, then one per passthrough column) as an
+    Arrow table with typed columns: prediction as its value, probabilities as a list of floats,
+    each feature by its kind, a passthrough column by its values."""
     import pyarrow as pa
 
     columns = list(zip(*rows, strict=True))
@@ -211,8 +213,11 @@ def to_table(rows: list[tuple[Any, ...]], kinds: dict[str, str | None]) -> Any:
         "prediction": _values([json.loads(v) for v in columns[6]]),
         "probabilities": pa.array([None if v is None else json.loads(v) for v in columns[7]], pa.list_(pa.float64())),
     }
-    for (name, kind), values in zip(kinds.items(), columns[len(BASE) :], strict=True):
+    features = columns[len(BASE) : len(BASE) + len(kinds)]
+    for (name, kind), values in zip(kinds.items(), features, strict=True):
         arrays[FEATURE + name] = feature_array(values, kind)
+    for name, values in zip(carried or [], columns[len(BASE) + len(kinds) :], strict=True):
+        arrays[CARRIED + name] = _values(list(values))
     return pa.table(arrays)
 
 

@@ -107,14 +107,20 @@ def parse_time(value: Any) -> datetime:
 
 
 def predict(snap: Any, records: list[dict[str, Any]]) -> tuple[list[Any], list[list[float]] | None]:
+    """The answers as JSON takes them: probabilities rounded to 6 decimals."""
+    preds, proba = answers(snap, records)
+    return preds.tolist(), None if proba is None else proba.round(6).tolist()
+
+
+def answers(snap: Any, records: list[dict[str, Any]]) -> tuple[Any, Any]:
+    """(predictions, class probabilities or None) as arrays, unrounded: what ``airloop score`` writes."""
     frame = to_frame(snap, records)
     model = snap.model
     if snap.task != "regression" and hasattr(model, "predict_proba"):
         proba = _through_pipeline(model, frame, "predict_proba")
         # one pass through the pipeline: the predicted class is the most probable one
-        preds = model.classes_[proba.argmax(axis=1)].tolist()
-        return preds, proba.round(6).tolist()
-    return _through_pipeline(model, frame, "predict").tolist(), None
+        return model.classes_[proba.argmax(axis=1)], proba
+    return _through_pipeline(model, frame, "predict"), None
 
 
 def _through_pipeline(model: Any, frame: Any, method: str) -> Any:

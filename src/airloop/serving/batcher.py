@@ -141,7 +141,8 @@ class Batcher:
         by_snap: dict[int, list[int]] = {}
         for i, job in enumerate(jobs):
             by_snap.setdefault(id(job.snap), []).append(i)
-        rows: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}  # by feature set: versions may differ
+        # by feature set and passthrough columns: versions may differ
+        rows: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[Any, ...]]] = {}
         now = time.time()
         for idxs in by_snap.values():
             group = [jobs[i] for i in idxs]
@@ -158,11 +159,12 @@ class Batcher:
                         outs.append(exc)
             for i, out in zip(idxs, outs, strict=True):
                 results[i] = out
-            rows.setdefault(group[0].snap.feature_names, []).extend(_log_rows(group, outs, now))
+            key = (group[0].snap.feature_names, group[0].snap.shape.passthrough)
+            rows.setdefault(key, []).extend(_log_rows(group, outs, now))
         try:
-            for names, flat in rows.items():
+            for (names, carried), flat in rows.items():
                 if flat:
-                    self.predlog.write_flat(names, flat)  # committed before anyone is answered
+                    self.predlog.write_flat(names, flat, carried)  # committed before anyone is answered
         except Exception as exc:  # nothing is answered that is not logged: these requests fail whole
             raise self.health.failed(exc) from exc
         self.health.succeeded()
@@ -186,6 +188,7 @@ def _log_rows(group: list[Job], outs: list[Any], now: float) -> list[tuple[Any, 
             continue
         preds, proba = out
         names = job.snap.feature_names
+        carried = job.snap.shape.passthrough
         encoded = [encode(p) for p in preds]
         probas = _json_lists(proba) if proba is not None else [None] * len(preds)
         for r, rec in enumerate(job.records):
@@ -200,6 +203,7 @@ def _log_rows(group: list[Job], outs: list[Any], now: float) -> list[tuple[Any, 
                     encoded[r],
                     probas[r],
                     *map(rec.get, names),
+                    *map(rec.get, carried),
                 )
             )
     return rows

@@ -21,7 +21,7 @@ from airloop.errors import AirloopError, RegistryError
 from airloop.model.store import LoadOptions
 from airloop.scoring.frame import ContractColumns
 from airloop.scoring.smoke import load, smoke_test
-from airloop.serving.schema import batch_model, record_model
+from airloop.serving.schema import RecordShape, batch_model, record_model
 from airloop.tracking.tags import CHAMPION, labels_of, metrics_of
 from airloop.workspace import Workspace
 
@@ -41,7 +41,13 @@ class Snapshot(ContractColumns):
     metrics: dict[str, float]
     tags: dict[str, str]
     task: str
+    shape: RecordShape = RecordShape()  # what a record may carry besides the features
     loaded_at: float = field(default_factory=time.time)
+
+    @cached_property
+    def known_fields(self) -> frozenset[str]:
+        """The fields a record may carry that are not extra ones (features, ids, passthrough)."""
+        return self.shape.known(self.feature_names)
 
     @cached_property  # read on every request: computed once per loaded version
     def classes(self) -> list[Any] | None:
@@ -64,11 +70,12 @@ def load_snapshot(
     max_records: int,
     smoke: bool = True,
     options: LoadOptions = LoadOptions(),
+    shape: RecordShape = RecordShape(),
 ) -> Snapshot:
     """Load a version; with ``smoke``, it must first answer its own input example through the
     prediction path requests take (``scoring.smoke``), else it raises and is never served."""
     loaded = load(ws, name, str(version), task, options)
-    record = record_model(loaded.contract, unknown)
+    record = record_model(loaded.contract, unknown, shape=shape)
     batch = batch_model(record, max_records)
     snap = Snapshot(
         name,
@@ -82,6 +89,7 @@ def load_snapshot(
         metrics_of(loaded.tags),
         loaded.tags,
         task,
+        shape,
     )
     if smoke:
         smoke_test(snap, loaded.example, loaded.example_source, name, str(version))
@@ -102,8 +110,10 @@ class ModelHolder:
         drop_when_unset: bool = False,
         smoke: bool = True,
         options: LoadOptions = LoadOptions(),
+        shape: RecordShape = RecordShape(),
     ) -> None:
         self.options = options  # how this project loads versions (serving.trust_pickle, serving.runtime)
+        self.shape = shape  # serving.passthrough, entity_id, extra_fields
         self.ws, self.name, self.task, self.unknown, self.max_records = ws, name, task, unknown, max_records
         self.alias = alias
         # a version answers its input example before it answers clients; a shadow answers none (its
@@ -199,5 +209,5 @@ class ModelHolder:
 
     def _load(self, version: str) -> Snapshot:
         return load_snapshot(
-            self.ws, self.name, version, self.task, self.unknown, self.max_records, self.smoke, self.options
+            self.ws, self.name, version, self.task, self.unknown, self.max_records, self.smoke, self.options, self.shape
         )

@@ -43,6 +43,12 @@ class Metrics:
             "Records of a batch refused by the data contract while the others were answered.",
             registry=self.registry,
         )
+        self.ignored = Counter(
+            "airloop_ignored_fields",
+            "Fields of answered records that are neither a feature nor named by serving.passthrough or "
+            "serving.entity_id: ignored (serving.extra_fields: ignore).",
+            registry=self.registry,
+        )
         self.labels = Counter(
             "airloop_labels",
             "Labels by source (api, file) and outcome: recorded, refused by the checks, or naming a request id "

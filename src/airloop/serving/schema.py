@@ -6,6 +6,7 @@ carry entity ids for joining labels later. Validation errors name each offending
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,6 +19,8 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StrictStr,
+    TypeAdapter,
+    ValidationError,
     WithJsonSchema,
     create_model,
     model_validator,
@@ -86,14 +89,67 @@ def _field_type(rule: ColumnRule, unknown: str) -> Any:
     return base | None if rule.nullable else base
 
 
-def record_model(contract: Contract, unknown: str, name: str = "Record") -> type[BaseModel]:
+# a passthrough value is carried as it came, into JSON answers and the log's columns: a scalar
+Scalar = StrictStr | StrictInt | Annotated[StrictFloat, Field(allow_inf_nan=False)] | StrictBool
+EntityId = StrictStr | StrictInt
+
+
+@dataclass(frozen=True)
+class RecordShape:
+    """What a record may carry besides the features: ``serving.passthrough`` columns (carried into the
+    answer and the log), the column holding its entity id (``serving.entity_id``), and what happens to
+    any other field (``serving.extra_fields``: ignored and counted, the way pydantic and MLflow's
+    schema enforcement treat extra fields, or refused)."""
+
+    passthrough: tuple[str, ...] = ()
+    entity: str = ENTITY
+    extra: str = "ignore"
+
+    @classmethod
+    def of(cls, serving: Any) -> RecordShape:
+        return cls(tuple(serving.passthrough), serving.entity_id or ENTITY, serving.extra_fields)
+
+    def known(self, features: Any) -> frozenset[str]:
+        """Every field a record may carry without it being an extra one."""
+        return frozenset((*features, ENTITY, self.entity, *self.passthrough))
+
+    def ignored(self, records: Any, known: frozenset[str]) -> int:
+        """Fields of ``records`` (the objects among them) that no rule names: ignored, counted."""
+        if self.extra != "ignore":
+            return 0
+        return sum(len(rec.keys() - known) for rec in records if isinstance(rec, dict))
+
+    def carried(self, records: Any) -> list[dict[str, Any] | None]:
+        """The passthrough values of each record, in the request's order (None for a non-object)."""
+        return [{c: rec.get(c) for c in self.passthrough} if isinstance(rec, dict) else None for rec in records]
+
+    def name_entities(self, records: list[dict[str, Any]]) -> None:
+        """Valid records only: the entity id read from ``serving.entity_id`` moves to the field the
+        log, the canary and the shadow read (``entity_id``); the column wins over that field."""
+        if self.entity == ENTITY:
+            return
+        for rec in records:
+            value = rec.get(self.entity)
+            if value is not None:
+                rec[ENTITY] = value
+
+
+def record_model(
+    contract: Contract, unknown: str, name: str = "Record", shape: RecordShape = RecordShape()
+) -> type[BaseModel]:
     fields: dict[str, Any] = {}
     for col in contract.feature_columns():
         rule = contract.columns[col]
         tp = _field_type(rule, unknown)
         fields[col] = (tp, ...)  # every feature must be present; null only where the contract allows
-    fields[ENTITY] = (StrictStr | StrictInt | None, Field(None, description="your id, to join labels later"))
-    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+    fields[ENTITY] = (EntityId | None, Field(None, description="your id, to join labels later"))
+    if shape.entity not in fields:
+        fields[shape.entity] = (EntityId | None, Field(None, description="the entity id (serving.entity_id)"))
+    for col in shape.passthrough:
+        if col not in fields:
+            fields[col] = (Scalar | None, Field(None, description="carried into the answer (serving.passthrough)"))
+    config = ConfigDict(extra="forbid") if shape.extra == "reject" else ConfigDict(extra="ignore")
+    return create_model(name, __config__=config, **fields)
 
 
 def batch_model(record: type[BaseModel], max_records: int) -> type[BaseModel]:
@@ -134,6 +190,9 @@ class Prediction(BaseModel):
         description="batches only: the records refused by the contract, by index (serving.batch_errors: partial); "
         "the others were predicted and logged",
     )
+    passthrough: list[dict[str, Any] | None] | None = Field(
+        None, description="the serving.passthrough fields of each record, as sent (present when the spec names some)"
+    )
 
 
 class ErrorBody(BaseModel):
@@ -172,6 +231,37 @@ class Label(BaseModel):
 class Labels(BaseModel):
     model_config = ConfigDict(extra="forbid")
     labels: list[Label] = Field(min_length=1, max_length=100_000)
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A batch judged against the contract: ``positions`` are the indexes of the records that match
+    (None: all of them), ``refused`` the others' problems (index, field, problem), ``error`` the
+    validation error behind them."""
+
+    positions: list[int] | None
+    refused: list[dict[str, Any]]
+    error: ValidationError | None = None
+
+
+def judge(check: TypeAdapter[Any], body: dict[str, Any]) -> Judged:
+    """Judge ``{"records": [...]}`` record by record: the one judgement of ``POST /predict`` and of
+    ``airloop score``. Raises ValidationError when the batch itself is wrong (too many records, a key
+    beside ``records``), not any one record."""
+    try:
+        check.validate_python(body)
+        return Judged(None, [])
+    except ValidationError as exc:
+        per_record = by_record(exc.errors())
+        if per_record is None:
+            raise
+        refused = [
+            {"index": i, "field": e["field"] if e["field"] != "body" else "record", "problem": e["problem"]}
+            for i, errs in per_record.items()
+            for e in errs
+        ]
+        positions = [i for i in range(len(body["records"])) if i not in per_record]
+        return Judged(positions, refused, exc)
 
 
 def by_record(errors: Any) -> dict[int, list[dict[str, str]]] | None:

@@ -20,6 +20,7 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
     from airloop.model.store import LoadOptions
     from airloop.serving.app import create_app
     from airloop.serving.holder import ModelHolder
+    from airloop.serving.schema import RecordShape
     from airloop.serving.service import ServeConfig, Service
 
     loaded = load_spec(path)
@@ -30,7 +31,10 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
     if str(loaded.root) not in sys.path:  # the feature transform's module, if the model needs it
         sys.path.insert(0, str(loaded.root))
     # how every alias loads versions: beyond the safe formats (serving.trust_pickle), on which runtime
-    holding = functools.partial(ModelHolder, ws, spec.name, spec.task, options=LoadOptions.of(spec))
+    # ... and what records may carry besides the features (serving.passthrough, entity_id, extra_fields)
+    holding = functools.partial(
+        ModelHolder, ws, spec.name, spec.task, options=LoadOptions.of(spec), shape=RecordShape.of(cfg)
+    )
     holder = holding(cfg.unknown_categories, cfg.max_records)
     holder.load_initial()
     shadow = None

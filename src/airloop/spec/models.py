@@ -240,6 +240,21 @@ class Serving(_Model):
         "reject", description="a category never seen in training: refuse the request, or pass it on as unknown"
     )
     max_records: int = Field(1000, ge=1, le=100_000, description="records per request")
+    passthrough: list[str] = Field(
+        default_factory=list,
+        description="columns a record may carry that the model does not use (ids, keys): returned untouched "
+        "with each answer (and each row of `airloop score`) and kept in the prediction log",
+    )
+    entity_id: str | None = Field(
+        None,
+        description="the column that holds a record's entity id (for labels joined later, the canary's share); "
+        "default: the `entity_id` field",
+    )
+    extra_fields: Literal["ignore", "reject"] = Field(
+        "ignore",
+        description="a field that is neither a feature nor named above: ignore it and count it (on /metrics and "
+        "in the scoring summary), or refuse the record (reject)",
+    )
     batch_errors: Literal["partial", "reject"] = Field(
         "partial",
         description="a batch with some invalid records: predict the valid ones and name the others by index "

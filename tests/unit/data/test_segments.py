@@ -184,3 +184,20 @@ def test_status_tells_the_logs_size_and_age(log: PredictionLog) -> None:
     assert line.startswith("prediction log: 35 predictions (30 in 1 Parquet segments), 1 labels")
     assert "oldest 2.0 days old" in line
     assert _log_status(log.path.with_name("none.db")).startswith("prediction log: none yet")
+
+
+def test_passthrough_columns_are_kept_beside_the_features_and_compacted(log: PredictionLog) -> None:
+    import pyarrow.parquet as pq
+
+    flat = [("r1", i, time.time(), "1", None, "1", "[0.4, 0.6]", float(i), f"ref-{i}", i) for i in range(3)]
+    log.write_flat(("x",), flat, ("ref", "batch"))
+    log.write_flat(("x",), [("r2", 0, time.time(), "1", None, "0", None, 9.0)])  # a request without any
+    cols = [r[1] for r in log._con.execute("pragma table_info(predictions)")]
+    assert {"p:ref", "p:batch"} <= set(cols)
+    before = read_predictions(log.path)
+    assert "ref" not in before.columns  # never read as a feature (the monitor's drift)
+    (segment,) = [s for s in compact(log.path, force=True) if s.path.name.startswith("seg-")]
+    table = pq.read_table(segment.path)
+    assert table["p:ref"].to_pylist() == ["ref-0", "ref-1", "ref-2", None]
+    assert table["p:batch"].to_pylist() == [0, 1, 2, None]
+    pd.testing.assert_frame_equal(before, read_predictions(log.path))

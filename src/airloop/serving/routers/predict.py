@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from airloop.serving.guard import send_bytes
 from airloop.serving.holder import Snapshot
-from airloop.serving.schema import ErrorBody, Prediction, by_record, describe_errors
+from airloop.serving.schema import ErrorBody, Prediction, describe_errors, judge
 from airloop.serving.service import Service, error_body, get_service
 from airloop.serving.storage import LogUnwritable
 
@@ -89,6 +89,11 @@ async def answer(service: Service, raw: bytes) -> tuple[int, bytes]:
         return _error(rej.status, rej.message)
     except ValidationError as exc:
         return _error(422, "records do not match the data contract", describe_errors(exc.errors()))
+    sent = obj["records"] if "records" in obj else [obj]
+    ignored = snap.shape.ignored(sent, snap.known_fields)
+    if ignored:
+        service.metrics.ignored.inc(ignored)
+    snap.shape.name_entities(records)
     request_id = uuid.uuid4().hex
     try:
         preds, proba, versions = await _predict(service, snap, records, request_id, positions)
@@ -117,6 +122,8 @@ async def answer(service: Service, raw: bytes) -> tuple[int, bytes]:
         if snap.positive is not None:
             body["positive_class"] = snap.positive
         body["probabilities"] = proba
+    if snap.shape.passthrough:
+        body["passthrough"] = snap.shape.carried(sent)
     if refused is not None:
         body["errors"] = refused
         if positions is not None:  # answers in the request's order: null where a record was refused
@@ -218,20 +225,16 @@ def checked_records(obj: Any, snap: Snapshot, partial: bool) -> Checked:
     if "records" not in obj:
         snap.record_check.validate_python(obj)
         return [obj], None, None
-    try:
+    if not partial:
         snap.batch_check.validate_python(obj)
         return obj["records"], None, []
-    except ValidationError as exc:
-        per_record = by_record(exc.errors()) if partial else None
-        if per_record is None or len(per_record) == len(obj["records"]):
-            raise
-        refused = [
-            {"index": i, "field": e["field"] if e["field"] != "body" else "record", "problem": e["problem"]}
-            for i, errs in per_record.items()
-            for e in errs
-        ]
-        positions = [i for i in range(len(obj["records"])) if i not in per_record]
-        return [obj["records"][i] for i in positions], positions, refused
+    judged = judge(snap.batch_check, obj)
+    if judged.positions is None:
+        return obj["records"], None, []
+    if not judged.positions:
+        assert judged.error is not None
+        raise judged.error
+    return [obj["records"][i] for i in judged.positions], judged.positions, judged.refused
 
 
 def _spread(values: list[Any], positions: list[int], n: int) -> list[Any]:

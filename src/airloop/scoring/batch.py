@@ -1,0 +1,272 @@
+"""`airloop score`: files of records scored by a registered version, chunk by chunk, into Parquet.
+
+Each record is judged by the server's own judgement (``serving.schema.judge`` on the model built
+from the version's contract and the spec's ``serving`` rules) and answered by its own prediction
+path (``scoring.frame``): a file scores as the same records sent to ``POST /predict`` would. A
+refused record goes to ``_rejects.csv`` (row id, file, row, field, problem): nothing is dropped
+unsaid. Memory holds one chunk. Everything is written into a hidden folder beside OUTPUT that is
+renamed into place once complete: a failed or killed run leaves no OUTPUT (its leftover folder is
+removed by the next run), and a run over the same input writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from airloop.errors import DataError, RegistryError, UsageError
+from airloop.scoring.inputs import Chunk, InputFile, chunks, find_files, open_inputs
+
+REJECTS = "_rejects.csv"
+SUMMARY = "_summary.json"  # names starting with _ are not data to Arrow, Spark or pandas readers of OUTPUT
+OUTPUT_COLUMNS = ("row_id", "model_version", "prediction")  # then proba_<class>, then the carried columns
+
+
+@dataclass
+class Summary:
+    name: str
+    version: str
+    output: str
+    files: list[str]
+    chunk_rows: int
+    scored: int = 0
+    rejected: int = 0  # records refused by the contract, and CSV lines that are no record
+    parts: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+    ignored_fields: int = 0  # values of those columns (rows x columns): read by nobody, counted
+    rejected_by_field: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def score(
+    loaded_spec: Any,
+    ws: Any,
+    inputs: list[str],
+    out: Path,
+    *,
+    version: str | None = None,
+    chunk_rows: int = 50_000,
+    overwrite: bool = False,
+    on_chunk: Callable[[Summary], None] | None = None,
+) -> Summary:
+    """Score ``inputs`` (files or globs) with ``version`` (default: the champion) into ``out``."""
+    spec = loaded_spec.spec
+    out = Path(out).absolute()
+    if out.exists() and not overwrite:
+        raise UsageError(f"{out} already exists", hint="pass --overwrite to replace it, or choose another --out")
+    files = open_inputs(find_files(inputs), spec.data.source.format, spec.data.source.encoding)
+    model = _load(loaded_spec, ws, version)
+    plan = _Plan.make(model, spec, files, chunk_rows)
+    summary = Summary(spec.name, model.version, str(out), [str(f.path) for f in files], chunk_rows)
+    summary.ignored_columns = sorted({c for f in files for c in f.ignored})
+    work = out.parent / f".{out.name}.scoring"
+    lock = _claim(work, out)
+    try:
+        _run(plan, files, work, summary, on_chunk)
+        _durable(work / SUMMARY, (json.dumps(summary.as_dict(), indent=1, sort_keys=True) + "\n").encode())
+        _publish(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    finally:
+        os.close(lock)
+    return summary
+
+
+def _claim(work: Path, out: Path) -> int:
+    """The work folder, empty and locked by this run (the lock is the folder's own: it goes with the
+    process, kill -9 included). What a killed run left there is cleared; a live run's is not."""
+    import fcntl
+
+    work.mkdir(parents=True, exist_ok=True)
+    fd = os.open(work, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise UsageError(
+            f"another `airloop score` is writing {out} now", hint="wait for it to finish, or choose another --out"
+        ) from None
+    for child in work.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    return fd
+
+
+def _durable(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _load(loaded_spec: Any, ws: Any, version: str | None) -> Any:
+    from airloop.model.store import LoadOptions
+    from airloop.scoring.smoke import load
+    from airloop.tracking import Tracker
+    from airloop.tracking.tags import CHAMPION
+
+    spec = loaded_spec.spec
+    if version is None:
+        version = Tracker(ws).alias_version(spec.name, CHAMPION)
+        if version is None:
+            raise RegistryError(
+                f"model `{spec.name}` has no champion in {ws.tracking_uri}",
+                hint="train one with `airloop run PATH`, or name a version with --version",
+            )
+    if str(loaded_spec.root) not in sys.path:  # the feature transform's module, if the model needs it
+        sys.path.insert(0, str(loaded_spec.root))
+    return load(ws, spec.name, str(version), spec.task, LoadOptions.of(spec))
+
+
+@dataclass
+class _Plan:
+    model: Any  # a ``scoring.smoke.Loaded``: model, contract, feature names
+    check: Any  # the server's batch validator, sized for one chunk
+    shape: Any  # serving.passthrough / entity_id / extra_fields
+    kinds: dict[str, str]
+    carried: list[str]  # passthrough (and entity) columns present in the files, copied to the output
+    chunk_rows: int
+    encoding: str
+
+    @classmethod
+    def make(cls, model: Any, spec: Any, files: list[InputFile], chunk_rows: int) -> _Plan:
+        from pydantic import TypeAdapter
+
+        from airloop.serving.schema import ENTITY, RecordShape, batch_model, record_model
+
+        shape = RecordShape.of(spec.serving)
+        record = record_model(model.contract, spec.serving.unknown_categories, shape=shape)
+        check = TypeAdapter(batch_model(record, chunk_rows))
+        features = list(model.feature_names)
+        known = shape.known(features)
+        for f in files:
+            missing = [c for c in features if c not in f.columns]
+            if missing:
+                raise DataError(
+                    f"{f.path} lacks the feature column(s) {', '.join(missing)} that v{model.version} needs",
+                    hint="score files that carry every feature the model was trained on (its contract: GET /model)",
+                )
+            f.ignored = [c for c in f.columns if c not in known]
+            if f.ignored and shape.extra == "reject":
+                raise DataError(
+                    f"{f.path} carries column(s) the model does not use: {', '.join(f.ignored)}",
+                    hint="drop them, name them in serving.passthrough, or set serving.extra_fields: ignore",
+                )
+        carried = [c for c in dict.fromkeys((*shape.passthrough, shape.entity, ENTITY)) if c not in features]
+        carried = [c for c in carried if any(c in f.columns for f in files)]
+        taken = [c for c in carried if c in OUTPUT_COLUMNS or c.startswith("proba_")]
+        if taken:
+            raise DataError(
+                f"the column(s) {', '.join(taken)} would be carried into the output, which has its own of that name",
+                hint="rename them in the files, or leave them out of serving.passthrough",
+            )
+        kinds = {c: model.contract.columns[c].kind for c in features}
+        return cls(model, check, shape, kinds, carried, chunk_rows, spec.data.source.encoding)
+
+
+def _run(plan: _Plan, files: list[InputFile], work: Path, summary: Summary, on_chunk: Any) -> None:
+    row_id = 0
+    with open(work / REJECTS, "w", newline="") as fh:
+        rejects = csv.writer(fh)
+        rejects.writerow(["row_id", "file", "file_row", "field", "problem"])
+        for f in files:
+            wanted = [c for c in f.columns if c not in f.ignored]
+            for chunk in chunks(f, wanted, plan.kinds, plan.chunk_rows, plan.encoding):
+                summary.ignored_fields += chunk.table.num_rows * len(f.ignored)
+                _broken(chunk, rejects, summary)
+                if chunk.records:
+                    _score_chunk(plan, chunk, row_id, work, rejects, summary)
+                    row_id += len(chunk.records)
+                if on_chunk is not None:
+                    on_chunk(summary)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _broken(chunk: Chunk, rejects: Any, summary: Summary) -> None:
+    for line, problem in chunk.broken:
+        where = f"line {line}: " if line is not None else ""
+        rejects.writerow(["", chunk.file.path, "", "record", where + problem])
+        summary.rejected += 1
+        summary.rejected_by_field["record"] = summary.rejected_by_field.get("record", 0) + 1
+
+
+def _score_chunk(plan: _Plan, chunk: Chunk, first_id: int, work: Path, rejects: Any, summary: Summary) -> None:
+    from airloop.serving.schema import judge
+
+    judged = judge(plan.check, {"records": chunk.records})
+    keep = list(range(len(chunk.records))) if judged.positions is None else judged.positions
+    for r in judged.refused:
+        i = r["index"]
+        rejects.writerow([first_id + i, chunk.file.path, chunk.first + i, r["field"], r["problem"]])
+        summary.rejected_by_field[r["field"]] = summary.rejected_by_field.get(r["field"], 0) + 1
+    summary.rejected += len(chunk.records) - len(keep)
+    if not keep:
+        return
+    table = _answers(plan, chunk, keep, first_id)
+    write_part(table, work / f"part-{summary.parts:05d}.parquet")
+    summary.parts += 1
+    summary.scored += len(keep)
+
+
+def _answers(plan: _Plan, chunk: Chunk, keep: list[int], first_id: int) -> Any:
+    """The output rows: row_id, model_version, prediction, one probability column per class, then
+    the carried columns with their own types."""
+    import numpy as np
+    import pyarrow as pa
+
+    from airloop.scoring.frame import answers
+
+    preds, proba = answers(plan.model, [chunk.records[i] for i in keep])
+    idx = np.asarray(keep, dtype="int64")
+    cols: dict[str, Any] = {
+        "row_id": pa.array(idx + first_id),
+        "model_version": pa.array([plan.model.version] * len(keep), pa.string()),
+        "prediction": pa.array(np.asarray(preds).tolist()),
+    }
+    if proba is not None:
+        for j, cls in enumerate(plan.model.model.classes_.tolist()):
+            cols[f"proba_{cls}"] = pa.array(np.asarray(proba[:, j], dtype="float64"))
+    for name in plan.carried:
+        if name in chunk.table.column_names:
+            cols[name] = chunk.table.column(name).take(pa.array(idx))
+    return pa.table(cols)
+
+
+def write_part(table: Any, path: Path) -> None:
+    """One chunk's answers, on disk before the folder is renamed into place (fsync: a power loss
+    after the rename finds whole files)."""
+    import pyarrow.parquet as pq
+
+    with open(path, "wb") as fh:
+        pq.write_table(table, fh, compression="zstd")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _publish(work: Path, out: Path) -> None:
+    """Rename the finished folder into place; an OUTPUT being replaced (--overwrite) is moved aside
+    first and deleted after, so OUTPUT is always either the old result or the new one."""
+    old = out.parent / f".{out.name}.replaced"
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        out.rename(old)
+    work.rename(out)
+    fd = os.open(out.parent, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    shutil.rmtree(old, ignore_errors=True)
