@@ -557,17 +557,64 @@ def _stack_status(name: str, ws: Any) -> str:
 
 
 @main.command()
-@click.argument("path", type=click.Path())
+@click.argument("path", type=click.Path(), required=False)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
 @click.option("--access-log/--no-access-log", default=False, help="log every request (costs throughput)")
-def serve(path: str, host: str, port: int, workspace: str | None, access_log: bool) -> None:
+@click.option(
+    "--model-dir",
+    type=click.Path(file_okay=False),
+    envvar="AIRLOOP_MODEL_DIR",
+    help="serve this packaged model folder (`airloop package`'s model/) instead of PATH's champion: "
+    "no registry, no workspace [env: AIRLOOP_MODEL_DIR]",
+)
+@click.option(
+    "--log-dir",
+    type=click.Path(file_okay=False),
+    envvar="AIRLOOP_LOG_DIR",
+    help="with --model-dir: the folder for the prediction log and dropped label files (a mounted volume "
+    "in Kubernetes) [env: AIRLOOP_LOG_DIR; default: ./airloop-log]",
+)
+def serve(
+    path: str | None,
+    host: str,
+    port: int,
+    workspace: str | None,
+    access_log: bool,
+    model_dir: str | None,
+    log_dir: str | None,
+) -> None:
     """Serve PATH's champion over HTTP: POST /predict, /labels; GET /health, /ready, /model, /metrics, /docs.
+
+    With --model-dir instead of PATH: serve the one version a packaged model folder holds, with no
+    registry and no workspace (what a container built by `airloop package` runs).
 
     A bearer token guards /predict, /labels and /admin/* when $AIRLOOP_SERVE_TOKEN (or the spec's
     serving.token_env / serving.token) is set.
     """
+    from airloop.errors import UsageError
+
+    if model_dir is not None:
+        if path is not None or workspace is not None:
+            raise UsageError(
+                "--model-dir serves a packaged folder: it takes no PATH and no --workspace",
+                hint="drop PATH and --workspace, or drop --model-dir to serve PATH's champion from the registry",
+            )
+        from airloop.serving.server import serve_packaged
+
+        logs = Path(log_dir or "airloop-log").resolve()
+        serve_packaged(Path(model_dir).resolve(), logs, host, port, access_log=access_log, echo=click.echo)
+        return
+    if path is None:
+        raise UsageError(
+            "serve needs PATH (an airloop.yaml or its folder) or --model-dir DIR",
+            hint="`airloop serve airloop.yaml`, or `airloop serve --model-dir DIR` for a packaged model folder",
+        )
+    if click.get_current_context().get_parameter_source("log_dir") == click.core.ParameterSource.COMMANDLINE:
+        raise UsageError(
+            "--log-dir goes with --model-dir", hint="PATH's champion logs into the workspace: drop --log-dir"
+        )
     from airloop.serving.server import serve as run_server
 
     run_server(path, _workspace(workspace), host, port, access_log=access_log, echo=click.echo)

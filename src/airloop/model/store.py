@@ -167,10 +167,13 @@ def load(
     unpickling (or, for a version registered before the safe format, only under ``options.pickle``).
     ``registered_sha256``: the registry's ``airloop.model_sha256`` for this version, checked against
     its ``airloop-model.json`` (the artifact store and the registry are separate places to tamper with)."""
-    import mlflow.artifacts
-
     what = what or uri
-    local = Path(uri) if Path(uri).is_dir() else Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
+    if Path(uri).is_dir():  # a packaged model folder loads without importing MLflow at all
+        local = Path(uri)
+    else:
+        import mlflow.artifacts
+
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri))
     data = data_folder(local)
     if data is not None:
         from airloop.model.transform import FeatureTransform

@@ -45,9 +45,12 @@ class Loaded(ContractColumns):
     example_source: str = ""
 
 
-def load(ws: Any, name: str, version: str, task: str, options: LoadOptions = LoadOptions()) -> Loaded:
+def load(
+    ws: Any, name: str, version: str, task: str, options: LoadOptions = LoadOptions(), dst: str | None = None
+) -> Loaded:
     """Contract, model and input example of ``name`` v``version``. RegistryError when it does not load
-    (or must not: see ``airloop.model.store``)."""
+    (or must not: see ``airloop.model.store``). ``dst``: the folder to download the model into (a
+    temporary one by default; ``airloop package`` keeps it)."""
     import mlflow.artifacts
 
     from airloop.model import store
@@ -62,7 +65,7 @@ def load(ws: Any, name: str, version: str, task: str, options: LoadOptions = Loa
         )
     try:
         contract = Contract.from_json(mlflow.artifacts.load_text(uri))
-        local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}")
+        local = mlflow.artifacts.download_artifacts(artifact_uri=f"models:/{name}/{version}", dst_path=dst)
         model = store.load(local, options, what=f"v{version} of `{name}`", registered_sha256=tags.get(Tag.MODEL_SHA256))
     except Exception as exc:
         raise RegistryError(f"v{version} of `{name}` does not load: {_short(exc)}", hint=HINT_LOAD) from exc

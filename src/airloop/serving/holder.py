@@ -20,7 +20,7 @@ from airloop.data.contract import Contract
 from airloop.errors import AirloopError, RegistryError
 from airloop.model.store import LoadOptions
 from airloop.scoring.frame import ContractColumns
-from airloop.scoring.smoke import load, smoke_test
+from airloop.scoring.smoke import Loaded, load, smoke_test
 from airloop.serving.schema import RecordShape, batch_model, record_model
 from airloop.tracking.tags import CHAMPION, labels_of, metrics_of
 from airloop.workspace import Workspace
@@ -74,7 +74,15 @@ def load_snapshot(
 ) -> Snapshot:
     """Load a version; with ``smoke``, it must first answer its own input example through the
     prediction path requests take (``scoring.smoke``), else it raises and is never served."""
-    loaded = load(ws, name, str(version), task, options)
+    return snapshot_of(load(ws, name, str(version), task, options), unknown, max_records, smoke, shape)
+
+
+def snapshot_of(
+    loaded: Loaded, unknown: str, max_records: int, smoke: bool = True, shape: RecordShape = RecordShape()
+) -> Snapshot:
+    """A loaded version (from the registry, or from a packaged model folder: ``serving.bundle``) as
+    the server holds it; with ``smoke``, after it answered its input example."""
+    name, version, task = loaded.name, loaded.version, loaded.task
     record = record_model(loaded.contract, unknown, shape=shape)
     batch = batch_model(record, max_records)
     snap = Snapshot(
@@ -101,7 +109,7 @@ class ModelHolder:
 
     def __init__(
         self,
-        ws: Workspace,
+        ws: Workspace | None,  # None: a packaged model folder, with no registry (``serving.bundle``)
         name: str,
         task: str,
         unknown: str,
@@ -130,13 +138,14 @@ class ModelHolder:
     def alias_version(self) -> str | None:
         from airloop.tracking import Tracker
 
+        assert self.ws is not None
         return Tracker(self.ws).alias_version(self.name, self.alias)
 
     def load_initial(self, timeout: float = 120.0) -> Snapshot:
         version = self.alias_version()
         if version is None:
             raise RegistryError(
-                f"model `{self.name}` has no {self.alias} in {self.ws.tracking_uri}",
+                f"model `{self.name}` has no {self.alias} in {self.ws.tracking_uri if self.ws else 'the model folder'}",
                 hint="train one with `airloop run PATH`, or promote a version with `airloop promote PATH VERSION`",
             )
         box: dict[str, Any] = {}
@@ -208,6 +217,7 @@ class ModelHolder:
             return {"status": "swapped", "version": version, "from": before}
 
     def _load(self, version: str) -> Snapshot:
+        assert self.ws is not None
         return load_snapshot(
             self.ws, self.name, version, self.task, self.unknown, self.max_records, self.smoke, self.options, self.shape
         )

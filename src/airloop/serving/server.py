@@ -1,10 +1,19 @@
-"""`airloop serve`: load the champion (or refuse to start), then run uvicorn."""
+"""`airloop serve`: load the champion (or refuse to start), then run uvicorn.
+
+Two sources, one app: ``build`` serves the champion of the workspace's MLflow registry and follows
+its alias; ``build_packaged`` serves a packaged model folder (``airloop serve --model-dir DIR``,
+written by ``airloop package``: see ``serving.bundle``) with no registry and no workspace, the
+prediction log and the labels folder in ``--log-dir`` (a mounted volume in Kubernetes). The same
+command rather than a separate entry point: the routers, guard, batcher and log are the same, and
+so are the options an operator already knows (--host, --port, --access-log).
+"""
 
 from __future__ import annotations
 
 import functools
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from airloop.errors import EnvironmentProblem
@@ -75,20 +84,79 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
     return app, info
 
 
+LOG_FILE = "predictions.db"  # in --log-dir, with labels/ beside it (the workspace's serving/<name>/ layout)
+
+
+def build_packaged(model_dir: Path, log_dir: Path) -> tuple[Any, dict[str, Any]]:
+    """The app for a packaged model folder: no registry, no workspace, no spec file. The token
+    comes only from the environment variable the packaged ``serving.token_env`` names."""
+    from airloop.data.predlog import PredictionLog
+    from airloop.serving import bundle
+    from airloop.serving.app import create_app
+    from airloop.serving.service import ServeConfig, Service
+
+    packaged = bundle.read(model_dir)
+    cfg = packaged.serving
+    holder = bundle.PackagedHolder(packaged)
+    holder.load_initial()
+    token = os.environ.get(cfg.token_env) or None
+    try:
+        labels_folder = log_dir / "labels"
+        labels_folder.mkdir(parents=True, exist_ok=True)
+        predlog = PredictionLog(log_dir / LOG_FILE, sync=cfg.log_sync)
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"the log folder {log_dir} is not writable: {exc.strerror or exc}",
+            hint="give a writable folder with --log-dir (in Kubernetes: the prediction-log volume's mount)",
+        ) from None
+    config = ServeConfig(token, cfg.max_body_bytes, cfg.poll_seconds, labels_folder, cfg.batch_errors)
+    app = create_app(Service(holder, predlog, config))
+    info = {
+        "name": packaged.name,
+        "version": packaged.version,
+        "source": f"model folder {model_dir}",
+        "auth": bool(token),
+        "log": str(predlog.path),
+        "labels": str(labels_folder),
+        "poll_seconds": cfg.poll_seconds,
+        "token_env": cfg.token_env,
+        "shadow": None,
+        "canary": None,
+    }
+    return app, info
+
+
 def serve(path: str, ws: Workspace, host: str, port: int, access_log: bool = False, echo: Any = print) -> None:
+    check_port(host, port)  # before the model loads: a busy port is known in milliseconds
+    _setup_logging()
+    run(*build(path, ws), host, port, access_log, echo)
+
+
+def serve_packaged(
+    model_dir: Path, log_dir: Path, host: str, port: int, access_log: bool = False, echo: Any = print
+) -> None:
+    check_port(host, port)
+    _setup_logging()
+    run(*build_packaged(model_dir, log_dir), host, port, access_log, echo)
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def run(app: Any, info: dict[str, Any], host: str, port: int, access_log: bool = False, echo: Any = print) -> None:
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    check_port(host, port)  # before the model loads: a busy port is known in milliseconds
-    app, info = build(path, ws)
-    echo(f"serving {info['name']} v{info['version']} (champion) on http://{host}:{port}  docs: /docs")
+    source = info.get("source", "champion")
+    echo(f"serving {info['name']} v{info['version']} ({source}) on http://{host}:{port}  docs: /docs")
     if info["shadow"] is not None:
         echo(f"  shadow: challenger ({info['shadow']}) answers copies of the requests, logged, never returned")
     if info["canary"] is not None:
         echo(f"  canary ({info['canary']}) answers {info['canary_percent']:g}% of the traffic, by entity_id")
     echo(
         f"  auth: {'bearer token from $' + info['token_env'] if info['auth'] else 'off'}; "
-        f"prediction log {info['log']}; labels folder {info['labels']}; registry poll {info['poll_seconds']}s"
+        f"prediction log {info['log']}; labels folder {info['labels']}"
+        + ("" if "source" in info else f"; registry poll {info['poll_seconds']}s")
     )
     try:
         uvicorn.run(
