@@ -680,5 +680,54 @@ def score(
         click.echo(f"  ignored columns (not used by the model): {', '.join(summary.ignored_columns)}")
 
 
+@main.command()
+@click.argument("path", type=click.Path())
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="folder for the build context")
+@click.option("--version", "version", help="the registered version to package (default: the champion)")
+@click.option("--alias", help="package the version this alias names (default: champion)")
+@click.option("--overwrite", is_flag=True, help="replace --out if an earlier `airloop package` wrote it")
+@click.option("--image", help="image reference without tag (default: airloop/<name>); the tag is v<N>-<digest>")
+@click.option(
+    "--wheel",
+    "wheel_file",
+    type=click.Path(dir_okay=False),
+    help="airloop's wheel, built elsewhere (default: built from this checkout)",
+)
+@click.option("--build/--no-build", default=True, help="run `docker build` when a Docker daemon answers")
+@click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
+def package(
+    path: str,
+    out: str,
+    version: str | None,
+    alias: str | None,
+    overwrite: bool,
+    image: str | None,
+    wheel_file: str | None,
+    build: bool,
+    workspace: str | None,
+) -> None:
+    """Write a container build context for PATH's champion (or --version N / --alias A) into --out.
+
+    The context holds the packaged model folder (served with `airloop serve --model-dir`, no
+    registry, no workspace), an exact requirements.lock, airloop's wheel, a Dockerfile and its
+    entrypoint, and Kubernetes manifests in kustomize layout (k8s/base/), checked offline when
+    kubernetes-validate and hadolint are installed. `docker build` runs only where a daemon answers.
+    """
+    from airloop.packaging.context import package as write_context
+
+    write_context(
+        path,
+        _workspace(workspace),
+        Path(out),
+        version=version,
+        alias=alias,
+        overwrite=overwrite,
+        image=image,
+        wheel_file=Path(wheel_file) if wheel_file else None,
+        build=build,
+        echo=click.echo,
+    )
+
+
 if __name__ == "__main__":
     main()
