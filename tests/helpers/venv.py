@@ -50,3 +50,24 @@ def answers_in_fresh_venv(local: Path, records: Path, tmp: Path) -> dict:
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def venv_from_lock(venv: Path, lock: Path, wheel: Path) -> Path:
+    """A new virtualenv holding exactly ``lock`` (``--no-deps``, then checked for consistency) and
+    ``wheel`` (airloop, without its training-side dependencies), as the image's Dockerfile installs
+    them; uv from this environment when it is there (it reuses its cache), else pip. Returns its python."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    uv = Path(sys.executable).parent / "uv"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    if uv.exists():
+        install, check = [str(uv), "pip", "install", "--python", str(python)], [str(uv), "pip", "check"]
+        check += ["--python", str(python)]
+    else:
+        subprocess.run([str(python), "-m", "ensurepip", "-q"], check=True, env=env)
+        install, check = [str(python), "-m", "pip", "install"], [str(python), "-m", "pip", "check"]
+    subprocess.run([*install, "-q", "--no-deps", "-r", str(lock)], check=True, env=env, cwd=venv.parent)
+    done = subprocess.run(check, capture_output=True, text=True, env=env)
+    assert done.returncode == 0, f"the lock is not consistent:\n{done.stdout}{done.stderr}"
+    subprocess.run([*install, "-q", "--no-deps", str(wheel)], check=True, env=env, cwd=venv.parent)
+    return python

@@ -21,8 +21,10 @@ from airloop.workspace import Workspace
 LEFT_OUT = {"token", "shadow", "shadow_share", "canary", "trust_pickle"}
 
 
-def write(ws: Workspace, spec: Any, version: str, folder: Path, alias: str | None = None) -> dict[str, Any]:
-    """``spec.name`` v``version`` into ``folder`` (created); returns what ``airloop-serve.json`` holds."""
+def write(ws: Workspace, spec: Any, version: str, folder: Path) -> dict[str, Any]:
+    """``spec.name`` v``version`` into ``folder`` (created); returns what ``airloop-serve.json`` holds.
+    Which alias named the version is not in it (``context.json`` says): the same version packaged
+    by number or by alias is the same folder, with the same image tag."""
     from airloop.scoring.smoke import load, smoke_test
 
     options = LoadOptions.of(spec)
@@ -42,7 +44,6 @@ def write(ws: Workspace, spec: Any, version: str, folder: Path, alias: str | Non
         "format_version": FORMAT_VERSION,
         "name": spec.name,
         "version": str(version),
-        "alias": alias,
         "task": spec.task,
         "packaged_by": f"airloop {__version__}",
         "serving": spec.serving.model_dump(mode="json", exclude=LEFT_OUT),

@@ -64,7 +64,7 @@ def package(
     staging.mkdir(parents=True)
     try:
         echo(f"packaging {spec.name} v{version}" + (f" ({alias})" if alias else ""))
-        meta = bundle.write(ws, spec, version, staging / "model", alias)
+        meta = bundle.write(ws, spec, version, staging / "model")
         echo("  model/: the version, its contract and serving settings (smoke-tested)")
         lines, notes = lock.lock(staging / "model" / "mlflow", meta["load"]["runtime"])
         (staging / LOCK_FILE).write_text(_lock_text(spec.name, version, lines, notes))
@@ -172,6 +172,7 @@ def _lock_text(name: str, version: str, lines: list[str], notes: list[str]) -> s
     head = [
         f"# {name} v{version}: every distribution the image installs, pinned (airloop package)",
         "# install exactly: pip install --no-deps -r requirements.lock && pip check",
+        "# then airloop's wheel with --no-deps (its metadata names the training side, not needed to serve)",
         *(f"# note: {n}" for n in notes),
     ]
     return "\n".join(head + lines) + "\n"

@@ -55,9 +55,10 @@ WORKDIR {APP}
 # the exact lock, nothing resolved at build time; then airloop itself, without the training side
 COPY {lock} {APP}/{lock}
 COPY wheels/{wheel} {APP}/wheels/{wheel}
+# (pip check before the wheel: airloop's metadata names the training side, which is not installed)
 RUN python -m pip install --no-cache-dir --no-deps -r {APP}/{lock} \\
- && python -m pip install --no-cache-dir --no-deps {APP}/wheels/{wheel} \\
  && python -m pip check \\
+ && python -m pip install --no-cache-dir --no-deps {APP}/wheels/{wheel} \\
  && python -m compileall -q /usr/local/lib/python{py}/site-packages
 
 RUN groupadd --system --gid {UID} airloop \\
