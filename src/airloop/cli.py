@@ -598,8 +598,9 @@ def serve(
     if model_dir is not None:
         if path is not None or workspace is not None:
             raise UsageError(
-                "--model-dir serves a packaged folder: it takes no PATH and no --workspace",
-                hint="drop PATH and --workspace, or drop --model-dir to serve PATH's champion from the registry",
+                "--model-dir (or $AIRLOOP_MODEL_DIR) serves a packaged folder: it takes no PATH and no --workspace",
+                hint="drop PATH and --workspace, or drop --model-dir (unset $AIRLOOP_MODEL_DIR) to serve PATH's "
+                "champion from the registry",
             )
         from airloop.serving.server import serve_packaged
 

@@ -168,3 +168,17 @@ def test_bad_input_is_refused_with_a_fix(trained: tuple[Path, Workspace], tmp_pa
     with pytest.raises(UsageError, match="not both"):
         package(str(spec), ws, tmp_path / "c", version="1", alias="champion", **quiet)
     assert not [p for p in tmp_path.iterdir() if p.name != "ws"]  # nothing written
+
+
+def test_a_version_whose_artifacts_are_missing_is_refused(trained: tuple[Path, Workspace], tmp_path: Path) -> None:
+    spec, ws = trained
+    hidden = ws.mlflow_artifacts.with_name("artifacts-hidden")
+    ws.mlflow_artifacts.rename(hidden)  # put back below: the module's other tests use this workspace
+    try:
+        with pytest.raises(RegistryError, match="does not load") as caught:
+            package(str(spec), ws, tmp_path / "ctx", build=False, echo=lambda _: None)
+    finally:
+        hidden.rename(ws.mlflow_artifacts)
+    assert caught.value.hint
+    assert not (tmp_path / "ctx").exists()
+    assert not list(tmp_path.glob(".ctx.partial-*"))

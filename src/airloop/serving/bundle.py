@@ -11,6 +11,7 @@ What the registry path reads at start, and where the folder keeps it:
 - the MLflow model folder itself (``data/`` read by ``airloop_runtime``, ``code/`` with the
   user's transform, ``requirements.txt``): ``mlflow/``.
 
+Not read by the server, so not packaged: the drift reference and the training data (the monitor's).
 Left out on purpose: ``serving.token`` (a secret has no place in an image: the token comes from the
 environment variable ``serving.token_env`` names, a Kubernetes Secret), ``serving.shadow`` and
 ``serving.canary`` (they follow registry aliases; a packaged folder holds one version).
