@@ -25,6 +25,7 @@ from helpers.venv import venv_from_lock
 from airloop.errors import RegistryError, UsageError
 from airloop.local.stack import free_port
 from airloop.packaging.context import docker_available, package
+from airloop.serving import bundle
 from airloop.workspace import Workspace
 
 pytestmark = pytest.mark.integration
@@ -155,6 +156,12 @@ def test_packaging_again_gives_the_same_tag_and_overwrites_only_its_own_context(
     assert again["image"] == first["image"]  # the same content, the same tag
     assert again["alias"] is None
     assert not list(tmp_path.glob(".ctx.partial-*"))
+
+    # the registry's hash of the model travels with it: a folder rewritten after packaging is refused
+    meta = tmp_path / "ctx" / "model" / "mlflow" / "data" / "pipeline" / "airloop-model.json"
+    meta.write_text(meta.read_text() + " ")
+    with pytest.raises(RegistryError, match="changed after it was registered"):
+        bundle.read(tmp_path / "ctx" / "model").load()
 
 
 def test_bad_input_is_refused_with_a_fix(trained: tuple[Path, Workspace], tmp_path: Path) -> None:

@@ -8,19 +8,25 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import spec_dict
 
 from airloop.cli import main
 from airloop.errors import UsageError
 from airloop.packaging.context import package
 from airloop.workspace import Workspace
 
+SPEC = {
+    "name": "demo",
+    "task": "binary",
+    "data": {"source": {"path": "data/*.csv"}, "target": "y"},
+    "candidates": [{"name": "lr", "estimator": "sklearn.linear_model.LogisticRegression"}],
+}
+
 
 @pytest.fixture
 def spec(tmp_path: Path) -> Path:
     path = tmp_path / "project" / "airloop.yaml"
     path.parent.mkdir()
-    path.write_text(yaml.safe_dump(spec_dict()))
+    path.write_text(yaml.safe_dump(SPEC))
     return path
 
 
