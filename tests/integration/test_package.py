@@ -22,10 +22,11 @@ from helpers.projects import SERVING, records, train_with_steps, write_project
 from helpers.server import Server
 from helpers.venv import venv_from_lock
 
-from airloop.errors import RegistryError, UsageError
+from airloop.errors import EnvironmentProblem, RegistryError, UsageError
 from airloop.local.stack import free_port
 from airloop.packaging.context import docker_available, package
 from airloop.serving import bundle
+from airloop.serving.server import build_packaged
 from airloop.workspace import Workspace
 
 pytestmark = pytest.mark.integration
@@ -156,6 +157,11 @@ def test_packaging_again_gives_the_same_tag_and_overwrites_only_its_own_context(
     assert again["image"] == first["image"]  # the same content, the same tag
     assert again["alias"] is None
     assert not list(tmp_path.glob(".ctx.partial-*"))
+
+    # a log folder that cannot be written is refused before the model loads, naming --log-dir
+    with pytest.raises(EnvironmentProblem, match="not writable") as caught:
+        build_packaged(tmp_path / "ctx" / "model", Path("/proc/airloop-no-such-volume"))
+    assert "--log-dir" in (caught.value.hint or "")
 
     # the registry's hash of the model travels with it: a folder rewritten after packaging is refused
     meta = tmp_path / "ctx" / "model" / "mlflow" / "data" / "pipeline" / "airloop-model.json"

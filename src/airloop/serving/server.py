@@ -97,10 +97,7 @@ def build_packaged(model_dir: Path, log_dir: Path) -> tuple[Any, dict[str, Any]]
 
     packaged = bundle.read(model_dir)
     cfg = packaged.serving
-    holder = bundle.PackagedHolder(packaged)
-    holder.load_initial()
-    token = os.environ.get(cfg.token_env) or None
-    try:
+    try:  # before the model loads: an unwritable volume is known at once
         labels_folder = log_dir / "labels"
         labels_folder.mkdir(parents=True, exist_ok=True)
         predlog = PredictionLog(log_dir / LOG_FILE, sync=cfg.log_sync)
@@ -109,6 +106,9 @@ def build_packaged(model_dir: Path, log_dir: Path) -> tuple[Any, dict[str, Any]]
             f"the log folder {log_dir} is not writable: {exc.strerror or exc}",
             hint="give a writable folder with --log-dir (in Kubernetes: the prediction-log volume's mount)",
         ) from None
+    holder = bundle.PackagedHolder(packaged)
+    holder.load_initial()
+    token = os.environ.get(cfg.token_env) or None
     config = ServeConfig(token, cfg.max_body_bytes, cfg.poll_seconds, labels_folder, cfg.batch_errors)
     app = create_app(Service(holder, predlog, config))
     info = {
