@@ -86,6 +86,12 @@ def convert(estimator: Any, n_features: int, classifier: bool) -> bytes:
     top = type(estimator).__module__.split(".")[0]
     if isinstance(estimator, MLP):
         return mlp_graph(estimator, n_features)
+    if top == "xgboost" and "c" in (estimator.get_booster().feature_types or []):
+        # seen on the zoo (restaurants): a 250-category column kept the converter recursing for 35+ min
+        raise NotConvertible(
+            "not converted: onnxmltools expands XGBoost's categorical splits into node chains that grow "
+            "with the categories; served by XGBoost"
+        )
     if top == "xgboost":
         import onnxmltools
         from onnxmltools.convert.common.data_types import FloatTensorType
