@@ -227,3 +227,30 @@ def test_a_run_killed_mid_way_leaves_nothing_and_the_rerun_equals_a_clean_run(pr
     assert res.returncode == 0, res.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == clean
     assert not work.exists()
+
+
+def test_log_writes_the_scored_records_to_the_prediction_log_once(project, tmp_path: Path) -> None:
+    from airloop.data.scan import read_predictions
+
+    spec, ws, _ = project
+    frame = scoring_file(tmp_path / "in.csv")
+    frame["entity_id"] = [f"e{i}" for i in range(len(frame))]
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    args = ["score", str(spec), str(tmp_path / "in.csv"), "--out", str(tmp_path / "scored"), "--log"]
+    args += ["--chunk-rows", "64", "--workspace", str(ws.root)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "logged 147 to the prediction log" in res.output
+    res = CliRunner().invoke(main, [*args, "--overwrite"])  # a rerun: the same chunks, logged already
+    assert res.exit_code == 0, res.output
+    assert "logged 0 to the prediction log" in res.output
+    logged = read_predictions(ws.prediction_log("tiny"))
+    logged = logged[logged["request_id"].str.startswith("score-")]
+    assert sorted(logged["row"]) == [i for i in range(150) if i not in BAD]  # once each: the row id
+    assert logged["request_id"].nunique() == 3  # one per chunk
+    assert list(logged.sort_values("row")["entity_id"]) == [f"e{i}" for i in range(150) if i not in BAD]
+    assert set(logged["model_version"]) == {"1"}
+    scored = read_output(tmp_path / "scored")
+    proba = np.array(logged.sort_values("row")["probabilities"].tolist())
+    np.testing.assert_allclose(proba, scored[["proba_0", "proba_1"]].to_numpy(), rtol=0, atol=1e-12)
+    assert {"x", "size", "color"} <= set(logged.columns)  # the features, for the monitor's drift

@@ -1,0 +1,99 @@
+"""`airloop score --out postgresql://…/database/table`: one transaction per chunk, a run key on
+every row; a rerun, or a run retried after it failed mid-way, leaves every row in the table once."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from helpers.projects import SERVING, make_frame, train_with_steps, write_project
+
+from airloop.cli import main
+from airloop.scoring import batch
+from airloop.scoring.sql import SqlSink
+from airloop.spec import load_spec
+from airloop.workspace import Workspace
+
+pytestmark = pytest.mark.services
+BAD = {3: ("x", "abc"), 10: ("color", "purple")}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Workspace]:
+    root = tmp_path_factory.mktemp("score-sql")
+    spec = write_project(root / "project", extra=SERVING + "  passthrough: [ref]\n", min_auc=0.0)
+    ws = Workspace(root / "ws")
+    train_with_steps(spec, ws)
+    return spec, ws
+
+
+def scoring_file(path: Path, n: int = 150) -> Path:
+    frame = make_frame(n, seed=9, start="2024-03-01").astype({"x": object})
+    frame["ref"] = [f"id-{i}" for i in range(n)]
+    for row, (col, value) in BAD.items():
+        frame.loc[row, col] = value
+    frame.to_csv(path, index=False)
+    with path.open("a") as fh:
+        fh.write("2024-03-09,1.0\n")  # a line that is no record
+    return path
+
+
+def table_url(database: str) -> tuple[str, str]:
+    table = f"scored_{uuid.uuid4().hex[:8]}"
+    return f"{database.replace('postgresql+psycopg2://', 'postgresql://')}/{table}", table
+
+
+def rows(database: str, table: str) -> tuple[list[int], int]:
+    with sa.create_engine(database).connect() as con:
+        ids = con.execute(sa.text(f"select row_id from {table} order by row_id")).scalars().all()
+        rejects = con.execute(sa.text(f"select count(*) from {table}_rejects")).scalar_one()
+    return list(ids), int(rejects)
+
+
+def test_scores_into_a_table_and_a_rerun_adds_nothing(project, pg_database: str, tmp_path: Path) -> None:
+    spec, ws = project
+    data = scoring_file(tmp_path / "in.csv")
+    url, table = table_url(pg_database)
+    args = ["score", str(spec), str(data), "--out", url, "--chunk-rows", "64", "--workspace", str(ws.root)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "added 148 rows" in res.output, res.output
+    ids, rejects = rows(pg_database, table)
+    assert ids == [i for i in range(150) if i not in BAD]
+    assert rejects == 3  # two refused records and the line that is no record
+    with sa.create_engine(pg_database).connect() as con:
+        first = con.execute(sa.text(f"select * from {table} where row_id = 0")).mappings().one()
+    assert set(first) >= {"run_key", "row_id", "model_version", "prediction", "proba_0", "proba_1", "ref"}
+    assert (first["model_version"], first["ref"]) == ("1", "id-0")
+    res = CliRunner().invoke(main, [*args[:-4], "--chunk-rows", "50", *args[-2:]])  # another chunking too
+    assert res.exit_code == 0, res.output
+    assert "added 0 rows (148 were there from an earlier run)" in res.output
+    assert rows(pg_database, table) == (ids, rejects)
+
+
+def test_a_run_failing_after_chunk_two_then_rerun_leaves_every_row_once(
+    project, pg_database: str, tmp_path: Path, monkeypatch
+) -> None:
+    spec, ws = project
+    data = scoring_file(tmp_path / "in.csv")
+    url, table = table_url(pg_database)
+    real, calls = SqlSink.write, []
+
+    def failing(self, table_, rejects, part):
+        calls.append(part)
+        if len(calls) == 3:
+            raise ConnectionError("killed in chunk 3")
+        real(self, table_, rejects, part)
+
+    monkeypatch.setattr(SqlSink, "write", failing)
+    with pytest.raises(ConnectionError):
+        batch.score(load_spec(spec), ws, [str(data)], url, chunk_rows=40)
+    ids, _ = rows(pg_database, table)
+    assert ids == [i for i in range(80) if i not in BAD]  # chunks 1 and 2 committed, nothing of chunk 3
+    monkeypatch.setattr(SqlSink, "write", real)
+    summary = batch.score(load_spec(spec), ws, [str(data)], url, chunk_rows=40)
+    assert (summary.scored, summary.inserted) == (148, 148 - len(ids))
+    assert rows(pg_database, table) == ([i for i in range(150) if i not in BAD], 3)
