@@ -626,25 +626,29 @@ def serve(
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
 @click.option(
     "--out",
-    required=True,
-    help="folder of Parquet parts to write, or a table: postgresql://USER@HOST:5432/DATABASE/TABLE",
+    help="folder of Parquet parts to write, or a table: postgresql://USER@HOST:5432/DATABASE/TABLE "
+    "(default: the spec's scoring.output)",
 )
 @click.option("--version", "version", help="registry version to score with (default: the champion)")
 @click.option(
     "--chunk-rows", default=50_000, show_default=True, type=click.IntRange(1, 10_000_000), help="records per chunk"
 )
 @click.option("--overwrite", is_flag=True, help="replace OUTPUT if it exists (else that is an error)")
-@click.option("--log", is_flag=True, help="also write the scored records to the prediction log (the monitor reads it)")
+@click.option(
+    "--log/--no-log",
+    default=None,
+    help="also write the scored records to the prediction log, the monitor's input (default: scoring.log)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
 def score(
     path: str,
     inputs: tuple[str, ...],
-    out: str,
+    out: str | None,
     version: str | None,
     chunk_rows: int,
     overwrite: bool,
-    log: bool,
+    log: bool | None,
     as_json: bool,
     workspace: str | None,
 ) -> None:
@@ -671,7 +675,7 @@ def score(
         loaded,
         _workspace(workspace),
         list(inputs),
-        out,  # a folder or a table URL (a Path would fold its "//")
+        out,  # a folder or a table URL (a Path would fold its "//"); None: scoring.output
         version=version,
         chunk_rows=chunk_rows,
         overwrite=overwrite,
@@ -684,18 +688,18 @@ def score(
     click.echo(f"scored {summary.scored:,} records with {summary.name} v{summary.version} -> {summary.output}")
     if summary.rejected:
         worst = ", ".join(f"{f} {n:,}" for f, n in sorted(summary.rejected_by_field.items(), key=lambda x: -x[1])[:5])
-        where = f"{summary.output}_rejects" if is_sql(out) else Path(summary.output) / REJECTS
+        where = f"{summary.output}_rejects" if is_sql(summary.output) else Path(summary.output) / REJECTS
         click.echo(f"  rejected {summary.rejected:,} (by field: {worst}): {where}")
     else:
         click.echo("  rejected 0")
     if summary.ignored_columns:
         click.echo(f"  ignored columns (not used by the model): {', '.join(summary.ignored_columns)}")
-    if is_sql(out):
+    if is_sql(summary.output):
         there = summary.scored - summary.inserted
         click.echo(
             f"  added {summary.inserted:,} rows" + (f" ({there:,} were there from an earlier run)" if there else "")
         )
-    if log:
+    if summary.log:
         click.echo(f"  logged {summary.logged:,} to the prediction log (a rerun logs none twice)")
 
 

@@ -44,6 +44,7 @@ class Summary:
     rejected_by_field: dict[str, int] = field(default_factory=dict)
     run_key: str = ""  # SQL output and the log: the version and the inputs' contents, digested
     inserted: int = 0  # SQL output: rows this run added (a rerun adds none)
+    log: bool = False  # --log or scoring.log
     logged: int = 0  # --log: records this run wrote to the prediction log (a rerun writes none)
 
     def as_dict(self) -> dict[str, Any]:
@@ -54,19 +55,28 @@ def score(
     loaded_spec: Any,
     ws: Any,
     inputs: list[str],
-    out: Path | str,
+    out: Path | str | None = None,
     *,
     version: str | None = None,
     chunk_rows: int = 50_000,
     overwrite: bool = False,
-    log: bool = False,
+    log: bool | None = None,
     on_chunk: Callable[[Summary], None] | None = None,
 ) -> Summary:
     """Score ``inputs`` (files or globs) with ``version`` (default: the champion) into ``out``: a
-    folder, or a ``postgresql://…/database/table`` URL. ``log``: also into the prediction log."""
+    folder, or a ``postgresql://…/database/table`` URL (default: ``scoring.output``). ``log``: also
+    into the prediction log (default: ``scoring.log``)."""
     from airloop.scoring.sql import Target, is_sql
 
     spec = loaded_spec.spec
+    log = spec.scoring.log if log is None else log
+    if out is None:
+        if spec.scoring.output is None:
+            raise UsageError(
+                "where to write? no --out, and the spec has no scoring.output",
+                hint="pass --out FOLDER or --out postgresql://USER@HOST:5432/DATABASE/TABLE, or set scoring.output",
+            )
+        out = spec.scoring.output if is_sql(spec.scoring.output) else loaded_spec.resolve(spec.scoring.output)
     target = Target.parse(str(out)) if is_sql(str(out)) else None
     folder = None if target is not None else Path(out).absolute()
     if folder is not None and folder.exists() and not overwrite:
@@ -81,6 +91,7 @@ def score(
         from airloop.scoring.sql import run_key
 
         summary.run_key = run_key(model.version, [f.path for f in files])
+    summary.log = log
     if log:
         plan.log = _Log.open(ws.prediction_log(spec.name), spec.serving.log_sync, summary.run_key)
     try:
