@@ -97,3 +97,49 @@ def test_a_run_failing_after_chunk_two_then_rerun_leaves_every_row_once(
     summary = batch.score(load_spec(spec), ws, [str(data)], url, chunk_rows=40)
     assert (summary.scored, summary.inserted) == (148, 148 - len(ids))
     assert rows(pg_database, table) == ([i for i in range(150) if i not in BAD], 3)
+
+
+def test_a_run_killed_mid_way_then_rerun_equals_a_clean_run(project, pg_database: str, tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    spec, ws = project
+    data = scoring_file(tmp_path / "in.csv")
+    clean_url, clean = table_url(pg_database)
+    batch.score(load_spec(spec), ws, [str(data)], clean_url, chunk_rows=20)
+    url, table = table_url(pg_database)
+    args = [sys.executable, "-m", "airloop.cli", "score", str(spec), str(data), "--out", url]
+    args += ["--chunk-rows", "20", "--workspace", str(ws.root)]
+    # the test project's transform sleeps per call when asked: a run slow enough to be killed mid-way
+    env = {**os.environ, "AIRLOOP_TEST_TRANSFORM_SLEEP": "0.5"}
+    slow = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    engine = sa.create_engine(pg_database)
+    deadline, written = time.time() + 120, 0
+    while written < 30 and slow.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+        with engine.connect() as con:
+            if sa.inspect(con).has_table(table):
+                written = con.execute(sa.text(f"select count(*) from {table}")).scalar_one()
+    slow.send_signal(signal.SIGKILL)
+    slow.wait()
+    assert slow.returncode == -signal.SIGKILL, slow.stderr.read() if slow.stderr else ""
+    partial, _ = rows(pg_database, table)
+    assert 30 <= len(partial) < 148  # whole chunks: the killed one's transaction rolled back
+    res = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    assert f"added {148 - len(partial)} rows" in res.stdout
+    columns = "row_id, model_version, prediction, proba_0, proba_1, ref"
+    with engine.connect() as con:
+        got = con.execute(sa.text(f"select {columns} from {table} order by row_id")).all()
+        want = con.execute(sa.text(f"select {columns} from {clean} order by row_id")).all()
+        rejects = [
+            con.execute(sa.text(f"select row_id, field, problem from {t}_rejects order by 1, 2")).all()
+            for t in (table, clean)
+        ]
+    engine.dispose()
+    assert got == want
+    assert len(got) == 148
+    assert rejects[0] == rejects[1]
