@@ -143,3 +143,34 @@ def test_a_run_killed_mid_way_then_rerun_equals_a_clean_run(project, pg_database
     assert got == want
     assert len(got) == 148
     assert rejects[0] == rejects[1]
+
+
+def test_the_copy_path_keeps_nulls_empty_texts_and_special_floats(pg_database: str) -> None:
+    import math
+
+    import pyarrow as pa
+
+    from airloop.scoring.sql import Target
+
+    url, table = table_url(pg_database)
+    sink = SqlSink(Target.parse(url), "k" * 32)
+    chunk = pa.table(
+        {
+            "row_id": pa.array([0, 1, 2, 3]),
+            "prediction": pa.array([True, False, None, True]),
+            "proba_1": pa.array([0.5, float("nan"), None, float("inf")]),
+            "ref": pa.array(["a", "", None, 'q"u,o\nte']),
+        }
+    )
+    sink.write(chunk, [], 0)
+    sink.write(chunk, [], 0)  # retried: nothing twice
+    sink.close()
+    assert sink.inserted == 4
+    with sa.create_engine(pg_database).connect() as con:
+        got = con.execute(sa.text(f"select row_id, prediction, proba_1, ref from {table} order by 1")).all()
+    want = [(0, True, "a"), (1, False, ""), (2, None, None), (3, True, 'q"u,o\nte')]
+    assert [(r[0], r[1], r[3]) for r in got] == want
+    assert got[0][2] == 0.5
+    assert math.isnan(got[1][2])
+    assert got[2][2] is None
+    assert got[3][2] == math.inf
