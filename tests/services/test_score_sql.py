@@ -174,3 +174,19 @@ def test_the_copy_path_keeps_nulls_empty_texts_and_special_floats(pg_database: s
     assert math.isnan(got[1][2])
     assert got[2][2] is None
     assert got[3][2] == math.inf
+
+
+def test_a_table_of_another_shape_is_a_data_error(pg_database: str) -> None:
+    import pyarrow as pa
+
+    from airloop.errors import DataError
+    from airloop.scoring.sql import Target
+
+    url, table = table_url(pg_database)
+    sink = SqlSink(Target.parse(url), "k" * 32)
+    sink.write(pa.table({"row_id": pa.array([0]), "prediction": pa.array([1.5])}), [], 0)
+    with pytest.raises(DataError, match=f"cannot write to .*/{table}"):  # text into a number column
+        sink.write(pa.table({"row_id": pa.array([1]), "prediction": pa.array(["yes"])}), [], 1)
+    with pytest.raises(DataError, match="lacks the column"):
+        SqlSink(Target.parse(url), "k" * 32).write(pa.table({"row_id": pa.array([2]), "other": pa.array([1])}), [], 0)
+    sink.close()

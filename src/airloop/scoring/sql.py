@@ -75,7 +75,9 @@ class SqlSink:
         import sqlalchemy as sa
 
         self.target, self.key = target, key
-        self.engine = sa.create_engine(target.url, connect_args={"connect_timeout": CONNECT_TIMEOUT})
+        # keepalives: a server that vanishes mid-chunk is found out in about a minute, not never
+        alive = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+        self.engine = sa.create_engine(target.url, connect_args={"connect_timeout": CONNECT_TIMEOUT, **alive})
         self._tables: dict[str, Any] = {}
         self.inserted = 0
         try:
@@ -91,6 +93,7 @@ class SqlSink:
     def write(self, table: Any, rejects: list[list[Any]], part: int = 0) -> None:
         """One chunk: its answers (an Arrow table, or None when every record was refused) and its
         rejects (row_id, file, file_row, field, problem; "" where none), committed together."""
+        import psycopg2
         import sqlalchemy as sa
         from sqlalchemy.dialects.postgresql import insert
 
@@ -108,12 +111,12 @@ class SqlSink:
                 if refused is not None:
                     stmt = insert(refused).on_conflict_do_nothing(index_elements=["run_key", "reject_key"])
                     con.execute(stmt, [self._reject(r) for r in rejects])
-        except sa.exc.OperationalError as exc:
+        except (sa.exc.OperationalError, psycopg2.OperationalError) as exc:  # the COPY's cursor raises psycopg2's own
             raise EnvironmentProblem(
                 f"writing to {self.target.shown} failed: {_first_line(exc)}",
                 hint="rerun the same command when the database is back: rows already committed are not written twice",
             ) from None
-        except sa.exc.ProgrammingError as exc:
+        except (sa.exc.DBAPIError, psycopg2.Error) as exc:
             raise DataError(
                 f"cannot write to {self.target.shown}: {_first_line(exc)}",
                 hint="score into a new table, or one an earlier `airloop score` of this model created",
