@@ -624,33 +624,46 @@ def serve(
 @main.command()
 @click.argument("path", type=click.Path())
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="folder of Parquet parts to write")
+@click.option(
+    "--out",
+    help="folder of Parquet parts to write, or a table: postgresql://USER@HOST:5432/DATABASE/TABLE "
+    "(default: the spec's scoring.output)",
+)
 @click.option("--version", "version", help="registry version to score with (default: the champion)")
 @click.option(
     "--chunk-rows", default=50_000, show_default=True, type=click.IntRange(1, 10_000_000), help="records per chunk"
 )
 @click.option("--overwrite", is_flag=True, help="replace OUTPUT if it exists (else that is an error)")
+@click.option(
+    "--log/--no-log",
+    default=None,
+    help="also write the scored records to the prediction log, the monitor's input (default: scoring.log)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
 def score(
     path: str,
     inputs: tuple[str, ...],
-    out: str,
+    out: str | None,
     version: str | None,
     chunk_rows: int,
     overwrite: bool,
+    log: bool | None,
     as_json: bool,
     workspace: str | None,
 ) -> None:
-    """Score INPUT (CSV/Parquet files or globs) with PATH's champion into OUTPUT (Parquet parts).
+    """Score INPUT (CSV/Parquet files or globs) with PATH's champion into OUTPUT (Parquet parts,
+    or a PostgreSQL table).
 
     Each record is judged against the model's contract as POST /predict judges it; refused ones go
-    to OUTPUT/_rejects.csv. OUTPUT appears complete or not at all.
+    to OUTPUT/_rejects.csv (or the table TABLE_rejects). A folder OUTPUT appears complete or not at
+    all; a table gets one transaction per chunk, and a rerun adds no row twice.
     """
     import json
 
     from airloop.scoring.batch import REJECTS
     from airloop.scoring.batch import score as run_score
+    from airloop.scoring.sql import is_sql
     from airloop.spec import load_spec
 
     loaded = load_spec(path)
@@ -662,10 +675,11 @@ def score(
         loaded,
         _workspace(workspace),
         list(inputs),
-        Path(out),
+        out,  # a folder or a table URL (a Path would fold its "//"); None: scoring.output
         version=version,
         chunk_rows=chunk_rows,
         overwrite=overwrite,
+        log=log,
         on_chunk=None if as_json else progress,
     )
     if as_json:
@@ -674,11 +688,19 @@ def score(
     click.echo(f"scored {summary.scored:,} records with {summary.name} v{summary.version} -> {summary.output}")
     if summary.rejected:
         worst = ", ".join(f"{f} {n:,}" for f, n in sorted(summary.rejected_by_field.items(), key=lambda x: -x[1])[:5])
-        click.echo(f"  rejected {summary.rejected:,} (by field: {worst}): {Path(summary.output) / REJECTS}")
+        where = f"{summary.output}_rejects" if is_sql(summary.output) else Path(summary.output) / REJECTS
+        click.echo(f"  rejected {summary.rejected:,} (by field: {worst}): {where}")
     else:
         click.echo("  rejected 0")
     if summary.ignored_columns:
         click.echo(f"  ignored columns (not used by the model): {', '.join(summary.ignored_columns)}")
+    if is_sql(summary.output):
+        there = summary.scored - summary.inserted
+        click.echo(
+            f"  added {summary.inserted:,} rows" + (f" ({there:,} were there from an earlier run)" if there else "")
+        )
+    if summary.log:
+        click.echo(f"  logged {summary.logged:,} to the prediction log (a rerun logs none twice)")
 
 
 @main.command()

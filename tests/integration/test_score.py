@@ -227,3 +227,54 @@ def test_a_run_killed_mid_way_leaves_nothing_and_the_rerun_equals_a_clean_run(pr
     assert res.returncode == 0, res.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == clean
     assert not work.exists()
+
+
+def test_log_writes_the_scored_records_to_the_prediction_log_once(project, tmp_path: Path) -> None:
+    from airloop.data.scan import read_predictions
+    from airloop.scoring.sql import run_key
+
+    spec, ws, _ = project
+    frame = scoring_file(tmp_path / "in.csv")
+    frame["entity_id"] = [f"e{i}" for i in range(len(frame))]
+    frame.to_csv(tmp_path / "in.csv", index=False)
+    args = ["score", str(spec), str(tmp_path / "in.csv"), "--out", str(tmp_path / "scored"), "--log"]
+    args += ["--chunk-rows", "64", "--workspace", str(ws.root)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert "logged 147 to the prediction log" in res.output
+    res = CliRunner().invoke(main, [*args, "--overwrite"])  # a rerun: the same chunks, logged already
+    assert res.exit_code == 0, res.output
+    assert "logged 0 to the prediction log" in res.output
+    logged = read_predictions(ws.prediction_log("tiny"))
+    key = run_key("1", [tmp_path / "in.csv"])  # this run's request ids: the log is the module's
+    logged = logged[logged["request_id"].str.startswith(f"score-{key[:16]}-")]
+    assert sorted(logged["row"]) == [i for i in range(150) if i not in BAD]  # once each: the row id
+    assert logged["request_id"].nunique() == 3  # one per chunk
+    assert list(logged.sort_values("row")["entity_id"]) == [f"e{i}" for i in range(150) if i not in BAD]
+    assert set(logged["model_version"]) == {"1"}
+    scored = read_output(tmp_path / "scored")
+    proba = np.array(logged.sort_values("row")["probabilities"].tolist())
+    np.testing.assert_allclose(proba, scored[["proba_0", "proba_1"]].to_numpy(), rtol=0, atol=1e-12)
+    assert {"x", "size", "color"} <= set(logged.columns)  # the features, for the monitor's drift
+
+
+def test_the_spec_says_where_to_write_and_to_log(project, tmp_path: Path) -> None:
+    from airloop.data.scan import read_predictions
+
+    spec, ws, _ = project
+    scoring_file(tmp_path / "in.csv", n=30)
+    other = spec.with_name("scoring.yaml")  # the same project, a scoring section added
+    other.write_text(spec.read_text() + f"scoring:\n  output: {tmp_path / 'scored'}\n  log: true\n")
+    before = len(read_predictions(ws.prediction_log("tiny")))
+    args = ["score", str(other), str(tmp_path / "in.csv"), "--workspace", str(ws.root)]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert len(read_output(tmp_path / "scored")) == 28  # rows 3 and 10 refused
+    assert "logged 28 to the prediction log" in res.output
+    assert len(read_predictions(ws.prediction_log("tiny"))) == before + 28
+    res = CliRunner().invoke(main, [*args, "--overwrite", "--no-log"])
+    assert res.exit_code == 0, res.output
+    assert "logged" not in res.output
+    res = CliRunner().invoke(main, ["score", str(spec), str(tmp_path / "in.csv"), "--workspace", str(ws.root)])
+    assert res.exit_code == 2
+    assert "no --out, and the spec has no scoring.output" in res.output

@@ -150,17 +150,27 @@ class PredictionLog:
         ]
         self.write_flat(names, values)
 
-    def write_flat(self, names: tuple[str, ...], values: list[tuple[Any, ...]], carried: tuple[str, ...] = ()) -> None:
+    def write_flat(
+        self, names: tuple[str, ...], values: list[tuple[Any, ...]], carried: tuple[str, ...] = (), once: bool = False
+    ) -> bool:
         """Commit rows already flat, the server's way: (request_id, row, ts, version as text,
         entity_id, prediction, probabilities, then one value per feature in ``names``, then one per
         passthrough column in ``carried``), each value something SQLite stores as it is (None, text,
-        a number). No dict or JSON per record."""
+        a number). No dict or JSON per record. ``once``: write nothing (and return False) if one of
+        these request ids was issued before, checked in the write's own transaction: a batch run
+        retried with the same request ids logs each record once."""
         started = time.perf_counter()
         requests = {(v[0], v[2]) for v in values}
         versions = {(v[3], v[2]) for v in values if v[3] not in self._versions}
         with self._lock:
             self._begin("begin immediate")
             try:
+                if once and any(
+                    self._con.execute("select 1 from issued where request_id = ?", (rid,)).fetchone()
+                    for rid in {r for r, _ in requests}
+                ):
+                    self._con.execute("rollback")
+                    return False
                 self._columns(names, values)
                 if carried:
                     self._carried_columns(carried)
@@ -177,6 +187,7 @@ class PredictionLog:
             self._versions.update(v for v, _ in versions)
         self.written += len(values)
         self.last_commit_seconds = time.perf_counter() - started
+        return True
 
     def _columns(self, names: tuple[str, ...], values: list[tuple[Any, ...]]) -> None:
         """Inside the write transaction: add the features no column holds yet (another process may

@@ -42,6 +42,10 @@ class Summary:
     ignored_columns: list[str] = field(default_factory=list)
     ignored_fields: int = 0  # values of those columns (rows x columns): read by nobody, counted
     rejected_by_field: dict[str, int] = field(default_factory=dict)
+    run_key: str = ""  # SQL output and the log: the version and the inputs' contents, digested
+    inserted: int = 0  # SQL output: rows this run added (a rerun adds none)
+    log: bool = False  # --log or scoring.log
+    logged: int = 0  # --log: records this run wrote to the prediction log (a rerun writes none)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,27 +55,67 @@ def score(
     loaded_spec: Any,
     ws: Any,
     inputs: list[str],
-    out: Path,
+    out: Path | str | None = None,
     *,
     version: str | None = None,
     chunk_rows: int = 50_000,
     overwrite: bool = False,
+    log: bool | None = None,
     on_chunk: Callable[[Summary], None] | None = None,
 ) -> Summary:
-    """Score ``inputs`` (files or globs) with ``version`` (default: the champion) into ``out``."""
+    """Score ``inputs`` (files or globs) with ``version`` (default: the champion) into ``out``: a
+    folder, or a ``postgresql://…/database/table`` URL (default: ``scoring.output``). ``log``: also
+    into the prediction log (default: ``scoring.log``)."""
+    from airloop.scoring.sql import Target, is_sql
+
     spec = loaded_spec.spec
-    out = Path(out).absolute()
-    if out.exists() and not overwrite:
-        raise UsageError(f"{out} already exists", hint="pass --overwrite to replace it, or choose another --out")
+    log = spec.scoring.log if log is None else log
+    if out is None:
+        if spec.scoring.output is None:
+            raise UsageError(
+                "where to write? no --out, and the spec has no scoring.output",
+                hint="pass --out FOLDER or --out postgresql://USER@HOST:5432/DATABASE/TABLE, or set scoring.output",
+            )
+        out = spec.scoring.output if is_sql(spec.scoring.output) else loaded_spec.resolve(spec.scoring.output)
+    target = Target.parse(str(out)) if is_sql(str(out)) else None
+    folder = None if target is not None else Path(out).absolute()
+    if folder is not None and folder.exists() and not overwrite:
+        raise UsageError(f"{folder} already exists", hint="pass --overwrite to replace it, or choose another --out")
     files = open_inputs(find_files(inputs), spec.data.source.format, spec.data.source.encoding)
     model = _load(loaded_spec, ws, version)
     plan = _Plan.make(model, spec, files, chunk_rows)
-    summary = Summary(spec.name, model.version, str(out), [str(f.path) for f in files], chunk_rows)
+    shown = target.shown if target is not None else str(folder)
+    summary = Summary(spec.name, model.version, shown, [str(f.path) for f in files], chunk_rows)
     summary.ignored_columns = sorted({c for f in files for c in f.ignored})
+    if target is not None or log:
+        from airloop.scoring.sql import run_key
+
+        summary.run_key = run_key(model.version, [f.path for f in files])
+    summary.log = log
+    if log:
+        plan.log = _Log.open(ws.prediction_log(spec.name), spec.serving.log_sync, summary.run_key)
+    try:
+        if target is not None:
+            _to_sql(plan, files, target, summary, on_chunk)
+        else:
+            assert folder is not None
+            _to_folder(plan, files, folder, summary, on_chunk)
+    finally:
+        if plan.log is not None:
+            plan.log.close()
+    return summary
+
+
+def _to_folder(plan: _Plan, files: list[InputFile], out: Path, summary: Summary, on_chunk: Any) -> None:
     work = out.parent / f".{out.name}.scoring"
     lock = _claim(work, out)
     try:
-        _run(plan, files, work, summary, on_chunk)
+        with open(work / REJECTS, "w", newline="") as fh:
+            sink = _FolderSink(work, csv.writer(fh))
+            sink.rejects.writerow(["row_id", "file", "file_row", "field", "problem"])
+            _run(plan, files, sink, summary, on_chunk)
+            fh.flush()
+            os.fsync(fh.fileno())
         _durable(work / SUMMARY, (json.dumps(summary.as_dict(), indent=1, sort_keys=True) + "\n").encode())
         _publish(work, out)
     except BaseException:
@@ -79,7 +123,85 @@ def score(
         raise
     finally:
         os.close(lock)
-    return summary
+
+
+def _to_sql(plan: _Plan, files: list[InputFile], target: Any, summary: Summary, on_chunk: Any) -> None:
+    from airloop.scoring.sql import SqlSink
+
+    sink = SqlSink(target, summary.run_key)
+    try:
+        _run(plan, files, sink, summary, on_chunk)
+    finally:
+        summary.inserted = sink.inserted
+        sink.close()
+
+
+@dataclass
+class _FolderSink:
+    """Parquet parts and the rejects file in the work folder."""
+
+    work: Path
+    rejects: Any  # a csv writer
+
+    def write(self, table: Any, rejects: list[list[Any]], part: int) -> None:
+        self.rejects.writerows(rejects)
+        if table is not None:
+            write_part(table, self.work / f"part-{part:05d}.parquet")
+
+
+@dataclass
+class _Log:
+    """Scored records into the prediction log, the server's way (``serving.batcher``): one request
+    id per chunk, ``score-<run key>-<its first row id>``, written only if never issued, so a rerun with
+    the same --chunk-rows logs nothing twice. The row is the record's row id across the inputs."""
+
+    predlog: Any
+    key: str
+
+    @classmethod
+    def open(cls, path: Path, sync: str, key: str) -> _Log:
+        from airloop.data.predlog import PredictionLog
+
+        return cls(PredictionLog(path, sync=sync), key)
+
+    def write(self, plan: _Plan, scored: _Scored) -> int:
+        import time
+
+        from airloop.data.predlog import _scalar
+        from airloop.serving.schema import ENTITY
+
+        preds, proba = scored.answers
+        records, ids = scored.records, scored.table.column("row_id").to_pylist()
+        first_id = ids[0]
+        names = tuple(plan.model.feature_names)
+        carried = tuple(plan.shape.passthrough)
+        rid, now, version = f"score-{self.key[:16]}-{first_id}", time.time(), str(plan.model.version)
+        rows = []
+        for i, rec in enumerate(records):
+            entity = rec.get(plan.shape.entity)
+            entity = rec.get(ENTITY) if entity is None else entity
+            p = None if proba is None else json.dumps([float(x) for x in proba[i]])
+            rows.append(
+                (
+                    rid,
+                    int(ids[i]),
+                    now,
+                    version,
+                    None if entity is None else str(entity),
+                    json.dumps(_native(preds[i])),
+                    p,
+                    *(_scalar(rec.get(n)) for n in names),
+                    *(_scalar(rec.get(c)) for c in carried),
+                )
+            )
+        return len(rows) if self.predlog.write_flat(names, rows, carried, once=True) else 0
+
+    def close(self) -> None:
+        self.predlog.close()
+
+
+def _native(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
 
 
 def _claim(work: Path, out: Path) -> int:
@@ -139,6 +261,7 @@ class _Plan:
     carried: list[str]  # passthrough (and entity) columns present in the files, copied to the output
     chunk_rows: int
     encoding: str
+    log: _Log | None = None
 
     @classmethod
     def make(cls, model: Any, spec: Any, files: list[InputFile], chunk_rows: int) -> _Plan:
@@ -176,49 +299,64 @@ class _Plan:
         return cls(model, check, shape, kinds, carried, chunk_rows, spec.data.source.encoding)
 
 
-def _run(plan: _Plan, files: list[InputFile], work: Path, summary: Summary, on_chunk: Any) -> None:
+def _run(plan: _Plan, files: list[InputFile], sink: Any, summary: Summary, on_chunk: Any) -> None:
+    """Chunk by chunk: each chunk's answers and rejects go to ``sink`` together (for a SQL sink,
+    one transaction), then to the prediction log when asked."""
     row_id = 0
-    with open(work / REJECTS, "w", newline="") as fh:
-        rejects = csv.writer(fh)
-        rejects.writerow(["row_id", "file", "file_row", "field", "problem"])
-        for f in files:
-            wanted = [c for c in f.columns if c not in f.ignored]
-            for chunk in chunks(f, wanted, plan.kinds, plan.chunk_rows, plan.encoding):
-                summary.ignored_fields += chunk.table.num_rows * len(f.ignored)
-                _broken(chunk, rejects, summary)
-                if chunk.records:
-                    _score_chunk(plan, chunk, row_id, work, rejects, summary)
-                    row_id += len(chunk.records)
-                if on_chunk is not None:
-                    on_chunk(summary)
-        fh.flush()
-        os.fsync(fh.fileno())
+    for f in files:
+        wanted = [c for c in f.columns if c not in f.ignored]
+        for chunk in chunks(f, wanted, plan.kinds, plan.chunk_rows, plan.encoding):
+            summary.ignored_fields += chunk.table.num_rows * len(f.ignored)
+            rejects = _broken(chunk, summary)
+            scored = None
+            if chunk.records:
+                scored = _score_chunk(plan, chunk, row_id, rejects, summary)
+                row_id += len(chunk.records)
+            if scored is not None or rejects:
+                sink.write(None if scored is None else scored.table, rejects, summary.parts)
+            if scored is not None:
+                summary.parts += 1
+                summary.scored += scored.table.num_rows
+                if plan.log is not None:
+                    summary.logged += plan.log.write(plan, scored)
+            if on_chunk is not None:
+                on_chunk(summary)
 
 
-def _broken(chunk: Chunk, rejects: Any, summary: Summary) -> None:
+def _broken(chunk: Chunk, summary: Summary) -> list[list[Any]]:
+    rejects: list[list[Any]] = []
     for line, problem in chunk.broken:
         where = f"line {line}: " if line is not None else ""
-        rejects.writerow(["", chunk.file.path, "", "record", where + problem])
+        rejects.append(["", chunk.file.path, "", "record", where + problem])
         summary.rejected += 1
         summary.rejected_by_field["record"] = summary.rejected_by_field.get("record", 0) + 1
+    return rejects
 
 
-def _score_chunk(plan: _Plan, chunk: Chunk, first_id: int, work: Path, rejects: Any, summary: Summary) -> None:
+@dataclass
+class _Scored:
+    table: Any  # the output rows (Arrow)
+    records: list[dict[str, Any]]  # the records answered, as judged
+    answers: tuple[Any, Any]  # predictions, probabilities (or None)
+
+
+def _score_chunk(
+    plan: _Plan, chunk: Chunk, first_id: int, rejects: list[list[Any]], summary: Summary
+) -> _Scored | None:
+    """The chunk's answers (None if every record was refused); its refused records are added to
+    ``rejects``."""
     from airloop.serving.schema import judge
 
     judged = judge(plan.check, {"records": chunk.records})
     keep = list(range(len(chunk.records))) if judged.positions is None else judged.positions
     for r in judged.refused:
         i = r["index"]
-        rejects.writerow([first_id + i, chunk.file.path, chunk.first + i, r["field"], r["problem"]])
+        rejects.append([first_id + i, chunk.file.path, chunk.first + i, r["field"], r["problem"]])
         summary.rejected_by_field[r["field"]] = summary.rejected_by_field.get(r["field"], 0) + 1
     summary.rejected += len(chunk.records) - len(keep)
     if not keep:
-        return
-    table = _answers(plan, chunk, keep, first_id)
-    write_part(table, work / f"part-{summary.parts:05d}.parquet")
-    summary.parts += 1
-    summary.scored += len(keep)
+        return None
+    return _answers(plan, chunk, keep, first_id)
 
 
 def _answers(plan: _Plan, chunk: Chunk, keep: list[int], first_id: int) -> Any:
@@ -229,7 +367,8 @@ def _answers(plan: _Plan, chunk: Chunk, keep: list[int], first_id: int) -> Any:
 
     from airloop.scoring.frame import answers
 
-    preds, proba = answers(plan.model, [chunk.records[i] for i in keep])
+    kept = [chunk.records[i] for i in keep]
+    preds, proba = answers(plan.model, kept)
     idx = np.asarray(keep, dtype="int64")
     cols: dict[str, Any] = {
         "row_id": pa.array(idx + first_id),
@@ -242,7 +381,7 @@ def _answers(plan: _Plan, chunk: Chunk, keep: list[int], first_id: int) -> Any:
     for name in plan.carried:
         if name in chunk.table.column_names:
             cols[name] = chunk.table.column(name).take(pa.array(idx))
-    return pa.table(cols)
+    return _Scored(pa.table(cols), kept, (preds, proba))
 
 
 def write_part(table: Any, path: Path) -> None:

@@ -367,6 +367,16 @@ class Monitoring(_Model):
         return value
 
 
+class Scoring(_Model):
+    output: str | None = Field(
+        None,
+        description="where `airloop score` writes when --out is not given: a folder of Parquet parts (relative "
+        "to this file) or a table, postgresql://USER@HOST:5432/DATABASE/TABLE (no password here: libpq reads "
+        "PGPASSWORD or ~/.pgpass)",
+    )
+    log: bool = Field(False, description="also write the scored records to the prediction log (as `--log`)")
+
+
 class Spec(_Model):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")
     task: Task
@@ -382,6 +392,7 @@ class Spec(_Model):
     schedule: str | None = Field(None, description="cron expression or preset such as @daily")
     serving: Serving = Serving()
     monitoring: Monitoring = Monitoring()
+    scoring: Scoring = Scoring()
 
     # Derived views, so that every consumer reads the defaults the same way.
     @property

@@ -44,3 +44,13 @@ def test_log_is_wal_and_survives_reopen(tmp_path: Path) -> None:
     log.close()
     again = PredictionLog(tmp_path / "p.db")
     assert again.count() == 1
+
+
+def test_write_once_writes_a_request_id_only_the_first_time(tmp_path: Path) -> None:
+    log = PredictionLog(tmp_path / "p.db")
+    flat = [("score-k-0", r, time.time(), "1", f"e{r}", "1", "[0.2, 0.8]", float(r)) for r in range(3)]
+    assert log.write_flat(("x",), flat, once=True)
+    assert not log.write_flat(("x",), flat, once=True)  # a retried batch chunk
+    assert log.write_flat(("x",), flat[:1])  # the server's writes are not checked
+    assert log.count() == 4
+    log.close()
