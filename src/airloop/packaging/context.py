@@ -45,6 +45,8 @@ def package(
     build: bool = True,
     echo: Any = print,
 ) -> dict[str, Any]:
+    # long: one atomic sequence (refuse early, write aside, check, rename into place) whose steps share
+    # the staging folder and its cleanup on any failure
     from airloop.packaging import bundle
     from airloop.spec import load_spec
 

@@ -51,6 +51,8 @@ def valid_image(image: str) -> bool:
 def render(name: str, version: str, image: str, tag: str, token_env: str) -> dict[str, Any]:
     """``{file name: manifest}`` for ``k8s/base/``, the kustomization included; ``image`` is a
     reference without its tag (``registry.example.com/team/model``)."""
+    # long: one literal per Kubernetes object, side by side, so that the names and labels they share
+    # read as one document (split per object when one grows options of its own)
     app = k8s_name(name)
     selector = {"app.kubernetes.io/name": app, "app.kubernetes.io/component": "server"}
     labels = {**selector, "app.kubernetes.io/part-of": "airloop", "app.kubernetes.io/version": f"v{version}"}
