@@ -367,6 +367,17 @@ class Monitoring(_Model):
         return value
 
 
+class Deploy(_Model):
+    """GitOps delivery: after a promotion the train DAG's `deploy` task commits the champion's
+    Kubernetes manifests (kustomize base) into a git repository Argo CD or Flux syncs from."""
+
+    gitops_dir: str = Field(description="a git work tree (relative to the spec's folder or absolute)")
+    image: str = Field(description="image reference without tag, e.g. registry.example.com/team/model")
+    path: str | None = Field(
+        None, description="folder inside gitops_dir for this model's manifests (default: the project name)"
+    )
+
+
 class Spec(_Model):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")
     task: Task
@@ -382,6 +393,7 @@ class Spec(_Model):
     schedule: str | None = Field(None, description="cron expression or preset such as @daily")
     serving: Serving = Serving()
     monitoring: Monitoring = Monitoring()
+    deploy: Deploy | None = Field(None, description="commit the champion's manifests to a GitOps repository")
 
     # Derived views, so that every consumer reads the defaults the same way.
     @property
