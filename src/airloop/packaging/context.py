@@ -44,11 +44,13 @@ def package(
     wheel_file: Path | None = None,
     build: bool = True,
     echo: Any = print,
+    spec: Any = None,
 ) -> dict[str, Any]:
+    """``spec``: the spec already loaded (a train run's snapshot: the deploy step), else read from ``path``."""
     from airloop.packaging import bundle
     from airloop.spec import load_spec
 
-    spec = load_spec(path).spec
+    spec = spec or load_spec(path).spec
     image = image or f"airloop/{manifests.k8s_name(spec.name)}"
     if not manifests.valid_image(image):
         raise UsageError(

@@ -68,6 +68,12 @@ def told(task: str, out: dict[str, Any]) -> list[str]:
         lines.append(f"registered v{out['version']}")
     if "promoted" in out:
         lines.append(_moves(out))
+    deployed = out.get("deployed")
+    if isinstance(deployed, dict):
+        if deployed.get("committed"):
+            lines.append(f"committed {deployed['image']} to {deployed['repository']} ({deployed['commit'][:12]})")
+        else:
+            lines.append("nothing committed: " + str(deployed.get("reason") or "the manifests there are the same"))
     if "retrain" in out:
         lines.append(("retrain requested: " if out["retrain"] else "no retrain: ") + str(out.get("reason") or ""))
     return lines
