@@ -373,7 +373,8 @@ def test_a_gitops_dir_that_is_no_git_repository_is_said_before_airflow_starts(lo
     deploy = {"gitops_dir": str(plain), "image": "registry.example.com/team/model"}
     ((where, message, fix),) = check_rules(load(deploy=deploy), deep=True)
     assert where == ("deploy", "gitops_dir")
-    assert "is not a git repository" in message and str(plain) in message
+    assert "is not a git repository" in message
+    assert str(plain) in message
     assert f"git init {plain}" in fix
     assert check_rules(load(deploy=deploy), deep=False) == []  # never at DAG parse: no subprocess there
     subprocess.run(["git", "init", "-q", str(plain)], check=True)
@@ -389,4 +390,5 @@ def test_a_deploy_image_that_is_no_reference_is_refused_when_the_spec_loads(load
         load(deploy={"gitops_dir": str(tmp_path), "image": "Bad:tag"})
     (problem,) = caught.value.problems
     assert problem.where == "deploy.image"
-    assert "not an image reference" in problem.message and "without a tag" in problem.fix
+    assert "not an image reference" in problem.message
+    assert "without a tag" in problem.fix
