@@ -344,13 +344,30 @@ def promote(path: str, version: str, workspace: str | None) -> None:
 @click.argument("path", type=click.Path())
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
 def rollback(path: str, workspace: str | None) -> None:
-    """Move `champion` back to the `previous` version (and `previous` to the one replaced)."""
-    from airloop.tracking import aliases
+    """Move `champion` back to the `previous` version (and `previous` to the one replaced).
 
-    name, tracker = _registry(path, workspace)
+    With `deploy:` in the spec, also commit that version's manifests to the GitOps repository."""
+    from airloop.spec import load_spec
+    from airloop.tracking import Tracker, aliases
+
+    loaded, ws = load_spec(path), _workspace(workspace)
+    name, tracker, deploy = loaded.spec.name, Tracker(ws), loaded.spec.deploy
+    if deploy is not None:  # a repository that cannot take the commit refuses before any alias moves
+        from airloop.packaging import gitops
+
+        gitops.check_repository(loaded.resolve(deploy.gitops_dir))
     before = aliases.snapshot(tracker, name)
     aliases.rollback(tracker, name)
     _show_moves(name, tracker, before)
+    if deploy is not None:
+        champion = tracker.alias_version(name, "champion")
+        done = gitops.rollback(ws, loaded, before["champion"], str(champion), echo=click.echo)
+        where = f"{done['repository']} ({done['folder']}/)"
+        click.echo(
+            f"committed {done['image']} to {where}: {done['commit'][:12]}"
+            if done["committed"]
+            else f"{where} already holds v{champion}'s manifests: nothing to commit"
+        )
 
 
 @main.command()
