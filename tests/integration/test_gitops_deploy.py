@@ -126,3 +126,22 @@ def checks_files() -> list[str]:
     from airloop.packaging.manifests import FILES
 
     return list(FILES)
+
+
+def test_the_train_dag_deploys_through_airflow(tmp_path: Path) -> None:
+    """The one real DAG run: the deploy task is wired after promote and the commit names Airflow's run id."""
+    from airloop.local.embedded import run_train_dag
+    from airloop.spec import load_spec
+
+    repo = tmp_path / "gitops"
+    git(tmp_path, "init", "-q", str(repo))
+    spec = write_project(tmp_path / "project", min_auc=0.0, extra=DEPLOY)
+    outcome = run_train_dag(load_spec(spec), Workspace(tmp_path / "ws"))
+    assert outcome.ok, outcome.events[-1]
+    states = {t["task_id"]: t["state"] for t in outcome.result["tasks"]}
+    assert states["deploy"] == "success"
+    message = git(repo, "log", "-1", "--format=%B")
+    assert message.startswith("airloop: deploy tiny v1 as champion")
+    assert f"Airflow-Run-Id: {outcome.run_id}\n" in message
+    assert "Airflow-Dag-Id: tiny__train" in message
+    assert image_of(repo / "tiny" / "base").startswith(f"{IMAGE}:v1-")
