@@ -72,10 +72,12 @@ def test_promotions_commit_a_refusal_does_not_and_a_rollback_commits_the_previou
     assert "roc_auc=" in message
     assert "Airflow-Run-Id: manual__1" in message
     assert "Airloop-Version: 1" in message
-    # only the model's base/ is in the commit; the team's overlay beside it is untouched
+    # only the model's base/ and kserve/ are in the commit; the team's overlay beside them is untouched
     files = git(repo, "show", "--name-only", "--format=", "HEAD").split()
-    assert files
-    assert all(f.startswith("tiny/base/") for f in files), files
+    assert "tiny/kserve/inferenceservice.yaml" in files
+    assert all(f.startswith(("tiny/base/", "tiny/kserve/")) for f in files), files
+    assert checks.validate_kserve(repo / "tiny" / "kserve").ok
+    assert "check: KServe v1beta1 schema" in message
     assert sorted(p.name for p in base.iterdir()) == sorted([*checks_files(), "kustomization.yaml"])
     # the build context the image is built from stays in the workspace, tagged the same
     assert (ws.package_dir("tiny", "1") / "Dockerfile").is_file()
@@ -118,7 +120,7 @@ def test_promotions_commit_a_refusal_does_not_and_a_rollback_commits_the_previou
     assert "Airloop-Rollback-From: 2" in message
     assert f"Airloop-Image: {v1_image}" in message
     first_commit = git(repo, "log", "--format=%H", "--grep=^Airloop-Version: 1$").split()[-1]
-    assert git(repo, "diff", first_commit, "HEAD", "--", "tiny/base") == ""
+    assert git(repo, "diff", first_commit, "HEAD", "--", "tiny") == ""
     assert git(repo, "status", "--porcelain") == ""
 
 
