@@ -327,7 +327,7 @@ def promote(path: str, version: str, workspace: str | None) -> None:
     VERSION must first load and answer its own input example (the smoke test the server runs too):
     exit 6 when it does not load (a broken or missing artifact: the registry's state), exit 5 when
     it loads but cannot predict (the estimator or the feature transform: your code). Either way the
-    champion is untouched."""
+    champion is untouched. With `deploy:` in the spec, the new champion's manifests are committed."""
     from airloop.spec import load_spec
     from airloop.tracking import Tracker, aliases
 
@@ -335,9 +335,11 @@ def promote(path: str, version: str, workspace: str | None) -> None:
     name, tracker = loaded.spec.name, Tracker(ws)
     tracker.version(name, version)  # raises a RegistryError naming the versions that exist
     _smoke_test(loaded, ws, str(version))
+    _check_gitops(loaded)
     before = aliases.snapshot(tracker, name)
     aliases.promote(tracker, name, str(version), by="hand")
     _show_moves(name, tracker, before)
+    _commit_champion(loaded, ws, tracker, before["champion"], "promote")
 
 
 @main.command()
@@ -351,23 +353,38 @@ def rollback(path: str, workspace: str | None) -> None:
     from airloop.tracking import Tracker, aliases
 
     loaded, ws = load_spec(path), _workspace(workspace)
-    name, tracker, deploy = loaded.spec.name, Tracker(ws), loaded.spec.deploy
-    if deploy is not None:  # a repository that cannot take the commit refuses before any alias moves
-        from airloop.packaging import gitops
-
-        gitops.check_repository(loaded.resolve(deploy.gitops_dir))
+    name, tracker = loaded.spec.name, Tracker(ws)
+    _check_gitops(loaded)
     before = aliases.snapshot(tracker, name)
     aliases.rollback(tracker, name)
     _show_moves(name, tracker, before)
-    if deploy is not None:
-        champion = tracker.alias_version(name, "champion")
-        done = gitops.rollback(ws, loaded, before["champion"], str(champion), echo=click.echo)
-        where = f"{done['repository']} ({done['folder']}/)"
-        click.echo(
-            f"committed {done['image']} to {where}: {done['commit'][:12]}"
-            if done["committed"]
-            else f"{where} already holds v{champion}'s manifests: nothing to commit"
-        )
+    _commit_champion(loaded, ws, tracker, before["champion"], "rollback")
+
+
+def _check_gitops(loaded: Any) -> None:
+    """With deploy:, a repository that cannot take the commit refuses before any alias moves."""
+    if loaded.spec.deploy is not None:
+        from airloop.packaging import gitops
+
+        gitops.check_repository(loaded.resolve(loaded.spec.deploy.gitops_dir))
+
+
+def _commit_champion(loaded: Any, ws: Any, tracker: Any, before: str | None, how: str) -> None:
+    """With deploy:, commit the champion an alias move by hand made to the GitOps repository."""
+    if loaded.spec.deploy is None:
+        return
+    from airloop.packaging import gitops
+
+    champion = str(tracker.alias_version(loaded.spec.name, "champion"))
+    if champion == before:
+        return
+    done = gitops.by_hand(ws, loaded, before, champion, how, echo=click.echo)
+    where = f"{done['repository']} ({done['folder']}/)"
+    click.echo(
+        f"committed {done['image']} to {where}: {done['commit'][:12]}"
+        if done["committed"]
+        else f"{where} already holds v{champion}'s manifests: nothing to commit"
+    )
 
 
 @main.command()

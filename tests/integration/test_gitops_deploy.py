@@ -1,6 +1,6 @@
 """Issue 22: the train plan's deploy step commits the new champion's manifests to a GitOps repository
-(a local git repository here), a refused candidate commits nothing, and `airloop rollback` commits
-the manifests the previous champion was deployed with. The plan runs in this process through the
+(a local git repository here), a refused candidate commits nothing, and `airloop rollback` (and
+`airloop promote` by hand) commit the manifests the version was deployed with. The plan runs in this process through the
 same step runner a DAG task calls (``airloop.local.inprocess``): real MLflow on SQLite, no Airflow."""
 
 from __future__ import annotations
@@ -122,6 +122,11 @@ def test_promotions_commit_a_refusal_does_not_and_a_rollback_commits_the_previou
     first_commit = git(repo, "log", "--format=%H", "--grep=^Airloop-Version: 1$").split()[-1]
     assert git(repo, "diff", first_commit, "HEAD", "--", "tiny") == ""
     assert git(repo, "status", "--porcelain") == ""
+
+    result = CliRunner().invoke(main, ["promote", str(spec), "2", "--workspace", str(ws.root)])
+    assert result.exit_code == 0, result.output
+    assert image_of(base) == v2_image  # promoted by hand: v2's manifests as it was deployed
+    assert git(repo, "log", "-1", "--format=%B").startswith("airloop: promote tiny v2 by hand (champion was v1)")
 
 
 def checks_files() -> list[str]:

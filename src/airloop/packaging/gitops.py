@@ -151,10 +151,11 @@ def deployed_by(repo: Path, rel: str, version: str) -> str | None:
     return found or None
 
 
-def rollback(ws: Any, loaded: Any, before: str | None, version: str, *, echo: Any = print) -> dict[str, Any]:
-    """After ``airloop rollback`` moved ``champion`` from ``before`` to ``version``: commit the
-    manifests ``version`` was deployed with (its image, built then); when this repository never
-    deployed it (``deploy:`` set later), package it anew as the deploy step does."""
+def by_hand(ws: Any, loaded: Any, before: str | None, version: str, how: str, *, echo: Any = print) -> dict[str, Any]:
+    """After ``airloop rollback`` or ``airloop promote`` (``how``) moved ``champion`` from ``before``
+    to ``version``: commit the manifests ``version`` was deployed with (its image, built then); when
+    this repository never deployed it (``deploy:`` set later, a version promoted by hand the first
+    time), package it anew as the deploy step does."""
     from airloop.tracking import Tracker
     from airloop.tracking.tags import REASON_SEP, Tag
 
@@ -162,12 +163,17 @@ def rollback(ws: Any, loaded: Any, before: str | None, version: str, *, echo: An
     repo = loaded.resolve(spec.deploy.gitops_dir)
     check_repository(repo)
     rel = app_folder(spec)
-    headline = f"airloop: roll {spec.name} back to v{version}" + (f" (champion was v{before})" if before else "")
+    was = f" (champion was v{before})" if before else ""
+    if how == "rollback":
+        headline = f"airloop: roll {spec.name} back to v{version}{was}"
+        trailers = {"Airloop-Rollback-From": str(before or "-")}
+    else:
+        headline = f"airloop: promote {spec.name} v{version} by hand{was}"
+        trailers = {"Airloop-Promoted-By": "hand"}
     tags = Tracker(ws).version(spec.name, version).tags or {}
-    evidence = ["why: `airloop rollback` (by hand); the champion alias moved back to this version"]
+    evidence = [f"why: `airloop {how}` (by hand); the champion alias moved to this version"]
     evidence.append(f"gate when v{version} was trained: {tags.get(Tag.GATE, 'unknown')}")
     evidence += [f"  - {r}" for r in str(tags.get(Tag.GATE_REASONS) or "").split(REASON_SEP) if r]
-    trailers = {"Airloop-Rollback-From": str(before or "-")}
     found = deployed_by(repo, rel, version)
     if found is None:
         echo(f"  {repo} never deployed v{version}: packaging it anew (a new image tag to build)")

@@ -63,3 +63,19 @@ def test_commit_folder_commits_only_its_paths(tmp_path: Path) -> None:
     assert gitops.commit_folder(repo, ["app/base"], "again") is None  # nothing changed: no empty commit
     assert gitops.deployed_by(repo, "app", "1") == sha
     assert gitops.deployed_by(repo, "app", "11") is None
+
+
+def test_a_rollback_refuses_a_gitops_dir_that_is_no_repository_before_any_alias_moves(
+    write_spec, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from airloop.cli import main
+
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    spec = write_spec(deploy={"gitops_dir": str(plain), "image": IMAGE})
+    result = CliRunner().invoke(main, ["rollback", str(spec), "--workspace", str(tmp_path / "ws")])
+    assert result.exit_code == 8, result.output
+    assert f"deploy.gitops_dir {plain} is not a git repository" in result.output
+    assert f"git init {plain}" in result.output
