@@ -375,9 +375,9 @@ def _commit_champion(loaded: Any, ws: Any, tracker: Any, before: str | None, how
         return
     from airloop.packaging import gitops
 
+    # also when it was champion already: `airloop promote PATH <champion>` commits the champion a
+    # project had before it set deploy: (a commit that changes nothing is not made)
     champion = str(tracker.alias_version(loaded.spec.name, "champion"))
-    if champion == before:
-        return
     done = gitops.by_hand(ws, loaded, before, champion, how, echo=click.echo)
     where = f"{done['repository']} ({done['folder']}/)"
     click.echo(
