@@ -83,7 +83,9 @@ def commit_folder(repo: Path, paths: list[str], message: str) -> str | None:
     git(repo, "add", "-A", "--", *paths)
     if git(repo, "diff", "--cached", "--quiet", "--", *paths, check=False).returncode == 0:
         return None
-    git(repo, *_identity(repo), "commit", "-q", "--no-verify", "-m", message, "--", *paths)
+    # the repository's own hooks run: one that refuses fails the task with its output (a GitOps
+    # repository's checks are the team's, not airloop's to skip)
+    git(repo, *_identity(repo), "commit", "-q", "-m", message, "--", *paths)
     return git(repo, "rev-parse", "HEAD").stdout.strip()
 
 

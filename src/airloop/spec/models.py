@@ -374,8 +374,17 @@ class Deploy(_Model):
     gitops_dir: str = Field(description="a git work tree (relative to the spec's folder or absolute)")
     image: str = Field(description="image reference without tag, e.g. registry.example.com/team/model")
     path: str | None = Field(
-        None, description="folder inside gitops_dir for this model's manifests (default: the project name)"
+        None,
+        pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$",
+        description="folder inside gitops_dir for this model's manifests, relative (default: the project name)",
     )
+
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, value: str | None) -> str | None:
+        if value is not None and any(part in {".", ".."} for part in value.split("/")):
+            raise ValueError(f"{value!r} must stay inside gitops_dir: give a path without '.' or '..' parts")
+        return value
 
 
 class Spec(_Model):

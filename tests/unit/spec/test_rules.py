@@ -392,3 +392,13 @@ def test_a_deploy_image_that_is_no_reference_is_refused_when_the_spec_loads(load
     assert problem.where == "deploy.image"
     assert "not an image reference" in problem.message
     assert "without a tag" in problem.fix
+
+
+@pytest.mark.parametrize("path", ["../elsewhere", "apps/../..", "/etc", "apps/"])
+def test_a_deploy_path_must_stay_inside_the_gitops_repository(load, tmp_path, path):
+    from airloop.errors import SpecError
+
+    with pytest.raises(SpecError) as caught:
+        load(deploy={"gitops_dir": str(tmp_path), "image": "registry.example.com/a/b", "path": path})
+    (problem,) = caught.value.problems
+    assert problem.where == "deploy.path"
