@@ -327,7 +327,7 @@ def promote(path: str, version: str, workspace: str | None) -> None:
     VERSION must first load and answer its own input example (the smoke test the server runs too):
     exit 6 when it does not load (a broken or missing artifact: the registry's state), exit 5 when
     it loads but cannot predict (the estimator or the feature transform: your code). Either way the
-    champion is untouched."""
+    champion is untouched. With `deploy:` in the spec, the new champion's manifests are committed."""
     from airloop.spec import load_spec
     from airloop.tracking import Tracker, aliases
 
@@ -335,22 +335,56 @@ def promote(path: str, version: str, workspace: str | None) -> None:
     name, tracker = loaded.spec.name, Tracker(ws)
     tracker.version(name, version)  # raises a RegistryError naming the versions that exist
     _smoke_test(loaded, ws, str(version))
+    _check_gitops(loaded)
     before = aliases.snapshot(tracker, name)
     aliases.promote(tracker, name, str(version), by="hand")
     _show_moves(name, tracker, before)
+    _commit_champion(loaded, ws, tracker, before["champion"], "promote")
 
 
 @main.command()
 @click.argument("path", type=click.Path())
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
 def rollback(path: str, workspace: str | None) -> None:
-    """Move `champion` back to the `previous` version (and `previous` to the one replaced)."""
-    from airloop.tracking import aliases
+    """Move `champion` back to the `previous` version (and `previous` to the one replaced).
 
-    name, tracker = _registry(path, workspace)
+    With `deploy:` in the spec, also commit that version's manifests to the GitOps repository."""
+    from airloop.spec import load_spec
+    from airloop.tracking import Tracker, aliases
+
+    loaded, ws = load_spec(path), _workspace(workspace)
+    name, tracker = loaded.spec.name, Tracker(ws)
+    _check_gitops(loaded)
     before = aliases.snapshot(tracker, name)
     aliases.rollback(tracker, name)
     _show_moves(name, tracker, before)
+    _commit_champion(loaded, ws, tracker, before["champion"], "rollback")
+
+
+def _check_gitops(loaded: Any) -> None:
+    """With deploy:, a repository that cannot take the commit refuses before any alias moves."""
+    if loaded.spec.deploy is not None:
+        from airloop.packaging import gitops
+
+        gitops.check_repository(loaded.resolve(loaded.spec.deploy.gitops_dir))
+
+
+def _commit_champion(loaded: Any, ws: Any, tracker: Any, before: str | None, how: str) -> None:
+    """With deploy:, commit the champion an alias move by hand made to the GitOps repository."""
+    if loaded.spec.deploy is None:
+        return
+    from airloop.packaging import gitops
+
+    # also when it was champion already: `airloop promote PATH <champion>` commits the champion a
+    # project had before it set deploy: (a commit that changes nothing is not made)
+    champion = str(tracker.alias_version(loaded.spec.name, "champion"))
+    done = gitops.by_hand(ws, loaded, before, champion, how, echo=click.echo)
+    where = f"{done['repository']} ({done['folder']}/)"
+    click.echo(
+        f"committed {done['image']} to {where}: {done['commit'][:12]}"
+        if done["committed"]
+        else f"{where} already holds v{champion}'s manifests: nothing to commit"
+    )
 
 
 @main.command()

@@ -147,6 +147,10 @@ class Workspace:
         """Retrain requests: how many the monitor made, how many a train run has acted on (JSON)."""
         return self.monitoring_dir(name) / "requests.json"
 
+    def package_dir(self, name: str, version: str) -> Path:
+        """The build context the deploy step packaged for ``version`` (the image to build for its manifests)."""
+        return self.project(name) / "packages" / f"v{safe_name(str(version))}"
+
     # serving
     def serving_dir(self, name: str) -> Path:
         return self.root / "serving" / name

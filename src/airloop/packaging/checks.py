@@ -35,8 +35,9 @@ class Report:
         return f"{self.tool}: ok" if self.ok else f"{self.tool}: " + "; ".join(self.problems)
 
 
-def validate_manifests(base: Path, version: str = KUBERNETES_VERSION) -> Report:
-    """Every ``*.yaml`` in ``base`` against the schemas (the kustomization against its own layout)."""
+def validate_manifests(base: Path, version: str = KUBERNETES_VERSION, skip: set[str] | None = None) -> Report:
+    """Every ``*.yaml`` in ``base`` against the schemas (the kustomization against its own layout);
+    ``skip``: files another check reads (a custom resource)."""
     import yaml
 
     tool = f"kubernetes-validate (Kubernetes {version}, strict)"
@@ -45,7 +46,7 @@ def validate_manifests(base: Path, version: str = KUBERNETES_VERSION) -> Report:
     except ImportError:
         return Report(tool, False, ["install the dev extra: pip install kubernetes-validate"])
     report = Report(tool, True)
-    files = sorted(base.glob("*.yaml"))
+    files = sorted(p for p in base.glob("*.yaml") if p.name not in (skip or set()))
     if not files:
         report.problems.append(f"no manifests in {base}")
     for path in files:
@@ -60,6 +61,47 @@ def validate_manifests(base: Path, version: str = KUBERNETES_VERSION) -> Report:
                 report.problems.append(f"{path.name}: {where}: {exc.message}")
             except Exception as exc:  # no schema for the kind: as much a failure as an invalid field
                 report.problems.append(f"{path.name}: {getattr(exc, 'message', exc)}")
+    return report
+
+
+def validate_kserve(folder: Path, version: str = KUBERNETES_VERSION) -> Report:
+    """``k8s/kserve/``: the InferenceService against the KServe v1beta1 schema written down in
+    ``schemas/`` (KServe's CRD is not downloadable here) and its inlined PodSpec against the
+    Kubernetes schemas (strict); the other files as ``validate_manifests`` checks them."""
+    import yaml
+
+    from airloop.packaging.kserve import FILE, SCHEMA
+
+    tool = f"KServe v1beta1 schema + kubernetes-validate (Kubernetes {version}, strict)"
+    try:
+        import jsonschema
+        import kubernetes_validate
+    except ImportError:
+        return Report(tool, False, ["install the dev extra: pip install kubernetes-validate"])
+    schema = json.loads((Path(__file__).parent / "schemas" / SCHEMA).read_text())
+    report = Report(tool, True)
+    doc = yaml.safe_load((folder / FILE).read_text()) if (folder / FILE).is_file() else None
+    if doc is None:
+        report.problems.append(f"no {FILE} in {folder}")
+        return report
+    for error in jsonschema.Draft202012Validator(schema).iter_errors(doc):
+        report.problems.append(f"{FILE}: {'/'.join(str(p) for p in error.absolute_path)}: {error.message}")
+    predictor = (doc.get("spec") or {}).get("predictor") or {}
+    kserve_keys = set(schema["$defs"]["predictor"]["properties"]) - {"containers"}
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "predictor"},
+        "spec": {k: v for k, v in predictor.items() if k not in kserve_keys},
+    }
+    try:
+        kubernetes_validate.validate(pod, version, strict=True)
+    except kubernetes_validate.ValidationError as exc:
+        parts = [str(p) for p in exc.path]
+        where = "/".join(["spec", "predictor", *parts[1:]] if parts[:1] == ["spec"] else parts)
+        report.problems.append(f"{FILE}: {where}: {exc.message}")
+    rest = validate_manifests(folder, version, skip={FILE})
+    report.problems += rest.problems
     return report
 
 

@@ -6,6 +6,7 @@
   wheels/airloop-<version>-py3-none-any.whl
   model/               the packaged model folder (`airloop serve --model-dir`: serving.bundle)
   k8s/base/            deployment, service, hpa, pdb, pvc + kustomization.yaml
+  k8s/kserve/          the same server as a KServe InferenceService (custom predictor) + its pvc
 ```
 The folder is written beside ``out`` and moved into place at the end: a failure leaves no half
 context. ``--overwrite`` replaces only a folder this command wrote (it holds ``context.json``).
@@ -44,13 +45,15 @@ def package(
     wheel_file: Path | None = None,
     build: bool = True,
     echo: Any = print,
+    spec: Any = None,
 ) -> dict[str, Any]:
+    """``spec``: the spec already loaded (a train run's snapshot: the deploy step), else read from ``path``."""
     # long: one atomic sequence (refuse early, write aside, check, rename into place) whose steps share
     # the staging folder and its cleanup on any failure
     from airloop.packaging import bundle
     from airloop.spec import load_spec
 
-    spec = load_spec(path).spec
+    spec = spec or load_spec(path).spec
     image = image or f"airloop/{manifests.k8s_name(spec.name)}"
     if not manifests.valid_image(image):
         raise UsageError(
@@ -80,12 +83,9 @@ def package(
         (staging / "Dockerfile").write_text(dockerfile.render(spec.name, version, built.name, LOCK_FILE))
         (staging / ".dockerignore").write_text(dockerfile.DOCKERIGNORE)
         tag = f"v{version}-{digest(staging)[:12]}"
-        base = staging / "k8s" / "base"
-        base.mkdir(parents=True)
         token_env = spec.serving.token_env
-        for name, doc in manifests.render(spec.name, version, image, tag, token_env).items():
-            (base / name).write_text(manifests.dump(doc))
-        reports = [checks.validate_manifests(base), checks.lint_dockerfile(staging / "Dockerfile")]
+        reports = [*write_manifests(staging / "k8s", spec.name, version, image, tag, token_env)]
+        reports.append(checks.lint_dockerfile(staging / "Dockerfile"))
         failed = [r for r in reports if r.ran and not r.ok]
         if failed:
             raise EnvironmentProblem(
@@ -128,6 +128,18 @@ def package(
     echo(f"wrote {out} (image {info['image']})")
     info["built"] = docker_build(out, info["image"], echo) if build else False
     return info
+
+
+def write_manifests(k8s: Path, name: str, version: str, image: str, tag: str, token_env: str) -> list[checks.Report]:
+    """``k8s/base/`` (kustomize base) and ``k8s/kserve/`` (the InferenceService), each validated."""
+    from airloop.packaging import kserve
+
+    base = manifests.render(name, version, image, tag, token_env)
+    for folder, docs in (("base", base), ("kserve", kserve.render(base))):
+        (k8s / folder).mkdir(parents=True)
+        for file, doc in docs.items():
+            (k8s / folder / file).write_text(manifests.dump(doc))
+    return [checks.validate_manifests(k8s / "base"), checks.validate_kserve(k8s / "kserve")]
 
 
 def resolve(ws: Workspace, name: str, version: str | None, alias: str | None) -> tuple[str, str | None]:

@@ -52,6 +52,10 @@ TASK_DOCS = {
     "old champion `previous`; the prediction server `airloop up` started is asked to load it now (it also "
     "polls). Any other version is held as `challenger` and the champion is untouched. A failed smoke test "
     "fails this task.",
+    "deploy": "With `deploy:` in the spec: after a promotion, package the new champion (`airloop package`'s "
+    "build context, kept in the workspace; the image tag is the version plus the context's digest), validate "
+    "its Kubernetes manifests and commit them to the GitOps repository (`deploy.gitops_dir`), the gate's "
+    "evidence and this run's id in the message. A run that did not promote commits nothing.",
     "monitor": "Judge the champion on the predictions logged since the last run: drift of every feature and "
     "of the scores against its training reference, live performance on labeled predictions (estimated until "
     "labels arrive); judge a shadow challenger (serving.shadow) or a canary (serving.canary) against it on "
@@ -105,6 +109,8 @@ def build_train_plan(loaded: LoadedSpec, workspace: str) -> Plan:
         # promote after an approval takes its refs from register and the decision from approve
         tasks.append(_task(t, t, (prev,), refs_from="register" if prev == "approve" else None))
         prev = t
+    if spec.deploy is not None:
+        tasks.append(_task("deploy", "deploy", ("promote",)))
     n_cand = len(spec.candidates)
     return Plan(
         dag_id=train_dag_id(spec.name),

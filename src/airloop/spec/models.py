@@ -377,6 +377,26 @@ class Scoring(_Model):
     log: bool = Field(False, description="also write the scored records to the prediction log (as `--log`)")
 
 
+class Deploy(_Model):
+    """GitOps delivery: after a promotion the train DAG's `deploy` task commits the champion's
+    Kubernetes manifests (kustomize base) into a git repository Argo CD or Flux syncs from."""
+
+    gitops_dir: str = Field(description="a git work tree (relative to the spec's folder or absolute)")
+    image: str = Field(description="image reference without tag, e.g. registry.example.com/team/model")
+    path: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$",
+        description="folder inside gitops_dir for this model's manifests, relative (default: the project name)",
+    )
+
+    @field_validator("path")
+    @classmethod
+    def _inside(cls, value: str | None) -> str | None:
+        if value is not None and any(part in {".", ".."} for part in value.split("/")):
+            raise ValueError(f"{value!r} must stay inside gitops_dir: give a path without '.' or '..' parts")
+        return value
+
+
 class Spec(_Model):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")
     task: Task
@@ -393,6 +413,7 @@ class Spec(_Model):
     serving: Serving = Serving()
     monitoring: Monitoring = Monitoring()
     scoring: Scoring = Scoring()
+    deploy: Deploy | None = Field(None, description="commit the champion's manifests to a GitOps repository")
 
     # Derived views, so that every consumer reads the defaults the same way.
     @property

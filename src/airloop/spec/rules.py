@@ -342,3 +342,30 @@ def _estimator_kind(est: object) -> str | None:
 
 
 __all__ = ["METRICS", "check_rules", "rule"]
+
+
+@rule()
+def deploy_image_is_a_reference(ls: LoadedSpec) -> Iterator[Finding]:
+    from airloop.packaging.manifests import valid_image
+
+    deploy = ls.spec.deploy
+    if deploy is not None and not valid_image(deploy.image):
+        yield (
+            ("deploy", "image"),
+            f"{deploy.image!r} is not an image reference",
+            "give [registry[:port]/]path in lower case, without a tag (the deploy step tags it with the version "
+            "and a digest), e.g. registry.example.com/team/model",
+        )
+
+
+@rule(deep=True)
+def deploy_gitops_dir_is_a_repository(ls: LoadedSpec) -> Iterator[Finding]:
+    """Said before Airflow starts; the deploy task checks again (the folder may go meanwhile)."""
+    from airloop.packaging.gitops import repository_problem
+
+    deploy = ls.spec.deploy
+    if deploy is None:
+        return
+    problem = repository_problem(ls.resolve(deploy.gitops_dir))
+    if problem:
+        yield ("deploy", "gitops_dir"), problem[0], problem[1]

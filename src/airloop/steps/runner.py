@@ -33,6 +33,7 @@ STEPS: dict[str, str] = {
     "gate": "gate:run",
     "register": "register:run",
     "promote": "promote:run",
+    "deploy": "deploy:run",
     "monitor": "monitor:run",
 }
 
@@ -162,5 +163,6 @@ def _summary(out: dict[str, Any]) -> dict[str, Any]:
         "skip_training",
         "refit",
         "approval",
+        "deployed",
     )
     return {k: out[k] for k in keep if k in out}

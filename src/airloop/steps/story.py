@@ -68,9 +68,18 @@ def told(task: str, out: dict[str, Any]) -> list[str]:
         lines.append(f"registered v{out['version']}")
     if "promoted" in out:
         lines.append(_moves(out))
+    lines += _deployed(out.get("deployed"))
     if "retrain" in out:
         lines.append(("retrain requested: " if out["retrain"] else "no retrain: ") + str(out.get("reason") or ""))
     return lines
+
+
+def _deployed(deployed: Any) -> list[str]:
+    if not isinstance(deployed, dict):
+        return []
+    if deployed.get("committed"):
+        return [f"committed {deployed['image']} to {deployed['repository']} ({deployed['commit'][:12]})"]
+    return ["nothing committed: " + str(deployed.get("reason") or "the repository holds these manifests already")]
 
 
 def outcome(events: list[dict[str, Any]], approval_waits: bool = False) -> str | None:

@@ -102,3 +102,13 @@ def test_refit_on_all_data_adds_its_task_after_the_gate(load) -> None:
     plan = build_train_plan(load(), "/tmp/ws")  # the default: refit on all rows
     assert [t.task_id for t in plan.tasks][-4:] == ["gate", "refit", "register", "promote"]
     assert "refit" not in [t.task_id for t in build_train_plan(load(promotion={"refit": "holdout"}), "/tmp/ws").tasks]
+
+
+def test_a_deploy_task_follows_promote_only_with_deploy(load, tmp_path):
+    assert "deploy" not in [t.task_id for t in build_train_plan(load(), "/tmp/ws").tasks]
+    plan = build_train_plan(load(deploy={"gitops_dir": str(tmp_path), "image": "registry.example.com/a/b"}), "/ws")
+    assert [t.task_id for t in plan.tasks][-2:] == ["promote", "deploy"]
+    assert plan.task("deploy").upstream == ("promote",)
+    assert plan.tasks_after("promote") == ["deploy"]
+    assert "GitOps" in plan.task("deploy").doc
+    assert Plan.from_json(plan.to_json()) == plan

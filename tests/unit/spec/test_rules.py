@@ -360,3 +360,45 @@ def test_deep_transform_found_in_the_spec_folder(write_spec, isolated_imports, t
     path = write_spec(data={"transform": f"{module}:calendar"})
 
     assert load_spec(path, deep=True).spec.data.transform == f"{module}:calendar"
+
+
+# --- deploy ---------------------------------------------------------------------------------------
+
+
+def test_a_gitops_dir_that_is_no_git_repository_is_said_before_airflow_starts(load, base_data, tmp_path):
+    import subprocess
+
+    plain = tmp_path / "not-a-repo"
+    plain.mkdir()
+    deploy = {"gitops_dir": str(plain), "image": "registry.example.com/team/model"}
+    ((where, message, fix),) = check_rules(load(deploy=deploy), deep=True)
+    assert where == ("deploy", "gitops_dir")
+    assert "is not a git repository" in message
+    assert str(plain) in message
+    assert f"git init {plain}" in fix
+    assert check_rules(load(deploy=deploy), deep=False) == []  # never at DAG parse: no subprocess there
+    subprocess.run(["git", "init", "-q", str(plain)], check=True)
+    assert check_rules(load(deploy=deploy), deep=True) == []
+    ((where, message, _),) = check_rules(load(deploy={**deploy, "gitops_dir": str(tmp_path / "gone")}), deep=True)
+    assert "does not exist" in message
+
+
+def test_a_deploy_image_that_is_no_reference_is_refused_when_the_spec_loads(load, tmp_path):
+    from airloop.errors import SpecError
+
+    with pytest.raises(SpecError) as caught:
+        load(deploy={"gitops_dir": str(tmp_path), "image": "Bad:tag"})
+    (problem,) = caught.value.problems
+    assert problem.where == "deploy.image"
+    assert "not an image reference" in problem.message
+    assert "without a tag" in problem.fix
+
+
+@pytest.mark.parametrize("path", ["../elsewhere", "apps/../..", "/etc", "apps/"])
+def test_a_deploy_path_must_stay_inside_the_gitops_repository(load, tmp_path, path):
+    from airloop.errors import SpecError
+
+    with pytest.raises(SpecError) as caught:
+        load(deploy={"gitops_dir": str(tmp_path), "image": "registry.example.com/a/b", "path": path})
+    (problem,) = caught.value.problems
+    assert problem.where == "deploy.path"
