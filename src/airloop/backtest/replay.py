@@ -17,7 +17,9 @@ candidate's holdout. Policies:
 A cron ``schedule`` in the spec is not replayed: retraining on a clock is the ``scheduled`` column.
 
 Trainings are shared (``Trainings``: one per cutoff), so the backtest costs one training per
-period, whatever the number of policies.
+period, whatever the number of policies. ``policies`` adds more monitoring policies beside these
+three (``airloop.backtest.policies``: ``--policies``); they share the trainings too, and the
+predictions and monitor windows of a champion they serve alike.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ class Track:
     compute_seconds: float = 0.0
     cursor: Cursor = field(default_factory=Cursor)  # where the monitor's next window starts
     log: list[Any] = field(default_factory=list)  # the predicted periods not yet behind the cursor
+    spec: Any = None  # the spec this track monitors with (None: the project's own)
+    log_ids: tuple[tuple[int, str], ...] = ()  # (period, champion) of each part of ``log``: its identity
 
 
 class Replay:
@@ -67,6 +71,10 @@ class Replay:
         self.trainings = Trainings(loaded, root)
         self.models: dict[str, Any] = {}
         self.champion_scores: dict[tuple[str, str], dict[str, Any]] = {}
+        # policies serving the same champion predict alike, and see the same window when their
+        # logs and cursors agree: judged once (the thresholds apply after, in ``decide``)
+        self.predictions: dict[tuple[str, int], tuple[Any, dict[str, Any]]] = {}
+        self.windows: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 
     # --- the first champion and the candidates ------------------------------------------------------
     def first(self, key: str, labels: list[str]) -> Champion:
@@ -162,27 +170,53 @@ class Replay:
 
         return live_performance(self.spec, frame, labels_of(champion.tags))
 
-    def monitor(self, track: Track, frame: Any) -> tuple[Any, Any]:
-        """What the monitor DAG would decide now: ``frame`` (the period's predictions) joins the log,
-        and the window is every logged prediction since the track's cursor."""
+    def served(self, champion: Champion, i: int, rows: Any, times: Any) -> tuple[Any, dict[str, Any]]:
+        """Period ``i`` predicted by ``champion`` and its performance there (once per champion)."""
+        key = (champion.key, i)
+        if key not in self.predictions:
+            frame = self.predict(champion, rows, times)
+            self.predictions[key] = (frame, self.performance(frame, champion))
+        return self.predictions[key]
+
+    def monitor(self, track: Track, frame: Any, i: int = 0) -> tuple[Any, Any]:
+        """What the monitor DAG would decide now: ``frame`` (period ``i``'s predictions) joins the
+        log, and the window is every logged prediction since the track's cursor."""
         import pandas as pd
 
         from airloop.monitoring.policy import Policy, decide
         from airloop.steps.window import history, judge, observe, of_frame, over, references
         from airloop.tracking.tags import labels_of
 
+        spec = track.spec or self.spec
         log = pd.concat([*track.log, frame], ignore_index=True)
+        ids = (*track.log_ids, (i, track.champion.key))
         rows = log[track.cursor.takes(epoch(log["logged_at"]))].reset_index(drop=True)
         view = _Version(track.champion.tags)
         saved = references(view)
-        seen = over(self.spec, view, [of_frame(rows)], saved)
-        drift, perf, guess = judge(self.spec, seen, saved, labels_of(view.tags))
-        window = observe(self.spec, seen, saved, drift, perf, guess)
-        decision = decide(history(view, saved, track.cursor.last_request), window, Policy.of(self.spec))
-        track.cursor = track.cursor.after(decision, float(seen.last_logged), window.end)
+        key = (track.champion.key, track.cursor.since, ids, judging(spec))
+        if key not in self.windows:
+            seen = over(spec, view, [of_frame(rows)], saved)
+            drift, perf, guess = judge(spec, seen, saved, labels_of(view.tags))
+            self.windows[key] = (float(seen.last_logged), observe(spec, seen, saved, drift, perf, guess))
+        last_logged, window = self.windows[key]
+        decision = decide(history(view, saved, track.cursor.last_request), window, Policy.of(spec))
+        track.cursor = track.cursor.after(decision, last_logged, window.end)
         ahead = rows[track.cursor.takes(epoch(rows["logged_at"]))]
-        track.log = [ahead] if len(ahead) else []
+        track.log, track.log_ids = ([ahead], ids) if len(ahead) else ([], ())
         return decision, window
+
+
+# what only ``policy.decide`` reads: policies differing in these alone see the same window
+DECIDE_ONLY = {
+    "drift_importance", "drifted_features", "min_performance", "max_performance_drop", "max_relative_drop",
+    "max_staleness_loss", "performance", "cooldown_hours", "retention_days", "train_on_new_data", "schedule",
+}  # fmt: skip
+
+
+def judging(spec: Any) -> str:
+    """The monitoring settings that shape a window (sizes, statistics, confidence), as a key."""
+    dumped = spec.monitoring.model_dump(mode="json")
+    return json.dumps({k: v for k, v in sorted(dumped.items()) if k not in DECIDE_ONLY})
 
 
 def epoch(times: Any) -> Any:
@@ -206,8 +240,13 @@ def run_backtest(
     end: str,
     every: str,
     on_period: Callable[[dict[str, Any]], None] | None = None,
+    policies: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Replay [start, end) in periods of ``every``; returns the JSON record (see ``airloop.backtest``)."""
+    """Replay [start, end) in periods of ``every``; returns the JSON record (see ``airloop.backtest``).
+
+    ``policies`` ({name: a spec's ``monitoring`` block}) are replayed beside the three policies, on
+    the same trainings; each period records them under ``policies`` (metric, verdict, trained,
+    promoted) and the summary under ``candidates``."""
     import time
 
     from airloop.backtest.periods import load_history, periods
@@ -224,6 +263,10 @@ def run_backtest(
     trains_on_landing = bool(spec.data.incoming) and spec.monitoring.train_on_new_data == "always"
     cost = trainings.cache["p000"].seconds + trainings.cache["p000"].refit_seconds
     tracks = {p: Track(p, first, compute_seconds=cost) for p in POLICIES}
+    others = {
+        name: Track(name, first, compute_seconds=cost, spec=spec.model_copy(update={"monitoring": block}))
+        for name, block in (policies or {}).items()
+    }
     out: list[dict[str, Any]] = []
     for i, (lo, hi) in enumerate(bounds, 1):
         inside = (when >= lo) & (when < hi)
@@ -233,15 +276,17 @@ def run_backtest(
             record.update({p: None for p in POLICIES}, loop_trained=False, note="no rows in this period")
             out.append(record)
             continue
-        predicted = {p: replay.predict(t.champion, rows, times) for p, t in tracks.items()}
-        perf = {p: replay.performance(predicted[p], t.champion) for p, t in tracks.items()}
+        served = {p: replay.served(t.champion, i, rows, times) for p, t in (tracks | others).items()}
+        predicted = {p: frame for p, (frame, _) in served.items()}
+        perf = {p: scored for p, (_, scored) in served.items()}
         record.update({p: (perf[p].get("metrics") or {}).get(spec.promotion_metric) for p in POLICIES})
         record["labeled"] = int(perf["loop"].get("labeled", 0))  # the same rows for every policy
-        if record["labeled"] < spec.monitoring.min_labeled:
+        scored = record["labeled"] >= spec.monitoring.min_labeled
+        if not scored:
             record["note"] = f"too few labeled rows ({record['labeled']} < monitoring.min_labeled): not scored"
             for p in POLICIES:
                 record[p] = None
-        decision, window = replay.monitor(tracks["loop"], predicted["loop"])
+        decision, window = replay.monitor(tracks["loop"], predicted["loop"], i)
         record["loop_decision"] = {**decision.to_dict(), "rows": window.rows}
         # performance estimated from the scores alone (before labels), beside what the labels measured
         record["loop_estimated"] = window.estimated.get(spec.promotion_metric)
@@ -253,10 +298,26 @@ def run_backtest(
             if decision.retrain or trains_on_landing:
                 record["loop_run"] = replay.retrain(tracks["loop"], f"p{i:03d}", labels)
         record["loop_trained"] = "loop_run" in record
+        if others:
+            record["policies"] = {}
+        for name, t in others.items():
+            value = (perf[name].get("metrics") or {}).get(spec.promotion_metric) if scored else None
+            judged, _ = replay.monitor(t, predicted[name], i)
+            lands = bool(spec.data.incoming) and t.spec.monitoring.train_on_new_data == "always"
+            run = replay.retrain(t, f"p{i:03d}", labels) if not last and (judged.retrain or lands) else None
+            record["policies"][name] = {
+                "metric": value, "verdict": judged.verdict, "trained": run is not None,
+                "promoted": bool(run and run["promoted"]), "champion": t.champion.key,
+            }  # fmt: skip
         out.append(record)
         if on_period:
             on_period(record)
     result = summarise(spec.promotion_metric, out, tracks, time.perf_counter() - started)
+    if others:
+        result["candidates"] = {
+            name: {"trainings": t.trainings, "compute_seconds": round(t.compute_seconds, 1)}
+            for name, t in others.items()
+        }
     (root / RESULT_FILE).write_text(json.dumps(result, indent=2, default=str))
     return result
 
