@@ -19,9 +19,14 @@ features and candidates it proposes) with the promotion metric set to MAE.
 
 Each set runs once per variant (``--set key=value`` edits the spec, dotted; ``--tag`` names the
 result files). Writes bench/results/backtest[-TAG].{json,md} with the three targets of issue 8:
-loop >= static in every period, loop mean >= scheduled mean, loop trainings < scheduled trainings.
+loop >= static in every period, loop mean >= scheduled mean, loop trainings < scheduled trainings;
+and issue 26's: the loop's mean within 1% of the better of static and scheduled, its trainings at
+most 60% of scheduled's, at least static's every period within 1%, no healthy period refused by the
+contract. ``--policies`` (default ``grid``; ``none`` skips it) replays more monitoring policies on
+the same trainings, as ``airloop backtest --policies``: chosen on the first half of the periods,
+every policy reported on the second.
 
-    python bench/backtest/run.py [--only flights] [--set promotion.refit=all] [--tag refit]
+    python bench/backtest/run.py [--only flights] [--set promotion.refit=all] [--tag refit] [--policies none]
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from airloop.errors import AirloopError
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -178,7 +185,8 @@ def targets(result: dict[str, Any], maximize: bool) -> dict[str, Any]:
     }
 
 
-def run_set(key: str, work: Path, settings: list[str]) -> dict[str, Any]:
+def run_set(key: str, work: Path, settings: list[str], policies: str = "") -> dict[str, Any]:
+    from airloop.backtest.policies import OWN, candidates, choose, scores_of, suggestion
     from airloop.backtest.replay import run_backtest
     from airloop.metrics import METRICS
     from airloop.spec import load_spec
@@ -190,9 +198,25 @@ def run_set(key: str, work: Path, settings: list[str]) -> dict[str, Any]:
     apply_settings(spec_path, settings)
     loaded = load_spec(spec_path, deep=True)
     started = time.perf_counter()
-    result = run_backtest(loaded, folder / "scratch", **window, on_period=lambda r: print(f"  {key} {r['start'][:10]}"))
+    others = None
+    if policies:
+        others = {k: v for k, v in candidates(policies, loaded.spec, window["every"]).items() if k != OWN}
+    result = run_backtest(
+        loaded, folder / "scratch", **window, on_period=lambda r: print(f"  {key} {r['start'][:10]}"), policies=others
+    )
     result.update(window=window, settings=settings, seconds=round(time.perf_counter() - started, 1))
-    result["targets"] = targets(result, METRICS[result["metric"]].direction == "maximize")
+    maximize = METRICS[result["metric"]].direction == "maximize"
+    result["targets"] = targets(result, maximize)
+    if others is not None:
+        names = [OWN, *others]
+        try:
+            choice = choose(scores_of(result["periods"], names), names, maximize)
+        except AirloopError as exc:  # nothing scored to choose on: say so in the report
+            result["policy_choice"] = {"error": exc.message}
+        else:
+            chosen = loaded.spec.monitoring if choice["chosen"] == OWN else others[choice["chosen"]]
+            text = suggestion(chosen, choice, result["metric"], result["periods"])
+            result["policy_choice"] = {**choice, "suggestion": text, "policies": policies}
     return result
 
 
@@ -245,6 +269,7 @@ def markdown(results: dict[str, dict[str, Any]], tag: str) -> str:
             f"- issue 26: no healthy period refused by the contract: **{yes[not refused]}**"
             + (f" (refused: {', '.join(refused)})" if refused else "")
         )
+        lines += choice_lines(r)
         lines.append("")
         lines.append("The loop's monitor, period by period (and its champion's metric estimated from the scores")
         lines.append("alone, CBPE, before the labels were used, beside the measured one):")
@@ -257,11 +282,27 @@ def markdown(results: dict[str, dict[str, Any]], tag: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def choice_lines(r: dict[str, Any]) -> list[str]:
+    """`--policies`: the choice on the first half, every policy on the second, the suggested block."""
+    from airloop.backtest.policies import report_table
+
+    choice = r.get("policy_choice")
+    if not choice:
+        return []
+    if "error" in choice:
+        return ["", f"Policy choice (`--policies`): not possible: {choice['error']}"]
+    lines = ["", f"Policy choice (`--policies {choice['policies']}`):", "", "```", report_table(choice, r["metric"])]
+    return [*lines, "```", "", "```yaml", choice["suggestion"].rstrip(), "```"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", default=",".join(SETS))
     ap.add_argument("--set", dest="settings", action="append", default=[])
     ap.add_argument("--tag", default="")
+    ap.add_argument(
+        "--policies", default="grid", help="grid, a.yaml,b.yaml (as `airloop backtest --policies`), or none"
+    )
     ap.add_argument("--work", default="/tmp/airloop-bench-backtest")
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     args = ap.parse_args()
@@ -270,7 +311,8 @@ def main() -> None:
 
     warnings.filterwarnings("ignore")  # MLflow's schema hints, once per training
     logging.getLogger("mlflow").setLevel(logging.ERROR)
-    results = {key: run_set(key, Path(args.work), args.settings) for key in args.only.split(",")}
+    policies = "" if args.policies == "none" else args.policies
+    results = {key: run_set(key, Path(args.work), args.settings, policies) for key in args.only.split(",")}
     out = Path(args.out)
     name = "backtest" + (f"-{args.tag}" if args.tag else "")
     (out / f"{name}.json").write_text(json.dumps(results, indent=2, default=str))
