@@ -205,6 +205,22 @@ class Replay:
         track.log, track.log_ids = ([ahead], ids) if len(ahead) else ([], ())
         return decision, window
 
+    def candidate_period(
+        self, track: Track, i: int, served: tuple[Any, dict[str, Any]], scored: bool, labels: list[str], last: bool
+    ) -> dict[str, Any]:
+        """One more policy's period (``--policies``): its champion's score, its monitor's verdict, and
+        the retrain it asks for, on the shared candidate of this cutoff."""
+        spec = track.spec or self.spec
+        frame, perf = served
+        value = (perf.get("metrics") or {}).get(spec.promotion_metric) if scored else None
+        judged, _ = self.monitor(track, frame, i)
+        lands = bool(spec.data.incoming) and spec.monitoring.train_on_new_data == "always"
+        run = self.retrain(track, f"p{i:03d}", labels) if not last and (judged.retrain or lands) else None
+        return {
+            "metric": value, "verdict": judged.verdict, "trained": run is not None,
+            "promoted": bool(run and run["promoted"]), "champion": track.champion.key,
+        }  # fmt: skip
+
 
 # what only ``policy.decide`` reads: policies differing in these alone see the same window
 DECIDE_ONLY = {
@@ -243,10 +259,9 @@ def run_backtest(
     policies: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Replay [start, end) in periods of ``every``; returns the JSON record (see ``airloop.backtest``).
-
-    ``policies`` ({name: a spec's ``monitoring`` block}) are replayed beside the three policies, on
-    the same trainings; each period records them under ``policies`` (metric, verdict, trained,
-    promoted) and the summary under ``candidates``."""
+    ``policies`` ({name: a ``monitoring`` block}) run beside the three: ``period["policies"]``."""
+    # long: one period's steps in production's order (predict, score, monitor, land, retrain); split
+    # into helpers that order would no longer read top to bottom
     import time
 
     from airloop.backtest.periods import load_history, periods
@@ -276,17 +291,14 @@ def run_backtest(
             record.update({p: None for p in POLICIES}, loop_trained=False, note="no rows in this period")
             out.append(record)
             continue
-        served = {p: replay.served(t.champion, i, rows, times) for p, t in (tracks | others).items()}
-        predicted = {p: frame for p, (frame, _) in served.items()}
-        perf = {p: scored for p, (_, scored) in served.items()}
-        record.update({p: (perf[p].get("metrics") or {}).get(spec.promotion_metric) for p in POLICIES})
-        record["labeled"] = int(perf["loop"].get("labeled", 0))  # the same rows for every policy
+        served = {p: replay.served(t.champion, i, rows, times) for p, t in (tracks | others).items()}  # (log, perf)
+        record.update({p: (served[p][1].get("metrics") or {}).get(spec.promotion_metric) for p in POLICIES})
+        record["labeled"] = int(served["loop"][1].get("labeled", 0))  # the same rows for every policy
         scored = record["labeled"] >= spec.monitoring.min_labeled
         if not scored:
-            record["note"] = f"too few labeled rows ({record['labeled']} < monitoring.min_labeled): not scored"
-            for p in POLICIES:
-                record[p] = None
-        decision, window = replay.monitor(tracks["loop"], predicted["loop"], i)
+            note = f"too few labeled rows ({record['labeled']} < monitoring.min_labeled): not scored"
+            record.update({p: None for p in POLICIES}, note=note)
+        decision, window = replay.monitor(tracks["loop"], served["loop"][0], i)
         record["loop_decision"] = {**decision.to_dict(), "rows": window.rows}
         # performance estimated from the scores alone (before labels), beside what the labels measured
         record["loop_estimated"] = window.estimated.get(spec.promotion_metric)
@@ -299,25 +311,13 @@ def run_backtest(
                 record["loop_run"] = replay.retrain(tracks["loop"], f"p{i:03d}", labels)
         record["loop_trained"] = "loop_run" in record
         if others:
-            record["policies"] = {}
-        for name, t in others.items():
-            value = (perf[name].get("metrics") or {}).get(spec.promotion_metric) if scored else None
-            judged, _ = replay.monitor(t, predicted[name], i)
-            lands = bool(spec.data.incoming) and t.spec.monitoring.train_on_new_data == "always"
-            run = replay.retrain(t, f"p{i:03d}", labels) if not last and (judged.retrain or lands) else None
-            record["policies"][name] = {
-                "metric": value, "verdict": judged.verdict, "trained": run is not None,
-                "promoted": bool(run and run["promoted"]), "champion": t.champion.key,
-            }  # fmt: skip
+            record["policies"] = {
+                name: replay.candidate_period(t, i, served[name], scored, labels, last) for name, t in others.items()
+            }
         out.append(record)
         if on_period:
             on_period(record)
-    result = summarise(spec.promotion_metric, out, tracks, time.perf_counter() - started)
-    if others:
-        result["candidates"] = {
-            name: {"trainings": t.trainings, "compute_seconds": round(t.compute_seconds, 1)}
-            for name, t in others.items()
-        }
+    result = summarise(spec.promotion_metric, out, tracks, time.perf_counter() - started, others)
     (root / RESULT_FILE).write_text(json.dumps(result, indent=2, default=str))
     return result
 
@@ -338,7 +338,9 @@ def fatigue(periods: list[dict[str, Any]]) -> dict[str, int]:
     return {"requests": sum(r.verdict == REQUESTED for r in runs), "fatigue": len(futile(runs))}
 
 
-def summarise(metric: str, periods: list[dict[str, Any]], tracks: dict[str, Track], seconds: float) -> dict[str, Any]:
+def summarise(
+    metric: str, periods: list[dict[str, Any]], tracks: dict[str, Track], seconds: float, others: dict[str, Track]
+) -> dict[str, Any]:
     def mean(p: str) -> float | None:
         values = [r[p] for r in periods if r.get(p) is not None]
         return sum(values) / len(values) if values else None
@@ -347,4 +349,8 @@ def summarise(metric: str, periods: list[dict[str, Any]], tracks: dict[str, Trac
     for p, t in tracks.items():
         summary[p] = {"mean": mean(p), "trainings": t.trainings, "compute_seconds": round(t.compute_seconds, 1)}
     summary["loop"].update(fatigue(periods))
-    return {"metric": metric, "periods": periods, "summary": summary, "wall_seconds": round(seconds, 1)}
+    out = {"metric": metric, "periods": periods, "summary": summary, "wall_seconds": round(seconds, 1)}
+    if others:  # --policies: each one's trainings over the whole replay (the halves are in the choice)
+        out["candidates"] = {n: {"trainings": t.trainings, "compute_seconds": round(t.compute_seconds, 1)}
+                             for n, t in others.items()}  # fmt: skip
+    return out
