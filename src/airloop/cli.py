@@ -264,9 +264,22 @@ def report(path: str, workspace: str | None, out: str | None) -> None:
 )
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, writable=True), help="write the result as JSON")
 @click.option("--html", "html_out", type=click.Path(dir_okay=False, writable=True), help="write a page with the curves")
+@click.option(
+    "--policies",
+    help="choose the monitoring policy on this history: a.yaml,b.yaml (each a `monitoring:` block over the "
+    "spec's) or `grid` (36 built in: relative drop, drift trigger, staleness bound, cooldown); chosen on the "
+    "first half of the periods, reported on the second, the chosen block written beside the JSON",
+)
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
 def backtest(
-    path: str, start: str, end: str, every: str, json_out: str | None, html_out: str | None, workspace: str | None
+    path: str,
+    start: str,
+    end: str,
+    every: str,
+    json_out: str | None,
+    html_out: str | None,
+    policies: str | None,
+    workspace: str | None,
 ) -> None:
     """Replay PATH's history period by period: a static model, retraining every period, and the
     loop's policy, each scored on the rows of every period before it retrains."""
@@ -280,17 +293,48 @@ def backtest(
     loaded = load_spec(path, deep=True)
     ws = _workspace(workspace)
     root = ws.backtest_dir(loaded.spec.name)
+    others = None
+    if policies:
+        from airloop.backtest.periods import periods
+        from airloop.backtest.policies import OWN, candidates, halves
+
+        halves(len(periods(start, end, every)))  # refuse a range too short to choose on before replaying it
+        others = {k: v for k, v in candidates(policies, loaded.spec, every).items() if k != OWN}
     if root.exists():
         shutil.rmtree(root)
     click.secho(f"backtest {loaded.spec.name}: {start} -> {end}, every {every} (scratch: {root})", bold=True)
-    result = run_backtest(loaded, root, start, end, every, on_period=lambda r: click.echo(period_line(r)))
+    if others:
+        click.echo(f"  and {len(others)} more monitoring policies on the same trainings ({policies})")
+    result = run_backtest(
+        loaded, root, start, end, every, on_period=lambda r: click.echo(period_line(r)), policies=others
+    )
     click.echo("\n" + table(result))
     click.echo(f"took {result['wall_seconds']:.0f}s")
+    if others is not None:
+        suggestion_file = Path(json_out).with_suffix(".monitoring.yaml") if json_out else root / "monitoring.yaml"
+        _choose_policy(loaded.spec, result, others, suggestion_file)
     if json_out:
         Path(json_out).write_text(json.dumps(result, indent=2, default=str))
         click.echo(f"JSON: {json_out}")
     if html_out:
         click.echo(f"HTML: {write_html(result, loaded.spec.name, Path(html_out))}")
+
+
+def _choose_policy(spec: Any, result: dict[str, Any], others: dict[str, Any], target: Path) -> None:
+    """The policy chosen on the first half of the periods, every policy on the second, the chosen
+    `monitoring:` block printed and written to ``target`` (and the choice into ``result``)."""
+    from airloop.backtest.policies import OWN, choose, report_table, scores_of, suggestion
+    from airloop.metrics import METRICS
+
+    names = [OWN, *others]
+    choice = choose(scores_of(result["periods"], names), names, METRICS[result["metric"]].direction == "maximize")
+    chosen = spec.monitoring if choice["chosen"] == OWN else others[choice["chosen"]]
+    text = suggestion(chosen, choice, result["metric"], result["periods"])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+    result["policy_choice"] = {**choice, "suggestion": str(target)}
+    click.echo("\n" + report_table(choice, result["metric"]))
+    click.echo(f"\nsuggested monitoring ({target}):\n{text}")
 
 
 @main.command()

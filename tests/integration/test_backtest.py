@@ -94,3 +94,39 @@ def test_backtest_without_a_time_column_says_so(tmp_path: Path) -> None:
     assert res.returncode == 2, res.stderr
     assert "names no time column" in res.stderr
     assert "split.column" in res.stderr
+
+
+def test_backtest_chooses_a_policy_on_the_first_half_and_reports_the_second(drifting: Path, tmp_path: Path) -> None:
+    (tmp_path / "eager.yaml").write_text("monitoring:\n  max_performance_drop: 0.0\n  max_relative_drop: 0.0\n")
+    (tmp_path / "deaf.yaml").write_text(
+        "monitoring:\n  max_performance_drop: null\n  max_relative_drop: null\n  drift_importance: null\n"
+        "  drifted_features: null\n  max_staleness_loss: null\n"
+    )
+    out_json = tmp_path / "bt.json"
+    res = subprocess.run(
+        [sys.executable, "-m", "airloop.cli", "backtest", str(drifting), "--start", "2024-04-01",
+         "--end", "2024-06-01", "--every", "month", "--workspace", str(tmp_path / "ws"), "--json", str(out_json),
+         "--policies", f"{tmp_path / 'eager.yaml'},{tmp_path / 'deaf.yaml'}"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    result = json.loads(out_json.read_text())
+    choice = result["policy_choice"]
+    assert (choice["periods"], choice["first_half"]) == (2, 1)
+    assert set(choice["chosen_on"]) == {"loop", "eager", "deaf"}
+    assert set(choice["report"]) == {"static", "scheduled", "loop", "eager", "deaf"}
+    april, may = result["periods"]
+    # April flips the concept: `eager` retrains after it (on the shared April cutoff), `deaf` never does
+    assert april["policies"]["eager"]["trained"]
+    assert not april["policies"]["deaf"]["trained"]
+    assert april["policies"]["deaf"]["metric"] == april["static"]
+    assert choice["report"]["deaf"]["mean"] == may["static"]  # reported on May alone
+    assert choice["report"]["eager"]["mean"] == may["policies"]["eager"]["metric"]
+    runs = list((tmp_path / "ws" / "backtest" / "tiny" / "ws").glob("projects/tiny/runs/cut-*"))
+    assert sorted(r.name for r in runs) == ["cut-p000", "cut-p001"]  # one training per cutoff, shared
+    suggested = tmp_path / "bt.monitoring.yaml"
+    assert choice["suggestion"] == str(suggested)
+    text = suggested.read_text()
+    assert f"`{choice['chosen']}` chosen on the first 1 periods" in text
+    assert "monitoring:" in res.stdout
+    assert "reported on periods 2-2 only" in res.stdout

@@ -21,6 +21,18 @@ def period_line(r: dict[str, Any]) -> str:
     return f"  {r['start'][:10]}  rows {r['rows']:>6}  {scores}  monitor: {decision}{after}{note}"
 
 
+def outcome(run: dict[str, Any]) -> str:
+    """What became of a retrain: promoted, refused by the gate, or a run that failed before the gate
+    (the data contract refused the period's data: named as such, not as a gate's refusal)."""
+    if run["promoted"]:
+        return ", promoted"
+    if run.get("rejected"):
+        return ", data refused by the contract"
+    if str(run.get("why", "")).startswith("run failed"):
+        return ", run failed"
+    return ", gate refused"
+
+
 def table(result: dict[str, Any]) -> str:
     metric = result["metric"]
     head = f"  {'period':<10} {'rows':>7} {'labeled':>7} " + " ".join(f"{p:>9}" for p in POLICIES) + "  loop"
@@ -28,7 +40,7 @@ def table(result: dict[str, Any]) -> str:
     for r in result["periods"]:
         decision = "trained" if r.get("loop_trained") else (r.get("loop_decision") or {}).get("verdict", "-")
         if r.get("loop_run"):
-            decision += ", promoted" if r["loop_run"]["promoted"] else ", gate refused"
+            decision += outcome(r["loop_run"])
         if (r.get("loop_decision") or {}).get("changed_nothing"):
             decision += " (changed nothing)"
         lines.append(

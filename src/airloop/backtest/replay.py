@@ -17,7 +17,9 @@ candidate's holdout. Policies:
 A cron ``schedule`` in the spec is not replayed: retraining on a clock is the ``scheduled`` column.
 
 Trainings are shared (``Trainings``: one per cutoff), so the backtest costs one training per
-period, whatever the number of policies.
+period, whatever the number of policies. ``policies`` adds more monitoring policies beside these
+three (``airloop.backtest.policies``: ``--policies``); they share the trainings too, and the
+predictions and monitor windows of a champion they serve alike.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ class Track:
     compute_seconds: float = 0.0
     cursor: Cursor = field(default_factory=Cursor)  # where the monitor's next window starts
     log: list[Any] = field(default_factory=list)  # the predicted periods not yet behind the cursor
+    spec: Any = None  # the spec this track monitors with (None: the project's own)
+    log_ids: tuple[tuple[int, str], ...] = ()  # (period, champion) of each part of ``log``: its identity
 
 
 class Replay:
@@ -67,6 +71,10 @@ class Replay:
         self.trainings = Trainings(loaded, root)
         self.models: dict[str, Any] = {}
         self.champion_scores: dict[tuple[str, str], dict[str, Any]] = {}
+        # policies serving the same champion predict alike, and see the same window when their
+        # logs and cursors agree: judged once (the thresholds apply after, in ``decide``)
+        self.predictions: dict[tuple[str, int], tuple[Any, dict[str, Any]]] = {}
+        self.windows: dict[tuple[Any, ...], tuple[Any, Any]] = {}
 
     # --- the first champion and the candidates ------------------------------------------------------
     def first(self, key: str, labels: list[str]) -> Champion:
@@ -162,27 +170,69 @@ class Replay:
 
         return live_performance(self.spec, frame, labels_of(champion.tags))
 
-    def monitor(self, track: Track, frame: Any) -> tuple[Any, Any]:
-        """What the monitor DAG would decide now: ``frame`` (the period's predictions) joins the log,
-        and the window is every logged prediction since the track's cursor."""
+    def served(self, champion: Champion, i: int, rows: Any, times: Any) -> tuple[Any, dict[str, Any]]:
+        """Period ``i`` predicted by ``champion`` and its performance there (once per champion)."""
+        key = (champion.key, i)
+        if key not in self.predictions:
+            frame = self.predict(champion, rows, times)
+            self.predictions[key] = (frame, self.performance(frame, champion))
+        return self.predictions[key]
+
+    def monitor(self, track: Track, frame: Any, i: int = 0) -> tuple[Any, Any]:
+        """What the monitor DAG would decide now: ``frame`` (period ``i``'s predictions) joins the
+        log, and the window is every logged prediction since the track's cursor."""
         import pandas as pd
 
         from airloop.monitoring.policy import Policy, decide
         from airloop.steps.window import history, judge, observe, of_frame, over, references
         from airloop.tracking.tags import labels_of
 
+        spec = track.spec or self.spec
         log = pd.concat([*track.log, frame], ignore_index=True)
+        ids = (*track.log_ids, (i, track.champion.key))
         rows = log[track.cursor.takes(epoch(log["logged_at"]))].reset_index(drop=True)
         view = _Version(track.champion.tags)
         saved = references(view)
-        seen = over(self.spec, view, [of_frame(rows)], saved)
-        drift, perf, guess = judge(self.spec, seen, saved, labels_of(view.tags))
-        window = observe(self.spec, seen, saved, drift, perf, guess)
-        decision = decide(history(view, saved, track.cursor.last_request), window, Policy.of(self.spec))
-        track.cursor = track.cursor.after(decision, float(seen.last_logged), window.end)
+        key = (track.champion.key, track.cursor.since, ids, judging(spec))
+        if key not in self.windows:
+            seen = over(spec, view, [of_frame(rows)], saved)
+            drift, perf, guess = judge(spec, seen, saved, labels_of(view.tags))
+            self.windows[key] = (float(seen.last_logged), observe(spec, seen, saved, drift, perf, guess))
+        last_logged, window = self.windows[key]
+        decision = decide(history(view, saved, track.cursor.last_request), window, Policy.of(spec))
+        track.cursor = track.cursor.after(decision, last_logged, window.end)
         ahead = rows[track.cursor.takes(epoch(rows["logged_at"]))]
-        track.log = [ahead] if len(ahead) else []
+        track.log, track.log_ids = ([ahead], ids) if len(ahead) else ([], ())
         return decision, window
+
+    def candidate_period(
+        self, track: Track, i: int, served: tuple[Any, dict[str, Any]], scored: bool, labels: list[str], last: bool
+    ) -> dict[str, Any]:
+        """One more policy's period (``--policies``): its champion's score, its monitor's verdict, and
+        the retrain it asks for, on the shared candidate of this cutoff."""
+        spec = track.spec or self.spec
+        frame, perf = served
+        value = (perf.get("metrics") or {}).get(spec.promotion_metric) if scored else None
+        judged, _ = self.monitor(track, frame, i)
+        lands = bool(spec.data.incoming) and spec.monitoring.train_on_new_data == "always"
+        run = self.retrain(track, f"p{i:03d}", labels) if not last and (judged.retrain or lands) else None
+        return {
+            "metric": value, "verdict": judged.verdict, "trained": run is not None,
+            "promoted": bool(run and run["promoted"]), "champion": track.champion.key,
+        }  # fmt: skip
+
+
+# what only ``policy.decide`` reads: policies differing in these alone see the same window
+DECIDE_ONLY = {
+    "drift_importance", "drifted_features", "min_performance", "max_performance_drop", "max_relative_drop",
+    "max_staleness_loss", "performance", "cooldown_hours", "retention_days", "train_on_new_data", "schedule",
+}  # fmt: skip
+
+
+def judging(spec: Any) -> str:
+    """The monitoring settings that shape a window (sizes, statistics, confidence), as a key."""
+    dumped = spec.monitoring.model_dump(mode="json")
+    return json.dumps({k: v for k, v in sorted(dumped.items()) if k not in DECIDE_ONLY})
 
 
 def epoch(times: Any) -> Any:
@@ -206,8 +256,12 @@ def run_backtest(
     end: str,
     every: str,
     on_period: Callable[[dict[str, Any]], None] | None = None,
+    policies: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Replay [start, end) in periods of ``every``; returns the JSON record (see ``airloop.backtest``)."""
+    """Replay [start, end) in periods of ``every``; returns the JSON record (see ``airloop.backtest``).
+    ``policies`` ({name: a ``monitoring`` block}) run beside the three: ``period["policies"]``."""
+    # long: one period's steps in production's order (predict, score, monitor, land, retrain); split
+    # into helpers that order would no longer read top to bottom
     import time
 
     from airloop.backtest.periods import load_history, periods
@@ -224,6 +278,10 @@ def run_backtest(
     trains_on_landing = bool(spec.data.incoming) and spec.monitoring.train_on_new_data == "always"
     cost = trainings.cache["p000"].seconds + trainings.cache["p000"].refit_seconds
     tracks = {p: Track(p, first, compute_seconds=cost) for p in POLICIES}
+    others = {
+        name: Track(name, first, compute_seconds=cost, spec=spec.model_copy(update={"monitoring": block}))
+        for name, block in (policies or {}).items()
+    }
     out: list[dict[str, Any]] = []
     for i, (lo, hi) in enumerate(bounds, 1):
         inside = (when >= lo) & (when < hi)
@@ -233,15 +291,14 @@ def run_backtest(
             record.update({p: None for p in POLICIES}, loop_trained=False, note="no rows in this period")
             out.append(record)
             continue
-        predicted = {p: replay.predict(t.champion, rows, times) for p, t in tracks.items()}
-        perf = {p: replay.performance(predicted[p], t.champion) for p, t in tracks.items()}
-        record.update({p: (perf[p].get("metrics") or {}).get(spec.promotion_metric) for p in POLICIES})
-        record["labeled"] = int(perf["loop"].get("labeled", 0))  # the same rows for every policy
-        if record["labeled"] < spec.monitoring.min_labeled:
-            record["note"] = f"too few labeled rows ({record['labeled']} < monitoring.min_labeled): not scored"
-            for p in POLICIES:
-                record[p] = None
-        decision, window = replay.monitor(tracks["loop"], predicted["loop"])
+        served = {p: replay.served(t.champion, i, rows, times) for p, t in (tracks | others).items()}  # (log, perf)
+        record.update({p: (served[p][1].get("metrics") or {}).get(spec.promotion_metric) for p in POLICIES})
+        record["labeled"] = int(served["loop"][1].get("labeled", 0))  # the same rows for every policy
+        scored = record["labeled"] >= spec.monitoring.min_labeled
+        if not scored:
+            note = f"too few labeled rows ({record['labeled']} < monitoring.min_labeled): not scored"
+            record.update({p: None for p in POLICIES}, note=note)
+        decision, window = replay.monitor(tracks["loop"], served["loop"][0], i)
         record["loop_decision"] = {**decision.to_dict(), "rows": window.rows}
         # performance estimated from the scores alone (before labels), beside what the labels measured
         record["loop_estimated"] = window.estimated.get(spec.promotion_metric)
@@ -253,10 +310,14 @@ def run_backtest(
             if decision.retrain or trains_on_landing:
                 record["loop_run"] = replay.retrain(tracks["loop"], f"p{i:03d}", labels)
         record["loop_trained"] = "loop_run" in record
+        if others:
+            record["policies"] = {
+                name: replay.candidate_period(t, i, served[name], scored, labels, last) for name, t in others.items()
+            }
         out.append(record)
         if on_period:
             on_period(record)
-    result = summarise(spec.promotion_metric, out, tracks, time.perf_counter() - started)
+    result = summarise(spec.promotion_metric, out, tracks, time.perf_counter() - started, others)
     (root / RESULT_FILE).write_text(json.dumps(result, indent=2, default=str))
     return result
 
@@ -277,7 +338,9 @@ def fatigue(periods: list[dict[str, Any]]) -> dict[str, int]:
     return {"requests": sum(r.verdict == REQUESTED for r in runs), "fatigue": len(futile(runs))}
 
 
-def summarise(metric: str, periods: list[dict[str, Any]], tracks: dict[str, Track], seconds: float) -> dict[str, Any]:
+def summarise(
+    metric: str, periods: list[dict[str, Any]], tracks: dict[str, Track], seconds: float, others: dict[str, Track]
+) -> dict[str, Any]:
     def mean(p: str) -> float | None:
         values = [r[p] for r in periods if r.get(p) is not None]
         return sum(values) / len(values) if values else None
@@ -286,4 +349,8 @@ def summarise(metric: str, periods: list[dict[str, Any]], tracks: dict[str, Trac
     for p, t in tracks.items():
         summary[p] = {"mean": mean(p), "trainings": t.trainings, "compute_seconds": round(t.compute_seconds, 1)}
     summary["loop"].update(fatigue(periods))
-    return {"metric": metric, "periods": periods, "summary": summary, "wall_seconds": round(seconds, 1)}
+    out = {"metric": metric, "periods": periods, "summary": summary, "wall_seconds": round(seconds, 1)}
+    if others:  # --policies: each one's trainings over the whole replay (the halves are in the choice)
+        out["candidates"] = {n: {"trainings": t.trainings, "compute_seconds": round(t.compute_seconds, 1)}
+                             for n, t in others.items()}  # fmt: skip
+    return out

@@ -98,4 +98,15 @@ def decisions(w: Written) -> str:
             lines.append(f"    {c.name}: {c.use} - {c.reason}")
     lines.append("  split: " + (f"time on `{p.time.name}`" if p.time else "random (no time column with 10+ dates)"))
     lines.append(f"next: airloop validate {w.path} && airloop run {w.path}")
+    if p.time:
+        lines.append(
+            f"then, to choose the monitoring policy on your own history: airloop backtest {w.path} "
+            "--start YYYY-MM-DD --end YYYY-MM-DD --every month --policies grid  (chosen on the first half "
+            "of the periods, reported on the second, the `monitoring:` block written as a suggestion)"
+        )
+    else:
+        lines.append(
+            "then: `airloop backtest ... --policies grid` chooses the monitoring policy on your history once "
+            "split.column names when each row happened"
+        )
     return "\n".join(lines)

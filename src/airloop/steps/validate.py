@@ -22,13 +22,15 @@ from airloop.workspace import rejected_folder
 def columns_to_judge(spec: Any, columns: list[str]) -> tuple[list[str], list[str]]:
     """(judged, not checked): only what the model can use is judged.
 
-    Excluded columns never are. With declared features and no transform, the model sees only those
-    features (plus the target and the split column): every other column is not checked. Otherwise
-    (inferred features, or a transform that may read any column) every other column is judged, and
-    a new column is a change of the model's inputs.
+    Excluded columns never are, but for the split column: it is the contract's clock (trends,
+    expected novelty replayed in time order), and `airloop init` excludes it from the features. With
+    declared features and no transform, the model sees only those features (plus the target and the
+    split column): every other column is not checked. Otherwise (inferred features, or a transform
+    that may read any column) every other column is judged, and a new column is a change of the
+    model's inputs.
     """
     d = spec.data
-    skip = set(d.features.exclude)
+    skip = set(d.features.exclude) - {spec.split.column}
     if (d.features.numeric is not None or d.features.categorical is not None) and not d.transform:
         used = {*(d.features.numeric or []), *(d.features.categorical or []), d.target}
         if spec.split.column:

@@ -43,6 +43,18 @@ def test_init_writes_a_spec_that_loads_and_names_every_column_exactly(tmp_path: 
     assert (tmp_path / "proj" / spec.data.source.path).resolve() == data.resolve()
     text = (tmp_path / "proj" / "airloop.yaml").read_text()
     assert "# the share of the most common class" in text
+    assert "airloop backtest ... --policies grid" in result.output  # no time column: what it needs
+
+
+def test_init_with_a_time_column_names_the_backtest_that_chooses_the_policy(tmp_path: Path) -> None:
+    data = _data(tmp_path / "d.csv", n=200)
+    frame = pd.read_csv(data)
+    frame["day"] = pd.date_range("2024-01-01", periods=len(frame), freq="D").strftime("%Y-%m-%d")
+    frame.to_csv(data, index=False)
+    result = CliRunner().invoke(main, ["init", str(data), "--target", "kind", "--out", str(tmp_path / "p")])
+    assert result.exit_code == 0, result.output
+    assert f"airloop backtest {tmp_path / 'p' / 'airloop.yaml'} --start" in result.output
+    assert "--policies grid" in result.output
 
 
 def test_init_without_a_target_lists_plausible_ones_and_exits_2(tmp_path: Path) -> None:

@@ -43,3 +43,16 @@ def test_a_transform_may_read_any_column_so_all_but_the_excluded_are_judged() ->
     judged, unchecked = columns_to_judge(spec, COLUMNS)
     assert judged == ["ts", "x", "size", "note", "y"]
     assert unchecked == ["id"]
+
+
+def test_an_excluded_split_column_is_still_read_it_is_the_contracts_clock() -> None:
+    """`airloop init` excludes the time column from the features; without it the contract had no clock
+    and refused every healthy week of hotel_rates (new agents, a numeric date past its range)."""
+    spec = Spec.model_validate(
+        spec_dict(
+            data={"features": {"numeric": ["x"], "exclude": ["ts", "id"]}}, split={"method": "time", "column": "ts"}
+        )
+    )
+    judged, unchecked = columns_to_judge(spec, COLUMNS)
+    assert judged == ["ts", "x", "y"]
+    assert unchecked == ["size", "note", "id"]
