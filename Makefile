@@ -73,7 +73,9 @@ zoo: dev
 	$(BIN)/python bench/zoo/run.py
 	$(BIN)/python bench/zoo/families.py --families xgboost,lightgbm,xgboost-native,lightgbm-native,torch,keras
 
-# `airloop backtest` on flights and txhousing: static vs scheduled vs the loop (~5 min)
+# `airloop backtest` on flights, txhousing, hotel_rates and commodity_prices: static vs scheduled vs the
+# loop, and the built-in grid of 36 policies chosen on the first half (~75 min on 2 busy cores;
+# `python bench/backtest/run.py --only flights --policies none` takes minutes)
 backtest: install
 	$(BIN)/python bench/backtest/run.py --set monitoring.train_on_new_data=when_requested
 
