@@ -73,6 +73,12 @@ def app_folder(spec: Any) -> str:
     return (spec.deploy.path or k8s_name(spec.name)).strip("/")
 
 
+def commit_message(headline: str, body: list[str], version: str, image: str, trailers: dict[str, str]) -> str:
+    """A deploy commit's message: the headline, the evidence, then the trailers a rollback searches by."""
+    footer = [f"{k}: {v}" for k, v in {TRAILER_VERSION: version, "Airloop-Image": image, **trailers}.items()]
+    return "\n".join([headline, "", *body, "", *footer]) + "\n"
+
+
 def commit_folder(repo: Path, paths: list[str], message: str) -> str | None:
     """Commit everything under ``paths`` (and only them); the new commit's id, or None when nothing
     changed. ``--ignore-unmatch``-like: a path that exists neither on disk nor in the index is skipped."""
@@ -126,16 +132,11 @@ def deploy(
         shutil.rmtree(repo / rel / part, ignore_errors=True)
     for part in parts:
         shutil.copytree(out / "k8s" / part, repo / rel / part)
-    lines = [
-        headline,
-        "",
-        f"image: {info['image']} (build context: {out})",
-        *evidence,
-        *(f"check: {line}" for line in info["checks"].values()),
-        "",
-        *(f"{k}: {v}" for k, v in {TRAILER_VERSION: version, "Airloop-Image": info["image"], **trailers}.items()),
-    ]
-    sha = commit_folder(repo, [f"{rel}/{p}" for p in OWNED], "\n".join(lines) + "\n")
+    body = [f"image: {info['image']} (build context: {out})", *evidence]
+    body += [f"check: {line}" for line in info["checks"].values()]
+    sha = commit_folder(
+        repo, [f"{rel}/{p}" for p in OWNED], commit_message(headline, body, version, info["image"], trailers)
+    )
     return {
         "repository": str(repo),
         "folder": rel,
@@ -188,13 +189,6 @@ def by_hand(ws: Any, loaded: Any, before: str | None, version: str, how: str, *,
             git(repo, "restore", f"--source={found}", "--staged", "--worktree", "--", path)
         elif (repo / path).exists():
             shutil.rmtree(repo / path)
-    lines = [
-        headline,
-        "",
-        f"image: {image} (the manifests of commit {found[:12]}, which deployed v{version})",
-        *evidence,
-        "",
-        *(f"{k}: {v}" for k, v in {TRAILER_VERSION: version, "Airloop-Image": image, **trailers}.items()),
-    ]
-    sha = commit_folder(repo, [f"{rel}/{p}" for p in OWNED], "\n".join(lines) + "\n")
+    body = [f"image: {image} (the manifests of commit {found[:12]}, which deployed v{version})", *evidence]
+    sha = commit_folder(repo, [f"{rel}/{p}" for p in OWNED], commit_message(headline, body, version, image, trailers))
     return {"repository": str(repo), "folder": rel, "image": image, "commit": sha, "committed": sha is not None}
