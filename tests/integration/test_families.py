@@ -28,7 +28,7 @@ pytestmark = pytest.mark.integration
 
 BOOSTED = "{learning_rate: {type: float, low: 0.05, high: 0.3, log: true}}"
 MLP = "{learning_rate: {type: float, low: 0.003, high: 0.03, log: true}, width: {type: int, low: 8, high: 24}}"
-MLP_PARAMS = "{layers: 1, epochs: 15, batch_size: 64, patience: 3}"
+MLP_PARAMS = "{layers: 1, epochs: 6, batch_size: 128, patience: 3}"  # a few seconds a fit: make test's budget
 # family -> (estimator, params, search, stored format, the package its requirements pin)
 FAMILIES = {
     "xgboost": ("xgboost.XGBClassifier", "{n_estimators: 30, max_depth: 3, n_jobs: 1}", BOOSTED, "xgboost-ubj",

@@ -23,7 +23,7 @@ rng = np.random.default_rng(3)
 X = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300), "c": rng.choice(["x", "y", "z"], 300)})
 LABELS = np.where(X["a"] + (X["c"] == "x") + rng.normal(0, 0.3, 300) > 0.5, "YES", "NO")
 PRICE = 20_000 + 3_000 * X["a"] - 1_000 * (X["c"] == "y") + rng.normal(0, 200, 300)
-SMALL = {"layers": 2, "width": 16, "epochs": 30, "batch_size": 32, "random_state": 7}
+SMALL = {"layers": 2, "width": 16, "epochs": 12, "batch_size": 32, "learning_rate": 0.01, "random_state": 7}
 FAMILIES = {"torch": "TorchMLP", "keras": "KerasMLP"}
 
 
