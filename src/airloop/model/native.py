@@ -3,13 +3,19 @@ missing), and the estimator is told which columns those are, so that it splits o
 categories instead of on the codes' order: XGBoost ``enable_categorical`` with ``feature_types``,
 LightGBM ``cat_feature`` (the alias its scikit-learn class passes on without a warning),
 HistGradientBoosting ``categorical_features``. Whether it beats ordinal codes is measured on the
-zoo (bench/results/zoo-families-native.md)."""
+zoo (bench/results/zoo-families.md, its verdict)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from airloop.errors import UserCodeError
+
+HINT = "use XGBoost, LightGBM or HistGradientBoosting, or encoding: ordinal / onehot"
+
+
+def refusal(estimator: str) -> str:
+    return f"encoding: native needs an estimator that splits on categories; `{estimator}` does not"
 
 
 def supports(cls: type) -> bool:
@@ -26,10 +32,7 @@ def declare_categories(estimator: Any, n_numeric: int, n_categorical: int) -> No
 
     inner = estimator.estimator if isinstance(estimator, EncodedLabels) else estimator
     if not supports(type(inner)):
-        raise UserCodeError(
-            f"encoding: native needs an estimator that splits on categories, not `{type(inner).__name__}`",
-            hint="use XGBoost, LightGBM or HistGradientBoosting, or encoding: ordinal / onehot",
-        )
+        raise UserCodeError(refusal(type(inner).__name__), hint=HINT)
     if not n_categorical:
         return
     positions = list(range(n_numeric, n_numeric + n_categorical))

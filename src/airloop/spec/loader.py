@@ -29,10 +29,7 @@ class LoadedSpec:
 
     @property
     def spec_hash(self) -> str:
-        dumped = self.spec.model_dump(mode="json")
-        if dumped.get("deploy") is None:  # a spec without deploy: hashes as it did before the section existed
-            dumped.pop("deploy", None)
-        canonical = json.dumps(dumped, sort_keys=True)
+        canonical = json.dumps(self.spec.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def resolve(self, relative: str) -> Path:

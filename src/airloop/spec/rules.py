@@ -213,27 +213,38 @@ def estimators_import(ls: LoadedSpec) -> Iterator[Finding]:
             yield ("data", "transform"), exc.message, exc.hint or ""
 
 
-@rule(deep=True)
-def devices_exist(ls: LoadedSpec) -> Iterator[Finding]:
-    """An MLP family's ``device`` (in params or searched): auto, cpu or cuda, and cuda only where
-    its library sees a GPU; said before Airflow starts, not in the first trial."""
+def _estimator_classes(ls: LoadedSpec, wanted: Callable[[Any], bool]) -> Iterator[tuple[int, Any, Any]]:
+    """(index, candidate, its estimator class) for each candidate ``wanted`` selects whose estimator
+    imports: ``estimators_import`` names the ones that do not."""
     from airloop.errors import UserCodeError
     from airloop.model.userimport import import_object
 
     for i, cand in enumerate(ls.spec.candidates):
-        searched = cand.search.get("device")
-        asked = ([cand.params["device"]] if "device" in cand.params else []) + list(
-            (searched.choices or []) if searched else []
-        )
-        if not [d for d in asked if d != "auto"]:  # auto falls back to the CPU: nothing to check
+        if not wanted(cand):
             continue
         try:
-            cls = import_object(cand.estimator, what="estimator", sep=".")
+            yield i, cand, import_object(cand.estimator, what="estimator", sep=".")
         except UserCodeError:
-            continue  # estimators_import names it
+            continue
+
+
+def _devices_asked(cand: Any) -> list[str]:
+    """The devices a candidate names, in params or searched, but ``auto`` (it falls back to the CPU)."""
+    searched = cand.search.get("device")
+    asked = ([cand.params["device"]] if "device" in cand.params else []) + list(
+        (searched.choices or []) if searched else []
+    )
+    return list(dict.fromkeys(d for d in asked if d != "auto"))
+
+
+@rule(deep=True)
+def devices_exist(ls: LoadedSpec) -> Iterator[Finding]:
+    """An MLP family's ``device`` (in params or searched): auto, cpu or cuda, and cuda only where
+    its library sees a GPU; said before Airflow starts, not in the first trial."""
+    for i, cand, cls in _estimator_classes(ls, lambda c: bool(_devices_asked(c))):
         if not hasattr(cls, "check_device"):
             continue
-        for device in dict.fromkeys(d for d in asked if d != "auto"):
+        for device in _devices_asked(cand):
             try:
                 cls(device=device).check_device()
             except ValueError as exc:
@@ -247,23 +258,11 @@ def devices_exist(ls: LoadedSpec) -> Iterator[Finding]:
 @rule(deep=True)
 def native_encoding_is_understood(ls: LoadedSpec) -> Iterator[Finding]:
     """``encoding: native`` on an estimator that cannot split on categories fails every trial."""
-    from airloop.errors import UserCodeError
-    from airloop.model.native import supports
-    from airloop.model.userimport import import_object
+    from airloop.model import native
 
-    for i, cand in enumerate(ls.spec.candidates):
-        if cand.encoding != "native":
-            continue
-        try:
-            cls = import_object(cand.estimator, what="estimator", sep=".")
-        except UserCodeError:
-            continue  # estimators_import names it
-        if isinstance(cls, type) and not supports(cls):
-            yield (
-                ("candidates", i, "encoding"),
-                f"encoding: native needs an estimator that splits on categories; `{cand.estimator}` does not",
-                "use XGBoost, LightGBM or HistGradientBoosting, or encoding: ordinal / onehot",
-            )
+    for i, cand, cls in _estimator_classes(ls, lambda c: c.encoding == "native"):
+        if isinstance(cls, type) and not native.supports(cls):
+            yield ("candidates", i, "encoding"), native.refusal(cand.estimator), native.HINT
 
 
 @rule(deep=True)
