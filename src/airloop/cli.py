@@ -694,8 +694,10 @@ def serve(
         raise UsageError(
             "--log-dir goes with --model-dir", hint="PATH's champion logs into the workspace: drop --log-dir"
         )
+    from airloop.local.reach import check_reachable
     from airloop.serving.server import serve as run_server
 
+    check_reachable()  # the champion comes from the registry: an MLflow store that is down is named
     run_server(path, _workspace(workspace), host, port, access_log=access_log, echo=click.echo)
 
 

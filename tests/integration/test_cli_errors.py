@@ -81,6 +81,25 @@ def test_estimator_that_does_not_import(tmp_path: Path) -> None:
     assert "NoSuchModel" in res.stderr
 
 
+def test_a_store_that_is_down_is_named_before_anything_starts(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    project = write_project(tmp_path / "p")
+    broker = {"AIRFLOW__CORE__EXECUTOR": "CeleryExecutor", "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:{port}/0"}
+    for env, named in [
+        ({"AIRLOOP_AIRFLOW_DB": f"postgresql+psycopg2://a:pw@127.0.0.1:{port}/x"}, "Airflow's metadata database"),
+        (broker, "the Celery broker"),
+    ]:
+        res = airloop("run", str(project), "--workspace", str(tmp_path / "ws"), env=env)
+        assert res.returncode == 8, res.stdout + res.stderr
+        assert f"{named} at 127.0.0.1:{port}" in res.stderr
+        assert "Traceback" not in res.stderr
+    assert not (tmp_path / "ws" / "airflow").exists()  # nothing started
+
+
 def test_promote_and_rollback_by_hand(tmp_path: Path) -> None:
     from airloop.workspace import Workspace
 

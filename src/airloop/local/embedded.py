@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from airloop.errors import EnvironmentProblem
+from airloop.local.reach import check_reachable
 from airloop.spec import LoadedSpec
 from airloop.workspace import Workspace
 
@@ -156,6 +157,7 @@ def run_dag(
     poll: float = 0.1,
 ) -> RunOutcome:
     """Run one of the project's DAGs once with dag.test() in a child process (umask 077), following its events."""
+    check_reachable()
     ws.make_private()
     ws.logs.mkdir(parents=True, exist_ok=True)
     dag_file = compile_dag_file(loaded, ws)

@@ -25,6 +25,7 @@ import httpx
 from airloop.errors import EnvironmentProblem
 from airloop.local import state
 from airloop.local.embedded import airflow_env, compile_dag_file
+from airloop.local.reach import check_reachable
 from airloop.spec import LoadedSpec
 from airloop.steps.promote import SERVE_URL_ENV
 from airloop.workspace import Workspace
@@ -141,6 +142,7 @@ def up(
     ws.make_private()
     refuse_if_running(ws)
     _check_ports(ports, serve, mlflow_ui)
+    check_reachable()
     state.record_owner(ws, owner)
     try:
         return _up(loaded, ws, ports, mlflow_ui, serve, timeout)
