@@ -14,7 +14,7 @@ prediction log's sustained write rate.
     answers), WRITE_ROWS records, 15 features; then one compaction round of them.
 (c) `read_predictions` of 1,000,000 rows (the user-facing frame), for the issue's table.
 
-Results: bench/results/monitor_scale.{json,md}. Env: BENCH_SCALE_ROWS (10000000),
+Results: bench/results/$BENCH_SCALE_NAME.{json,md} (monitor_scale). Env: BENCH_SCALE_ROWS (10000000),
 BENCH_WRITE_ROWS (200000), BENCH_SCALE_DIR (a scratch folder, default under /tmp).
 """
 
@@ -37,6 +37,9 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "bench" / "results"
 ROWS = int(os.environ.get("BENCH_SCALE_ROWS", 10_000_000))
 WRITE_ROWS = int(os.environ.get("BENCH_WRITE_ROWS", 200_000))
+# another size beside the default one (e.g. BENCH_SCALE_ROWS=2500000 BENCH_SCALE_NAME=monitor_scale_2500k):
+# bench/capacity.py fits the monitor's slope through every monitor_scale*.json
+NAME = os.environ.get("BENCH_SCALE_NAME", "monitor_scale")
 SEGMENT = 100_000
 NUMERIC = [f"n{i}" for i in range(10)]
 CATEGORICAL = {f"c{i}": k for i, k in enumerate((5, 12, 20, 35, 50))}
@@ -264,7 +267,7 @@ def main() -> None:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "monitor_scale.json").write_text(json.dumps(result, indent=2))
+    (OUT / f"{NAME}.json").write_text(json.dumps(result, indent=2))
     w, r1 = result["write"], result["read_predictions_1m"]
     md = f"""# The monitor at production volume
 
@@ -286,11 +289,11 @@ Where the best run's time went (s): {", ".join(f"{k} {v}" for k, v in best["phas
 Drifted (the window shifts on purpose): {", ".join(best["drifted"]) or "-"}; live {best["live"]};
 estimated {best["estimated"]}.
 """
-    (OUT / "monitor_scale.md").write_text(md)
+    (OUT / f"{NAME}.md").write_text(md)
     print(md)
     print(
         "wrote",
-        OUT / "monitor_scale.json",
+        OUT / f"{NAME}.json",
         f"(peak RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2:.2f} GB)",
     )
 
