@@ -101,6 +101,21 @@ def compile_(path: str, dags_folder: str | None, to_stdout: bool, workspace: str
     click.echo(f"  DAGs {', '.join(dag_ids(loaded.spec.name))}; workspace {ws.root}")
 
 
+@main.command(name="env")
+@click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
+def env_(workspace: str | None) -> None:
+    """Print the workspace's Airflow and MLflow environment as shell exports.
+
+    `eval "$(airloop env)"` before `airflow scheduler`, `airflow celery worker` and the other Airflow
+    commands makes them use the workspace's DAGs folder and stores, the same ones `airloop` uses."""
+    import shlex
+
+    from airloop.local.embedded import airflow_env
+
+    for key, value in sorted(airflow_env(_workspace(workspace)).items()):
+        click.echo(f"export {key}={shlex.quote(value)}")
+
+
 @main.command()
 @click.argument("path", type=click.Path())
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)

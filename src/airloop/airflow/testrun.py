@@ -80,6 +80,11 @@ def unanswerable(dag: Any) -> str | None:
     return f"^{APPROVAL}$" if APPROVAL in dag.task_ids else None
 
 
+def remote_executor() -> bool:
+    executor = os.environ.get("AIRFLOW__CORE__EXECUTOR", "").lower()
+    return "celery" in executor or "kubernetes" in executor
+
+
 def main(dag_file: str, dag_id: str, result_file: str) -> int:
     # long: one run from setup to its result file, in the order Airflow needs (gc, DB, parse, test, note)
     started = time.perf_counter()
@@ -109,8 +114,9 @@ def main(dag_file: str, dag_id: str, result_file: str) -> int:
         Path(result_file).write_text(json.dumps({"state": "import_error", "error": errors}))
         return 1
     dag = bag.get_dag(dag_id)
-    # AIRLOOP_USE_EXECUTOR=1 hands the tasks to the configured executor (e.g. Celery workers)
-    use_executor = os.environ.get("AIRLOOP_USE_EXECUTOR") == "1"
+    # A remote executor (Celery, Kubernetes) configured for Airflow gets the tasks: they run on its
+    # workers, not in this process. AIRLOOP_USE_EXECUTOR=1 hands them to any executor (0: never).
+    use_executor = os.environ.get("AIRLOOP_USE_EXECUTOR", "1" if remote_executor() else "0") == "1"
     lean = not use_executor and os.environ.get("AIRLOOP_FULL_EXECUTION_API") != "1" and lean_execution_api()
     if freeze_gc:
         gc.freeze()

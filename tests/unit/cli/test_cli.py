@@ -73,3 +73,16 @@ def test_missing_spec_file(tmp_path: Path) -> None:
     res = run("validate", str(tmp_path / "nope.yaml"))
     assert res.exit_code == 2
     assert "file not found" in res.output
+
+
+def test_env_prints_what_airflow_commands_need_to_share_the_workspace(tmp_path: Path, monkeypatch) -> None:
+    import shlex
+
+    monkeypatch.setenv("AIRLOOP_AIRFLOW_DB", "postgresql+psycopg2://u@db/airflow")
+    res = run("env", "--workspace", str(tmp_path / "ws"))
+    assert res.exit_code == 0, res.output
+    exported = dict(shlex.split(line.removeprefix("export "))[0].split("=", 1) for line in res.output.splitlines())
+    assert exported["AIRFLOW_HOME"] == str(tmp_path / "ws" / "airflow")
+    assert exported["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == "postgresql+psycopg2://u@db/airflow"
+    assert exported["AIRFLOW__CORE__DAGS_FOLDER"] == str(tmp_path / "ws" / "airflow" / "dags")
+    assert exported["MLFLOW_TRACKING_URI"].startswith("sqlite:///")
