@@ -98,7 +98,8 @@ def compile_(path: str, dags_folder: str | None, to_stdout: bool, workspace: str
         return
     target = compile_dag_file(loaded, ws, Path(dags_folder).resolve() if dags_folder else None)
     click.echo(f"wrote {target}")
-    click.echo(f"  DAGs {', '.join(dag_ids(loaded.spec.name))}; workspace {ws.root}")
+    scores = bool(loaded.spec.scoring.incoming)
+    click.echo(f"  DAGs {', '.join(dag_ids(loaded.spec.name, score=scores))}; workspace {ws.root}")
 
 
 @main.command(name="env")
@@ -546,7 +547,7 @@ def status(path: str, workspace: str | None) -> None:
     ws = _workspace(workspace)
     spec = load_spec(path).spec
     click.echo(versions_table(spec.name, spec.promotion_metric, Tracker(ws), ws.root))
-    click.echo(_stack_status(spec.name, ws))
+    click.echo(_stack_status(spec.name, ws, score=bool(spec.scoring.incoming)))
 
 
 def _recent_outcomes(ws: Any, name: str, n: int = 5) -> list[str]:
@@ -601,7 +602,7 @@ def _label_files_status(log: Any, folder: Any) -> str:
     return line
 
 
-def _stack_status(name: str, ws: Any) -> str:
+def _stack_status(name: str, ws: Any, score: bool = False) -> str:
     import json
 
     from airloop.local.state import running
@@ -616,7 +617,7 @@ def _stack_status(name: str, ws: Any) -> str:
             from airloop.steps.approve import approval_link
 
             api = AirflowAPI.for_workspace(ws)
-            for dag in dag_ids(name):
+            for dag in dag_ids(name, score=score):
                 runs = api.runs(dag, limit=3)
                 lines.append(f"  {dag}: {'' if runs else 'no runs yet'}")
                 lines += [

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -278,3 +281,50 @@ def test_the_spec_says_where_to_write_and_to_log(project, tmp_path: Path) -> Non
     res = CliRunner().invoke(main, ["score", str(spec), str(tmp_path / "in.csv"), "--workspace", str(ws.root)])
     assert res.exit_code == 2
     assert "no --out, and the spec has no scoring.output" in res.output
+
+
+def test_the_score_dag_scores_landed_files_and_sets_aside_those_it_cannot(project, tmp_path: Path) -> None:
+    """The <name>__score DAG through Airflow's dag.test(): files written before _READY are scored,
+    each on its own; one that lacks a feature column or does not parse goes to rejected/ with a
+    report, and the task fails naming it after the good file was scored."""
+    from airloop.local.embedded import run_dag
+    from airloop.plan import score_dag_id
+
+    spec, ws, _ = project
+    scored_spec = spec.with_name("airloop-score.yaml")
+    scored_spec.write_text(spec.read_text() + "scoring:\n  incoming: to-score\n  output: scores\n")
+    loaded = load_spec(scored_spec)
+    landing = spec.parent / "to-score"
+    landing.mkdir()
+    frame = scoring_file(landing / "good.csv")
+    frame.drop(columns=["x"]).to_csv(landing / "no_x.csv", index=False)
+    (landing / "broken.parquet").write_bytes(b"not parquet at all")
+    (landing / "_READY").touch()
+    outcome = run_dag(loaded, ws, score_dag_id("tiny"))
+    assert outcome.state == "failed"
+    fail = outcome.final_failure()
+    assert fail is not None
+    assert fail["task"] == "score"
+    assert "2 of 3 landed file(s) could not be scored" in fail["error"]
+    assert "no_x.csv" in fail["error"]
+    assert "lacks the feature column(s) x" in fail["error"]
+    assert "broken.parquet" in fail["error"]
+    (out,) = (spec.parent / "scores").iterdir()
+    assert out.name.startswith("good-")
+    scored = read_output(out)
+    assert list(scored["ref"]) == [f"id-{i}" for i in range(150) if i not in BAD]
+    assert (out / batch.REJECTS).exists()
+    assert sorted(p.name for p in landing.iterdir()) == ["rejected", "scored"]  # markers retired
+    assert [p.name for p in (landing / "scored").iterdir()] == ["good.csv"]
+    rejected = sorted(p.name for p in (landing / "rejected").iterdir())
+    assert rejected == ["broken.parquet", "broken.parquet.report.txt", "no_x.csv", "no_x.csv.report.txt"]
+    assert "lacks the feature column(s) x" in (landing / "rejected" / "no_x.csv.report.txt").read_text()
+
+    shutil.copy(landing / "scored" / "good.csv", landing / "again.csv")  # the same records, landed again
+    (landing / "late.csv").write_text("written after the marker")
+    os.utime(landing / "late.csv", (time.time() + 60, time.time() + 60))
+    (landing / "_READY").touch()
+    outcome = run_dag(loaded, ws, score_dag_id("tiny"))
+    assert outcome.ok, outcome.final_failure()
+    assert sorted(p.name for p in (spec.parent / "scores").iterdir())[0].startswith("again-")
+    assert "late.csv" in [p.name for p in landing.iterdir()]  # newer than _READY: it waits

@@ -18,13 +18,15 @@ globals().update(load_dags(spec={spec!r}, workspace={workspace!r}))
 
 def load_dags(spec: str, workspace: str) -> dict[str, Any]:
     from airloop.airflow.dags import build_dag
-    from airloop.plan import build_monitor_plan, build_train_plan
+    from airloop.plan import build_monitor_plan, build_score_plan, build_train_plan
     from airloop.spec import load_spec
     from airloop.workspace import Workspace
 
     loaded = load_spec(spec)
     labels = str(Workspace.resolve(workspace).labels_folder(loaded.spec.name))
     plans = [build_train_plan(loaded, workspace), build_monitor_plan(loaded, workspace, labels)]
+    score = build_score_plan(loaded, workspace)
+    plans += [score] if score else []
     return {dag.dag_id: dag for dag in map(build_dag, plans)}
 
 

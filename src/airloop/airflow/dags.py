@@ -21,7 +21,7 @@ from airflow.sdk import (
 )
 
 from airloop.plan import APPROVAL, RUN_ON_SAME_INPUTS, Plan
-from airloop.plan.names import NEW_DATA
+from airloop.plan.names import NEW_DATA, TO_SCORE
 
 
 def _context_ids() -> tuple[str, str, int, bool]:
@@ -127,9 +127,9 @@ def _asset(uri: str, folder: str | None = None) -> Asset:
     from airloop.data.sources import READY
 
     # The triggerer watches the folder (only while the DAG is unpaused) and takes the marker as it
-    # raises the event: one marker, one event, no polling loop of airloop's own. A data landing
-    # folder keeps its marker, renamed, for ingest to know which files it vouches for.
-    kind = ReadyMarkerTrigger if uri.endswith("/" + NEW_DATA) else DirectoryFileDeleteTrigger
+    # raises the event: one marker, one event, no polling loop of airloop's own. A data or scoring
+    # landing folder keeps its marker, renamed, for its task to know which files it vouches for.
+    kind = ReadyMarkerTrigger if uri.endswith(("/" + NEW_DATA, "/" + TO_SCORE)) else DirectoryFileDeleteTrigger
     trigger = kind(directory=folder, filename=READY, poke_interval=WATCH_POKE_SECONDS)
     return Asset(uri=uri, name=uri, watchers=[AssetWatcher(name=f"{uri}#landing", trigger=trigger)])
 

@@ -64,17 +64,27 @@ def ready_markers(folder: Path) -> list[Path]:
 def ready_time(ls: LoadedSpec) -> float | None:
     """The newest marker's time: landed files written up to it are complete; None without a marker."""
     folder = incoming_folder(ls)
-    markers = ready_markers(folder) if folder is not None else []
-    return max(m.stat().st_mtime for m in markers) if markers else None
+    return markers_time(folder) if folder is not None else None
 
 
 def landed_files(ls: LoadedSpec, until: float | None = None) -> list[Path]:
-    """Data files in the landing folder that a ready marker vouches for: written before the newest
-    ``_READY`` (a file still being written is newer, and waits). Markers, hidden files and
-    sub-folders are not data."""
+    """Data files in the landing folder that a ready marker vouches for (``files_ready``)."""
     folder = incoming_folder(ls)
-    until = until if until is not None else ready_time(ls)
-    if folder is None or until is None:
+    if folder is None:
+        return []
+    return files_ready(folder, until if until is not None else ready_time(ls))
+
+
+def markers_time(folder: Path) -> float | None:
+    """The newest marker's time in ``folder``; None without a marker."""
+    markers = ready_markers(folder)
+    return max(m.stat().st_mtime for m in markers) if markers else None
+
+
+def files_ready(folder: Path, until: float | None) -> list[Path]:
+    """Data files in ``folder`` written before ``until``, the newest ``_READY`` (a file still being
+    written is newer, and waits). Markers, hidden files and sub-folders are not data."""
+    if until is None or not folder.is_dir():
         return []
     return sorted(
         p

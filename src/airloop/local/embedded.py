@@ -166,7 +166,6 @@ def run_dag(
     result_file = events_file.with_suffix("").with_suffix(".result.json")
     log_file = events_file.with_suffix("").with_suffix(".log")
     events_file.touch()
-    env = _child_env(ws, events_file)
     started = time.perf_counter()
     with run_lock(ws, loaded.spec.name), open(log_file, "w") as log:
         proc = subprocess.Popen(
@@ -178,7 +177,7 @@ def run_dag(
                 dag_id,
                 str(result_file),
             ],
-            env=env,
+            env=_child_env(ws, events_file),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

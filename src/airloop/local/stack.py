@@ -244,7 +244,7 @@ def _unpause(base: str, password: str, loaded: LoadedSpec, timeout: float) -> No
     from airloop.plan import dag_ids
 
     api = AirflowAPI(base, state.ADMIN, password)
-    wanted = set(dag_ids(loaded.spec.name))
+    wanted = set(dag_ids(loaded.spec.name, score=bool(loaded.spec.scoring.incoming)))
     api.wait_for_dags(wanted, timeout)
     for dag in api.get("/api/v2/dags?limit=1000")["dags"]:
         if dag["dag_id"] in wanted and dag["is_paused"]:

@@ -7,7 +7,15 @@ from the caller (the DAG file knows the workspace).
 from __future__ import annotations
 
 from airloop.plan.model import Plan, PlanTask
-from airloop.plan.names import labels_asset, monitor_dag_id, new_data_asset, retrain_asset, train_dag_id
+from airloop.plan.names import (
+    labels_asset,
+    monitor_dag_id,
+    new_data_asset,
+    retrain_asset,
+    score_asset,
+    score_dag_id,
+    train_dag_id,
+)
 from airloop.spec import LoadedSpec
 
 # One paragraph per task kind: the task's doc_md. Airflow 3.3 shows it on the task's page
@@ -60,6 +68,11 @@ TASK_DOCS = {
     "of the scores against its training reference, live performance on labeled predictions (estimated until "
     "labels arrive); judge a shadow challenger (serving.shadow) or a canary (serving.canary) against it on "
     "live traffic; then apply the retraining policy (`request_retrain` acts on its answer).",
+    "score": "Score the files landed in `scoring.incoming` (those written before its `_READY` marker) with "
+    "the champion into `scoring.output`, each file on its own, as `airloop score` does: every record judged "
+    "against the model's contract, refused ones into the rejects with row, field and problem. A scored file "
+    "moves to `scored/` in the landing folder; one that cannot be scored (it lacks a feature column, does not "
+    "parse) to `rejected/` with a report, and the task fails naming it, after the others were scored.",
     "request_retrain": "When the policy asks for retraining, emit the retrain-requested asset event with the "
     "reason (it starts the train DAG); skipped otherwise.",
 }
@@ -89,6 +102,28 @@ def build_monitor_plan(loaded: LoadedSpec, workspace: str, labels_folder: str) -
             _task("request_retrain", "request_retrain", ("monitor",), outlets=(retrain_asset(spec.name),)),
         ),
         tags=("airloop", spec.name, "monitor"),
+    )
+
+
+def build_score_plan(loaded: LoadedSpec, workspace: str) -> Plan | None:
+    """The score DAG: one task, started by a _READY marker in scoring.incoming; None without one."""
+    spec = loaded.spec
+    if not spec.scoring.incoming:
+        return None
+    return Plan(
+        dag_id=score_dag_id(spec.name),
+        project=spec.name,
+        spec_path=str(loaded.path),
+        workspace=workspace,
+        schedule=None,
+        retries=spec.retries,
+        retry_delay_seconds=spec.retry_delay_seconds,
+        description=f"airloop: score files landed in scoring.incoming with {spec.name}'s champion",
+        schedule_assets=(score_asset(spec.name),),
+        watched_folders=((score_asset(spec.name), str(loaded.resolve(spec.scoring.incoming))),),
+        spec_hash=loaded.spec_hash,
+        tasks=(_task("score", "score"),),
+        tags=("airloop", spec.name, "score"),
     )
 
 

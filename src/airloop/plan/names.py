@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-DAG_KINDS = ("train", "monitor")
+DAG_KINDS = ("train", "monitor", "score")
 
 
 def dag_id(project: str, kind: str) -> str:
@@ -19,8 +19,13 @@ def monitor_dag_id(project: str) -> str:
     return dag_id(project, "monitor")
 
 
-def dag_ids(project: str) -> tuple[str, ...]:
-    return tuple(dag_id(project, k) for k in DAG_KINDS)
+def score_dag_id(project: str) -> str:
+    return dag_id(project, "score")
+
+
+def dag_ids(project: str, score: bool = False) -> tuple[str, ...]:
+    """The project's DAGs; the score DAG exists only with scoring.incoming (``score``)."""
+    return tuple(dag_id(project, k) for k in DAG_KINDS if k != "score" or score)
 
 
 NEW_DATA = "new-data"
@@ -39,3 +44,11 @@ def labels_asset(project: str) -> str:
 def retrain_asset(project: str) -> str:
     """The asset the monitor emits when its policy asks for retraining; the train DAG listens."""
     return f"airloop://{project}/retrain-requested"
+
+
+TO_SCORE = "to-score"
+
+
+def score_asset(project: str) -> str:
+    """The asset whose event (a _READY marker in scoring.incoming) starts a score run."""
+    return f"airloop://{project}/{TO_SCORE}"

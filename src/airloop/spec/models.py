@@ -375,6 +375,11 @@ class Scoring(_Model):
         "PGPASSWORD or ~/.pgpass)",
     )
     log: bool = Field(False, description="also write the scored records to the prediction log (as `--log`)")
+    incoming: str | None = Field(
+        None,
+        description="landing folder (relative to this file): CSV/Parquet files dropped here, then a _READY "
+        "marker, start a run of the <name>__score DAG, which scores them with the champion into scoring.output",
+    )
 
 
 class Deploy(_Model):

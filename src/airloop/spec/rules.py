@@ -96,6 +96,24 @@ def landing_needs_a_folder_source(ls: LoadedSpec) -> Iterator[Finding]:
 
 
 @rule()
+def scoring_landing_has_an_output(ls: LoadedSpec) -> Iterator[Finding]:
+    scoring, data = ls.spec.scoring, ls.spec.data
+    if scoring.incoming and not scoring.output:
+        yield (
+            ("scoring", "incoming"),
+            "the score DAG needs somewhere to write what it scores",
+            "set scoring.output: a folder (each landed file gets its own Parquet folder in it) or "
+            "postgresql://USER@HOST:5432/DATABASE/TABLE",
+        )
+    if scoring.incoming and data.incoming and ls.resolve(scoring.incoming) == ls.resolve(data.incoming):
+        yield (
+            ("scoring", "incoming"),
+            "scoring.incoming is data.incoming: a landed file would be both trained on and scored",
+            "give scoring its own landing folder, e.g. scoring.incoming: to-score",
+        )
+
+
+@rule()
 def split_needs_column(ls: LoadedSpec) -> Iterator[Finding]:
     split = ls.spec.split
     if split.method == "time" and not split.column:

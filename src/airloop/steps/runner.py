@@ -35,6 +35,7 @@ STEPS: dict[str, str] = {
     "promote": "promote:run",
     "deploy": "deploy:run",
     "monitor": "monitor:run",
+    "score": "score:run",
 }
 
 
@@ -164,5 +165,6 @@ def _summary(out: dict[str, Any]) -> dict[str, Any]:
         "refit",
         "approval",
         "deployed",
+        "scoring",
     )
     return {k: out[k] for k in keep if k in out}

@@ -13,6 +13,15 @@ from typing import Any
 NOTE_LIMIT = 1000  # Airflow refuses longer DAG run notes
 
 
+def _scored(sc: dict[str, Any]) -> str:
+    if not sc["files"]:
+        return "no landed file to score"
+    return (
+        f"scored {sc['scored']:,} records of {sc['files']} file(s) with v{sc.get('version', '-')}, "
+        f"{sc['rejected_records']:,} refused by the contract -> {', '.join(sc['outputs']) or '-'}"
+    )
+
+
 def told(task: str, out: dict[str, Any]) -> list[str]:
     """What step ``task`` did, from its output (the runner's summary of it)."""
     lines: list[str] = []
@@ -34,6 +43,7 @@ def told(task: str, out: dict[str, Any]) -> list[str]:
         lines.append(f"same inputs as v{out['same_inputs_as']}: this run will not train again")
     if out.get("skip_training"):
         lines.append(f"training skipped: {out['skip_training']}; the later tasks skip")
+    lines += [_scored(out["scoring"])] if "scoring" in out else []
     if "train_rows" in out:
         lines.append(f"split: {out['train_rows']:,} rows to train on, {out['holdout_rows']:,} held out")
     if "tune_batches" in out:

@@ -112,3 +112,21 @@ def test_a_deploy_task_follows_promote_only_with_deploy(load, tmp_path):
     assert plan.tasks_after("promote") == ["deploy"]
     assert "GitOps" in plan.task("deploy").doc
     assert Plan.from_json(plan.to_json()) == plan
+
+
+def test_a_score_dag_exists_only_with_a_scoring_landing_folder(load) -> None:
+    from airloop.plan import build_score_plan, dag_ids
+
+    assert build_score_plan(load(), "/ws") is None
+    loaded = load(scoring={"incoming": "to-score", "output": "scores"})
+    plan = build_score_plan(loaded, "/ws")
+    assert plan is not None
+    assert plan.dag_id == f"{loaded.spec.name}__score"
+    assert [t.task_id for t in plan.tasks] == ["score"]
+    assert plan.schedule is None
+    assert plan.schedule_assets == (f"airloop://{loaded.spec.name}/to-score",)
+    assert plan.watched_folders == ((plan.schedule_assets[0], str(loaded.resolve("to-score"))),)
+    assert "_READY" in plan.task("score").doc
+    assert Plan.from_json(plan.to_json()) == plan
+    assert dag_ids("p") == ("p__train", "p__monitor")
+    assert dag_ids("p", score=True) == ("p__train", "p__monitor", "p__score")

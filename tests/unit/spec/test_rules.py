@@ -402,3 +402,18 @@ def test_a_deploy_path_must_stay_inside_the_gitops_repository(load, tmp_path, pa
         load(deploy={"gitops_dir": str(tmp_path), "image": "registry.example.com/a/b", "path": path})
     (problem,) = caught.value.problems
     assert problem.where == "deploy.path"
+
+
+def test_a_scoring_landing_folder_needs_an_output_and_its_own_folder(load):
+    from airloop.errors import SpecError
+
+    with pytest.raises(SpecError) as caught:
+        load(scoring={"incoming": "to-score"})
+    (problem,) = caught.value.problems
+    assert problem.where == "scoring.incoming"
+    assert "needs somewhere to write" in problem.message
+    assert "scoring.output" in problem.fix
+    with pytest.raises(SpecError) as caught:
+        load(scoring={"incoming": "landing", "output": "scores"}, data={"incoming": "landing"})
+    assert "both trained on and scored" in caught.value.problems[0].message
+    assert load(scoring={"incoming": "to-score", "output": "scores"}).spec.scoring.incoming == "to-score"
