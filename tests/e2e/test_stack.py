@@ -93,7 +93,9 @@ def test_live_loop_on_the_real_stack(tmp_path: Path, record_property) -> None:
     train_with_steps(spec, ws)
     write_project(root, min_auc=0.0, extra=SERVING + POLICY)
     spec.write_text(spec.read_text().replace("  target: label\n", "  target: label\n  incoming: incoming\n"))
+    spec.write_text(spec.read_text() + "scoring:\n  incoming: to-score\n  output: scores\n")
     (root / "incoming").mkdir()
+    (root / "to-score").mkdir()
     api_port, serve_port = free_port(), free_port()
     up = cli(
         "up",
@@ -111,7 +113,7 @@ def test_live_loop_on_the_real_stack(tmp_path: Path, record_property) -> None:
     pgids = {name: int(pid_file(ws, name).read_text()) for name in PROCESSES if pid_file(ws, name).exists()}
     try:
         api = AirflowAPI.for_workspace(ws)
-        wait_for("both DAGs", lambda: len(api.get("/api/v2/dags")["dags"]) == 2)
+        wait_for("the three DAGs", lambda: len(api.get("/api/v2/dags")["dags"]) == 3)
         assert api.get("/api/v2/importErrors")["total_entries"] == 0
 
         # 1. a file drop -> asset event (triggerer) -> train DAG (scheduler) -> new champion -> swap
@@ -154,6 +156,21 @@ def test_live_loop_on_the_real_stack(tmp_path: Path, record_property) -> None:
         status = cli("status", str(spec), "--workspace", str(ws.root))
         assert f"asset_triggered success ({same['run_after'][:19]}): not trained: same inputs as v2" in status.stdout
         assert "v2 promoted (roc_auc" in status.stdout
+
+        # issue 21: a file landed for scoring -> asset event -> the score DAG -> Parquet and rejects
+        to_score = make_frame(60, seed=11, start="2024-05-01").astype({"x": object})
+        to_score.loc[5, "x"] = "abc"
+        to_score.to_csv(root / "to-score" / "may.csv", index=False)
+        (root / "to-score" / "_READY").write_text("")
+        scored = wait_for("an asset-triggered score run", finished_run(api, "tiny__score", "asset_triggered", set()))
+        assert scored["state"] == "success"
+        (out,) = (root / "scores").iterdir()
+        assert out.name.startswith("may-")
+        assert sorted(p.name for p in out.iterdir()) == ["_rejects.csv", "_summary.json", "part-00000.parquet"]
+        assert "x" in (out / "_rejects.csv").read_text()
+        assert (root / "to-score" / "scored" / "may.csv").exists()
+        logs = task_logs(api, "tiny__score", scored["dag_run_id"])
+        assert "scored 59 records of 1 file(s) with v2, 1 refused by the contract" in logs["score"], logs["score"]
 
         # 2. a shifted batch through the server, labels, then the monitor -> retrain-requested
         shifted = records(150, seed=40)
