@@ -128,6 +128,31 @@ def test_promotions_commit_a_refusal_does_not_and_a_rollback_commits_the_previou
     assert image_of(base) == v2_image  # promoted by hand: v2's manifests as it was deployed
     assert git(repo, "log", "-1", "--format=%B").startswith("airloop: promote tiny v2 by hand (champion was v1)")
 
+    # the monitor's live judgements: a canary rolled back never ran in the cluster (no commit); a
+    # canary promoted on live traffic is committed as the deploy step commits a gated champion
+    from airloop.steps import live
+    from airloop.steps.context import StepContext
+    from airloop.tracking import Tracker, aliases
+
+    tracker = Tracker(ws)
+    ctx = StepContext("tiny", str(spec), ws, dag_id="tiny__monitor", run_id="scheduled__m1")
+    head = git(repo, "rev-parse", "HEAD")
+    aliases.start_canary(tracker, "tiny", "3", "canary")
+    aliases.end_canary(tracker, "tiny", "canary", "rolled back", "worse by 0.05")
+    assert live.deploy_moved(ctx, tracker, "2", "canary v3 rolled back", "worse by 0.05") is None
+    assert git(repo, "rev-parse", "HEAD") == head
+    aliases.start_canary(tracker, "tiny", "3", "canary")
+    aliases.end_canary(tracker, "tiny", "canary", "promoted", "as good as v2 on 500 labeled")
+    done = live.deploy_moved(ctx, tracker, "2", "canary v3 promoted on live traffic", "as good as v2 on 500 labeled")
+    assert done is not None
+    assert done["committed"]
+    assert image_of(base).startswith(f"{IMAGE}:v3-")
+    message = git(repo, "log", "-1", "--format=%B")
+    assert message.startswith("airloop: deploy tiny v3 as champion (was v2), canary v3 promoted on live traffic")
+    assert "as good as v2 on 500 labeled" in message
+    assert "Airloop-Promoted-By: monitor" in message
+    assert "Airflow-Run-Id: scheduled__m1" in message
+
 
 def checks_files() -> list[str]:
     from airloop.packaging.manifests import FILES

@@ -119,3 +119,35 @@ def moved(challenger: dict[str, Any] | None, canary: dict[str, Any] | None) -> t
     if challenger and challenger["promoted"]:
         return f"challenger v{challenger['version']} promoted on live traffic", challenger["reason"]
     return None
+
+
+def deploy_moved(ctx: StepContext, tracker: Any, before: str, verdict: str, reason: str) -> dict[str, Any] | None:
+    """With ``deploy:``, commit the champion a live judgement made (a canary or a shadow challenger
+    promoted) to the GitOps repository, as the train DAG's deploy step commits a gated one. A canary
+    rolled back changes nothing the cluster runs (it never ran there): nothing is committed."""
+    import logging
+
+    from airloop.errors import EnvironmentProblem
+    from airloop.tracking.tags import CHAMPION
+
+    spec = ctx.loaded.spec
+    after = tracker.alias_version(spec.name, CHAMPION)
+    if spec.deploy is None or after is None or str(after) == before:
+        return None
+    from airloop.packaging import gitops
+
+    try:
+        return gitops.deploy(
+            ctx.workspace,
+            ctx.loaded,
+            str(after),
+            headline=f"airloop: deploy {spec.name} v{after} as champion (was v{before}), {verdict}",
+            evidence=[f"why: the monitor judged it on live traffic: {verdict}", f"  - {reason}"],
+            trailers={"Airloop-Promoted-By": "monitor", "Airflow-Dag-Id": ctx.dag_id, "Airflow-Run-Id": ctx.run_id},
+            echo=logging.getLogger("airloop.steps").info,
+        )
+    except Exception as exc:  # the alias moved already: say how to get the cluster there too
+        raise EnvironmentProblem(
+            f"v{after} became champion ({verdict}), but its manifests were not committed: {exc}",
+            hint=f"fix the GitOps repository, then `airloop promote {ctx.loaded.path} {after}` commits them",
+        ) from exc

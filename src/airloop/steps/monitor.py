@@ -54,6 +54,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     if moved:  # the champion changed: the window is judged against the new one next time
         verdict, reason = moved
         brief: dict[str, Any] = {"champion": str(champion.version), "verdict": verdict, "reason": reason}
+        brief["deployed"] = live.deploy_moved(ctx, tracker, str(champion.version), verdict, reason)
         return {"retrain": False, "reason": reason, "monitor": {**brief, "challenger": challenger, "canary": canary}}
     tidy(spec, log)
     saved = references(champion)  # what training recorded for the monitor
