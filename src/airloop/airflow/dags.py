@@ -23,6 +23,8 @@ from airflow.sdk import (
 from airloop.plan import APPROVAL, RUN_ON_SAME_INPUTS, Plan
 from airloop.plan.names import NEW_DATA, TO_SCORE
 
+EVENTS_CONF = "airloop_events_file"  # the run conf key `airloop run` sets for tasks on remote workers
+
 
 def _context_ids() -> tuple[str, str, int, bool]:
     ctx = get_current_context()
@@ -32,11 +34,19 @@ def _context_ids() -> tuple[str, str, int, bool]:
     return ti.dag_id, ti.run_id, try_number, try_number > max_tries
 
 
+def _events_file() -> str | None:
+    """Where `airloop run` follows the steps: its child's environment, or, for a task a Celery
+    worker runs (started without that environment), the run's conf (``airloop.airflow.testrun``)."""
+    if os.environ.get("AIRLOOP_EVENTS_FILE"):
+        return os.environ["AIRLOOP_EVENTS_FILE"]
+    dag_run = get_current_context().get("dag_run")
+    conf = getattr(dag_run, "conf", None) or {}
+    return conf.get(EVENTS_CONF) if isinstance(conf, dict) else None
+
+
 def _run(
     kind: str, task_id: str, plan_json: str, refs: dict[str, Any], merge: bool = True, **kwargs: Any
 ) -> dict[str, Any]:
-    import os
-
     from airloop.errors import AirloopError
     from airloop.plan import Plan
     from airloop.steps.context import StepContext
@@ -52,7 +62,7 @@ def _run(
         dag_id=dag_id,
         run_id=run_id,
         try_number=try_number,
-        events_file=os.environ.get("AIRLOOP_EVENTS_FILE"),
+        events_file=_events_file(),
     )
     try:
         return execute(kind, ctx, refs or {}, task_id=task_id, last_try=last, merge=merge, **kwargs)
