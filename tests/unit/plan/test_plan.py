@@ -112,3 +112,14 @@ def test_a_deploy_task_follows_promote_only_with_deploy(load, tmp_path):
     assert plan.tasks_after("promote") == ["deploy"]
     assert "GitOps" in plan.task("deploy").doc
     assert Plan.from_json(plan.to_json()) == plan
+
+
+def test_queues_from_the_spec_reach_their_tasks_and_survive_json(load) -> None:
+    from airloop.plan import build_monitor_plan
+
+    loaded = load(queues={"tune_trials": "cpu", "monitor": "small"})
+    plan = build_train_plan(loaded, "/ws")
+    assert {t.task_id: t.queue for t in plan.tasks if t.queue} == {"tune_trials": "cpu"}
+    assert Plan.from_json(plan.to_json()) == plan
+    monitor = build_monitor_plan(loaded, "/ws", "/ws/labels")
+    assert [(t.task_id, t.queue) for t in monitor.tasks] == [("monitor", "small"), ("request_retrain", None)]
