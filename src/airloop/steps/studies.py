@@ -92,13 +92,19 @@ def shared_storage(url: str) -> Any:
         with warnings.catch_warnings():  # heartbeats and their retry callback are "experimental"
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.storages.RDBStorage(
-                url,
-                heartbeat_interval=interval,
-                grace_period=GRACE_INTERVALS * interval,
-                heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY),
+                url, heartbeat_interval=interval, grace_period=GRACE_INTERVALS * interval, **_retry_stale()
             )
     except SQLAlchemyError as exc:
         raise _unreachable(url, exc) from exc
+
+
+def _retry_stale() -> dict[str, Any]:
+    import optuna
+
+    retry = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
+    if retry is None:  # Optuna before 4.9 names it the failed-trial callback
+        return {"failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=MAX_RETRY)}
+    return {"heartbeat_stale_trial_callback": retry(max_retry=MAX_RETRY)}
 
 
 def own_schema(url: str) -> str:
