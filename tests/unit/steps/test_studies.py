@@ -75,3 +75,12 @@ def test_trials_left_running_after_the_batches_are_failed(ctx, caplog) -> None:
     assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.FAIL]
     assert "trial 1 of candidate lr was still RUNNING after every batch ended" in caplog.text
     assert studies.fail_running(study, "lr") == []
+
+
+def test_a_study_database_that_is_down_is_named_not_waited_for() -> None:
+    with pytest.raises(EnvironmentProblem) as info:
+        studies.shared_storage("postgresql+psycopg2://u:secret@127.0.0.1:1/airflow")
+    assert (
+        "the Optuna study database postgresql+psycopg2://u:***@127.0.0.1:1/airflow cannot be used" in info.value.message
+    )
+    assert "secret" not in info.value.format()
