@@ -27,6 +27,7 @@ from pathlib import Path
 ENV_VAR = "AIRLOOP_WORKSPACE"
 MLFLOW_ENV = "AIRLOOP_MLFLOW_URI"
 AIRFLOW_DB_ENV = "AIRLOOP_AIRFLOW_DB"
+OPTUNA_DB_ENV = "AIRLOOP_OPTUNA_DB"
 DEFAULT = ".airloop"
 PRIVATE_DIR = 0o700
 
@@ -69,6 +70,17 @@ class Workspace:
     def airflow_db_url(self) -> str:
         """Airflow's metadata DB: SQLite in the workspace unless $AIRLOOP_AIRFLOW_DB names another."""
         return os.environ.get(AIRFLOW_DB_ENV) or f"sqlite:///{self.airflow_db}"
+
+    @property
+    def optuna_db_url(self) -> str | None:
+        """Where Optuna studies live when every worker must reach them: $AIRLOOP_OPTUNA_DB, else
+        Airflow's metadata DB when it is a server database (Celery workers on other machines share
+        it already). None: SQLite in each run's folder, which only one machine can share."""
+        explicit = os.environ.get(OPTUNA_DB_ENV)
+        if explicit:
+            return explicit
+        airflow = self.airflow_db_url
+        return None if airflow.startswith("sqlite") else airflow
 
     @property
     def airflow_local_settings(self) -> Path:

@@ -19,6 +19,7 @@ from helpers.server import free_port
 from helpers.services import require
 
 from airloop.local.embedded import airflow_env, compile_dag_file, run_train_dag
+from airloop.local.stack import write_local_settings
 from airloop.spec import load_spec
 from airloop.workspace import Workspace
 
@@ -55,6 +56,7 @@ def test_train_dag_on_celery_workers(tmp_path: Path, pg_database: str, monkeypat
     ws = Workspace(tmp_path / "ws")
     loaded = load_spec(spec)
     compile_dag_file(loaded, ws)
+    write_local_settings(ws)  # the worker imports the step libraries once, not in every task
     env = {**os.environ, **airflow_env(ws), "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO"}
     airflow = str(Path(sys.executable).parent / "airflow")
     subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)

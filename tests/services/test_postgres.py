@@ -31,8 +31,13 @@ def test_train_dag_on_postgres(tmp_path: Path, pg_database: str, pg_database_2: 
         mapped = con.execute(
             sa.text("select count(*) from task_instance where task_id = 'tune_trials' and state = 'success'")
         ).scalar()
+        run_id = con.execute(sa.text("select run_id from dag_run where dag_id = 'tiny__train'")).scalar()
+        # the studies live beside Airflow's tables, in a schema of their own (each keeps an alembic_version)
+        studies = con.execute(sa.text("select study_name from airloop_optuna.studies")).scalars().all()
     assert states == ["success"]
     assert mapped == 2
+    assert studies == [f"tiny/{run_id}/candidate-logreg"]
+    assert not list(ws.root.rglob("optuna.db"))
     from airloop.tracking import Tracker
 
     assert Tracker(ws).aliases("tiny") == {"champion": "1"}

@@ -211,7 +211,9 @@ def build_dag(plan: Plan) -> DAG:
             upstream: Any = outputs[t.upstream[0]] if t.upstream else None
             refs: Any = outputs[t.refs_from] if t.refs_from else upstream
             common = {"kind": t.kind, "task_id": t.task_id, "plan_json": plan_json}
-            ids = {"task_id": t.task_id, "doc_md": t.doc or None}
+            ids: dict[str, Any] = {"task_id": t.task_id, "doc_md": t.doc or None}
+            if t.queue:  # else Airflow's [operators] default_queue
+                ids["queue"] = t.queue
             if t.kind == APPROVAL:
                 from airloop.airflow.approval import CandidateApproval
 

@@ -1,13 +1,16 @@
-"""Import the steps' heavy libraries once in the scheduler, before it forks its LocalExecutor workers.
+"""Import the steps' heavy libraries once in the process that forks the task processes (scheduler, Celery worker).
 
 Airflow 3.3's LocalExecutor forks ``parallelism`` worker processes from the scheduler when it starts,
 and each worker forks (``os.fork``, no exec, on Linux) one supervised process per task. A module the
 scheduler imported before that is already in every task process: a task then pays only its own work,
 not ~2-3 s of importing pandas, scikit-learn and MLflow. The pages are shared copy-on-write.
 
+A Celery worker is the same: ``airflow celery worker`` forks its pool, and each pool process forks
+the task's process, so a worker started with this settings file pays the imports once, not per task.
+
 ``airloop up`` writes an ``airflow_local_settings.py`` that calls :func:`preload`; Airflow imports it
-in every one of its processes, so this acts only in the scheduler (and nowhere when
-``AIRLOOP_PRELOAD=0``). Nothing here opens a file, a database or a thread: only imports.
+in every one of its processes, so this acts only in the scheduler and Celery workers (and nowhere
+when ``AIRLOOP_PRELOAD=0``). Nothing here opens a file, a database or a thread: only imports.
 """
 
 from __future__ import annotations
@@ -67,7 +70,8 @@ preload()
 
 def wanted(argv: list[str] | None = None) -> bool:
     argv = sys.argv if argv is None else argv
-    return os.environ.get("AIRLOOP_PRELOAD", "1") != "0" and len(argv) > 1 and argv[1] == "scheduler"
+    forks_tasks = argv[1:2] == ["scheduler"] or argv[1:3] == ["celery", "worker"]
+    return os.environ.get("AIRLOOP_PRELOAD", "1") != "0" and forks_tasks
 
 
 def preload(argv: list[str] | None = None) -> dict[str, float]:

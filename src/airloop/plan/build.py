@@ -6,6 +6,8 @@ from the caller (the DAG file knows the workspace).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from airloop.plan.model import Plan, PlanTask
 from airloop.plan.names import (
     labels_asset,
@@ -82,6 +84,12 @@ def _task(task_id: str, kind: str, upstream: tuple[str, ...] = (), **kw: object)
     return PlanTask(task_id, kind, upstream, doc=TASK_DOCS.get(kind, ""), **kw)  # type: ignore[arg-type]
 
 
+def _queued(loaded: LoadedSpec, tasks: list[PlanTask]) -> tuple[PlanTask, ...]:
+    """Each task with the queue the spec routes it to (spec.queues, keyed by task id)."""
+    queues = loaded.spec.queues
+    return tuple(replace(t, queue=queues[t.task_id]) if t.task_id in queues else t for t in tasks)
+
+
 def build_monitor_plan(loaded: LoadedSpec, workspace: str, labels_folder: str) -> Plan:
     """``labels_folder``: where label files land (with a _READY marker) to start a monitor run."""
     spec = loaded.spec
@@ -97,9 +105,12 @@ def build_monitor_plan(loaded: LoadedSpec, workspace: str, labels_folder: str) -
         schedule_assets=(labels_asset(spec.name),),
         watched_folders=((labels_asset(spec.name), labels_folder),),
         spec_hash=loaded.spec_hash,
-        tasks=(
-            _task("monitor", "monitor"),
-            _task("request_retrain", "request_retrain", ("monitor",), outlets=(retrain_asset(spec.name),)),
+        tasks=_queued(
+            loaded,
+            [
+                _task("monitor", "monitor"),
+                _task("request_retrain", "request_retrain", ("monitor",), outlets=(retrain_asset(spec.name),)),
+            ],
         ),
         tags=("airloop", spec.name, "monitor"),
     )
@@ -122,7 +133,7 @@ def build_score_plan(loaded: LoadedSpec, workspace: str) -> Plan | None:
         schedule_assets=(score_asset(spec.name),),
         watched_folders=((score_asset(spec.name), str(loaded.resolve(spec.scoring.incoming))),),
         spec_hash=loaded.spec_hash,
-        tasks=(_task("score", "score"),),
+        tasks=_queued(loaded, [_task("score", "score")]),
         tags=("airloop", spec.name, "score"),
     )
 
@@ -157,7 +168,7 @@ def build_train_plan(loaded: LoadedSpec, workspace: str) -> Plan:
         retry_delay_seconds=spec.retry_delay_seconds,
         description=f"airloop: train {spec.name} ({spec.task}, {n_cand} candidate(s), "
         f"{spec.tuning.trials} trials each)",
-        tasks=tuple(tasks),
+        tasks=_queued(loaded, tasks),
         tags=("airloop", spec.name, "train"),
         spec_hash=loaded.spec_hash,
         approval_timeout_seconds=spec.promotion.approval_timeout_hours * 3600 if approval else None,

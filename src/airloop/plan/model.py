@@ -28,6 +28,8 @@ class PlanTask:
     outlets: tuple[str, ...] = ()
     # What the task does, for the orchestrator's UI (Airflow's task doc_md).
     doc: str = ""
+    # The executor queue the task is sent to (Celery); None: the orchestrator's default queue.
+    queue: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ what shape each section has and what the defaults are.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -14,6 +14,7 @@ Task = Literal["binary", "multiclass", "regression"]
 Kind = Literal["numeric", "categorical", "boolean", "datetime"]
 Rule = Literal["missing_column", "extra_column", "dtype", "null_rate", "range", "unseen_category", "missing_target"]
 Severity = Literal["block", "warn"]
+QueueName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:@-]+$")]
 
 
 class _Model(BaseModel):
@@ -415,6 +416,12 @@ class Spec(_Model):
     retries: int = Field(1, ge=0, le=10)
     retry_delay_seconds: float = Field(10, ge=0)
     schedule: str | None = Field(None, description="cron expression or preset such as @daily")
+    queues: dict[str, QueueName] = Field(
+        default_factory=dict,
+        description="Celery queue per task id of the train or monitor DAG, e.g. {tune_trials: cpu}: its tasks "
+        "run only on workers started with `airflow celery worker -q cpu`; tasks not named go to Airflow's "
+        "default queue",
+    )
     serving: Serving = Serving()
     monitoring: Monitoring = Monitoring()
     scoring: Scoring = Scoring()

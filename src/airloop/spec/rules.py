@@ -188,6 +188,25 @@ def schedule_valid(ls: LoadedSpec) -> Iterator[Finding]:
 
 
 @rule()
+def queues_name_tasks(ls: LoadedSpec) -> Iterator[Finding]:
+    if not ls.spec.queues:
+        return
+    # the plan says which tasks this spec's DAGs have (refit, approve, deploy depend on it); imported
+    # here, not at the top: the plan is built from the spec
+    from airloop.plan.build import build_monitor_plan, build_score_plan, build_train_plan
+
+    plans = (build_train_plan(ls, ""), build_monitor_plan(ls, "", ""), build_score_plan(ls, ""))
+    valid = list(dict.fromkeys(t.task_id for plan in plans if plan for t in plan.tasks))
+    for name in ls.spec.queues:
+        if name not in valid:
+            yield (
+                ("queues", name),
+                f"`{name}` is not a task of this project's DAGs",
+                "name one of: " + ", ".join(valid),
+            )
+
+
+@rule()
 def monitoring_metrics_known(ls: LoadedSpec) -> Iterator[Finding]:
     allowed = metrics_for(ls.spec.task)
     for name in ls.spec.monitoring.min_performance:

@@ -3,7 +3,8 @@
 ``plan`` samples the tuning data and creates the studies; each ``run_batch`` (one mapped task)
 runs a few trials against the shared study storage, so batches spread over whatever workers
 exist and the sampler still sees every finished trial; ``select`` picks the best candidate.
-Every trial is an MLflow child run of the DAG run's parent run.
+Every trial is an MLflow child run of the DAG run's parent run. Where the studies live (the run
+folder, or a database every worker shares) and how lost trials are closed: ``studies``.
 """
 
 from __future__ import annotations
@@ -15,39 +16,7 @@ from typing import Any
 from airloop.errors import UserCodeError
 from airloop.steps import frames
 from airloop.steps.context import StepContext
-
-
-def storage(ctx: StepContext) -> Any:
-    """The study storage shared by all batches of this DAG run (SQLite in the run folder)."""
-    return sqlite_storage(f"sqlite:///{ctx.run_dir / 'optuna.db'}")
-
-
-def sqlite_storage(url: str) -> Any:
-    """Optuna's RDB storage on SQLite with every transaction BEGIN IMMEDIATE.
-
-    Batches run at once on a LocalExecutor or Celery workers. Optuna takes a waiting (enqueued)
-    trial with SELECT ... FOR UPDATE, which SQLite ignores: two batches could both take the
-    default trial, and the second to finish failed with "Cannot tell a COMPLETE trial" (seen in
-    CI; reproduced 8 rounds in 15 with 4 processes asking at once). An immediate transaction holds
-    SQLite's write lock from its first read, so the second batch sees the trial already running.
-    """
-    import optuna
-    from sqlalchemy import event
-
-    # isolation_level=None: pysqlite opens no transaction of its own, SQLAlchemy's begin does;
-    # timeout: wait for the lock instead of failing while another batch writes
-    engine_kwargs = {"connect_args": {"timeout": 60, "isolation_level": None}}
-    created = optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs)
-
-    @event.listens_for(created.engine, "begin")
-    def _immediate(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return created
-
-
-def study_name(candidate: str) -> str:
-    return f"candidate-{candidate}"
+from airloop.steps.studies import capped, fail_running, mark, owed, storage, study_name
 
 
 def plan(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
@@ -81,20 +50,24 @@ def plan(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     for cand in spec.candidates:
         study = optuna.create_study(
             storage=storage(ctx),
-            study_name=study_name(cand.name),
+            study_name=study_name(ctx, cand.name),
             direction="maximize" if spec.tuning_direction == "maximize" else "minimize",
             load_if_exists=True,
         )
         first = default_trial(cand)
         if first:  # tuning starts from the estimator's defaults, so it can only improve on them
             study.enqueue_trial(first, skip_if_exists=True)
-        trials = cfg.trials if cand.search else 1  # nothing to search: one trial scores the defaults
+        trials = trials_of(cfg, cand)
         n_batches = math.ceil(trials / cfg.batch_size)
         for i in range(n_batches):
             size = min(cfg.batch_size, trials - i * cfg.batch_size)
             batches.append({"candidate": cand.name, "index": i, "trials": size, **common})
     # Each batch is self-contained: the mapped task expands over this list as it is.
     return {"tune_batches": batches}
+
+
+def trials_of(cfg: Any, cand: Any) -> int:
+    return cfg.trials if cand.search else 1  # nothing to search: one trial scores the defaults
 
 
 def default_trial(cand: Any) -> dict[str, Any]:
@@ -147,12 +120,16 @@ def run_batch(ctx: StepContext, refs: dict[str, Any], batch: dict[str, Any]) -> 
     tracker = Tracker(ctx.workspace)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sampler = optuna.samplers.TPESampler(seed=spec.tuning.seed + batch["index"] + 1000 * ctx.try_number)
-    study = optuna.load_study(study_name=study_name(cand.name), storage=storage(ctx), sampler=sampler)
+    study = optuna.load_study(study_name=study_name(ctx, cand.name), storage=storage(ctx), sampler=sampler)
+    n_trials = owed(study, batch)
+    if n_trials == 0:
+        return {**_id(batch), "completed": 0, "skipped": "an earlier try ran every trial of this batch"}
 
     mine: list[int] = []  # trials of this batch: other batches share the study and run meanwhile
 
     def objective(trial: optuna.Trial) -> float:
         mine.append(trial.number)
+        mark(trial, batch["index"])
         params = suggest(trial, cand.search)
         started = time.perf_counter()
         if folds:
@@ -181,16 +158,24 @@ def run_batch(ctx: StepContext, refs: dict[str, Any], batch: dict[str, Any]) -> 
     # Parallelism comes from mapped batches on several workers; OpenMP threads inside each trial
     # would oversubscribe the cores (and spin) when batches run side by side.
     with threadpool_limits(limits=1):
-        study.optimize(objective, n_trials=batch["trials"], timeout=timeout, catch=(ValueError,))
-    ours = [t for t in study.get_trials(deepcopy=False) if t.number in set(mine)]
+        cap = [capped(trials_of(spec.tuning, cand))]
+        study.optimize(objective, n_trials=n_trials, timeout=timeout, catch=(ValueError,), callbacks=cap)
+    return {**_id(batch), **_counted(study, set(mine), cand.name), "seconds": time.perf_counter() - started}
+
+
+def _counted(study: Any, mine: set[int], candidate: str) -> dict[str, int]:
+    """How the batch's own trials ended; all of them failing is the estimator's error, not bad luck."""
+    import optuna
+
+    ours = [t for t in study.get_trials(deepcopy=False) if t.number in mine]
     done = [t for t in ours if t.state == optuna.trial.TrialState.COMPLETE]
     failed = [t for t in ours if t.state == optuna.trial.TrialState.FAIL]
     if failed and not done:
         raise UserCodeError(
-            f"all {len(failed)} trials of candidate `{cand.name}` failed",
+            f"all {len(failed)} trials of candidate `{candidate}` failed",
             hint="see the task log for the estimator's error; narrow the search space",
         )
-    return {**_id(batch), "completed": len(done), "failed": len(failed), "seconds": time.perf_counter() - started}
+    return {"completed": len(done), "failed": len(failed)}
 
 
 def cross_validate(spec: Any, cand: Any, refs: dict[str, Any], params: dict[str, Any], X: Any, y: Any, k: int) -> float:
@@ -234,7 +219,8 @@ def select(ctx: StepContext, refs: dict[str, Any], results: list[dict[str, Any]]
     best: dict[str, Any] | None = None
     per_candidate = {}
     for cand in spec.candidates:
-        study = optuna.load_study(study_name=study_name(cand.name), storage=storage(ctx))
+        study = optuna.load_study(study_name=study_name(ctx, cand.name), storage=storage(ctx))
+        fail_running(study, cand.name)
         complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
         if not complete:
             continue

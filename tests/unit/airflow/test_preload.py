@@ -1,4 +1,4 @@
-"""The scheduler-only preload that `airloop up` installs through airflow_local_settings.py."""
+"""The preload (scheduler and Celery workers) that `airloop up` installs through airflow_local_settings.py."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import sys
 from airloop.airflow.preload import LOCAL_SETTINGS, MODULES, wanted
 
 
-def test_only_the_scheduler_preloads(monkeypatch) -> None:
+def test_only_the_scheduler_and_celery_workers_preload(monkeypatch) -> None:
     monkeypatch.delenv("AIRLOOP_PRELOAD", raising=False)
     assert wanted(["/venv/bin/airflow", "scheduler"])
+    assert wanted(["/venv/bin/airflow", "celery", "worker", "-q", "cpu"])
+    assert not wanted(["/venv/bin/airflow", "celery", "flower"])
     for other in ("triggerer", "dag-processor", "api-server", "standalone", "tasks"):
         assert not wanted(["/venv/bin/airflow", other])
     assert not wanted(["python"])

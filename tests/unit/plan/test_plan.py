@@ -130,3 +130,17 @@ def test_a_score_dag_exists_only_with_a_scoring_landing_folder(load) -> None:
     assert Plan.from_json(plan.to_json()) == plan
     assert dag_ids("p") == ("p__train", "p__monitor")
     assert dag_ids("p", score=True) == ("p__train", "p__monitor", "p__score")
+    queued = build_score_plan(load(scoring={"incoming": "in", "output": "out"}, queues={"score": "batch"}), "/ws")
+    assert queued is not None
+    assert queued.task("score").queue == "batch"
+
+
+def test_queues_from_the_spec_reach_their_tasks_and_survive_json(load) -> None:
+    from airloop.plan import build_monitor_plan
+
+    loaded = load(queues={"tune_trials": "cpu", "monitor": "small"})
+    plan = build_train_plan(loaded, "/ws")
+    assert {t.task_id: t.queue for t in plan.tasks if t.queue} == {"tune_trials": "cpu"}
+    assert Plan.from_json(plan.to_json()) == plan
+    monitor = build_monitor_plan(loaded, "/ws", "/ws/labels")
+    assert [(t.task_id, t.queue) for t in monitor.tasks] == [("monitor", "small"), ("request_retrain", None)]

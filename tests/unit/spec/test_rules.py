@@ -417,3 +417,32 @@ def test_a_scoring_landing_folder_needs_an_output_and_its_own_folder(load):
         load(scoring={"incoming": "landing", "output": "scores"}, data={"incoming": "landing"})
     assert "both trained on and scored" in caught.value.problems[0].message
     assert load(scoring={"incoming": "to-score", "output": "scores"}).spec.scoring.incoming == "to-score"
+
+
+# --- queues --------------------------------------------------------------------------------------
+
+
+def test_queues_route_tasks_of_the_dags(load):
+    loaded = load(queues={"tune_trials": "cpu", "train": "cpu", "request_retrain": "small"})
+    assert loaded.spec.queues == {"tune_trials": "cpu", "train": "cpu", "request_retrain": "small"}
+
+
+def test_a_queue_for_a_task_the_dags_do_not_have_is_refused_with_the_valid_names(write_spec, spec_problems, line_of):
+    path = write_spec(queues={"tune_trails": "cpu", "deploy": "gitops"})  # a typo; no deploy: section
+
+    problems = spec_problems(path)
+
+    typo = problems.at("queues.tune_trails")
+    assert typo.line == line_of(path, "tune_trails")
+    assert "`tune_trails` is not a task of this project's DAGs" in typo.message
+    assert "tune_plan, tune_trials, tune_select" in typo.fix
+    assert "monitor, request_retrain" in typo.fix
+    assert "deploy" not in typo.fix
+    assert problems.at("queues.deploy")
+
+
+def test_a_queue_name_with_spaces_is_refused(write_spec, spec_problems):
+    problem = spec_problems(write_spec(queues={"train": "big cpu"})).at("queues.train")
+
+    assert problem.message == "'big cpu' has the wrong form"
+    assert "A-Za-z0-9" in problem.fix

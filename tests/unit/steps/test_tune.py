@@ -52,7 +52,7 @@ def test_cross_validation_scores_every_row_and_keeps_rare_classes_in_each_fold(m
 def _ask(url: str, barrier, out) -> None:  # a batch's first ask, in a process of its own
     import optuna
 
-    from airloop.steps.tune import sqlite_storage
+    from airloop.steps.studies import sqlite_storage
 
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     study = optuna.load_study(study_name="s", storage=sqlite_storage(url))

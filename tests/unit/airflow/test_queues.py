@@ -1,0 +1,22 @@
+"""Queues named in the spec become the Airflow tasks' `queue` (what Celery workers listen on)."""
+
+from __future__ import annotations
+
+from airloop.airflow.dags import build_dag
+from airloop.plan import build_monitor_plan, build_train_plan
+
+
+def test_each_task_goes_to_its_queue_and_the_rest_to_the_default(load) -> None:
+    from airflow.configuration import conf
+
+    default = conf.get("operators", "default_queue")
+    loaded = load(queues={"tune_trials": "cpu", "train": "cpu", "request_retrain": "small"})
+
+    train = build_dag(build_train_plan(loaded, "/ws"))
+    monitor = build_dag(build_monitor_plan(loaded, "/ws", "/ws/labels"))
+
+    queues = {t.task_id: t.queue for t in train.tasks}
+    assert queues.pop("tune_trials") == "cpu"  # the mapped task: every instance on that queue
+    assert queues.pop("train") == "cpu"
+    assert set(queues.values()) == {default}
+    assert {t.task_id: t.queue for t in monitor.tasks} == {"monitor": default, "request_retrain": "small"}
