@@ -1,5 +1,6 @@
 """The same train DAG on Airflow's CeleryExecutor: Redis broker, PostgreSQL metadata DB, and
-every task executed by a real `airflow celery worker` (the run driven by dag.test(use_executor=True))."""
+every task executed by a real `airflow celery worker` (`airloop run` hands them to the
+CeleryExecutor the environment configures)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,6 @@ def test_train_dag_on_celery_workers(tmp_path: Path, pg_database: str, monkeypat
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",  # the worker log names every task it runs
-        "AIRLOOP_USE_EXECUTOR": "1",
     }
     for key, value in celery_env.items():
         monkeypatch.setenv(key, value)
@@ -97,6 +97,8 @@ def test_train_dag_on_celery_workers(tmp_path: Path, pg_database: str, monkeypat
         ran = set(re.findall(r"Executing workload in Celery: .*?task_id='(\w+)'", worker_log))
         expected = {t["task_id"] for t in outcome.result["tasks"]}
         assert ran == expected, (ran, expected)
+        # `airloop run` follows the steps a worker ran (the events file, named in the run's conf)
+        assert {e["task"] for e in outcome.events if e["event"] == "success"} == expected
         mapped = re.findall(r"task_id='tune_trials'.*?map_index=(\d+)", worker_log)
         assert sorted(set(mapped)) == ["0", "1"]
         from airloop.tracking import Tracker
