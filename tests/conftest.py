@@ -23,7 +23,8 @@ COST = (  # measured on 2 cores (fresh clone, two workers), rounded
     ("tests/e2e/test_canary.py", 12),
     ("tests/e2e/test_planted_payload.py", 14),
     ("tests/e2e/test_shadow.py", 12),
-    ("tests/services/test_celery.py", 80),
+    ("tests/services/test_celery.py", 65),
+    ("tests/services/test_celery_hpo.py", 90),
     ("tests/integration/test_train_dag.py", 22),
     ("tests/integration/test_fresh_venv_load.py", 18),
     ("tests/integration/test_families.py", 14),
@@ -43,6 +44,7 @@ COST = (  # measured on 2 cores (fresh clone, two workers), rounded
 TOGETHER = (
     ("tests/examples/test_live_demo.py", "tests/examples/test_flights_demo.py"),
     ("tests/e2e/test_approval.py", "tests/e2e/test_stack.py", "tests/services/test_celery.py"),
+    ("tests/services/test_celery_hpo.py",),  # a scheduler and two workers, one killed on a heartbeat timeout
 )
 
 
