@@ -100,7 +100,10 @@ def summary(outcome: RunOutcome, path: str = "PATH") -> str:
         lines += [f"    - {r}" for r in out["gate"]["reasons"]]
     if "promoted" in out:
         lines.append("  " + _registered(out, path))
-    lines.append(f"  time: wall {t['wall']:.1f}s = steps {t['steps']:.1f}s + Airflow overhead {t['overhead']:.1f}s")
+    if t["overhead"] >= 0:
+        lines.append(f"  time: wall {t['wall']:.1f}s = steps {t['steps']:.1f}s + Airflow overhead {t['overhead']:.1f}s")
+    else:  # steps ran side by side (workers, mapped tasks): their sum is more than the wall
+        lines.append(f"  time: wall {t['wall']:.1f}s; steps {t['steps']:.1f}s in all, side by side on the workers")
     return "\n".join(lines)
 
 
