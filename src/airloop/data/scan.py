@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airloop.data.predlog import BASE, FEATURE, feature_columns, quote
+from airloop.data.replicas import Source
 from airloop.data.segments import Segment, list_segments, segments_of, to_table
 
 if TYPE_CHECKING:
@@ -28,8 +29,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 BATCH_ROWS = 131_072
-# what the monitor reads of each row besides the features: no seq, row or model version
-NEEDED = ("request_id", "ts", "entity_id", "prediction", "probabilities")
+# what the monitor reads of each row besides the features: no row or model version (the counter
+# tells rows a replica's cursor already passed)
+NEEDED = ("seq", "request_id", "ts", "entity_id", "prediction", "probabilities")
 
 
 @dataclass
@@ -59,25 +61,37 @@ class Labels:
     and request ids, each key once with its latest label's code; the distinct labels decoded once.
 
     Keys are joined by a 64-bit hash of their bytes (FNV-1a, vectorised over the byte columns),
-    then checked byte for byte, so a hash collision never joins a wrong label."""
+    then checked byte for byte, so a hash collision never joins a wrong label.
 
-    def __init__(self, con: sqlite3.Connection, folder: Path, chunk: int = 200_000) -> None:
+    ``sources``: (replica, its front's read transaction or None, its segments folder) each. Every
+    replica's labels join every replica's predictions (a label may reach another replica than the
+    one that answered); with several sources the latest label is the one with the latest ``ts``."""
+
+    def __init__(self, sources: list[tuple[str, sqlite3.Connection | None, Path]], chunk: int = 200_000) -> None:
         import numpy as np
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         from airloop.data.segments import labels_table
 
-        cols = ["request_id", "entity_id", "label"]
-        segments = list_segments(folder, "lab")
-        parts = [pq.read_table(s.path, columns=cols, use_threads=False) for s in segments]
-        done = max((s.last for s in segments), default=0)
-        cur = con.execute(
-            "select id, ts, request_id, entity_id, label, source from labels where id > ? order by id", (done,)
-        )
-        while rows := cur.fetchmany(chunk):
-            parts.append(labels_table(rows).select(cols))
+        cols = ["request_id", "entity_id", "label"] + (["ts"] if len(sources) > 1 else [])
+        parts = []
+        for replica, con, folder in sources:
+            segments = list_segments(folder, "lab", replica)
+            parts += [pq.read_table(s.path, columns=cols, use_threads=False) for s in segments]
+            done = max((s.last for s in segments), default=0)
+            if con is None:
+                continue
+            cur = con.execute(
+                "select id, ts, request_id, entity_id, label, source from labels where id > ? order by id", (done,)
+            )
+            while rows := cur.fetchmany(chunk):
+                parts.append(labels_table(rows).select(cols))
         if parts:
+            if len(sources) > 1:  # one order for all replicas' labels: the time each was observed
+                order = np.argsort(_joined(parts, "ts", pa.float64()).to_numpy(zero_copy_only=False), kind="stable")
+                same = [pa.table({c: p[c].cast(pa.string()) for c in cols[:3]}) for p in parts]
+                parts = [pa.concat_tables(same).take(pa.array(order))]
             texts: dict[str, int] = {}  # a label's JSON text -> its code, over all parts
             codes = np.concatenate([_codes(p["label"], texts) for p in parts])
             self.values: np.ndarray = np.array([json.loads(t) for t in texts] + [None], object)
@@ -105,11 +119,12 @@ class Labels:
         return self.values[codes]  # -1 is the trailing None
 
 
-def _joined(parts: list[Any], name: str) -> Any:
+def _joined(parts: list[Any], name: str, kind: Any = None) -> Any:
     import pyarrow as pa
 
-    chunks = [c for p in parts for c in p[name].cast(pa.string()).chunks]
-    return pa.chunked_array(chunks, pa.string()).combine_chunks()
+    kind = pa.string() if kind is None else kind
+    chunks = [c for p in parts for c in p[name].cast(kind).chunks]
+    return pa.chunked_array(chunks, kind).combine_chunks()
 
 
 def _codes(column: Any, texts: dict[str, int]) -> np.ndarray:
@@ -226,7 +241,7 @@ def _fnv(matrix: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def scan(
-    log: Path,
+    log: Path | None,
     start: float | None = None,
     end: float | None = None,
     *,
@@ -235,18 +250,46 @@ def scan(
     labels: bool = True,
     ids: bool = True,
     batch_rows: int = BATCH_ROWS,
+    sources: list[Source] | None = None,
+    after: dict[str, int] | None = None,
+    marks: dict[str, int] | None = None,
 ) -> Iterator[Batch]:
     """The predictions logged in [start, end) (epoch seconds), segments first, in log order.
     ``features``: only these (None: all); ``versions``: only these model versions; ``ids``: the
     frames carry request_id, entity_id and model_version (the monitor needs none of them) and
-    ``prediction`` as Python values (else as an array of its Arrow type)."""
-    con = sqlite3.connect(f"file:{log}?mode=ro", uri=True)
+    ``prediction`` as Python values (else as an array of its Arrow type).
+
+    ``sources``: the parts of the log to read as one (``data.replicas.sources``; default ``log``
+    alone). ``after``: per replica, only rows past this counter (a replica it does not name: all
+    its rows). ``marks`` is filled with each source's highest counter in the snapshot read: every
+    row up to it was read (or left out by ``start``/``end``), every later one was not."""
+    # long: one snapshot of every source, then their segments, then their fronts, in that order
+    parts = [Source("", log, segments_of(log))] if sources is None and log is not None else list(sources or [])
+    fronts: dict[str, sqlite3.Connection] = {}
     try:
-        con.execute("begin")
-        kinds = feature_columns(con)  # the first read fixes the snapshot
-        folder = segments_of(log)
-        segments = list_segments(folder)
-        done = max((s.last for s in segments), default=0)
+        kinds: dict[str, str | None] = {}
+        front_kinds: dict[str, dict[str, str | None]] = {}
+        for part in parts:  # the first read in each front fixes its snapshot, before any listing
+            if part.front is None or not part.front.exists():
+                continue
+            con = fronts[part.replica] = sqlite3.connect(f"file:{part.front}?mode=ro", uri=True)
+            con.execute("begin")
+            front_kinds[part.replica] = feature_columns(con)
+            for name, kind in front_kinds[part.replica].items():
+                kinds[name] = kind if kinds.get(name) is None else kinds[name]
+        listed = {folder: list_segments(folder, replica=None) for folder in {p.folder for p in parts}}
+        segments = {p.replica: [s for s in listed[p.folder] if s.replica == p.replica] for p in parts}
+        for part in parts:
+            if part.replica not in fronts and segments[part.replica]:  # a front this machine cannot see
+                for name, kind in _segment_kinds(segments[part.replica][-1]).items():
+                    kinds.setdefault(name, kind)
+        done = {r: max((s.last for s in segs), default=0) for r, segs in segments.items()}
+        floor = {p.replica: (after or {}).get(p.replica, 0) for p in parts}
+        if marks is not None:
+            for part in parts:
+                held = fronts.get(part.replica)
+                top = held.execute("select max(seq) from predictions").fetchone()[0] if held is not None else None
+                marks[part.replica] = max(done[part.replica], int(top or 0), floor[part.replica])
         wanted = list(kinds) if features is None else [f for f in features if f in kinds]
         shape = _Shape(wanted, versions, None, ids)
         base = BASE if ids or versions is not None else NEEDED
@@ -254,8 +297,10 @@ def scan(
         texts = [] if ids else [n for n in wanted if kinds[n] == "text"]
         inside = [
             seg
-            for seg in segments
-            if not ((start is not None and seg.ts_max < start) or (end is not None and seg.ts_min >= end))
+            for part in parts
+            for seg in segments[part.replica]
+            if seg.last > floor[part.replica]
+            and not ((start is not None and seg.ts_max < start) or (end is not None and seg.ts_min >= end))
         ]
         # a thread decodes Parquet (Arrow releases the GIL) from now on, while this one builds the
         # label tables and then joins labels and judges batches: the two cores work at once
@@ -263,27 +308,54 @@ def scan(
             item
             for seg in inside
             for table in _segment_tables(seg, base, wanted, batch_rows, texts)
-            for item in shape.decode(table, start, end)
+            for item in shape.decode(table, start, end, floor[seg.replica])
         )
         try:
-            shape.known = Labels(con, folder) if labels else None
+            if labels:
+                shape.known = Labels([(p.replica, fronts.get(p.replica), p.folder) for p in parts])
             yield from (shape.join(item) for item in reader)
         finally:
             reader.close()
-        cols = ", ".join([*BASE, *(quote(FEATURE + n) for n in wanted)])
-        where, args = ["seq > ?"], [float(done)]
-        if start is not None:
-            where.append("ts >= ?")
-            args.append(start)
-        if end is not None:
-            where.append("ts < ?")
-            args.append(end)
-        cur = con.execute(f"select {cols} from predictions where {' and '.join(where)} order by seq", args)
-        while rows := cur.fetchmany(batch_rows):
-            yield from shape.batch(to_table(rows, {n: kinds[n] for n in wanted}), None, None)
-        con.execute("commit")
+        for part in parts:
+            if part.replica not in fronts:
+                continue
+            have = front_kinds[part.replica]
+            cols = ", ".join([*BASE, *(quote(FEATURE + n) if n in have else "null" for n in wanted)])
+            where, args = ["seq > ?"], [float(max(done[part.replica], floor[part.replica]))]
+            if start is not None:
+                where.append("ts >= ?")
+                args.append(start)
+            if end is not None:
+                where.append("ts < ?")
+                args.append(end)
+            con = fronts[part.replica]
+            cur = con.execute(f"select {cols} from predictions where {' and '.join(where)} order by seq", args)
+            while rows := cur.fetchmany(batch_rows):
+                yield from shape.batch(to_table(rows, {n: kinds[n] for n in wanted}), None, None)
+            con.execute("commit")
     finally:
-        con.close()
+        for con in fronts.values():
+            con.close()
+
+
+def _segment_kinds(segment: Segment) -> dict[str, str | None]:
+    """The features a segment holds and their kinds, from its schema alone (a replica whose front
+    is on another machine: its newest segment has every feature its front had)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out: dict[str, str | None] = {}
+    for field in pq.read_schema(segment.path):
+        if not field.name.startswith(FEATURE):
+            continue
+        kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+        if pa.types.is_boolean(kind):
+            out[field.name[len(FEATURE) :]] = "boolean"
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            out[field.name[len(FEATURE) :]] = "text"
+        else:
+            out[field.name[len(FEATURE) :]] = None if pa.types.is_null(kind) else "numeric"
+    return out
 
 
 def _segment_tables(
@@ -362,11 +434,12 @@ class _Shape:
         for item in self.decode(table, start, end):
             yield self.join(item)
 
-    def decode(self, table: Any, start: float | None, end: float | None) -> Iterator[tuple[Any, ...]]:
-        """(frame without labels, probabilities, the rows' entity and request ids) per batch."""
+    def decode(self, table: Any, start: float | None, end: float | None, floor: int = 0) -> Iterator[tuple[Any, ...]]:
+        """(frame without labels, probabilities, the rows' entity and request ids) per batch; only
+        rows past the counter ``floor``."""
         import pandas as pd
 
-        table = self._filter(table, start, end)
+        table = self._filter(table, start, end, floor)
         if not len(table):
             return
         frame = pd.DataFrame(
@@ -399,13 +472,14 @@ class _Shape:
         frame.insert(frame.columns.get_loc("prediction") + 1, "label", label)
         return Batch(frame, proba)
 
-    def _filter(self, table: Any, start: float | None, end: float | None) -> Any:
+    def _filter(self, table: Any, start: float | None, end: float | None, floor: int = 0) -> Any:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        mask = None
+        mask = pc.greater(table["seq"], floor) if floor else None
         if start is not None:
-            mask = pc.greater_equal(table["ts"], start)
+            m = pc.greater_equal(table["ts"], start)
+            mask = m if mask is None else pc.and_(mask, m)
         if end is not None:
             m = pc.less(table["ts"], end)
             mask = m if mask is None else pc.and_(mask, m)
