@@ -654,6 +654,13 @@ def _stack_status(name: str, ws: Any) -> str:
     help="with --model-dir: the folder for the prediction log and dropped label files (a mounted volume "
     "in Kubernetes) [env: AIRLOOP_LOG_DIR; default: ./airloop-log]",
 )
+@click.option(
+    "--replica",
+    envvar="AIRLOOP_REPLICA",
+    help="this server's replica name (overrides serving.replica): it logs into its own front "
+    "serving/<name>/fronts/<replica>.db and compacts into seg-<replica>-... segments in $AIRLOOP_SEGMENTS_DIR "
+    "(default: the workspace's segments folder); a name another server holds is refused [env: AIRLOOP_REPLICA]",
+)
 def serve(
     path: str | None,
     host: str,
@@ -662,6 +669,7 @@ def serve(
     access_log: bool,
     model_dir: str | None,
     log_dir: str | None,
+    replica: str | None,
 ) -> None:
     """Serve PATH's champion over HTTP: POST /predict, /labels; GET /health, /ready, /model, /metrics, /docs.
 
@@ -696,7 +704,7 @@ def serve(
         )
     from airloop.serving.server import serve as run_server
 
-    run_server(path, _workspace(workspace), host, port, access_log=access_log, echo=click.echo)
+    run_server(path, _workspace(workspace), host, port, access_log=access_log, echo=click.echo, replica=replica)
 
 
 @main.command()
