@@ -682,6 +682,12 @@ def serve(
     from airloop.errors import UsageError
 
     if model_dir is not None:
+        if replica:
+            raise UsageError(
+                "--replica (or $AIRLOOP_REPLICA) names a server of PATH's workspace; a packaged server logs into "
+                "--log-dir",
+                hint="drop --replica (unset $AIRLOOP_REPLICA): servers on one --log-dir volume share its log",
+            )
         if path is not None or workspace is not None:
             raise UsageError(
                 "--model-dir (or $AIRLOOP_MODEL_DIR) serves a packaged folder: it takes no PATH and no --workspace",
