@@ -412,7 +412,7 @@ def test_two_replicas_one_killed_every_acknowledged_prediction_once(  # long: on
         while not compacted.is_set():
             for p in parts.values():
                 compact(p.front, folder=p.folder, replica=p.replica, force=True)
-            time.sleep(0.1)
+            time.sleep(0.3)
 
     threads = [
         threading.Thread(target=drive, args=(srv, stop, acked, lock, 1000 * k))
