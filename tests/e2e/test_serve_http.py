@@ -405,7 +405,7 @@ def test_two_replicas_one_killed_every_acknowledged_prediction_once(  # long: on
         t.join()
     parts = {p.replica: p for p in sources(ws, "tiny") if p.replica}
     assert set(parts) == {"a", "b"}
-    acked: dict[str, int] = {}
+    answered: dict[str, dict[str, int]] = {name: {} for name in replicas}  # request id -> records, per replica
     lock, stop, compacted = threading.Lock(), threading.Event(), threading.Event()
 
     def compactor() -> None:  # racing both writers, as the servers' and the monitor's rounds do
@@ -415,8 +415,8 @@ def test_two_replicas_one_killed_every_acknowledged_prediction_once(  # long: on
             time.sleep(0.3)
 
     threads = [
-        threading.Thread(target=drive, args=(srv, stop, acked, lock, 1000 * k))
-        for k, srv in enumerate(replicas.values())
+        threading.Thread(target=drive, args=(srv, stop, answered[name], lock, 1000 * k))
+        for k, (name, srv) in enumerate(replicas.items())
     ]
     threads.append(threading.Thread(target=compactor))
     try:
@@ -431,18 +431,27 @@ def test_two_replicas_one_killed_every_acknowledged_prediction_once(  # long: on
         assert taken.exit_code == 8, taken.output
         assert "replica name 'a' is taken" in taken.output, taken.output
         assert "--replica NAME" in taken.output
+        replicas["a"].wait_until(  # both answering, a's front already partly compacted
+            lambda: min(map(len, answered.values())) >= 20 and list_segments(shared / "tiny", replica="a")
+        )
         replicas["a"].kill9()  # mid-traffic, mid-compaction perhaps
-        killed_at = len(acked)
+        killed_at = len(answered["a"])
         replicas["a"].start()  # on its own front: the same workspace's fronts/a.db
-        time.sleep(1.0)
+        replicas["a"].wait_until(lambda: len(answered["a"]) >= killed_at + 20)
     finally:
         stop.set()
         compacted.set()
         for t in threads:
             t.join(30)
         replicas["b"].stop()
+    acked = {**answered["a"], **answered["b"]}
     try:
-        assert killed_at < len(acked), "no prediction was acknowledged after the restart"
+        # labels by request id reach whichever replica the balancer picks: b's requests, labeled at a
+        labeled = sorted(answered["b"])[:10]
+        status, body = replicas["a"].request(
+            "POST", "/labels", {"labels": [{"request_id": r, "label": 1} for r in labeled]}
+        )
+        assert (status, body) == (200, {"recorded": 10})
         names = {s.path.name for s in list_segments(shared / "tiny", replica=None)}
         assert {n.split("-")[1] for n in names if n.startswith("seg-")} == {"a", "b"}, names
 
@@ -454,6 +463,7 @@ def test_two_replicas_one_killed_every_acknowledged_prediction_once(  # long: on
         assert not missing, f"{len(missing)} acknowledged requests lost"
         assert all(counts[rid] == n for rid, n in acked.items())
         assert not frame.duplicated(["request_id", "row"]).any()
+        assert (frame[frame["request_id"].isin(labeled)]["label"] == 1).all()
         # logged but not acknowledged (answered as the kill landed) may be there; doubled may not
         assert first["rows"] == len(frame) >= sum(acked.values())
         assert first["verdict"] != ACCUMULATING, first  # judged: the cursor moved past the window

@@ -103,7 +103,7 @@ class _Front:
     def open(self, sync: str) -> Any:
         from airloop.data.predlog import PredictionLog
 
-        predlog = PredictionLog(self.path, sync=sync)
+        predlog = PredictionLog(self.path, sync=sync, others=bool(self.replica))
         if self.replica:  # a new volume under a known name: its counters go on from its segments
             from airloop.data.segments import continue_numbering
 
