@@ -31,6 +31,7 @@ def history_file(ctx: StepContext) -> Path:
 
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
+    from airloop.data.replicas import sources as log_sources
     from airloop.data.scan import scan
     from airloop.monitoring.cursor import Cursor
     from airloop.monitoring.policy import ACCUMULATING, Policy, decide
@@ -48,8 +49,6 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     state = json.loads(path.read_text()) if path.exists() else {}
     cursor = Cursor.of(state)
     log = ctx.workspace.prediction_log(spec.name)
-    from airloop.data.replicas import sources as log_sources
-
     take_label_files(ctx, log, champion)
     challenger, canary = live.judge_challenger(ctx, tracker, champion), live.judge_canary(ctx, tracker, champion)
     moved = live.moved(challenger, canary)
