@@ -566,6 +566,23 @@ def _log_status(log: Any) -> str:
     )
 
 
+def _replicas_status(ws: Any, name: str) -> list[str]:
+    """A line per named serving replica the workspace sees: its front here, or only its segments."""
+    from airloop.data.replicas import sources
+    from airloop.data.segments import summary
+
+    lines = []
+    for part in sources(ws, name):
+        s = summary(part.front, folder=part.folder, replica=part.replica) if part.replica else {}
+        if s:
+            where = f"front {part.front}" if s["front"] else "its front is not on this machine"
+            lines.append(
+                f"  replica {part.replica}: {s['predictions']:,} predictions ({s['in_segments']:,} in "
+                f"{s['segments']} segments in {part.folder}), {s['labels']:,} labels; {where}"
+            )
+    return lines
+
+
 def _label_files_status(log: Any, folder: Any) -> str:
     import time
 
@@ -628,6 +645,7 @@ def _stack_status(name: str, ws: Any) -> str:
     else:
         lines.append("last monitoring verdict: none yet (`airloop monitor PATH`)")
     lines.append(_log_status(ws.prediction_log(name)))
+    lines += _replicas_status(ws, name)
     lines.append(_label_files_status(ws.prediction_log(name), ws.labels_folder(name)))
     report = ws.report_file(name)
     lines.append(f"report: {report}" + ("" if report.exists() else " (write it with `airloop report PATH`)"))

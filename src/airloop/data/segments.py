@@ -356,23 +356,28 @@ if __name__ == "__main__":
     compact(Path(sys.argv[1]), min_rows=int(sys.argv[2]), max_age=float(sys.argv[3]), folder=folder, replica=replica)
 
 
-def summary(log: Path) -> dict[str, Any]:
+def summary(log: Path | None, *, folder: Path | None = None, replica: str = "") -> dict[str, Any]:
     """What `airloop status` says of a prediction log: predictions in segments and still in SQLite,
-    labels, bytes on disk, and the oldest and newest prediction (epoch seconds)."""
-    if not log.exists():
+    labels, bytes on disk, and the oldest and newest prediction (epoch seconds). ``folder`` and
+    ``replica``: a named replica's segments; its front (``log``) may be on another machine."""
+    folder = segments_of(log) if folder is None and log is not None else folder
+    segs = list_segments(folder, replica=replica) if folder is not None else []
+    labs = list_segments(folder, "lab", replica) if folder is not None else []
+    here = log is not None and log.exists()
+    if not here and not (replica and segs):
         return {}
-    segs = list_segments(segments_of(log))
-    con = sqlite3.connect(f"file:{log}?mode=ro", uri=True)
-    try:
-        tail, oldest, newest = con.execute("select count(*), min(ts), max(ts) from predictions").fetchone()
-        labels = con.execute("select count(*) from labels").fetchone()[0]
-    finally:
-        con.close()
-    labels += sum(s.rows for s in list_segments(segments_of(log), "lab"))
+    tail, oldest, newest, labels = 0, None, None, 0
+    if here:
+        con = sqlite3.connect(f"file:{log}?mode=ro", uri=True)
+        try:
+            tail, oldest, newest = con.execute("select count(*), min(ts), max(ts) from predictions").fetchone()
+            labels = con.execute("select count(*) from labels").fetchone()[0]
+        finally:
+            con.close()
+    labels += sum(s.rows for s in labs)
     times = [t for t in (oldest, newest, *(s.ts_min for s in segs), *(s.ts_max for s in segs)) if t is not None]
-    files = [log, log.with_name(log.name + "-wal"), *(s.path for s in segs)]
-    folder = segments_of(log)
-    files += list(folder.glob("lab-*.parquet")) if folder.exists() else []
+    files = [*(s.path for s in segs), *(s.path for s in labs)]
+    files += [log, log.with_name(log.name + "-wal")] if log is not None and here else []
     return {
         "predictions": tail + sum(s.rows for s in segs),
         "in_segments": sum(s.rows for s in segs),
@@ -381,4 +386,5 @@ def summary(log: Path) -> dict[str, Any]:
         "bytes": sum(f.stat().st_size for f in files if f.exists()),
         "oldest": min(times) if times else None,
         "newest": max(times) if times else None,
+        "front": here,
     }

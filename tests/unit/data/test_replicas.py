@@ -98,3 +98,25 @@ def test_the_monitor_sees_the_own_log_each_front_and_replicas_known_only_by_segm
         Source("a", ws.front("p", "a"), shared),
         Source("c", None, shared),
     ]
+
+
+def test_status_names_each_replica_with_its_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from airloop.cli import _replicas_status
+
+    monkeypatch.setenv("AIRLOOP_SEGMENTS_DIR", str(tmp_path / "shared"))
+    ws = Workspace(tmp_path / "ws")
+    for name, n in (("a", 3), ("c", 2)):
+        log = PredictionLog(ws.front("p", name))
+        log.write([(f"{name}{i}", 0, time.time(), "1", None, {"x": 1.0}, "1", None) for i in range(n)])
+        log.add_labels([{"request_id": f"{name}0", "label": 1}])
+        log.close()
+        compact(ws.front("p", name), folder=ws.segments_dir("p"), replica=name, force=True)
+    log = PredictionLog(ws.front("p", "a"))
+    log.write([("a9", 0, time.time(), "1", None, {"x": 1.0}, "1", None)])
+    log.close()
+    ws.front("p", "c").unlink()
+    lines = _replicas_status(ws, "p")
+    assert lines[0].startswith("  replica a: 4 predictions (3 in 1 segments in ")
+    assert lines[0].endswith(f"1 labels; front {ws.front('p', 'a')}")
+    assert lines[1].startswith("  replica c: 2 predictions (2 in 1 segments")
+    assert lines[1].endswith("its front is not on this machine")
