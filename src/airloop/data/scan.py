@@ -536,30 +536,43 @@ def read_predictions(path: str | Path, start: float | None = None, end: float | 
     return frame.sort_values(["logged_at", "row"], kind="stable", ignore_index=True)
 
 
-def read_shadow(path: Path, version: str) -> pd.DataFrame:
+def _fronts(path: Path | None, sources: list[Source] | None) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to each front here (``path``, or each of ``sources`` that has one)."""
+    fronts = [path] if sources is None else [p.front for p in sources if p.front is not None]
+    for front in fronts:
+        if front is None or not front.exists():
+            continue
+        con = sqlite3.connect(f"file:{front}?mode=ro", uri=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def read_shadow(path: Path | None, version: str, sources: list[Source] | None = None) -> pd.DataFrame:
     """The logged requests a shadow ``version`` also answered, as ``read_predictions`` rows plus
     ``shadow_prediction`` and ``shadow_probabilities``: the champion's and the shadow's answers
-    to the same records, side by side (empty when it answered none)."""
+    to the same records, side by side (empty when it answered none). ``sources``: every replica's
+    front here (a shadow's answers stay in the front of the replica that logged them)."""
     import pandas as pd
 
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        if not con.execute("select 1 from sqlite_master where name = 'shadow_predictions'").fetchone():
-            return pd.DataFrame()
-        shadow = pd.read_sql_query(
+    found = [
+        pd.read_sql_query(
             "select request_id, row, ts, prediction as shadow_prediction, probabilities as shadow_probabilities "
             "from shadow_predictions where model_version = ?",
             con,
             params=(str(version),),
         )
-    finally:
-        con.close()
+        for con in _fronts(path, sources)
+        if con.execute("select 1 from sqlite_master where name = 'shadow_predictions'").fetchone()
+    ]
+    shadow = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
     if shadow.empty:
         return shadow
     # the champion logged each record before the shadow answered it
+    end = float(shadow.pop("ts").max()) + 1e-6
     logged = pd.concat(
-        [b.with_lists() for b in scan(path, end=float(shadow.pop("ts").max()) + 1e-6)] or [pd.DataFrame()],
-        ignore_index=True,
+        [b.with_lists() for b in scan(path, end=end, sources=sources)] or [pd.DataFrame()], ignore_index=True
     )
     shadow["shadow_prediction"] = [_json(v) for v in shadow["shadow_prediction"]]
     shadow["shadow_probabilities"] = [_json(v) for v in shadow["shadow_probabilities"]]
@@ -569,26 +582,27 @@ def read_shadow(path: Path, version: str) -> pd.DataFrame:
     return both.sort_values(["logged_at", "row"], kind="stable", ignore_index=True)
 
 
-def read_canary(path: Path, canary: str, champion: str) -> tuple[pd.DataFrame, int]:
+def read_canary(
+    path: Path | None, canary: str, champion: str, sources: list[Source] | None = None
+) -> tuple[pd.DataFrame, int]:
     """Since the canary's first answer: the records the canary and the champion answered (as
     ``read_predictions`` rows; ``model_version`` tells them apart), and how many records the
-    canary failed on (the champion answered those)."""
+    canary failed on (the champion answered those). ``sources``: every replica's front here."""
     import pandas as pd
 
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
+    firsts, failed = [], 0
+    for con in _fronts(path, sources):
         row = con.execute("select first_ts from versions where model_version = ?", (str(canary),)).fetchone()
-        first = row[0] if row else None
         total, failed_since = con.execute(
             "select coalesce(sum(records), 0), min(ts) from failures where model_version = ?", (str(canary),)
         ).fetchone()
-        failed = int(total)
-        first = min((t for t in (first, failed_since) if t is not None), default=None)
-    finally:
-        con.close()
+        failed += int(total)
+        firsts += [t for t in (row[0] if row else None, failed_since) if t is not None]
+    first = min(firsts, default=None)
     if first is None:
         return pd.DataFrame(), failed
-    frames = [b.with_lists() for b in scan(path, start=first, versions={str(canary), str(champion)})]
+    wanted = {str(canary), str(champion)}
+    frames = [b.with_lists() for b in scan(path, start=first, versions=wanted, sources=sources)]
     if not frames:
         return pd.DataFrame(), failed
     frame = pd.concat(frames, ignore_index=True).sort_values(["logged_at", "row"], kind="stable", ignore_index=True)

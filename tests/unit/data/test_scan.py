@@ -136,3 +136,28 @@ def test_a_replica_seen_only_by_its_segments_is_read_with_its_features_and_label
     assert frame.loc["near1", "label"] == "new"
     assert frame.loc["far2", "label"] == "x"  # observed later, though recorded first
     near.close()
+
+
+def test_shadow_and_canary_answers_are_read_from_every_replicas_front(tmp_path) -> None:
+    """A shadow's answers and a canary's failures stay in the front of the replica that logged
+    them: the live comparisons read every front here."""
+    from airloop.data.replicas import Source
+    from airloop.data.scan import read_canary, read_shadow
+
+    shared = tmp_path / "shared"
+    a, b = _replica(tmp_path, "a", 4), _replica(tmp_path, "b", 3)
+    a.write_shadow([(f"a{i}", 0, 1_700_000_100.0, "2", "0", "[0.9, 0.1]") for i in range(4)])
+    b.write_shadow([("b1", 0, 1_700_000_100.0, "2", "1", None)])
+    b.write([("b-canary", 0, 1_700_000_050.0, "3", None, {"x": 1.0, "c": "a"}, "0", None)])
+    a.write([("a-champion", 0, 1_700_000_060.0, "1", None, {"x": 2.0, "c": "b"}, "1", None)])
+    a.write_failure("3", 2, "boom")
+    parts = [Source("a", a.path, shared), Source("b", b.path, shared)]
+    paired = read_shadow(None, "2", parts)
+    assert sorted(paired["request_id"]) == ["a0", "a1", "a2", "a3", "b1"]
+    assert paired.set_index("request_id").loc["b1", "shadow_prediction"] == 1
+    frame, failed = read_canary(None, "3", "1", parts)
+    assert failed == 2
+    assert sorted(frame["request_id"]) == ["a-champion", "b-canary"]  # since the canary's first answer
+    assert read_shadow(None, "9", parts).empty
+    a.close()
+    b.close()
