@@ -284,12 +284,14 @@ def scan(
                 for name, kind in _segment_kinds(segments[part.replica][-1]).items():
                     kinds.setdefault(name, kind)
         done = {r: max((s.last for s in segs), default=0) for r, segs in segments.items()}
-        floor = {p.replica: (after or {}).get(p.replica, 0) for p in parts}
+        top = {r: done[r] for r in done}
+        for replica, held in fronts.items():
+            top[replica] = max(top[replica], int(held.execute("select max(seq) from predictions").fetchone()[0] or 0))
+        # a source whose counter stands below its mark was started again from nothing (a log deleted
+        # with its segments): its rows are all new
+        floor = {r: n if n <= top[r] else 0 for r, n in ((p.replica, (after or {}).get(p.replica, 0)) for p in parts)}
         if marks is not None:
-            for part in parts:
-                held = fronts.get(part.replica)
-                top = held.execute("select max(seq) from predictions").fetchone()[0] if held is not None else None
-                marks[part.replica] = max(done[part.replica], int(top or 0), floor[part.replica])
+            marks.update(top)
         wanted = list(kinds) if features is None else [f for f in features if f in kinds]
         shape = _Shape(wanted, versions, None, ids)
         base = BASE if ids or versions is not None else (("seq",) if any(floor.values()) else ()) + NEEDED

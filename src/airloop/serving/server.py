@@ -102,12 +102,11 @@ class _Front:
 
     def open(self, sync: str) -> Any:
         from airloop.data.predlog import PredictionLog
+        from airloop.data.segments import continue_numbering
 
         predlog = PredictionLog(self.path, sync=sync, others=bool(self.replica))
-        if self.replica:  # a new volume under a known name: its counters go on from its segments
-            from airloop.data.segments import continue_numbering
-
-            continue_numbering(self.path, self.folder, self.replica)
+        # a new volume under a known name, a log deleted without its segments: go on after them
+        continue_numbering(self.path, self.folder, self.replica)
         return predlog
 
 

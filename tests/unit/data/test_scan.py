@@ -161,3 +161,22 @@ def test_shadow_and_canary_answers_are_read_from_every_replicas_front(tmp_path) 
     assert read_shadow(None, "9", parts).empty
     a.close()
     b.close()
+
+
+def test_a_log_started_again_from_nothing_is_read_whole_despite_its_mark(tmp_path) -> None:
+    from airloop.data.predlog import PredictionLog
+    from airloop.data.replicas import Source
+    from airloop.data.segments import segments_of
+
+    log = PredictionLog(tmp_path / "p.db")
+    log.write([(f"r{i}", 0, 1.0 + i, "1", None, {"x": 1.0}, "1", None) for i in range(5)])
+    log.close()
+    marks: dict[str, int] = {}
+    parts = [Source("", tmp_path / "p.db", segments_of(tmp_path / "p.db"))]
+    assert len(_read(parts, marks=marks)) == 5
+    for f in tmp_path.glob("p.db*"):
+        f.unlink()
+    log = PredictionLog(tmp_path / "p.db")
+    log.write([("new", 0, 9.0, "1", None, {"x": 1.0}, "1", None)])
+    log.close()
+    assert list(_read(parts, after=marks)["request_id"]) == ["new"]

@@ -285,3 +285,19 @@ def test_retention_keeps_a_replicas_newest_segment(tmp_path: Path) -> None:
     assert drop_older(front, 30, folder=shared, replica="a") == 2
     assert [s.last for s in list_segments(shared, replica="a")] == [30]  # where a's counter stands
     assert drop_older(None, 30, folder=shared, replica="a") == 0
+
+
+def test_a_log_deleted_without_its_segments_numbers_on_after_them(tmp_path: Path) -> None:
+    """Before, its new rows 1.. were deleted by the next round as already compacted."""
+    log = PredictionLog(tmp_path / "p.db")
+    log.write(rows(10))
+    log.close()
+    compact(tmp_path / "p.db", force=True)
+    for f in tmp_path.glob("p.db*"):
+        f.unlink()
+    log = PredictionLog(tmp_path / "p.db")
+    seg.continue_numbering(log.path, segments_of(log.path), "")
+    log.write(rows(3, start=10))
+    log.close()
+    compact(tmp_path / "p.db", force=True)
+    assert len(read_predictions(tmp_path / "p.db")) == 13
