@@ -23,6 +23,7 @@ COST = (  # measured on 2 cores (fresh clone, two workers), rounded
     ("tests/e2e/test_canary.py", 12),
     ("tests/e2e/test_planted_payload.py", 14),
     ("tests/e2e/test_shadow.py", 12),
+    ("tests/e2e/test_serve_http.py::test_two_replicas", 30),
     ("tests/services/test_celery.py", 65),
     ("tests/services/test_celery_hpo.py", 90),
     ("tests/integration/test_train_dag.py", 22),

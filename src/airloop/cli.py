@@ -582,6 +582,23 @@ def _log_status(log: Any) -> str:
     )
 
 
+def _replicas_status(ws: Any, name: str) -> list[str]:
+    """A line per named serving replica the workspace sees: its front here, or only its segments."""
+    from airloop.data.replicas import sources
+    from airloop.data.segments import summary
+
+    lines = []
+    for part in sources(ws, name):
+        s = summary(part.front, folder=part.folder, replica=part.replica) if part.replica else {}
+        if s:
+            where = f"front {part.front}" if s["front"] else "its front is not on this machine"
+            lines.append(
+                f"  replica {part.replica}: {s['predictions']:,} predictions ({s['in_segments']:,} in "
+                f"{s['segments']} segments in {part.folder}), {s['labels']:,} labels; {where}"
+            )
+    return lines
+
+
 def _label_files_status(log: Any, folder: Any) -> str:
     import time
 
@@ -644,6 +661,7 @@ def _stack_status(name: str, ws: Any, score: bool = False) -> str:
     else:
         lines.append("last monitoring verdict: none yet (`airloop monitor PATH`)")
     lines.append(_log_status(ws.prediction_log(name)))
+    lines += _replicas_status(ws, name)
     lines.append(_label_files_status(ws.prediction_log(name), ws.labels_folder(name)))
     report = ws.report_file(name)
     lines.append(f"report: {report}" + ("" if report.exists() else " (write it with `airloop report PATH`)"))
@@ -670,6 +688,13 @@ def _stack_status(name: str, ws: Any, score: bool = False) -> str:
     help="with --model-dir: the folder for the prediction log and dropped label files (a mounted volume "
     "in Kubernetes) [env: AIRLOOP_LOG_DIR; default: ./airloop-log]",
 )
+@click.option(
+    "--replica",
+    envvar="AIRLOOP_REPLICA",
+    help="this server's replica name (overrides serving.replica): it logs into its own front "
+    "serving/<name>/fronts/<replica>.db and compacts into seg-<replica>-... segments in $AIRLOOP_SEGMENTS_DIR "
+    "(default: the workspace's segments folder); a name another server holds is refused [env: AIRLOOP_REPLICA]",
+)
 def serve(
     path: str | None,
     host: str,
@@ -678,6 +703,7 @@ def serve(
     access_log: bool,
     model_dir: str | None,
     log_dir: str | None,
+    replica: str | None,
 ) -> None:
     """Serve PATH's champion over HTTP: POST /predict, /labels; GET /health, /ready, /model, /metrics, /docs.
 
@@ -690,6 +716,12 @@ def serve(
     from airloop.errors import UsageError
 
     if model_dir is not None:
+        if replica:
+            raise UsageError(
+                "--replica (or $AIRLOOP_REPLICA) names a server of PATH's workspace; a packaged server logs into "
+                "--log-dir",
+                hint="drop --replica (unset $AIRLOOP_REPLICA): servers on one --log-dir volume share its log",
+            )
         if path is not None or workspace is not None:
             raise UsageError(
                 "--model-dir (or $AIRLOOP_MODEL_DIR) serves a packaged folder: it takes no PATH and no --workspace",
@@ -714,7 +746,7 @@ def serve(
     from airloop.serving.server import serve as run_server
 
     check_reachable()  # the champion comes from the registry: an MLflow store that is down is named
-    run_server(path, _workspace(workspace), host, port, access_log=access_log, echo=click.echo)
+    run_server(path, _workspace(workspace), host, port, access_log=access_log, echo=click.echo, replica=replica)
 
 
 @main.command()

@@ -13,7 +13,9 @@ the server and the CLI all use it. The root is private (0700): see ``make_privat
   reports/<name>.html  `airloop report`
   cache/<tool>/        caches of libraries that insist on writing one
   projects/<name>/     contract.json, runs/<run id>/, monitoring/{history.parquet,state.json}
-  serving/<name>/      predictions.db (the prediction log), labels/ (dropped label files)
+  serving/<name>/      predictions.db (the prediction log), labels/ (dropped label files),
+                       predictions-segments/ (its Parquet segments; also the named replicas' unless
+                       $AIRLOOP_SEGMENTS_DIR names a shared folder), fronts/<replica>.db (named replicas)
 ```
 """
 
@@ -28,6 +30,7 @@ ENV_VAR = "AIRLOOP_WORKSPACE"
 MLFLOW_ENV = "AIRLOOP_MLFLOW_URI"
 AIRFLOW_DB_ENV = "AIRLOOP_AIRFLOW_DB"
 OPTUNA_DB_ENV = "AIRLOOP_OPTUNA_DB"
+SEGMENTS_ENV = "AIRLOOP_SEGMENTS_DIR"
 DEFAULT = ".airloop"
 PRIVATE_DIR = 0o700
 
@@ -170,6 +173,23 @@ class Workspace:
     def prediction_log(self, name: str) -> Path:
         """The prediction log (SQLite, WAL): written by the server, read by the monitor."""
         return self.serving_dir(name) / "predictions.db"
+
+    def front(self, name: str, replica: str) -> Path:
+        """A named serving replica's own SQLite front (``serving.replica``): a file no other replica
+        writes, so it needs no network file locking (``data.replicas``)."""
+        return self.serving_dir(name) / "fronts" / f"{replica}.db"
+
+    def fronts_dir(self, name: str) -> Path:
+        return self.serving_dir(name) / "fronts"
+
+    def segments_dir(self, name: str) -> Path:
+        """Where named replicas compact their fronts to (``seg-<replica>-...``): the folder every
+        replica and the monitor share, $AIRLOOP_SEGMENTS_DIR/<name> when set, else the segments
+        folder beside the workspace's own log (one machine: nothing to set)."""
+        shared = os.environ.get(SEGMENTS_ENV)
+        if shared:
+            return Path(shared).expanduser().resolve() / name
+        return self.serving_dir(name) / "predictions-segments"
 
     def labels_folder(self, name: str) -> Path:
         """Label files dropped here (then a _READY marker) reach the prediction log and start a monitor run."""

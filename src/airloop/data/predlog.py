@@ -117,9 +117,12 @@ def feature_columns(con: sqlite3.Connection) -> dict[str, str | None]:
 
 
 class PredictionLog:
-    def __init__(self, path: Path, sync: str = "normal") -> None:
+    def __init__(self, path: Path, sync: str = "normal", others: bool = False) -> None:
+        """``others``: other replicas issue request ids too (a named replica's front), so a label
+        naming one this front never issued is stored, for the monitor to join across replicas."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.others = others
         self._lock = threading.Lock()
         self._con = connect(path)
         self._con.execute(f"pragma synchronous={'full' if sync == 'full' else 'normal'}")
@@ -276,11 +279,15 @@ class PredictionLog:
         now = time.time()
         with self._lock:
             asked = {lab["request_id"] for lab in labels if lab.get("request_id") and lab.get("entity_id") is None}
-            known = {
-                rid
-                for rid in asked
-                if self._con.execute("select 1 from issued where request_id = ?", (rid,)).fetchone()
-            }
+            known = (
+                asked
+                if self.others
+                else {
+                    rid
+                    for rid in asked
+                    if self._con.execute("select 1 from issued where request_id = ?", (rid,)).fetchone()
+                }
+            )
             unknown = sorted(asked - known)
             rows = [
                 (

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airloop.data.predlog import BASE, FEATURE, feature_columns, quote
+from airloop.data.replicas import Source
 from airloop.data.segments import Segment, list_segments, segments_of, to_table
 
 if TYPE_CHECKING:
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
     import pandas as pd
 
 BATCH_ROWS = 131_072
-# what the monitor reads of each row besides the features: no seq, row or model version
+# what the monitor reads of each row besides the features: no seq, row or model version (the seq
+# only when a replica's cursor says which rows it passed: 8 bytes a row, 80 MB over 10M rows)
 NEEDED = ("request_id", "ts", "entity_id", "prediction", "probabilities")
 
 
@@ -59,25 +61,37 @@ class Labels:
     and request ids, each key once with its latest label's code; the distinct labels decoded once.
 
     Keys are joined by a 64-bit hash of their bytes (FNV-1a, vectorised over the byte columns),
-    then checked byte for byte, so a hash collision never joins a wrong label."""
+    then checked byte for byte, so a hash collision never joins a wrong label.
 
-    def __init__(self, con: sqlite3.Connection, folder: Path, chunk: int = 200_000) -> None:
+    ``sources``: (replica, its front's read transaction or None, its segments folder) each. Every
+    replica's labels join every replica's predictions (a label may reach another replica than the
+    one that answered); with several sources the latest label is the one with the latest ``ts``."""
+
+    def __init__(self, sources: list[tuple[str, sqlite3.Connection | None, Path]], chunk: int = 200_000) -> None:
         import numpy as np
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         from airloop.data.segments import labels_table
 
-        cols = ["request_id", "entity_id", "label"]
-        segments = list_segments(folder, "lab")
-        parts = [pq.read_table(s.path, columns=cols, use_threads=False) for s in segments]
-        done = max((s.last for s in segments), default=0)
-        cur = con.execute(
-            "select id, ts, request_id, entity_id, label, source from labels where id > ? order by id", (done,)
-        )
-        while rows := cur.fetchmany(chunk):
-            parts.append(labels_table(rows).select(cols))
+        cols = ["request_id", "entity_id", "label"] + (["ts"] if len(sources) > 1 else [])
+        parts = []
+        for replica, con, folder in sources:
+            segments = list_segments(folder, "lab", replica)
+            parts += [pq.read_table(s.path, columns=cols, use_threads=False) for s in segments]
+            done = max((s.last for s in segments), default=0)
+            if con is None:
+                continue
+            cur = con.execute(
+                "select id, ts, request_id, entity_id, label, source from labels where id > ? order by id", (done,)
+            )
+            while rows := cur.fetchmany(chunk):
+                parts.append(labels_table(rows).select(cols))
         if parts:
+            if len(sources) > 1:  # one order for all replicas' labels: the time each was observed
+                order = np.argsort(_joined(parts, "ts", pa.float64()).to_numpy(zero_copy_only=False), kind="stable")
+                same = [pa.table({c: p[c].cast(pa.string()) for c in cols[:3]}) for p in parts]
+                parts = [pa.concat_tables(same).take(pa.array(order))]
             texts: dict[str, int] = {}  # a label's JSON text -> its code, over all parts
             codes = np.concatenate([_codes(p["label"], texts) for p in parts])
             self.values: np.ndarray = np.array([json.loads(t) for t in texts] + [None], object)
@@ -105,11 +119,12 @@ class Labels:
         return self.values[codes]  # -1 is the trailing None
 
 
-def _joined(parts: list[Any], name: str) -> Any:
+def _joined(parts: list[Any], name: str, kind: Any = None) -> Any:
     import pyarrow as pa
 
-    chunks = [c for p in parts for c in p[name].cast(pa.string()).chunks]
-    return pa.chunked_array(chunks, pa.string()).combine_chunks()
+    kind = pa.string() if kind is None else kind
+    chunks = [c for p in parts for c in p[name].cast(kind).chunks]
+    return pa.chunked_array(chunks, kind).combine_chunks()
 
 
 def _codes(column: Any, texts: dict[str, int]) -> np.ndarray:
@@ -226,7 +241,7 @@ def _fnv(matrix: np.ndarray, lengths: np.ndarray) -> np.ndarray:
 
 
 def scan(
-    log: Path,
+    log: Path | None,
     start: float | None = None,
     end: float | None = None,
     *,
@@ -235,27 +250,59 @@ def scan(
     labels: bool = True,
     ids: bool = True,
     batch_rows: int = BATCH_ROWS,
+    sources: list[Source] | None = None,
+    after: dict[str, int] | None = None,
+    marks: dict[str, int] | None = None,
 ) -> Iterator[Batch]:
     """The predictions logged in [start, end) (epoch seconds), segments first, in log order.
     ``features``: only these (None: all); ``versions``: only these model versions; ``ids``: the
     frames carry request_id, entity_id and model_version (the monitor needs none of them) and
-    ``prediction`` as Python values (else as an array of its Arrow type)."""
-    con = sqlite3.connect(f"file:{log}?mode=ro", uri=True)
+    ``prediction`` as Python values (else as an array of its Arrow type).
+
+    ``sources``: the parts of the log to read as one (``data.replicas.sources``; default ``log``
+    alone). ``after``: per replica, only rows past this counter (a replica it does not name: all
+    its rows). ``marks`` is filled with each source's highest counter in the snapshot read: every
+    row up to it was read (or left out by ``start``/``end``), every later one was not."""
+    # long: one snapshot of every source, then their segments, then their fronts, in that order
+    parts = [Source("", log, segments_of(log))] if sources is None and log is not None else list(sources or [])
+    fronts: dict[str, sqlite3.Connection] = {}
     try:
-        con.execute("begin")
-        kinds = feature_columns(con)  # the first read fixes the snapshot
-        folder = segments_of(log)
-        segments = list_segments(folder)
-        done = max((s.last for s in segments), default=0)
+        kinds: dict[str, str | None] = {}
+        front_kinds: dict[str, dict[str, str | None]] = {}
+        for part in parts:  # the first read in each front fixes its snapshot, before any listing
+            if part.front is None or not part.front.exists():
+                continue
+            con = fronts[part.replica] = sqlite3.connect(f"file:{part.front}?mode=ro", uri=True)
+            con.execute("begin")
+            front_kinds[part.replica] = feature_columns(con)
+            for name, kind in front_kinds[part.replica].items():
+                kinds[name] = kind if kinds.get(name) is None else kinds[name]
+        listed = {folder: list_segments(folder, replica=None) for folder in {p.folder for p in parts}}
+        segments = {p.replica: [s for s in listed[p.folder] if s.replica == p.replica] for p in parts}
+        for part in parts:
+            if part.replica not in fronts and segments[part.replica]:  # a front this machine cannot see
+                for name, kind in _segment_kinds(segments[part.replica][-1]).items():
+                    kinds.setdefault(name, kind)
+        done = {r: max((s.last for s in segs), default=0) for r, segs in segments.items()}
+        top = {r: done[r] for r in done}
+        for replica, held in fronts.items():
+            top[replica] = max(top[replica], int(held.execute("select max(seq) from predictions").fetchone()[0] or 0))
+        # a source whose counter stands below its mark was started again from nothing (a log deleted
+        # with its segments): its rows are all new
+        floor = {r: n if n <= top[r] else 0 for r, n in ((p.replica, (after or {}).get(p.replica, 0)) for p in parts)}
+        if marks is not None:
+            marks.update(top)
         wanted = list(kinds) if features is None else [f for f in features if f in kinds]
         shape = _Shape(wanted, versions, None, ids)
-        base = BASE if ids or versions is not None else NEEDED
+        base = BASE if ids or versions is not None else (("seq",) if any(floor.values()) else ()) + NEEDED
         # the monitor counts text values: as dictionary codes they decode and count several times faster
         texts = [] if ids else [n for n in wanted if kinds[n] == "text"]
         inside = [
             seg
-            for seg in segments
-            if not ((start is not None and seg.ts_max < start) or (end is not None and seg.ts_min >= end))
+            for part in parts
+            for seg in segments[part.replica]
+            if seg.last > floor[part.replica]
+            and not ((start is not None and seg.ts_max < start) or (end is not None and seg.ts_min >= end))
         ]
         # a thread decodes Parquet (Arrow releases the GIL) from now on, while this one builds the
         # label tables and then joins labels and judges batches: the two cores work at once
@@ -263,27 +310,54 @@ def scan(
             item
             for seg in inside
             for table in _segment_tables(seg, base, wanted, batch_rows, texts)
-            for item in shape.decode(table, start, end)
+            for item in shape.decode(table, start, end, floor[seg.replica])
         )
         try:
-            shape.known = Labels(con, folder) if labels else None
+            if labels:
+                shape.known = Labels([(p.replica, fronts.get(p.replica), p.folder) for p in parts])
             yield from (shape.join(item) for item in reader)
         finally:
             reader.close()
-        cols = ", ".join([*BASE, *(quote(FEATURE + n) for n in wanted)])
-        where, args = ["seq > ?"], [float(done)]
-        if start is not None:
-            where.append("ts >= ?")
-            args.append(start)
-        if end is not None:
-            where.append("ts < ?")
-            args.append(end)
-        cur = con.execute(f"select {cols} from predictions where {' and '.join(where)} order by seq", args)
-        while rows := cur.fetchmany(batch_rows):
-            yield from shape.batch(to_table(rows, {n: kinds[n] for n in wanted}), None, None)
-        con.execute("commit")
+        for part in parts:
+            if part.replica not in fronts:
+                continue
+            have = front_kinds[part.replica]
+            cols = ", ".join([*BASE, *(quote(FEATURE + n) if n in have else "null" for n in wanted)])
+            where, args = ["seq > ?"], [float(max(done[part.replica], floor[part.replica]))]
+            if start is not None:
+                where.append("ts >= ?")
+                args.append(start)
+            if end is not None:
+                where.append("ts < ?")
+                args.append(end)
+            con = fronts[part.replica]
+            cur = con.execute(f"select {cols} from predictions where {' and '.join(where)} order by seq", args)
+            while rows := cur.fetchmany(batch_rows):
+                yield from shape.batch(to_table(rows, {n: kinds[n] for n in wanted}), None, None)
+            con.execute("commit")
     finally:
-        con.close()
+        for con in fronts.values():
+            con.close()
+
+
+def _segment_kinds(segment: Segment) -> dict[str, str | None]:
+    """The features a segment holds and their kinds, from its schema alone (a replica whose front
+    is on another machine: its newest segment has every feature its front had)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out: dict[str, str | None] = {}
+    for field in pq.read_schema(segment.path):
+        if not field.name.startswith(FEATURE):
+            continue
+        kind = field.type.value_type if pa.types.is_dictionary(field.type) else field.type
+        if pa.types.is_boolean(kind):
+            out[field.name[len(FEATURE) :]] = "boolean"
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            out[field.name[len(FEATURE) :]] = "text"
+        else:
+            out[field.name[len(FEATURE) :]] = None if pa.types.is_null(kind) else "numeric"
+    return out
 
 
 def _segment_tables(
@@ -362,11 +436,12 @@ class _Shape:
         for item in self.decode(table, start, end):
             yield self.join(item)
 
-    def decode(self, table: Any, start: float | None, end: float | None) -> Iterator[tuple[Any, ...]]:
-        """(frame without labels, probabilities, the rows' entity and request ids) per batch."""
+    def decode(self, table: Any, start: float | None, end: float | None, floor: int = 0) -> Iterator[tuple[Any, ...]]:
+        """(frame without labels, probabilities, the rows' entity and request ids) per batch; only
+        rows past the counter ``floor``."""
         import pandas as pd
 
-        table = self._filter(table, start, end)
+        table = self._filter(table, start, end, floor)
         if not len(table):
             return
         frame = pd.DataFrame(
@@ -399,13 +474,14 @@ class _Shape:
         frame.insert(frame.columns.get_loc("prediction") + 1, "label", label)
         return Batch(frame, proba)
 
-    def _filter(self, table: Any, start: float | None, end: float | None) -> Any:
+    def _filter(self, table: Any, start: float | None, end: float | None, floor: int = 0) -> Any:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        mask = None
+        mask = pc.greater(table["seq"], floor) if floor else None
         if start is not None:
-            mask = pc.greater_equal(table["ts"], start)
+            m = pc.greater_equal(table["ts"], start)
+            mask = m if mask is None else pc.and_(mask, m)
         if end is not None:
             m = pc.less(table["ts"], end)
             mask = m if mask is None else pc.and_(mask, m)
@@ -462,30 +538,43 @@ def read_predictions(path: str | Path, start: float | None = None, end: float | 
     return frame.sort_values(["logged_at", "row"], kind="stable", ignore_index=True)
 
 
-def read_shadow(path: Path, version: str) -> pd.DataFrame:
+def _fronts(path: Path | None, sources: list[Source] | None) -> Iterator[sqlite3.Connection]:
+    """A read-only connection to each front here (``path``, or each of ``sources`` that has one)."""
+    fronts = [path] if sources is None else [p.front for p in sources if p.front is not None]
+    for front in fronts:
+        if front is None or not front.exists():
+            continue
+        con = sqlite3.connect(f"file:{front}?mode=ro", uri=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def read_shadow(path: Path | None, version: str, sources: list[Source] | None = None) -> pd.DataFrame:
     """The logged requests a shadow ``version`` also answered, as ``read_predictions`` rows plus
     ``shadow_prediction`` and ``shadow_probabilities``: the champion's and the shadow's answers
-    to the same records, side by side (empty when it answered none)."""
+    to the same records, side by side (empty when it answered none). ``sources``: every replica's
+    front here (a shadow's answers stay in the front of the replica that logged them)."""
     import pandas as pd
 
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        if not con.execute("select 1 from sqlite_master where name = 'shadow_predictions'").fetchone():
-            return pd.DataFrame()
-        shadow = pd.read_sql_query(
+    found = [
+        pd.read_sql_query(
             "select request_id, row, ts, prediction as shadow_prediction, probabilities as shadow_probabilities "
             "from shadow_predictions where model_version = ?",
             con,
             params=(str(version),),
         )
-    finally:
-        con.close()
+        for con in _fronts(path, sources)
+        if con.execute("select 1 from sqlite_master where name = 'shadow_predictions'").fetchone()
+    ]
+    shadow = pd.concat(found, ignore_index=True) if found else pd.DataFrame()
     if shadow.empty:
         return shadow
     # the champion logged each record before the shadow answered it
+    end = float(shadow.pop("ts").max()) + 1e-6
     logged = pd.concat(
-        [b.with_lists() for b in scan(path, end=float(shadow.pop("ts").max()) + 1e-6)] or [pd.DataFrame()],
-        ignore_index=True,
+        [b.with_lists() for b in scan(path, end=end, sources=sources)] or [pd.DataFrame()], ignore_index=True
     )
     shadow["shadow_prediction"] = [_json(v) for v in shadow["shadow_prediction"]]
     shadow["shadow_probabilities"] = [_json(v) for v in shadow["shadow_probabilities"]]
@@ -495,26 +584,27 @@ def read_shadow(path: Path, version: str) -> pd.DataFrame:
     return both.sort_values(["logged_at", "row"], kind="stable", ignore_index=True)
 
 
-def read_canary(path: Path, canary: str, champion: str) -> tuple[pd.DataFrame, int]:
+def read_canary(
+    path: Path | None, canary: str, champion: str, sources: list[Source] | None = None
+) -> tuple[pd.DataFrame, int]:
     """Since the canary's first answer: the records the canary and the champion answered (as
     ``read_predictions`` rows; ``model_version`` tells them apart), and how many records the
-    canary failed on (the champion answered those)."""
+    canary failed on (the champion answered those). ``sources``: every replica's front here."""
     import pandas as pd
 
-    con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
+    firsts, failed = [], 0
+    for con in _fronts(path, sources):
         row = con.execute("select first_ts from versions where model_version = ?", (str(canary),)).fetchone()
-        first = row[0] if row else None
         total, failed_since = con.execute(
             "select coalesce(sum(records), 0), min(ts) from failures where model_version = ?", (str(canary),)
         ).fetchone()
-        failed = int(total)
-        first = min((t for t in (first, failed_since) if t is not None), default=None)
-    finally:
-        con.close()
+        failed += int(total)
+        firsts += [t for t in (row[0] if row else None, failed_since) if t is not None]
+    first = min(firsts, default=None)
     if first is None:
         return pd.DataFrame(), failed
-    frames = [b.with_lists() for b in scan(path, start=first, versions={str(canary), str(champion)})]
+    wanted = {str(canary), str(champion)}
+    frames = [b.with_lists() for b in scan(path, start=first, versions=wanted, sources=sources)]
     if not frames:
         return pd.DataFrame(), failed
     frame = pd.concat(frames, ignore_index=True).sort_values(["logged_at", "row"], kind="stable", ignore_index=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,10 @@ from airloop.workspace import Workspace
 UVICORN_STARTUP_FAILURE = 3
 
 
-def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
-    from airloop.data.predlog import PredictionLog
+def build(path: str, ws: Workspace, replica: str | None = None) -> tuple[Any, dict[str, Any]]:
+    """The app for PATH's champion. ``replica`` (--replica, $AIRLOOP_REPLICA; else
+    ``serving.replica``): log into that replica's own front, claimed before the model loads."""
+    # long: each alias's holder, the log and the settings of one server, in the order they can fail
     from airloop.model.store import LoadOptions
     from airloop.serving.app import create_app
     from airloop.serving.holder import ModelHolder
@@ -35,6 +38,7 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
     loaded = load_spec(path)
     spec = loaded.spec
     cfg = spec.serving
+    front = _front(ws, spec.name, replica, cfg.replica)  # a name another server holds: refused at once
     import sys
 
     if str(loaded.root) not in sys.path:  # the feature transform's module, if the model needs it
@@ -55,7 +59,7 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
         canary = holding("accept", cfg.max_records, alias=cfg.canary.alias, drop_when_unset=True)
         canary.refresh()
     token = os.environ.get(cfg.token_env) or cfg.token
-    predlog = PredictionLog(ws.prediction_log(spec.name), sync=cfg.log_sync)
+    predlog = front.open(cfg.log_sync)
     labels_folder = ws.labels_folder(spec.name)
     labels_folder.mkdir(parents=True, exist_ok=True)
     config = ServeConfig(
@@ -67,8 +71,11 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
         cfg.shadow_share,
         cfg.canary.percent if cfg.canary else 0.0,
         root=loaded.root,
+        segments=front.folder,
+        replica=front.replica,
     )
     app = create_app(Service(holder, predlog, config, shadow, canary))
+    app.state.claim = front.claim  # held while the app lives: dropping it would free the name
     info = {
         "name": spec.name,
         "version": holder.current.version if holder.current else None,
@@ -80,8 +87,41 @@ def build(path: str, ws: Workspace) -> tuple[Any, dict[str, Any]]:
         "shadow": None if shadow is None else (f"v{shadow.current.version}" if shadow.current else "no version yet"),
         "canary": None if canary is None else (f"v{canary.current.version}" if canary.current else "no version yet"),
         "canary_percent": cfg.canary.percent if cfg.canary else 0,
+        "replica": front.replica,
+        "segments": str(front.folder),
     }
     return app, info
+
+
+@dataclass
+class _Front:
+    path: Path
+    folder: Path
+    replica: str = ""
+    claim: Any = None
+
+    def open(self, sync: str) -> Any:
+        from airloop.data.predlog import PredictionLog
+        from airloop.data.segments import continue_numbering
+
+        predlog = PredictionLog(self.path, sync=sync, others=bool(self.replica))
+        # a new volume under a known name, a log deleted without its segments: go on after them
+        continue_numbering(self.path, self.folder, self.replica)
+        return predlog
+
+
+def _front(ws: Workspace, name: str, flag: str | None, spec_value: str | None) -> _Front:
+    """Where this server logs: a named replica's own front, claimed (``data.replicas``), or the
+    workspace's own log that several servers on one machine may share."""
+    from airloop.data import replicas
+    from airloop.data.segments import segments_of
+
+    replica = replicas.resolve(flag, spec_value)
+    if replica is None:
+        log = ws.prediction_log(name)
+        return _Front(log, segments_of(log))
+    path, folder = ws.front(name, replica), ws.segments_dir(name)
+    return _Front(path, folder, replica, replicas.Claim(replica, path, folder).take())
 
 
 LOG_FILE = "predictions.db"  # in --log-dir, with labels/ beside it (the workspace's serving/<name>/ layout)
@@ -126,10 +166,18 @@ def build_packaged(model_dir: Path, log_dir: Path) -> tuple[Any, dict[str, Any]]
     return app, info
 
 
-def serve(path: str, ws: Workspace, host: str, port: int, access_log: bool = False, echo: Any = print) -> None:
+def serve(
+    path: str,
+    ws: Workspace,
+    host: str,
+    port: int,
+    access_log: bool = False,
+    echo: Any = print,
+    replica: str | None = None,
+) -> None:
     check_port(host, port)  # before the model loads: a busy port is known in milliseconds
     _setup_logging()
-    run(*build(path, ws), host, port, access_log, echo)
+    run(*build(path, ws, replica), host, port, access_log, echo)
 
 
 def serve_packaged(
@@ -156,6 +204,7 @@ def run(app: Any, info: dict[str, Any], host: str, port: int, access_log: bool =
     echo(
         f"  auth: {'bearer token from $' + info['token_env'] if info['auth'] else 'off'}; "
         f"prediction log {info['log']}; labels folder {info['labels']}"
+        + (f"; replica {info['replica']}, segments to {info['segments']}" if info.get("replica") else "")
         + ("" if "source" in info else f"; registry poll {info['poll_seconds']}s")
     )
     try:

@@ -32,6 +32,8 @@ class ServeConfig:
     shadow_share: float = 1.0
     canary_percent: float = 0.0
     root: Path | None = None  # the spec's folder: /model shows data paths relative to it
+    segments: Path | None = None  # where the log is compacted to (None: beside it)
+    replica: str = ""  # a named replica's name (data.replicas): it names the segments
 
 
 @dataclass
@@ -53,7 +55,7 @@ class Service:
     def __post_init__(self) -> None:
         self.log_health = LogHealth(retry_after=max(self.config.poll_seconds, 1.0))
         self.batcher = Batcher(self.predlog, health=self.log_health)
-        self.compactor = Background(self.predlog.path)
+        self.compactor = Background(self.predlog.path, folder=self.config.segments, replica=self.config.replica)
         self.metrics = Metrics(self.scrape)
         self.holders = {self.holder.alias: self.holder}
         self.shadow = self.canary = None

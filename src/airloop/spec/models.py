@@ -284,6 +284,14 @@ class Serving(_Model):
         description="what runs the estimator: its ONNX form where one was verified at training and onnxruntime "
         "is installed (auto), always (onnx: a version without one is refused), or never (python)",
     )
+    replica: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$",
+        description="this server's replica name: its own SQLite front (serving/<name>/fronts/<replica>.db) and "
+        "seg-<replica>-... segments in the folder $AIRLOOP_SEGMENTS_DIR names (shared by every replica and the "
+        "monitor); `hostname` names each by its machine. --replica or $AIRLOOP_REPLICA override it. Unset: the "
+        "workspace's own log, as on one machine",
+    )
     trust_pickle: bool = Field(
         False,
         description="also load versions registered before airloop's safe model format (cloudpickles: "

@@ -36,6 +36,7 @@ def answers_of(frame: Any, prefix: str, labels: dict[str, Any] | None) -> tuple[
 def judge_challenger(ctx: StepContext, tracker: Any, champion: Any) -> dict[str, Any] | None:
     """The shadow challenger against the champion on the labeled requests both answered
     (serving.shadow); under ``promotion.live.action: promote`` a winner becomes champion."""
+    from airloop.data.replicas import sources
     from airloop.data.scan import read_shadow
     from airloop.monitoring.live import compare
     from airloop.tracking import aliases
@@ -43,10 +44,10 @@ def judge_challenger(ctx: StepContext, tracker: Any, champion: Any) -> dict[str,
 
     spec = ctx.loaded.spec
     version = tracker.alias_version(spec.name, CHALLENGER)
-    log = ctx.workspace.prediction_log(spec.name)
-    if version is None or not log.exists():
+    parts = sources(ctx.workspace, spec.name)  # the workspace's own log and each replica's front here
+    if version is None or not parts:
         return None
-    frame = read_shadow(log, version)
+    frame = read_shadow(None, version, parts)
     if frame.empty:
         return None  # never shadowed
     frame = frame[(frame["model_version"] == str(champion.version)) & frame["label"].notna()]
@@ -68,6 +69,7 @@ def judge_canary(ctx: StepContext, tracker: Any, champion: Any) -> dict[str, Any
     """The canary (serving.canary) against the champion on the records each answered since it
     started: rolled back when it fails or is worse beyond ``promotion.canary.max_drop``, promoted
     when it holds over ``min_labeled`` labeled records."""
+    from airloop.data.replicas import sources
     from airloop.data.scan import read_canary
     from airloop.monitoring.live import judge_canary as judge
     from airloop.tracking import aliases
@@ -78,10 +80,10 @@ def judge_canary(ctx: StepContext, tracker: Any, champion: Any) -> dict[str, Any
         return None
     alias = spec.serving.canary.alias
     version = tracker.alias_version(spec.name, alias)
-    log = ctx.workspace.prediction_log(spec.name)
-    if version is None or not log.exists():
+    parts = sources(ctx.workspace, spec.name)
+    if version is None or not parts:
         return None
-    frame, failed = read_canary(log, version, str(champion.version))
+    frame, failed = read_canary(None, version, str(champion.version), parts)
     labels = labels_of(champion.tags)
 
     def labeled(which: str) -> tuple[Any, Any, Any]:

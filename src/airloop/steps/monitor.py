@@ -31,6 +31,7 @@ def history_file(ctx: StepContext) -> Path:
 
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
+    from airloop.data.replicas import sources as log_sources
     from airloop.data.scan import scan
     from airloop.monitoring.cursor import Cursor
     from airloop.monitoring.policy import ACCUMULATING, Policy, decide
@@ -56,14 +57,13 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         brief: dict[str, Any] = {"champion": str(champion.version), "verdict": verdict, "reason": reason}
         brief["deployed"] = live.deploy_moved(ctx, tracker, str(champion.version), verdict, reason)
         return {"retrain": False, "reason": reason, "monitor": {**brief, "challenger": challenger, "canary": canary}}
-    tidy(spec, log)
+    parts = log_sources(ctx.workspace, spec.name)  # every replica's front and segments seen from here
+    tidy(spec, parts)
     saved = references(champion)  # what training recorded for the monitor
     columns = columns_needed(spec, saved) if "features" in saved else None
-    seen = (
-        over(spec, champion, scan(log, start=cursor.since, features=columns, ids=False), saved)
-        if log.exists()
-        else None
-    )
+    marks: dict[str, int] = {}
+    batches = scan(None, cursor.start, features=columns, ids=False, sources=parts, after=cursor.marks, marks=marks)
+    seen = over(spec, champion, batches, saved) if parts else None
     rows = 0 if seen is None else seen.rows
     summary: dict[str, Any] = {
         "champion": str(champion.version),
@@ -87,7 +87,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     summary.update(verdict=decision.verdict, reason=decision.reason, weighted_drift=decision.weighted_drift)
     summary.update(alarms=list(decision.alarms), staleness=decision.staleness, persistent=list(decision.persistent))
     record(ctx, tracker, champion, summary)
-    remember(ctx, state, cursor.after(decision, float(seen.last_logged), window.end), decision.retrain)
+    remember(ctx, state, cursor.after(decision, float(seen.last_logged), window.end, marks), decision.retrain)
     return {"retrain": decision.retrain, "reason": decision.reason, "monitor": brief_of(summary, decision, window)}
 
 
@@ -111,14 +111,17 @@ def brief_of(summary: dict[str, Any], decision: Any, window: Any) -> dict[str, A
     }
 
 
-def tidy(spec: Any, log: Path) -> None:
-    """The log before it is read: a compaction round when one is due (the server starts them too),
-    and segments past ``monitoring.retention_days`` deleted."""
+def tidy(spec: Any, parts: list[Any]) -> None:
+    """The log before it is read: a compaction round of each front here when one is due (the
+    servers start them too; a replica that is gone leaves its front to this), and segments past
+    ``monitoring.retention_days`` deleted."""
     from airloop.data.segments import compact, drop_older
 
-    compact(log)
-    if spec.monitoring.retention_days is not None:
-        drop_older(log, spec.monitoring.retention_days)
+    for part in parts:
+        if part.front is not None:
+            compact(part.front, folder=part.folder, replica=part.replica)
+        if spec.monitoring.retention_days is not None:
+            drop_older(part.front, spec.monitoring.retention_days, folder=part.folder, replica=part.replica)
 
 
 def take_label_files(ctx: StepContext, log: Path, champion: Any) -> None:

@@ -54,3 +54,15 @@ def test_write_once_writes_a_request_id_only_the_first_time(tmp_path: Path) -> N
     assert log.write_flat(("x",), flat[:1])  # the server's writes are not checked
     assert log.count() == 4
     log.close()
+
+
+def test_a_replicas_front_stores_labels_for_request_ids_another_replica_issued(tmp_path: Path) -> None:
+    """A label posted to replica b for a request replica a answered: b cannot know a's ids, so it
+    keeps the label (the monitor joins labels across replicas) instead of refusing it as unknown."""
+    alone = PredictionLog(tmp_path / "p.db")
+    assert alone.record_labels([{"request_id": "a-1", "label": 1}]) == (0, ["a-1"])  # one log: a typo
+    alone.close()
+    b = PredictionLog(tmp_path / "b.db", others=True)
+    b.write([row("b-1", 0, time.time())])
+    assert b.record_labels([{"request_id": "a-1", "label": 1}, {"request_id": "b-1", "label": 0}]) == (2, [])
+    b.close()

@@ -201,3 +201,103 @@ def test_passthrough_columns_are_kept_beside_the_features_and_compacted(log: Pre
     assert table["p:ref"].to_pylist() == ["ref-0", "ref-1", "ref-2", None]
     assert table["p:batch"].to_pylist() == [0, 1, 2, None]
     pd.testing.assert_frame_equal(before, read_predictions(log.path))
+
+
+def test_replicas_compact_into_one_folder_under_their_names_with_overlapping_counters(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    for name, n in (("a", 30), ("web-1", 20)):  # a name may hold dashes: the counters delimit it
+        log = PredictionLog(tmp_path / f"{name}.db")
+        log.write(rows(n))
+        log.close()
+        (written,) = compact(tmp_path / f"{name}.db", folder=shared, replica=name, force=True)[:1]
+        assert written.path.name == f"seg-{name}-{1:016d}-{n:016d}.parquet"
+    legacy = PredictionLog(tmp_path / "p.db")  # a workspace's own log, compacted beside the others
+    legacy.write(rows(10))
+    legacy.close()
+    compact(tmp_path / "p.db", folder=shared, force=True)
+    assert [(s.replica, s.first, s.last) for s in list_segments(shared, replica=None)] == [
+        ("", 1, 10),
+        ("a", 1, 30),
+        ("web-1", 1, 20),
+    ]
+    assert [s.last for s in list_segments(shared)] == [10]  # unprefixed: the own log's alone
+    assert [s.last for s in list_segments(shared, replica="web-1")] == [20]
+    assert (tmp_path / "a.db.compact.lock").exists()  # a named replica's lock is by its front, not shared
+
+
+def test_a_killed_round_of_one_replica_deletes_nothing_of_another(tmp_path: Path, monkeypatch) -> None:
+    """Each replica's "rows a segment already holds" is its own: b's rows 1-40 survive a's segment 1-40."""
+    shared = tmp_path / "shared"
+    for name in ("a", "b"):
+        log = PredictionLog(tmp_path / f"{name}.db")
+        log.write(rows(40))
+        log.close()
+
+    def killed(*args: object) -> None:
+        raise KeyboardInterrupt  # killed after the rename, before the delete
+
+    monkeypatch.setattr(seg, "_delete_through", killed)
+    with pytest.raises(KeyboardInterrupt):
+        compact(tmp_path / "a.db", folder=shared, replica="a", force=True)
+    monkeypatch.undo()
+    assert [s.last for s in list_segments(shared, replica="a")] == [40]
+    assert compact(tmp_path / "b.db", folder=shared, replica="b", min_rows=10**9) == []  # not due: finish only
+    b = sqlite3.connect(tmp_path / "b.db")
+    assert b.execute("select count(*) from predictions").fetchone()[0] == 40
+    a = sqlite3.connect(tmp_path / "a.db")
+    assert a.execute("select count(*) from predictions").fetchone()[0] == 40
+    compact(tmp_path / "a.db", folder=shared, replica="a", min_rows=10**9)  # a's next round finishes its own
+    assert a.execute("select count(*) from predictions").fetchone()[0] == 0
+
+
+def test_a_fresh_front_under_a_known_name_numbers_on_after_its_segments(tmp_path: Path) -> None:
+    """A replica restarted on a new, empty volume: its rows must not reuse counters its segments
+    hold, or its next round would delete them as already compacted."""
+    shared, front = tmp_path / "shared", tmp_path / "a.db"
+    log = PredictionLog(front)
+    log.write(rows(30))
+    log.add_labels([{"entity_id": "e1", "label": "yes"}])
+    log.close()
+    compact(front, folder=shared, replica="a", force=True)
+    for f in tmp_path.glob("a.db*"):
+        f.unlink()
+    log = PredictionLog(front)
+    seg.continue_numbering(front, shared, "a")
+    log.write(rows(5, start=30))
+    log.add_labels([{"entity_id": "e3", "label": "no"}])
+    assert [r[0] for r in log._con.execute("select seq from predictions")] == [31, 32, 33, 34, 35]
+    assert log._con.execute("select id from labels").fetchone()[0] == 2
+    log.close()
+    seg.continue_numbering(front, shared, "a")  # again on a front already past them: nothing moves
+    compact(front, folder=shared, replica="a", force=True)
+    got = list_segments(shared, replica="a")
+    assert [(s.first, s.last) for s in got] == [(1, 30), (31, 35)]
+    assert [(s.first, s.last) for s in list_segments(shared, "lab", replica="a")] == [(1, 1), (2, 2)]
+
+
+def test_retention_keeps_a_replicas_newest_segment(tmp_path: Path) -> None:
+    shared, front = tmp_path / "shared", tmp_path / "a.db"
+    log = PredictionLog(front)
+    for k in range(3):
+        log.write(rows(10, start=10 * k, ts=time.time() - 40 * 86400))
+        compact(front, folder=shared, replica="a", force=True)
+    log.close()
+    assert drop_older(front, 30, folder=shared, replica="a") == 2
+    assert [s.last for s in list_segments(shared, replica="a")] == [30]  # where a's counter stands
+    assert drop_older(None, 30, folder=shared, replica="a") == 0
+
+
+def test_a_log_deleted_without_its_segments_numbers_on_after_them(tmp_path: Path) -> None:
+    """Before, its new rows 1.. were deleted by the next round as already compacted."""
+    log = PredictionLog(tmp_path / "p.db")
+    log.write(rows(10))
+    log.close()
+    compact(tmp_path / "p.db", force=True)
+    for f in tmp_path.glob("p.db*"):
+        f.unlink()
+    log = PredictionLog(tmp_path / "p.db")
+    seg.continue_numbering(log.path, segments_of(log.path), "")
+    log.write(rows(3, start=10))
+    log.close()
+    compact(tmp_path / "p.db", force=True)
+    assert len(read_predictions(tmp_path / "p.db")) == 13

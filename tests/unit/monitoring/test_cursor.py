@@ -38,3 +38,18 @@ def test_the_state_file_round_trips_and_old_state_files_read() -> None:
     assert Cursor.of(cursor.state()) == cursor
     assert Cursor.of({"last_ts": T0, "other": 1}) == Cursor(since=T0)  # what the monitor wrote before
     assert Cursor.of({}) == Cursor()
+
+
+def test_marks_say_where_each_replica_stands_and_replace_the_log_time() -> None:
+    """Replicas: a judged window records each replica's last row; the next reads every row past
+    them, not by time (a front compacted late, a clock behind the others)."""
+    judged = Decision(False, NO_ACTION, ("x",))
+    old = Cursor.of({"last_ts": T0})  # a state written before marks: its first window is read by time
+    assert (old.marks, old.start) == (None, T0)
+    moved = old.after(judged, T0 + 500, T0 + 400, {"a": 40, "b": 7})
+    assert moved.marks == {"a": 40, "b": 7}
+    assert moved.start is None
+    again = Cursor.of(moved.state()).after(judged, T0 + 600, T0 + 500, {"b": 9, "c": 3})
+    assert again.marks == {"a": 40, "b": 9, "c": 3}  # a replica this window did not see keeps its mark
+    assert Cursor.of(again.state()) == again
+    assert again.after(Decision(False, ACCUMULATING, ("a",)), T0 + 700, T0 + 600, {"a": 99}) == again
