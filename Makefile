@@ -79,7 +79,7 @@ zoo: dev
 backtest: install
 	$(BIN)/python bench/backtest/run.py --set monitoring.train_on_new_data=when_requested
 
-bench: install
+bench: dev
 	@command -v wrk >/dev/null || (apt-get install -y wrk >/dev/null 2>&1 || (apt-get update >/dev/null && apt-get install -y wrk)) \
 	  || { echo "bench needs wrk (apt-get install wrk)"; exit 1; }
 	$(BIN)/python bench/runner/run.py
@@ -91,6 +91,9 @@ bench: install
 	$(BIN)/python bench/serve/run.py
 	$(BIN)/python bench/drift/run.py
 	$(BIN)/python bench/monitor_scale/run.py
+	BENCH_SCALE_ROWS=2500000 BENCH_SCALE_NAME=monitor_scale_2500k $(BIN)/python bench/monitor_scale/run.py
+	$(BIN)/python bench/hpo_scale/run.py  # Celery workers: needs PostgreSQL and Redis (AIRLOOP_PG_HOST/PORT/USER)
+	$(BIN)/python bench/capacity.py  # docs/capacity.md from the results above
 	$(BIN)/python bench/backtest/run.py --set monitoring.train_on_new_data=when_requested
 
 constraints: install

@@ -153,10 +153,10 @@ from airloop.data.scan import scan
 from airloop.steps.window import columns_needed, estimated, over, performance
 from airloop.tracking.tags import Tag
 
+from airloop.spec.models import Monitoring
+
 class Split: column = None
-class Monitoring:
-    numeric_method = "psi"; categorical_method = "psi"; psi_threshold = 0.2; p_threshold = 0.01; min_labeled = 50
-class Spec:
+class Spec:  # the spec's real monitoring defaults (psi, min_labeled 50, ...): a fake one fell behind new fields
     task = "binary"; split = Split(); monitoring = Monitoring()
     metric_names = ("roc_auc", "log_loss", "accuracy", "f1")
 class Champion:

@@ -71,6 +71,10 @@ def test_kill_9_of_the_command_kills_the_run_and_a_rerun_succeeds(tmp_path: Path
         check=False,
     )
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr  # no stale lock, no half state in the way
+    # the summary a user reads after a run (tests/integration/test_cli_errors.py reads the failures')
+    assert "gate: PASSED" in rerun.stdout
+    assert "registered v1: promoted to champion (was none)" in rerun.stdout
+    assert "positive class 1 of [0, 1]: 1 reads as the positive answer" in rerun.stdout
     assert tracker.aliases("tiny") == {"champion": "1"}
     record_property(
         "observed",
