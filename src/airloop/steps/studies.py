@@ -92,10 +92,20 @@ def shared_storage(url: str) -> Any:
         with warnings.catch_warnings():  # heartbeats and their retry callback are "experimental"
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.storages.RDBStorage(
-                url, heartbeat_interval=interval, grace_period=GRACE_INTERVALS * interval, **_retry_stale()
+                url,
+                engine_kwargs=_connect_kwargs(url),
+                heartbeat_interval=interval,
+                grace_period=GRACE_INTERVALS * interval,
+                **_retry_stale(),
             )
     except SQLAlchemyError as exc:
         raise _unreachable(url, exc) from exc
+
+
+def _connect_kwargs(url: str) -> dict[str, Any]:
+    """A host that does not answer fails the connection in 10 s instead of hanging the task (libpq
+    waits forever by default); the error then names the database."""
+    return {"connect_args": {"connect_timeout": 10}} if url.startswith("postgresql") else {}
 
 
 def _retry_stale() -> dict[str, Any]:
@@ -130,7 +140,7 @@ def _create_schema(url: str) -> None:
     import sqlalchemy as sa
     from sqlalchemy.exc import IntegrityError, ProgrammingError, SQLAlchemyError
 
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, **_connect_kwargs(url))
     try:
         with engine.begin() as con:
             con.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
