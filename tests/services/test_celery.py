@@ -6,15 +6,12 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
-import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers.celery import celery_env, start, stop, wait_up
 from helpers.projects import write_project
 from helpers.server import free_port
 from helpers.services import require
@@ -35,22 +32,12 @@ def test_train_dag_on_celery_workers(tmp_path: Path, pg_database: str, monkeypat
     broker = redis.Redis(host="127.0.0.1", port=6379, db=REDIS_DB)
     broker.flushdb()  # messages left by an aborted run would reach this worker
     api_port = free_port()
-    celery_env = {
-        "AIRLOOP_AIRFLOW_DB": pg_database,
-        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-        "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{pg_database}",
+    env_vars = {
+        **celery_env(pg_database, api_port, REDIS_DB),
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
-        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(api_port),
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
         "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",  # the worker log names every task it runs
     }
-    for key, value in celery_env.items():
+    for key, value in env_vars.items():
         monkeypatch.setenv(key, value)
     spec = write_project(tmp_path / "p", min_auc=0.0)
     ws = Workspace(tmp_path / "ws")
@@ -63,34 +50,11 @@ def test_train_dag_on_celery_workers(tmp_path: Path, pg_database: str, monkeypat
     logs = tmp_path / "logs"
     logs.mkdir()
     procs = [
-        subprocess.Popen(
-            [airflow, "api-server"],
-            env=env,
-            stdout=open(logs / "api.log", "w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        ),
-        subprocess.Popen(
-            [airflow, "celery", "worker"],
-            env=env,
-            stdout=open(logs / "worker.log", "w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        ),
+        start([airflow, "api-server"], env, logs / "api.log"),
+        start([airflow, "celery", "worker"], env, logs / "worker.log"),
     ]
     try:
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            assert all(p.poll() is None for p in procs), (logs / "api.log").read_text()[-2000:]
-            try:
-                healthy = urllib.request.urlopen(f"http://127.0.0.1:{api_port}/api/v2/monitor/health", timeout=2)
-                if healthy.status == 200 and "ready." in (logs / "worker.log").read_text():
-                    break
-            except OSError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail("api-server or celery worker did not come up in 120 s")
+        wait_up(api_port, procs, logs, [logs / "worker.log"])
         outcome = run_train_dag(loaded, ws)
         assert outcome.ok, outcome.result
         worker_log = (logs / "worker.log").read_text()
@@ -105,12 +69,5 @@ def test_train_dag_on_celery_workers(tmp_path: Path, pg_database: str, monkeypat
 
         assert Tracker(ws).aliases("tiny") == {"champion": "1"}
     finally:
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(5)
+        stop(procs)
         broker.flushdb()

@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from helpers.celery import celery_env, start, stop, wait_up
 from helpers.projects import write_project
 from helpers.server import free_port
 from helpers.services import require
@@ -43,26 +42,15 @@ TRIALS, BATCH = 8, 2
 
 def _env(pg_airflow: str, pg_mlflow: str, api_port: int, passwords: Path) -> dict[str, str]:
     return {
-        "AIRLOOP_AIRFLOW_DB": pg_airflow,
+        **celery_env(pg_airflow, api_port, REDIS_DB),
         "AIRLOOP_MLFLOW_URI": pg_mlflow,
-        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
-        "AIRFLOW__CELERY__BROKER_URL": f"redis://127.0.0.1:6379/{REDIS_DB}",
-        "AIRFLOW__CELERY__RESULT_BACKEND": f"db+{pg_airflow}",
-        # the killed task's message is not handed out again while the test runs: the scheduler's
-        # retry (a new try) is what moves the batch to the other worker
-        "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
-        # notice the lost task instance in ~10 s, not Airflow's default 300 s
+        # notice the lost task instance in ~10 s, not Airflow's default 300 s; the killed task's
+        # message is not handed out again (celery_env): the scheduler's retry moves the batch
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "10",
         "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "2",
         "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "2",
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(api_port),
-        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "AIRLOOP_OPTUNA_HEARTBEAT_SECONDS": "1",  # a dead trial is stale after 3 s
         "AIRLOOP_TEST_TRANSFORM_SLEEP": "0.01",  # a trial lasts long enough for the poll to see it running
     }
@@ -111,36 +99,6 @@ def _trial_states(optuna_db: sa.Engine) -> list[tuple[str, str]]:
         ]
 
 
-def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    return subprocess.Popen(cmd, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def _stop(procs: list[subprocess.Popen]) -> None:
-    for p in procs:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGTERM)
-    for p in procs:
-        try:
-            p.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait(5)
-
-
-def _wait_up(api_port: int, procs: list[subprocess.Popen], logs: Path, workers: list[Path]) -> None:
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        assert all(p.poll() is None for p in procs), [(f.name, f.read_text()[-1500:]) for f in logs.iterdir()]
-        try:
-            healthy = urllib.request.urlopen(f"http://127.0.0.1:{api_port}/api/v2/monitor/health", timeout=2)
-            if healthy.status == 200 and all("ready." in w.read_text() for w in workers):
-                return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    pytest.fail("api-server or celery workers did not come up in 120 s")
-
-
 def test_tuning_finishes_when_a_worker_dies_mid_trial(
     tmp_path: Path, pg_database: str, pg_database_2: str, monkeypatch
 ) -> None:
@@ -171,20 +129,20 @@ def test_tuning_finishes_when_a_worker_dies_mid_trial(
     logs.mkdir()
     # the DAG reaches the metadata DB (no dag-processor needed) while the services start
     procs = [
-        _start([airflow, "dags", "reserialize"], env, logs / "reserialize.log"),
-        _start([airflow, "api-server"], env, logs / "api.log"),
-        _start([airflow, "scheduler"], env, logs / "scheduler.log"),
+        start([airflow, "dags", "reserialize"], env, logs / "reserialize.log"),
+        start([airflow, "api-server"], env, logs / "api.log"),
+        start([airflow, "scheduler"], env, logs / "scheduler.log"),
     ]
     workers = {}
     for name in ("w1", "w2"):
         worker_env = {**env, "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port())}
         cmd = [airflow, "celery", "worker", "-H", f"{name}@%h", "-c", "1", "-q", "default,cpu"]
-        workers[name] = _start(cmd, worker_env, logs / f"{name}.log")
+        workers[name] = start(cmd, worker_env, logs / f"{name}.log")
     procs += workers.values()
     optuna_db = sa.create_engine(pg_database)
     try:
         assert procs[0].wait(120) == 0, (logs / "reserialize.log").read_text()[-2000:]
-        _wait_up(api_port, procs[1:], logs, [logs / "w1.log", logs / "w2.log"])
+        wait_up(api_port, procs[1:], logs, [logs / "w1.log", logs / "w2.log"])
         up = time.perf_counter()
         from airloop.local.rest import AirflowAPI
 
@@ -249,6 +207,6 @@ def test_tuning_finishes_when_a_worker_dies_mid_trial(
             f"{retried} queued again by the heartbeat"
         )
     finally:
-        _stop(procs)
+        stop(procs)
         optuna_db.dispose()
         broker.flushdb()

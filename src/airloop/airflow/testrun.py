@@ -125,12 +125,14 @@ def main(dag_file: str, dag_id: str, result_file: str) -> int:
     # tasks on remote workers do not inherit this process's environment: the run's conf tells them
     # where to write their progress events (the workspace's logs folder, shared with the workers)
     events = os.environ.get("AIRLOOP_EVENTS_FILE")
-    conf = {"airloop_events_file": events} if use_executor and events else None
+    from airloop.airflow.dags import EVENTS_CONF
+
+    conf = {EVENTS_CONF: events} if use_executor and events else None
     dr = dag.test(use_executor=use_executor, mark_success_pattern=unanswerable(dag), run_conf=conf)
     finished = time.perf_counter()
     from airloop.airflow.notes import set_after_test
 
-    note = set_after_test(dr, os.environ.get("AIRLOOP_EVENTS_FILE"))
+    note = set_after_test(dr, events)
     tasks = []
     from airflow.utils.session import create_session
 

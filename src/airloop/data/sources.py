@@ -96,6 +96,16 @@ def files_ready(folder: Path, until: float | None) -> list[Path]:
     )
 
 
+def retire_markers(folder: Path, until: float | None) -> None:
+    """Markers up to ``until`` are spent once no file they vouch for is left waiting (a failed
+    move leaves one: they stay, so the next run takes it)."""
+    if until is None or files_ready(folder, until):
+        return
+    for marker in ready_markers(folder):
+        if marker.stat().st_mtime <= until:
+            marker.unlink(missing_ok=True)
+
+
 def accumulation_folder(ls: LoadedSpec) -> Path:
     """Where accepted landed files go: the fixed part of data.source.path (data/*.parquet -> data/)."""
     pattern = Path(ls.spec.data.source.path or ".")

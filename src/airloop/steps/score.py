@@ -35,7 +35,7 @@ def output_for(ctx: StepContext, path: Path) -> str:
 
 def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
     from airloop.data import landing
-    from airloop.data.sources import files_ready, markers_time, ready_markers
+    from airloop.data.sources import files_ready, markers_time, retire_markers
     from airloop.scoring.batch import score
 
     spec = ctx.loaded.spec
@@ -59,10 +59,7 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
         done["scored"] += summary.scored
         done["rejected_records"] += summary.rejected
         done["outputs"].append(summary.output)
-    if until is not None and not files_ready(folder, until):
-        for marker in ready_markers(folder):
-            if marker.stat().st_mtime <= until:
-                marker.unlink(missing_ok=True)
+    retire_markers(folder, until)
     if done["refused"]:
         raise DataError(
             f"{len(done['refused'])} of {len(files)} landed file(s) could not be scored (moved to "

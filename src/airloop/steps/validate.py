@@ -170,16 +170,11 @@ def _file_report(batch: dict[str, Any]) -> str:
 
 
 def _retire_markers(ctx: StepContext, ready_at: float | None) -> None:
-    """Markers up to ``ready_at`` are spent once no file they vouch for is left waiting (a failed
-    move leaves one: they stay, so the next run takes it)."""
-    from airloop.data.sources import incoming_folder, landed_files, ready_markers
+    from airloop.data.sources import incoming_folder, retire_markers
 
     folder = incoming_folder(ctx.loaded)
-    if ready_at is None or folder is None or landed_files(ctx.loaded, ready_at):
-        return
-    for marker in ready_markers(folder):
-        if marker.stat().st_mtime <= ready_at:
-            marker.unlink(missing_ok=True)
+    if folder is not None:
+        retire_markers(folder, ready_at)
 
 
 def _changed(batch: dict[str, Any]) -> bool:
