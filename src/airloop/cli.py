@@ -769,6 +769,17 @@ def serve(
 )
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
+def _scorer(spec: Any) -> Any:
+    """The pandas engine's ``scoring.batch.score``, or (engine: spark) ``airloop.spark.score``'s."""
+    if spec.engine == "spark":
+        from airloop.spark.score import score
+
+        return score
+    from airloop.scoring.batch import score as on_pandas
+
+    return on_pandas
+
+
 def score(
     path: str,
     inputs: tuple[str, ...],
@@ -790,11 +801,11 @@ def score(
     import json
 
     from airloop.scoring.batch import REJECTS
-    from airloop.scoring.batch import score as run_score
     from airloop.scoring.sql import is_sql
     from airloop.spec import load_spec
 
     loaded = load_spec(path)
+    run_score = _scorer(loaded.spec)
 
     def progress(s: Any) -> None:
         click.echo(f"  scored {s.scored:,}, rejected {s.rejected:,}", err=True)

@@ -39,8 +39,11 @@ def _detail(e: dict[str, Any]) -> str:
         return f"{out['rows']:,} rows"
     if "rows_dropped_missing_target" in out:
         warned = len(out.get("contract_warnings") or [])
-        return f"{out['rows_dropped_missing_target']:,} rows without target dropped" + (
-            f"; contract: {warned} warning(s)" if warned else ""
+        sampled = out.get("sampled")
+        return (
+            f"{out['rows_dropped_missing_target']:,} rows without target dropped"
+            + (f"; contract: {warned} warning(s)" if warned else "")
+            + (f"; training on {sampled['rows']:,} of {sampled['of']:,} rows" if sampled else "")
         )
     if "train_rows" in out:
         return f"train {out['train_rows']:,} / holdout {out['holdout_rows']:,}"
@@ -89,6 +92,11 @@ def summary(outcome: RunOutcome, path: str = "PATH") -> str:
         )
     for what, files in (out.get("landing") or {}).items():
         lines.append(f"  landed files {what.replace('_', ' ')}: {', '.join(files)}")
+    if out.get("sampled") and out["sampled"]["rows"] < out["sampled"]["of"]:
+        s = out["sampled"]
+        lines.append(
+            f"  trained on a sample: {s['rows']:,} of {s['of']:,} rows (data.max_train_rows); validated on every row"
+        )
     if out.get("contract_warnings"):
         lines.append("  data contract warnings (trained on; see the run's contract_report.txt):")
         lines += [f"    - {w}" for w in out["contract_warnings"][:10]]

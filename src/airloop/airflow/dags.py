@@ -243,6 +243,18 @@ def build_dag(plan: Plan) -> DAG:
                 outputs[t.task_id] = collect_step.override(**ids)(refs=refs, results=outputs[t.collects], **common)
             elif any(plan.task(d).mapped for d in plan.tasks_after(t.task_id)):
                 outputs[t.task_id] = plan_batches.override(**ids)(refs=refs, **common)
+            elif t.spark:
+                from airloop.airflow.spark import spark_settings, spark_task
+
+                spark_step = spark_task(multiple_outputs=False, **ids, **spark_settings(plan.spark))(_spark_step)
+                outputs[t.task_id] = spark_step(refs=upstream, **common)
             else:
                 outputs[t.task_id] = step.override(**ids)(refs=upstream, **common)
     return dag
+
+
+def _spark_step(
+    kind: str, task_id: str, plan_json: str, refs: dict[str, Any] | None = None, spark: Any = None
+) -> dict[str, Any]:
+    """A step that reads the data on Spark: the provider opened ``spark`` from the connection."""
+    return _run(kind, task_id, plan_json, refs or {}, spark=spark)

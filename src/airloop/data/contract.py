@@ -419,9 +419,14 @@ def blocking(violations: list[Violation]) -> list[Violation]:
 def _null_rate(
     name: str, s: pd.Series, rule: Any, contract: Contract, tol: ContractSpec, n: int, t: pd.Series | None = None
 ) -> Violation | None:
+    return judge_nulls(name, int(s.isna().sum()), n, rule, contract, tol)
+
+
+def judge_nulls(name: str, nulls: int, n: int, rule: Any, contract: Contract, tol: ContractSpec) -> Violation | None:
+    """A column's ``nulls`` in a batch of ``n`` rows against its rule (however they were counted:
+    pandas here, Spark aggregates in ``airloop.spark.contract``)."""
     if name == contract.target:
         return None
-    nulls = int(s.isna().sum())
     rate = nulls / n
     # A declared non-nullable column allows no null; an inferred one allows its reference
     # null rate plus the tolerance, even when that reference rate was zero.
@@ -437,30 +442,71 @@ def _null_rate(
     return None
 
 
-def _range(
-    name: str, s: pd.Series, rule: Any, contract: Contract, tol: ContractSpec, n: int, t: pd.Series | None = None
-) -> Violation | None:
+def judges_range(name: str, rule: Any, contract: Contract) -> bool:
+    """Whether a numeric column's values are judged for range at all."""
     if rule.kind != "numeric" or (rule.min is None and rule.max is None):
-        return None
-    if name == contract.target and contract.time_aware:
-        return None  # the target is what the model learns: a new price level is not a broken batch
-    if contract.time_aware:
-        return _range_over_time(name, s, rule, contract, tol, n, t)
+        return False
+    # the target is what the model learns: a new price level is not a broken batch
+    return not (name == contract.target and contract.time_aware)
+
+
+def fixed_bounds(rule: Any, contract: Contract, tol: ContractSpec) -> tuple[float, float]:
+    """The padded range of a contract that does not know time (declared, or stored before)."""
     pad = 0.0
     if not contract.declared and rule.min is not None and rule.max is not None:
         pad = _pad(rule.min, rule.max, tol.range_tolerance, False)
     lo = rule.min - pad if rule.min is not None else float("-inf")
     hi = rule.max + pad if rule.max is not None else float("inf")
+    return lo, hi
+
+
+def _range(
+    name: str, s: pd.Series, rule: Any, contract: Contract, tol: ContractSpec, n: int, t: pd.Series | None = None
+) -> Violation | None:
+    if not judges_range(name, rule, contract):
+        return None
+    if contract.time_aware:
+        return _range_over_time(name, s, rule, contract, tol, n, t)
+    lo, hi = fixed_bounds(rule, contract, tol)
     values = s.dropna()
     bad = values[(values < lo) | (values > hi)]
-    allowed = 0.0 if contract.declared else tol.out_of_range_tolerance
-    if len(bad) and len(bad) / n > allowed:
+    return judge_range(name, len(bad), n, (lo, hi), _examples(bad, tol.example_values), rule, contract, tol)
+
+
+def judge_range(
+    name: str,
+    bad: int,
+    n: int,
+    shown: tuple[float, float],
+    examples: list[Any],
+    rule: Any,
+    contract: Contract,
+    tol: ContractSpec,
+) -> Violation | None:
+    """``bad`` of ``n`` values outside their bounds (``shown``: the lowest and highest bound) against
+    what the contract allows: a fixed share, or (knowing time) the share the replayed reference
+    expects, judged like nulls (Wilson, at the batch's n), never below FLOOR."""
+    lo, hi = shown
+    if not contract.time_aware:
+        allowed = 0.0 if contract.declared else tol.out_of_range_tolerance
+        if bad and bad / n > allowed:
+            return Violation(
+                name,
+                "range",
+                f"{bad} values ({bad / n:.3%}) outside [{lo:.6g}, {hi:.6g}], at most {allowed:.3%} allowed",
+                examples,
+                bad,
+            )
+        return None
+    allowed = max(tol.out_of_range_tolerance, FLOOR, rule.exceed or 0.0)
+    if bad and wilson_lower(bad, n, tol.confidence) > allowed:
+        trend = f", bounds moved by its {rule.trend_scale} trend ({rule.trend:+.4g}/day)" if rule.trend else ""
         return Violation(
             name,
             "range",
-            f"{len(bad)} values ({len(bad) / n:.3%}) outside [{lo:.6g}, {hi:.6g}], at most {allowed:.3%} allowed",
-            _examples(bad, tol.example_values),
-            len(bad),
+            f"{bad} values ({bad / n:.3%}) outside [{lo:.6g}, {hi:.6g}]{trend}, at most {allowed:.3%} expected",
+            examples,
+            bad,
         )
     return None
 
@@ -468,8 +514,7 @@ def _range(
 def _range_over_time(
     name: str, s: pd.Series, rule: Any, contract: Contract, tol: ContractSpec, n: int, t: pd.Series | None
 ) -> Violation | None:
-    """The share of rows outside the bounds at their own time, judged like nulls (Wilson, at the
-    batch's n) against the share the replayed reference expects, never below FLOOR."""
+    """The share of rows outside the bounds at their own time."""
     import numpy as np
 
     pad = _pad(rule.min, rule.max, tol.range_tolerance, rule.integer) if rule.min is not None else 0.0
@@ -480,18 +525,10 @@ def _range_over_time(
     arr = values.to_numpy()
     mask = ~np.isnan(arr) & ((arr < lo) | (arr > hi))
     bad = int(mask.sum())
-    allowed = max(tol.out_of_range_tolerance, FLOOR, rule.exceed or 0.0)
-    if bad and wilson_lower(bad, n, tol.confidence) > allowed:
-        trend = f", bounds moved by its {rule.trend_scale} trend ({rule.trend:+.4g}/day)" if rule.trend else ""
-        return Violation(
-            name,
-            "range",
-            f"{bad} values ({bad / n:.3%}) outside [{float(np.min(lo)):.6g}, {float(np.max(hi)):.6g}]{trend}, "
-            f"at most {allowed:.3%} expected",
-            _examples(values[mask], tol.example_values),
-            bad,
-        )
-    return None
+    if not bad:
+        return None
+    shown = (float(np.min(lo)), float(np.max(hi)))
+    return judge_range(name, bad, n, shown, _examples(values[mask], tol.example_values), rule, contract, tol)
 
 
 def _unseen(
@@ -501,26 +538,43 @@ def _unseen(
         return None
     values = s.dropna().astype(str)
     unseen = values[~values.isin(set(rule.categories))]
-    share = len(unseen) / n
     if not len(unseen):
         return None
+    top = list(unseen.value_counts().head(tol.example_values).items())
+    return judge_unseen(name, len(unseen), int(unseen.nunique()), n, top, rule, contract, tol)
+
+
+def judge_unseen(
+    name: str,
+    unseen: int,
+    distinct: int,
+    n: int,
+    top: list[tuple[Any, int]],
+    rule: Any,
+    contract: Contract,
+    tol: ContractSpec,
+) -> Violation | None:
+    """``unseen`` of ``n`` rows with a category the contract has not seen (``distinct`` new values,
+    ``top`` the most frequent with their counts) against the share it allows or expects."""
+    if not unseen:
+        return None
+    share = unseen / n
     allowed = 0.0 if contract.declared else tol.unseen_category_tolerance
-    plausible = share if contract.declared else wilson_lower(len(unseen), n, tol.confidence)
+    plausible = share if contract.declared else wilson_lower(unseen, n, tol.confidence)
     word = "allowed"
     if contract.time_aware:
         allowed, word = max(allowed, FLOOR, rule.novelty or 0.0), "expected"
         # rows of one new category come together (a new agent's group): counted in clusters,
         # at most MAX_CLUSTER rows and n / 10 each, so a flood still counts as >= 10 units
-        c = max(1.0, min(MAX_CLUSTER, len(unseen) / unseen.nunique(), n / 10))
-        plausible = wilson_lower(round(len(unseen) / c), max(1, round(n / c)), tol.confidence)
+        c = max(1.0, min(MAX_CLUSTER, unseen / distinct, n / 10))
+        plausible = wilson_lower(round(unseen / c), max(1, round(n / c)), tol.confidence)
     if plausible > allowed:
-        counts = unseen.value_counts().head(tol.example_values)
         v = Violation(
             name,
             "unseen_category",
-            f"{len(unseen)} rows ({share:.3%}) with categories never seen, at most {allowed:.3%} {word}",
-            [f"{v} ({c})" for v, c in counts.items()],
-            len(unseen),
+            f"{unseen} rows ({share:.3%}) with categories never seen, at most {allowed:.3%} {word}",
+            [f"{v} ({c})" for v, c in top],
+            unseen,
         )
         v.severity = severity_of(v, tol)
         return v

@@ -84,10 +84,23 @@ def _task(task_id: str, kind: str, upstream: tuple[str, ...] = (), **kw: object)
     return PlanTask(task_id, kind, upstream, doc=TASK_DOCS.get(kind, ""), **kw)  # type: ignore[arg-type]
 
 
+# The task kinds that read the data, on Spark when the spec says engine: spark.
+SPARK_KINDS = ("ingest", "validate", "score")
+
+
 def _queued(loaded: LoadedSpec, tasks: list[PlanTask]) -> tuple[PlanTask, ...]:
-    """Each task with the queue the spec routes it to (spec.queues, keyed by task id)."""
+    """Each task with the queue the spec routes it to (spec.queues, keyed by task id), and (engine:
+    spark) whether it runs with a Spark session."""
     queues = loaded.spec.queues
-    return tuple(replace(t, queue=queues[t.task_id]) if t.task_id in queues else t for t in tasks)
+    spark = loaded.spec.engine == "spark"
+    out = [replace(t, queue=queues[t.task_id]) if t.task_id in queues else t for t in tasks]
+    return tuple(replace(t, spark=True) if spark and t.kind in SPARK_KINDS else t for t in out)
+
+
+def _spark(loaded: LoadedSpec) -> dict[str, object]:
+    if loaded.spec.engine != "spark":
+        return {}
+    return {"conn_id": loaded.spec.spark.conn_id, "config": dict(loaded.spec.spark.config)}
 
 
 def build_monitor_plan(loaded: LoadedSpec, workspace: str, labels_folder: str) -> Plan:
@@ -135,6 +148,7 @@ def build_score_plan(loaded: LoadedSpec, workspace: str) -> Plan | None:
         spec_hash=loaded.spec_hash,
         tasks=_queued(loaded, [_task("score", "score")]),
         tags=("airloop", spec.name, "score"),
+        spark=_spark(loaded),
     )
 
 
@@ -170,6 +184,7 @@ def build_train_plan(loaded: LoadedSpec, workspace: str) -> Plan:
         f"{spec.tuning.trials} trials each)",
         tasks=_queued(loaded, tasks),
         tags=("airloop", spec.name, "train"),
+        spark=_spark(loaded),
         spec_hash=loaded.spec_hash,
         approval_timeout_seconds=spec.promotion.approval_timeout_hours * 3600 if approval else None,
         schedule_assets=(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 # Task kinds that run even when a run does not train (``skip_training`` in its refs: the inputs were
 # trained already, or landed data waits for a retrain request): validate settles landed files and
@@ -30,6 +31,8 @@ class PlanTask:
     doc: str = ""
     # The executor queue the task is sent to (Celery); None: the orchestrator's default queue.
     queue: str | None = None
+    # The task runs with a Spark session (engine: spark), opened by the orchestrator from Plan.spark.
+    spark: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,8 @@ class Plan:
     spec_hash: str = ""
     # promotion.approval: required -> how long the `approve` task waits for a person
     approval_timeout_seconds: float | None = None
+    # engine: spark -> {"conn_id": Airflow connection, "config": Spark settings} for its Spark tasks
+    spark: dict[str, Any] = field(default_factory=dict)
 
     def task(self, task_id: str) -> PlanTask:
         return next(t for t in self.tasks if t.task_id == task_id)

@@ -70,13 +70,7 @@ def score(
 
     spec = loaded_spec.spec
     log = spec.scoring.log if log is None else log
-    if out is None:
-        if spec.scoring.output is None:
-            raise UsageError(
-                "where to write? no --out, and the spec has no scoring.output",
-                hint="pass --out FOLDER or --out postgresql://USER@HOST:5432/DATABASE/TABLE, or set scoring.output",
-            )
-        out = spec.scoring.output if is_sql(spec.scoring.output) else loaded_spec.resolve(spec.scoring.output)
+    out = destination(loaded_spec, out)
     target = Target.parse(str(out)) if is_sql(str(out)) else None
     folder = None if target is not None else Path(out).absolute()
     if folder is not None and folder.exists() and not overwrite:
@@ -104,6 +98,21 @@ def score(
         if plan.log is not None:
             plan.log.close()
     return summary
+
+
+def destination(loaded_spec: Any, out: Path | str | None) -> Path | str:
+    """Where scores go: ``out`` as given, else ``scoring.output`` (a table URL, or a folder relative to the spec)."""
+    from airloop.scoring.sql import is_sql
+
+    spec = loaded_spec.spec
+    if out is not None:
+        return out
+    if spec.scoring.output is None:
+        raise UsageError(
+            "where to write? no --out, and the spec has no scoring.output",
+            hint="pass --out FOLDER or --out postgresql://USER@HOST:5432/DATABASE/TABLE, or set scoring.output",
+        )
+    return spec.scoring.output if is_sql(spec.scoring.output) else loaded_spec.resolve(spec.scoring.output)
 
 
 def _to_folder(plan: _Plan, files: list[InputFile], out: Path, summary: Summary, on_chunk: Any) -> None:

@@ -67,6 +67,17 @@ class Data(_Model):
         None, description="landing folder: files dropped here, then a _READY marker, start a train run"
     )
     window_days: float | None = Field(None, gt=0, description="train on the last N days only (by split.column)")
+    spark_transform: str | None = Field(
+        None,
+        description="engine: spark: module:function taking the source as a Spark DataFrame (and the session) "
+        "and returning the training table (joins, aggregations); it runs on Spark, the table is written as Parquet",
+    )
+    max_train_rows: int = Field(
+        1_000_000,
+        ge=100,
+        description="engine: spark: the candidates train on a sample of at most this many rows of the training "
+        "table (stratified by the target for classification); validation and scoring see every row",
+    )
 
 
 class ColumnContract(_Model):
@@ -411,10 +422,30 @@ class Deploy(_Model):
         return value
 
 
+class Spark(_Model):
+    """Where `engine: spark` runs: an Airflow connection (Airflow's Spark provider reads it), so the
+    same spec runs on local[*] here and on a cluster there."""
+
+    conn_id: str = Field(
+        "spark_default",
+        description="Airflow connection of type spark (host spark://HOST:7077, yarn, k8s://..., local[2]) or "
+        "spark_connect (sc://HOST:15002); when it is not defined, Spark runs in this process on local[*]",
+    )
+    config: dict[str, str] = Field(
+        default_factory=dict, description="Spark settings for every session, e.g. {spark.executor.memory: 4g}"
+    )
+
+
 class Spec(_Model):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$")
     task: Task
     data: Data
+    engine: Literal["pandas", "spark"] = Field(
+        "pandas",
+        description="who reads, prepares, validates and scores the data: pandas in one process, or Apache Spark "
+        "(pip install 'airloop[spark]') for data that outgrows one machine; the candidates train on what fits",
+    )
+    spark: Spark = Spark()
     contract: Contract = Contract()
     split: Split = Split()
     candidates: list[Candidate] = Field(min_length=1)

@@ -113,6 +113,42 @@ def scoring_landing_has_an_output(ls: LoadedSpec) -> Iterator[Finding]:
         )
 
 
+SPARK_EXTRA = "pip install 'airloop[spark]'"
+
+
+@rule()
+def spark_engine_is_usable(ls: LoadedSpec) -> Iterator[Finding]:
+    """engine: spark needs PySpark (an extra) and a path Spark reads; its own options need it."""
+    import importlib.util
+
+    spec = ls.spec
+    if spec.engine != "spark":
+        if spec.data.spark_transform:
+            yield ("data", "spark_transform"), "a spark_transform runs only on Spark", "set `engine: spark`"
+        return
+    if importlib.util.find_spec("pyspark") is None:
+        yield (
+            ("engine",),
+            "engine: spark needs PySpark, which is not installed",
+            f"{SPARK_EXTRA} (Java 17 or 21 on the PATH), or set engine: pandas",
+        )
+    if spec.data.source.path is None:
+        yield (
+            ("data", "source"),
+            "engine: spark reads a path (Parquet directory, CSV or Parquet glob, any URL Spark reads)",
+            "set data.source.path, e.g. data/events/ or s3a://bucket/events/",
+        )
+    if spec.data.incoming:
+        yield (
+            ("data", "incoming"),
+            "a landing folder is read by the pandas engine only",
+            "with engine: spark, write new data under data.source.path and start a run (schedule or airloop run)",
+        )
+    transform = spec.data.spark_transform
+    if transform is not None and (transform.count(":") != 1 or not all(transform.split(":"))):
+        yield ("data", "spark_transform"), f"`{transform}` is not module:function", "write it as my_module:my_function"
+
+
 @rule()
 def split_needs_column(ls: LoadedSpec) -> Iterator[Finding]:
     split = ls.spec.split
@@ -243,11 +279,14 @@ def estimators_import(ls: LoadedSpec) -> Iterator[Finding]:
             import_object(cand.estimator, what="estimator", sep=".")
         except UserCodeError as exc:
             yield ("candidates", i, "estimator"), exc.message, exc.hint or ""
-    if ls.spec.data.transform:
+    for key in ("transform", "spark_transform"):
+        path = getattr(ls.spec.data, key)
+        if not path or (key == "spark_transform" and ls.spec.engine != "spark"):
+            continue
         try:
-            import_object(ls.spec.data.transform, what="transform", sep=":", search=[ls.root])
+            import_object(path, what=key.replace("_", " "), sep=":", search=[ls.root])
         except UserCodeError as exc:
-            yield ("data", "transform"), exc.message, exc.hint or ""
+            yield ("data", key), exc.message, exc.hint or ""
 
 
 def _estimator_classes(ls: LoadedSpec, wanted: Callable[[Any], bool]) -> Iterator[tuple[int, Any, Any]]:
@@ -311,6 +350,8 @@ def data_learnable(ls: LoadedSpec) -> Iterator[Finding]:
     from airloop.errors import DataError, UnusableData
 
     spec = ls.spec
+    if spec.engine == "spark":  # Spark reads the data (a spark_transform may make the target): ingest checks it
+        return
     wanted = [spec.data.target, *([spec.split.column] if spec.split.column else [])]
     try:
         frame, columns = read_columns(ls, wanted)

@@ -33,10 +33,17 @@ def output_for(ctx: StepContext, path: Path) -> str:
     return str(ctx.loaded.resolve(output) / f"{path.stem}-{file_digest(path)[:12]}")
 
 
-def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
+def run(ctx: StepContext, refs: dict[str, Any], spark: Any = None) -> dict[str, Any]:
+    from functools import partial
+
     from airloop.data import landing
     from airloop.data.sources import files_ready, markers_time, retire_markers
     from airloop.scoring.batch import score
+
+    if ctx.loaded.spec.engine == "spark":  # the session the score DAG's task was given
+        from airloop.spark.score import score as on_spark
+
+        score = partial(on_spark, spark=spark)  # type: ignore[assignment]
 
     spec = ctx.loaded.spec
     assert spec.scoring.incoming is not None

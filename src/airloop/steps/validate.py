@@ -289,12 +289,13 @@ def judge(ctx: StepContext, refs: dict[str, Any]) -> tuple[list[Any], dc.Contrac
     return whole, contract, origin, report, texts
 
 
-def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
-    import pandas as pd
-
+def _record(
+    ctx: StepContext, refs: dict[str, Any], contract: dc.Contract, origin: str, report: dict[str, Any], texts: list[str]
+) -> list[str]:
+    """The verdict written beside the run and into MLflow; a refused batch fails the run here.
+    Returns the warnings to train with."""
     from airloop.tracking import Tracker
 
-    whole, contract, origin, report, texts = judge(ctx, refs)
     unchecked = report["not_checked"]
     # landed files move before the verdict: one that changed since it was read is refused there
     landing = settle_landed(ctx, report["batches"], refs.get("duplicates"), refs.get("ready_at"))
@@ -317,14 +318,44 @@ def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
             report_path=str(ctx.run_dir / "contract_report.txt"),
             hint=_hint(ctx, bad, landing),
         )
+    if landing:
+        report["landing"] = landing
+    return warnings
 
+
+def run(ctx: StepContext, refs: dict[str, Any], spark: Any = None) -> dict[str, Any]:
+    import pandas as pd
+
+    if ctx.loaded.spec.engine == "spark":
+        from airloop.steps.validate_spark import run as on_spark
+
+        return on_spark(ctx, refs, spark)
+    whole, contract, origin, report, texts = judge(ctx, refs)
+    warnings = _record(ctx, refs, contract, origin, report, texts)
     # only now, every file accepted, do they become one frame (the unchecked columns come back too)
     frame = pd.concat(whole, ignore_index=True)
     frame, dropped = _accept(ctx, frame, contract)
+    return accepted(ctx, refs, frame, dropped, warnings, report.get("landing"))
+
+
+def accepted(
+    ctx: StepContext,
+    refs: dict[str, Any],
+    frame: Any,
+    dropped: int,
+    warnings: list[str],
+    landing: dict[str, Any] | None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The accepted frame saved for the split, its counts in MLflow, and whether the run trains."""
+    from airloop.tracking import Tracker
+
+    tracker, run_id = Tracker(ctx.workspace), refs["mlflow_run_id"]
     metrics: dict[str, float] = {
         "rows_dropped_missing_target": dropped,
         "rows_accepted": len(frame),
         "contract_warnings": len(warnings),
+        **(extra or {}),
     }
     tags = {Tag.CONTRACT_WARNINGS: "; ".join(warnings)[:4000]} if warnings else {}
     skip = training_decision(ctx, refs)
