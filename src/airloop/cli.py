@@ -749,6 +749,17 @@ def serve(
     run_server(path, _workspace(workspace), host, port, access_log=access_log, echo=click.echo, replica=replica)
 
 
+def _scorer(spec: Any) -> Any:
+    """The pandas engine's ``scoring.batch.score``, or (engine: spark) ``airloop.spark.score``'s."""
+    if spec.engine == "spark":
+        from airloop.spark.score import score
+
+        return score
+    from airloop.scoring.batch import score as on_pandas
+
+    return on_pandas
+
+
 @main.command()
 @click.argument("path", type=click.Path())
 @click.argument("inputs", metavar="INPUT...", nargs=-1, required=True)
@@ -769,17 +780,6 @@ def serve(
 )
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @click.option("--workspace", type=click.Path(file_okay=False), help=WS_HELP)
-def _scorer(spec: Any) -> Any:
-    """The pandas engine's ``scoring.batch.score``, or (engine: spark) ``airloop.spark.score``'s."""
-    if spec.engine == "spark":
-        from airloop.spark.score import score
-
-        return score
-    from airloop.scoring.batch import score as on_pandas
-
-    return on_pandas
-
-
 def score(
     path: str,
     inputs: tuple[str, ...],

@@ -254,7 +254,15 @@ def build_dag(plan: Plan) -> DAG:
 
 
 def _spark_step(
-    kind: str, task_id: str, plan_json: str, refs: dict[str, Any] | None = None, spark: Any = None
+    kind: str,
+    task_id: str,
+    plan_json: str,
+    refs: dict[str, Any] | None = None,
+    spark: Any = None,
+    unreachable: Exception | None = None,
 ) -> dict[str, Any]:
-    """A step that reads the data on Spark: the provider opened ``spark`` from the connection."""
+    """A step that reads the data on Spark: the provider opened ``spark`` from the connection, or
+    (``unreachable``) did not, because its master does not answer: the step fails with that."""
+    if unreachable is not None:
+        return _run(kind, task_id, plan_json, refs or {}, precheck=unreachable)
     return _run(kind, task_id, plan_json, refs or {}, spark=spark)

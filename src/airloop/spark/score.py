@@ -29,7 +29,7 @@ _HINT = "give CSV files with a header row or Parquet files (a glob or a folder o
 
 def _read(session: Any, inputs: list[str], fmt: str, encoding: str) -> tuple[Any, str]:
     """The inputs as one frame (CSV as text, every column, as the pandas engine reads it)."""
-    from pyspark.errors import AnalysisException
+    from airloop.spark.session import is_spark_error, spark_message
 
     first = inputs[0].lower()
     kind = (
@@ -44,8 +44,10 @@ def _read(session: Any, inputs: list[str], fmt: str, encoding: str) -> tuple[Any
     try:
         frame = reader.format(kind).load(inputs)
         frame.schema  # noqa: B018 (the schema is read now: a file that does not parse fails here)
-    except AnalysisException as exc:
-        raise DataError(f"Spark cannot read {', '.join(inputs)} as {kind}: {_first_line(exc)}", hint=_HINT) from None
+    except Exception as exc:
+        if not is_spark_error(exc):
+            raise
+        raise DataError(f"Spark cannot read {', '.join(inputs)} as {kind}: {spark_message(exc)}", hint=_HINT) from None
     return frame, kind
 
 
@@ -170,6 +172,8 @@ def _write(session: Any, frame: Any, plan: Any, file: InputFile, loaded_spec: An
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
+    from airloop.spark.session import is_spark_error, spark_message
+
     wanted = [c for c in frame.columns if c not in file.ignored]
     inputs = frame.select(*[F.col(f"`{c}`") for c in wanted], F.col("_metadata.file_path").alias(FILE))
     inputs = inputs.withColumn(ROW, F.monotonically_increasing_id())
@@ -190,9 +194,9 @@ def _write(session: Any, frame: Any, plan: Any, file: InputFile, loaded_spec: An
         try:
             scored.write.option("compression", "zstd").parquet((work / PARTS).as_uri())
         except Exception as exc:
-            if "pyspark" in type(exc).__module__:
-                raise DataError(f"Spark could not score {', '.join(s.files)}: {_first_line(exc)}", hint=_HINT) from None
-            raise
+            if not is_spark_error(exc):
+                raise
+            raise DataError(f"Spark could not score {', '.join(s.files)}: {spark_message(exc)}", hint=_HINT) from None
         for part in sorted((work / PARTS).glob("part-*.parquet")):
             part.rename(work / part.name)
         shutil.rmtree(work / PARTS)
@@ -312,8 +316,3 @@ def _conform(parts: list[Any], shape: Any) -> Any:
         ]
         columns.append(pa.chunked_array([c for piece in pieces for c in getattr(piece, "chunks", [piece])], f.type))
     return pa.Table.from_arrays(columns, schema=shape)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:400] if text else type(exc).__name__

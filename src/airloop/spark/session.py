@@ -58,8 +58,19 @@ def addresses(master: str) -> list[tuple[str, int]]:
     return out
 
 
+KNOWN = ("local", "yarn", "spark://", "k8s://", "sc://")
+
+
 def check_master(master: str, named_by: str, timeout: float = 10.0) -> None:
-    """Raise SparkUnreachable when no address of ``master`` accepts a connection."""
+    """Raise SparkUnreachable when no address of ``master`` accepts a connection, EnvironmentProblem
+    when it is no master URL Spark knows (an Airflow spark connection's host carries the scheme)."""
+    if not master.startswith(KNOWN):
+        raise EnvironmentProblem(
+            f"{master!r} ({named_by}) is not a Spark master URL",
+            hint="give the connection's host with its scheme (spark://HOST with port 7077, yarn, k8s://https://HOST, "
+            "local[2]), or a spark_connect connection for sc://HOST:15002",
+            retryable=False,
+        )
     found = addresses(master)
     reasons = []
     for host, port in found:
@@ -100,12 +111,12 @@ def opened(spec: Any, app: str, master: str | None = None) -> Iterator[Any]:
     """A session outside Airflow (`airloop score`, the in-process driver), stopped on the way out."""
     from pyspark.sql import SparkSession
 
+    master = master or os.environ.get("AIRLOOP_SPARK_MASTER") or LOCAL
+    check_master(master, "$AIRLOOP_SPARK_MASTER" if os.environ.get("AIRLOOP_SPARK_MASTER") else "the default")
     running = SparkSession.getActiveSession()
     if running is not None:  # this process has one (a notebook's, a test's): used, and left running
         yield running
         return
-    master = master or os.environ.get("AIRLOOP_SPARK_MASTER") or LOCAL
-    check_master(master, "$AIRLOOP_SPARK_MASTER" if os.environ.get("AIRLOOP_SPARK_MASTER") else "the default")
     builder = SparkSession.builder.appName(app)
     builder = builder.remote(master) if master.startswith("sc://") else builder.master(master)
     for key, value in python_here(master, settings(spec)).items():
@@ -125,3 +136,16 @@ def using(spec: Any, given: Any, app: str) -> Iterator[Any]:
         return
     with opened(spec, app) as session:
         yield session
+
+
+def is_spark_error(exc: BaseException) -> bool:
+    """An error Spark raised (its analysis, its executors, the JVM behind py4j), not airloop's own."""
+    return type(exc).__module__.split(".")[0] in ("pyspark", "py4j")
+
+
+def spark_message(exc: BaseException) -> str:
+    """The first line of what Spark said: the JVM's own message for a py4j error (its Python text
+    is only "An error occurred while calling o88.load")."""
+    java = getattr(exc, "java_exception", None)
+    text = str(java.getMessage() if java is not None else exc).strip().splitlines()
+    return text[0][:400] if text else type(exc).__name__

@@ -39,7 +39,7 @@ def _format(loaded: Any, where: str) -> str:
 
 def read(spark: Any, loaded: Any) -> Any:
     """The source as a Spark DataFrame (CSV: a header row, types inferred)."""
-    from pyspark.errors import AnalysisException
+    from airloop.spark.session import is_spark_error
 
     where = location(loaded)
     fmt = _format(loaded, where)
@@ -49,7 +49,9 @@ def read(spark: Any, loaded: Any) -> Any:
         reader = reader.option("header", True).option("inferSchema", True).option("encoding", encoding)
     try:
         return reader.format(fmt).load(where)
-    except AnalysisException as exc:
+    except Exception as exc:
+        if not is_spark_error(exc):
+            raise
         raise DataError(f"Spark cannot read {where} as {fmt}: {_first_line(exc)}", hint=_HINT) from None
 
 
@@ -85,8 +87,10 @@ def write_table(frame: Any, dest: Path) -> None:
     try:
         frame.write.mode("overwrite").parquet(work.as_uri())
     except Exception as exc:
+        from airloop.spark.session import is_spark_error
+
         shutil.rmtree(work, ignore_errors=True)
-        if type(exc).__module__.startswith("pyspark"):
+        if is_spark_error(exc):
             raise UserCodeError(
                 f"Spark failed to prepare the training table: {_first_line(exc)}",
                 hint="the source or the spark_transform: run the transform on the source in a pyspark shell",
@@ -110,5 +114,6 @@ def fingerprint(frame: Any) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:400] if text else type(exc).__name__
+    from airloop.spark.session import spark_message
+
+    return spark_message(exc)

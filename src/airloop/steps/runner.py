@@ -59,13 +59,18 @@ def execute(
     merge: bool = True,
     **kwargs: Any,
 ) -> dict[str, Any]:
-    """Run stage ``kind``; return ``refs`` merged with its output (or the output alone)."""
+    """Run stage ``kind``; return ``refs`` merged with its output (or the output alone). A
+    ``precheck`` keyword (what the orchestrator found before the step could start: a Spark master
+    that does not answer) is raised as the step's own failure, events and all."""
     quiet_libraries()
+    precheck = kwargs.pop("precheck", None)
     task_id = task_id or kind
     label = task_id + (f"[{kwargs['batch']['candidate']}#{kwargs['batch']['index']}]" if "batch" in kwargs else "")
     ctx.emit({"event": "start", "task": task_id, "label": label, "try": ctx.try_number})
     started = time.perf_counter()
     try:
+        if precheck is not None:
+            raise precheck
         out = resolve(kind)(ctx, refs, **kwargs)
     except BaseException as exc:
         seconds = time.perf_counter() - started
@@ -138,6 +143,7 @@ def _summary(out: dict[str, Any]) -> dict[str, Any]:
     keep = (
         "rows",
         "rows_dropped_missing_target",
+        "sampled",
         "train_rows",
         "holdout_rows",
         "completed",

@@ -144,3 +144,17 @@ def test_queues_from_the_spec_reach_their_tasks_and_survive_json(load) -> None:
     assert Plan.from_json(plan.to_json()) == plan
     monitor = build_monitor_plan(loaded, "/ws", "/ws/labels")
     assert [(t.task_id, t.queue) for t in monitor.tasks] == [("monitor", "small"), ("request_retrain", None)]
+
+
+def test_engine_spark_marks_the_tasks_that_read_data_and_carries_the_connection(load) -> None:
+    from airloop.plan import build_score_plan
+
+    assert not any(t.spark for t in build_train_plan(load(), "/ws").tasks)
+    loaded = load(engine="spark", spark={"conn_id": "lake", "config": {"spark.executor.memory": "4g"}})
+    plan = build_train_plan(loaded, "/ws")
+    assert [t.task_id for t in plan.tasks if t.spark] == ["ingest", "validate"]
+    assert plan.spark == {"conn_id": "lake", "config": {"spark.executor.memory": "4g"}}
+    assert Plan.from_json(plan.to_json()) == plan
+    score = build_score_plan(load(engine="spark", scoring={"incoming": "in", "output": "out"}), "/ws")
+    assert score is not None
+    assert [t.task_id for t in score.tasks if t.spark] == ["score"]

