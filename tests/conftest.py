@@ -18,8 +18,7 @@ COST = (  # measured on 2 cores (fresh clone, two workers), rounded
     ("tests/reliability/test_run_dies_with_its_command.py", 36),
     ("tests/reliability/test_compaction_loses_nothing.py", 19),
     ("tests/reliability/", 5),
-    ("tests/e2e/test_stack.py", 85),
-    ("tests/e2e/test_approval.py", 100),
+    ("tests/e2e/test_stack.py", 85),  # two scenarios on one stack (each alone paid its own start and stop)
     ("tests/e2e/test_canary.py", 12),
     ("tests/e2e/test_planted_payload.py", 14),
     ("tests/e2e/test_shadow.py", 12),
@@ -46,7 +45,7 @@ COST = (  # measured on 2 cores (fresh clone, two workers), rounded
 # an API server and workers, and their timing suffered when two came up at once.
 TOGETHER = (
     ("tests/examples/test_live_demo.py", "tests/examples/test_flights_demo.py"),
-    ("tests/e2e/test_approval.py", "tests/e2e/test_stack.py", "tests/services/test_celery.py"),
+    ("tests/e2e/test_stack.py", "tests/services/test_celery.py"),
     ("tests/services/test_celery_hpo.py",),  # a scheduler and two workers, one killed on a heartbeat timeout
 )
 
@@ -56,11 +55,13 @@ def pytest_collection_modifyitems(config, items):
         path = item.nodeid.replace("\\", "/")
         return next((c for prefix, c in COST if path.startswith(prefix)), 0.1)
 
+    if "PYTEST_XDIST_WORKER_COUNT" not in os.environ:  # one process runs the files in their own order
+        return
     # One lane per xdist worker (`make test` sets the count; every worker computes the same order).
     # worksteal starts worker i on lane i and lets an idle worker steal from the end of another's.
     # So that no lane holds all the long tests, files are dealt by a rough cost (seconds, above)
     # into the lane with the least load, after the groups that must run in turn.
-    count = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "2")))
+    count = max(1, int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
     lanes: list[list] = [[] for _ in range(count)]
     load = [0.0] * count
     grouped = set()

@@ -1,8 +1,13 @@
 """The live loop on the real stack: `airloop up` (airflow standalone + the server) in a temporary
-workspace on free ports. A file drop raises an asset event through the triggerer, the scheduler
-runs the train DAG, the new champion is swapped into the server; the monitor flags drift on a
-shifted batch and requests retraining, once (cooldown); rerun from a step works; `down` leaves no
-process behind."""
+workspace on free ports, started and stopped once for two projects, each with its own scenario.
+
+tiny, the loop: a file drop raises an asset event through the triggerer, the scheduler runs the
+train DAG, the new champion is swapped into the server; the monitor flags drift on a shifted batch
+and requests retraining, once (cooldown); rerun from a step works; `down` leaves no process behind.
+
+gated, human approval (promotion.approval: required): a train run waits in Airflow's
+human-in-the-loop task with the gate's evidence as its body; `airloop approve` answers through the
+REST API; the decision, who made it and why end up on the model version."""
 
 from __future__ import annotations
 
@@ -11,16 +16,24 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from helpers.projects import SERVING, make_frame, records, train_with_steps, write_project
 from helpers.server import free_port
 
+from airloop.local import state
+from airloop.local.embedded import compile_dag_file
 from airloop.local.rest import AirflowAPI
 from airloop.local.stack import _group_members
 from airloop.local.state import PROCESSES, pid_file
+from airloop.spec import load_spec
+from airloop.tracking import Tracker
+from airloop.tracking.tags import CHALLENGER, CHAMPION, Tag
 from airloop.workspace import Workspace
 
 pytestmark = pytest.mark.integration
@@ -43,6 +56,15 @@ def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         timeout=timeout,
         env=os.environ.copy(),
     )
+
+
+def quick(*args: str) -> Any:
+    """The command in this process (each `airloop` subprocess pays its imports again)."""
+    from click.testing import CliRunner
+
+    from airloop.cli import main
+
+    return CliRunner().invoke(main, list(args))
 
 
 def wait_for(what: str, check, timeout: float = 240, every: float = 2.0):
@@ -78,42 +100,131 @@ def task_logs(api: AirflowAPI, dag_id: str, run_id: str, only: tuple[str, ...] =
     return logs
 
 
-def test_live_loop_on_the_real_stack(tmp_path: Path, record_property) -> None:
-    root = tmp_path / "project"
-    # v1: a deliberately weak champion, so that the retrained model wins the gate
-    spec = write_project(
-        root,
-        estimator="sklearn.dummy.DummyClassifier",
-        params="{strategy: prior}",
-        search="{}",
-        min_auc=0.0,
-        extra=SERVING + POLICY,
-    )
-    ws = Workspace(tmp_path / "ws")
-    train_with_steps(spec, ws)
+# v1 of each project: a deliberately weak champion, so that each new candidate wins the gate
+WEAK = {"estimator": "sklearn.dummy.DummyClassifier", "params": "{strategy: prior}", "search": "{}"}
+DAGS = {"tiny__train", "tiny__monitor", "tiny__score", "gated__train", "gated__monitor"}
+
+
+@dataclass
+class Stack:
+    """One workspace, two projects: `up` serves tiny (the loop) and loads gated's DAGs beside it."""
+
+    ws: Workspace
+    loop: Path
+    gated: Path
+    serve_port: int = 0
+    up_stdout: str = ""
+    pgids: dict[str, int] = field(default_factory=dict)
+
+    def ensure_up(self) -> AirflowAPI:
+        """Up once for the module's tests (a start costs 30-50 s); again only if a test ran after `down`."""
+        if not state.running(self.ws):
+            api_port, self.serve_port = free_port(), free_port()
+            up = cli(
+                "up",
+                str(self.loop),
+                "--workspace",
+                str(self.ws.root),
+                "--api-port",
+                str(api_port),
+                "--serve-port",
+                str(self.serve_port),
+                "--detach",
+            )
+            assert up.returncode == 0, up.stdout + up.stderr
+            self.up_stdout = up.stdout
+            self.pgids = {n: int(pid_file(self.ws, n).read_text()) for n in PROCESSES if pid_file(self.ws, n).exists()}
+        api = AirflowAPI.for_workspace(self.ws)
+        wait_for("the five DAGs", lambda: {d["dag_id"] for d in api.get("/api/v2/dags")["dags"]} == DAGS)
+        api.unpause("gated__train")  # `up` unpauses the DAGs of the project it was given
+        return api
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    base = tmp_path_factory.mktemp("stack")
+    ws = Workspace(base / "ws")
+    root = base / "project"
+    loop = write_project(root, min_auc=0.0, extra=SERVING + POLICY, **WEAK)
+    train_with_steps(loop, ws)
     write_project(root, min_auc=0.0, extra=SERVING + POLICY)
-    spec.write_text(spec.read_text().replace("  target: label\n", "  target: label\n  incoming: incoming\n"))
-    spec.write_text(spec.read_text() + "scoring:\n  incoming: to-score\n  output: scores\n")
+    loop.write_text(loop.read_text().replace("  target: label\n", "  target: label\n  incoming: incoming\n"))
+    loop.write_text(loop.read_text() + "scoring:\n  incoming: to-score\n  output: scores\n")
     (root / "incoming").mkdir()
     (root / "to-score").mkdir()
-    api_port, serve_port = free_port(), free_port()
-    up = cli(
-        "up",
-        str(spec),
-        "--workspace",
-        str(ws.root),
-        "--api-port",
-        str(api_port),
-        "--serve-port",
-        str(serve_port),
-        "--detach",
+    gated = write_project(base / "gated", "gated", min_auc=0.0, extra=SERVING, **WEAK)
+    train_with_steps(gated, ws)
+    write_project(base / "gated", "gated", min_auc=0.0, extra=SERVING)
+    gated.write_text(
+        gated.read_text().replace("  min_improvement: 0.01\n", "  min_improvement: 0.01\n  approval: required\n")
     )
-    assert up.returncode == 0, up.stdout + up.stderr
-    assert "password" in up.stdout
-    pgids = {name: int(pid_file(ws, name).read_text()) for name in PROCESSES if pid_file(ws, name).exists()}
+    compile_dag_file(load_spec(gated), ws)  # in the dags folder the stack's dag-processor reads
+    live = Stack(ws, loop, gated)
+    yield live
+    if state.running(ws):  # the loop's test stops the stack itself and checks how
+        down = cli("down", "--workspace", str(ws.root))
+        assert down.returncode == 0, down.stderr
+
+
+def test_a_run_waits_for_a_person_who_rejects_then_approves(stack: Stack, record_property) -> None:
+    spec, ws = stack.gated, stack.ws
+    root = spec.parent
+    args = ("--workspace", str(ws.root))
+    api = stack.ensure_up()
+    nothing = quick("approve", str(spec), *args)
+    assert nothing.exit_code == 2
+    assert "no run of gated__train is waiting for a decision" in nothing.stderr
+
+    def decide(*how: str) -> dict:
+        seen = {r["dag_run_id"] for r in api.runs("gated__train", limit=10)}
+        api.post("/api/v2/dags/gated__train/dagRuns", {"logical_date": None})
+        try:
+            waiting = wait_for("a run waiting for a decision", lambda: api.waiting_for_decision("gated__train"))
+        except BaseException:
+            runs = api.runs("gated__train", limit=5)
+            states = {r["dag_run_id"]: (r["state"], api.task_instances("gated__train", r["dag_run_id"])) for r in runs}
+            raise AssertionError(
+                {k: (st, {t["task_id"]: t["state"] for t in tis}) for k, (st, tis) in states.items()}
+            ) from None
+        detail = waiting[0]
+        assert "| roc_auc |" in detail["body"]
+        assert "champion v1" in detail["body"]
+        assert detail["options"] == ["Approve", "Reject"]
+        status = quick("status", str(spec), *args)
+        assert f"waiting for a decision: run {detail['task_instance']['dag_run_id']}" in status.stdout
+        wrong = quick("approve", str(spec), "--run", "no-such-run", *args)
+        assert wrong.exit_code == 2
+        assert "run no-such-run of gated__train is not waiting" in wrong.stderr
+        done = quick("approve", str(spec), *how, *args)
+        assert done.exit_code == 0, done.output
+        return wait_for("the decided run", finished_run(api, "gated__train", "manual", seen))
+
+    tracker = Tracker(ws)
+    first = decide("--reject", "--comment", "not before the audit")
+    assert first["state"] == "success"
+    assert tracker.alias_version("gated", CHAMPION) == "1"
+    assert tracker.alias_version("gated", CHALLENGER) == "2"
+    tags = tracker.version("gated", "2").tags
+    assert tags[Tag.APPROVAL] == "rejected"
+    assert tags[Tag.APPROVAL_COMMENT] == "not before the audit"
+    assert tags[Tag.APPROVED_BY] == "admin"
+
+    make_frame(300, seed=9, start="2024-03-01").to_csv(root / "data" / "part_2.csv", index=False)  # new inputs
+    second = decide("--comment", "audit passed")
+    assert second["state"] == "success"
+    assert tracker.alias_version("gated", CHAMPION) == "3"
+    tags = tracker.version("gated", "3").tags
+    assert (tags[Tag.APPROVAL], tags[Tag.APPROVAL_COMMENT]) == ("approved", "audit passed")
+    record_property("observed", "rejected v2 stayed challenger; approved v3 became champion; both tagged")
+
+
+def test_live_loop_on_the_real_stack(stack: Stack, record_property) -> None:
+    spec, ws = stack.loop, stack.ws
+    root = spec.parent
+    api = stack.ensure_up()
+    serve_port, pgids = stack.serve_port, stack.pgids
+    assert "password" in stack.up_stdout
     try:
-        api = AirflowAPI.for_workspace(ws)
-        wait_for("the three DAGs", lambda: len(api.get("/api/v2/dags")["dags"]) == 3)
         assert api.get("/api/v2/importErrors")["total_entries"] == 0
 
         # 1. a file drop -> asset event (triggerer) -> train DAG (scheduler) -> new champion -> swap
@@ -153,7 +264,7 @@ def test_live_loop_on_the_real_stack(tmp_path: Path, record_property) -> None:
         assert "training skipped: same inputs as v2" in logs["validate"], logs["validate"]
         note = api.get(f"/api/v2/dags/tiny__train/dagRuns/{same['dag_run_id']}")["note"]
         assert note.startswith("not trained: same inputs as v2"), note
-        status = cli("status", str(spec), "--workspace", str(ws.root))
+        status = quick("status", str(spec), "--workspace", str(ws.root))
         assert f"asset_triggered success ({same['run_after'][:19]}): not trained: same inputs as v2" in status.stdout
         assert "v2 promoted (roc_auc" in status.stdout
 
@@ -202,8 +313,8 @@ def test_live_loop_on_the_real_stack(tmp_path: Path, record_property) -> None:
         assert {t["task_id"]: t["state"] for t in tis}["request_retrain"] == "skipped"
 
         # 4. rerun from a step through the REST API
-        res = cli("rerun", str(spec), "--from", "gate", "--run", run["dag_run_id"], "--workspace", str(ws.root))
-        assert res.returncode == 0, res.stderr
+        res = quick("rerun", str(spec), "--from", "gate", "--run", run["dag_run_id"], "--workspace", str(ws.root))
+        assert res.exit_code == 0, res.output
         assert "gate, promote, refit, register" in res.stdout
 
         def gate_try() -> int:
