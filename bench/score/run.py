@@ -122,7 +122,7 @@ def inputs(rows: int) -> Path:
     """The scoring input of ``rows`` rows (parts of PART_ROWS, made one at a time), made once."""
     import pyarrow.parquet as pq
 
-    folder = SCRATCH / f"v{DATA_VERSION}" / f"rows-{rows}"
+    folder = SCRATCH / f"v{DATA_VERSION}" / f"rows-{rows}-parts-{PART_ROWS}"
     done = folder / "_DONE"
     if done.exists():
         return folder
@@ -244,8 +244,9 @@ def _summary(s: Any) -> dict[str, Any]:
     return {"scored": s.scored, "rejected": s.rejected, "rejected_by_field": s.rejected_by_field, "parts": s.parts}
 
 
-def _tree(pid: int) -> tuple[int, int, int]:
-    """(RSS of the Python side, of the JVM, of the driver process alone) now, in bytes."""
+def _tree(pid: int, cpu: dict[int, tuple[str, float]] | None = None) -> tuple[int, int, int]:
+    """(RSS of the Python side, of the JVM, of the driver process alone) now, in bytes; ``cpu``
+    gets each process's CPU seconds so far (user + system), by pid."""
     import psutil
 
     try:
@@ -259,14 +260,24 @@ def _tree(pid: int) -> tuple[int, int, int]:
             rss = p.memory_info().rss
             name = p.name()
             cmd = " ".join(p.cmdline()[:2])
+            times = p.cpu_times()
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             continue
         if p.pid == pid:
             own = rss
-        if name == "java" or cmd.endswith("/java") or "/java " in cmd:
+        side = (
+            "jvm"
+            if name == "java" or cmd.endswith("/java") or "/java " in cmd
+            else "python"
+            if "python" in (name + cmd)
+            else "other"
+        )
+        if side == "jvm":
             jvm += rss
-        elif "python" in name or "python" in cmd:
+        elif side == "python":
             py += rss
+        if cpu is not None:
+            cpu[p.pid] = (side, times.user + times.system)
     return py, jvm, own
 
 
@@ -285,12 +296,13 @@ def child(job: dict[str, Any], master: str | None, tag: str, timeout: float = 4 
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(job), "--result", str(result_file)]
     peak = {"python": 0, "jvm": 0, "driver": 0, "total": 0}
     samples = 0
+    cpu: dict[int, tuple[str, float]] = {}
     started = time.perf_counter()
     with open(logs / f"{tag}.log", "w") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             while proc.poll() is None:
-                py, jvm, own = _tree(proc.pid)
+                py, jvm, own = _tree(proc.pid, cpu)
                 peak["python"], peak["jvm"] = max(peak["python"], py), max(peak["jvm"], jvm)
                 peak["driver"], peak["total"] = max(peak["driver"], own), max(peak["total"], py + jvm)
                 samples += 1
@@ -302,8 +314,13 @@ def child(job: dict[str, Any], master: str | None, tag: str, timeout: float = 4 
                 os.killpg(proc.pid, signal.SIGKILL)  # the group this run started: driver, java, workers
                 proc.wait()
     wall = time.perf_counter() - started
-    # what outlived the driver in its process group (a JVM or a worker left behind) is ended here
-    left = [p for p in psutil.process_iter(["pid"]) if _group(p) == proc.pid]
+    # the JVM and the Python workers end after the driver (the JVM on its stdin's close): 15 s for
+    # them to go, then what is still in the process group this run started is killed and counted
+    deadline = time.perf_counter() + 15
+    while (
+        left := [p for p in psutil.process_iter(["pid"]) if _group(p) == proc.pid]
+    ) and time.perf_counter() < deadline:
+        time.sleep(0.5)
     if left:
         os.killpg(proc.pid, signal.SIGKILL)
     if proc.returncode or not result_file.exists():
@@ -314,6 +331,9 @@ def child(job: dict[str, Any], master: str | None, tag: str, timeout: float = 4 
         "wall_seconds": round(wall, 2),
         "samples": samples,
         "peak_rss_gb": {k: round(v / 1024**3, 3) for k, v in peak.items()},
+        # CPU seconds as last sampled (up to 0.2 s short per process): on a busy machine the wall
+        # time stretches, the CPU time much less
+        "cpu_seconds": {side: round(sum(t for sd, t in cpu.values() if sd == side), 1) for side in ("python", "jvm")},
         "left_behind": len(left),
     }
 
@@ -392,10 +412,14 @@ def machine() -> dict[str, Any]:
 
 def markdown(result: dict[str, Any]) -> str:
     m, v = result["machine"], result["versions"]
+    loaded = max(m["load_avg_at_start"][0], m["load_avg_at_end"][0]) > m["nproc"]
+    busy = ": a busy machine, the times are stretched" if loaded else ""
     lines = [
         f"# `airloop score` at volume{' (QUICK smoke run: not the issue numbers)' if result['quick'] else ''}",
         "",
-        f"{result['date']}; {m['nproc']} cores, {m['ram_gb']} GB RAM (load at start {m['load_avg_at_start']}); "
+        f"{result['date']}; {m['nproc']} cores, {m['ram_gb']} GB RAM (load average at start "
+        f"{m['load_avg_at_start'][0]}, at end {m['load_avg_at_end'][0]}"
+        f"{busy}); "
         f"Python {v['python']}, PySpark {v['pyspark']}, {v['java']}, pandas {v['pandas']}, pyarrow {v['pyarrow']}, "
         f"scikit-learn {v['scikit-learn']}, MLflow {v['mlflow']}.",
         "",
@@ -409,8 +433,9 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Reproduce: `{result['command']}` (generated data is cached in {SCRATCH}).",
         "",
-        "| engine | rows | s | rows/s | wall s | peak RSS Python GB | peak RSS JVM GB | scored | rejected |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| engine | rows | s | rows/s | wall s | CPU s Python + JVM | peak RSS Python GB | peak RSS JVM GB "
+        "| scored | rejected |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["runs"]:
         pk = r["peak_rss_gb"]
@@ -418,6 +443,7 @@ def markdown(result: dict[str, Any]) -> str:
         rejected = f"{r['rejected']:,}" if "rejected" in r else f"{len(r['violations'])} violations"
         lines.append(
             f"| {r['engine']} | {r['rows']:,} | {r['seconds']} | {r['rows_per_s']:,} | {r['wall_seconds']} "
+            f"| {r['cpu_seconds']['python']} + {r['cpu_seconds']['jvm']} "
             f"| {pk['python']} | {pk['jvm']} | {scored} | {rejected} |"
         )
     lines += ["", "## Against the issue's targets", ""]
@@ -482,13 +508,17 @@ def checks(runs: list[dict[str, Any]], pandas_rows: int) -> list[str]:
 
 
 def main() -> None:
+    global PART_ROWS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", default=os.environ.get("BENCH_SCORE_ROWS", "5000000,20000000"), help="Spark sizes")
     ap.add_argument("--pandas-rows", type=int, default=int(os.environ.get("BENCH_SCORE_PANDAS_ROWS", 1_000_000)))
     ap.add_argument("--masters", default="local[1],local[2]", help="Spark masters for scoring")
     ap.add_argument("--validate-masters", default="local[2]", help="Spark masters for the contract check")
     ap.add_argument("--no-pandas-ratio", action="store_true", help="skip the pandas engine at the Spark sizes")
-    ap.add_argument("--quick", action="store_true", help="200k rows everywhere; results score_quick.*")
+    ap.add_argument("--part-rows", type=int, default=PART_ROWS, help="rows per generated Parquet file")
+    ap.add_argument(
+        "--quick", action="store_true", help="200k rows everywhere in files of 50k (4 Spark partitions); score_quick.*"
+    )
     ap.add_argument("--name", default=None, help="results name (default score, or score_quick)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--result", help=argparse.SUPPRESS)
@@ -497,6 +527,7 @@ def main() -> None:
         res = run_child(json.loads(args.child))
         Path(args.result).write_text(json.dumps(res, default=str))
         return
+    PART_ROWS = 50_000 if args.quick else args.part_rows
     sizes = [200_000] if args.quick else [int(x) for x in args.rows.split(",") if x]
     pandas_rows = 200_000 if args.quick else args.pandas_rows
     name = args.name or ("score_quick" if args.quick else "score")
@@ -521,6 +552,7 @@ def main() -> None:
         for master in filter(None, args.validate_masters.split(",")):
             runs.append(measure("validate", n, master, proj, ws))
     result["checks"] = checks(runs, pandas_rows)
+    result["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / f"{name}.json").write_text(json.dumps(result, indent=2))
     md = markdown(result)
