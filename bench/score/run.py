@@ -21,6 +21,10 @@ the wall time of the call and rows/s go to bench/results/score.{json,md}.
     .venv/bin/python bench/score/run.py --rows 5000000 --pandas-rows 1000000
     .venv/bin/python bench/score/run.py --quick              # 200k rows, results score_quick.*
 
+The full run (9 processes; the longest is Spark local[1] at 20M rows) takes about 2 hours on a quiet
+2-core machine, estimated from the CPU seconds per row of small runs (pandas ~22 us/row; Spark
+~75 us/row in the Python workers + ~80 us/row in the JVM; the contract check ~80 us/row of JVM).
+
 Generated data, the project and its workspace are kept in $BENCH_SCORE_DIR (default
 /tmp/airloop-bench-score) and reused by the next run; outputs are deleted after each configuration.
 """
