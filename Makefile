@@ -92,6 +92,7 @@ bench: dev
 	$(BIN)/python bench/drift/run.py
 	$(BIN)/python bench/monitor_scale/run.py
 	BENCH_SCALE_ROWS=2500000 BENCH_SCALE_NAME=monitor_scale_2500k $(BIN)/python bench/monitor_scale/run.py
+	$(BIN)/python bench/score/run.py  # 5M and 20M rows, pandas and Spark local[1]/local[2]: about 2 h on a quiet 2-core machine
 	$(BIN)/python bench/hpo_scale/run.py  # Celery workers: needs PostgreSQL and Redis (AIRLOOP_PG_HOST/PORT/USER)
 	$(BIN)/python bench/capacity.py  # docs/capacity.md from the results above
 	$(BIN)/python bench/backtest/run.py --set monitoring.train_on_new_data=when_requested
