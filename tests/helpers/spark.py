@@ -89,14 +89,16 @@ def write_spark_project(root: Path, name: str = "sparky", retries: int = 0, part
     return root / "airloop.yaml"
 
 
-def scoring_records(path: Path, n: int = 300, seed: int = 7) -> pd.DataFrame:
-    """Records as users have them (text, as in a CSV): the joined feature, an id to carry, two bad values."""
+def scoring_records(path: Path, n: int = 300, seed: int = 7, joined: bool = False) -> pd.DataFrame:
+    """Records as users have them (a CSV): raw events, or (``joined``) with the transform's joined
+    feature as the training table has it; an id to carry; two bad values."""
     from helpers.projects import make_frame
 
     frame = make_frame(n, seed=seed, start="2024-05-01").drop(columns=["label"]).astype({"x": object})
-    frame["warmth"] = frame["color"].map(COLORS)
     frame["ref"] = [f"id-{i}" for i in range(n)]
     frame.loc[3, "x"] = "abc"
     frame.loc[10, "color"] = "purple"
+    if joined:  # as the left join makes it: no warmth for a color the lookup does not know
+        frame["warmth"] = frame["color"].map(COLORS)
     frame.to_csv(path, index=False)
     return frame

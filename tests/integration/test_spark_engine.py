@@ -70,12 +70,14 @@ def test_spark_scores_equal_the_pandas_engines(trained, spark, tmp_path: Path) -
     from airloop.spark.score import score as on_spark
 
     spec, ws, _ = trained
-    scoring_records(tmp_path / "in.csv")
+    scoring_records(tmp_path / "joined.csv", joined=True)  # records as the training table has them
+    scoring_records(tmp_path / "raw.csv")  # the same records as the events are
     loaded = load_spec(spec)
-    a = batch.score(loaded, ws, [str(tmp_path / "in.csv")], tmp_path / "pandas")
-    b = on_spark(loaded, ws, [str(tmp_path / "in.csv")], tmp_path / "spark", spark=spark)
+    a = batch.score(loaded, ws, [str(tmp_path / "joined.csv")], tmp_path / "pandas")
+    # Spark prepares the raw records with the project's spark_transform (the join), then scores them
+    b = on_spark(loaded, ws, [str(tmp_path / "raw.csv")], tmp_path / "spark", spark=spark)
     assert (b.scored, b.rejected, b.version) == (a.scored, a.rejected, a.version) == (298, 2, "1")
-    assert b.rejected_by_field == a.rejected_by_field == {"x": 1, "color": 1}
+    assert b.rejected_by_field == a.rejected_by_field == {"x": 1, "color": 1, "warmth": 1}
     assert b.ignored_columns == a.ignored_columns == []
     mine, theirs = read_scores(tmp_path / "spark"), read_scores(tmp_path / "pandas")
     assert (
@@ -98,7 +100,7 @@ def test_spark_scores_equal_the_pandas_engines(trained, spark, tmp_path: Path) -
     assert sorted(zip(rejects["field"], rejects["problem"], strict=True)) == sorted(
         zip(expected["field"], expected["problem"], strict=True)
     )
-    assert set(rejects["file"]) == {str(tmp_path / "in.csv")}
+    assert set(rejects["file"]) == {str(tmp_path / "raw.csv")}
     assert sorted(p.name for p in (tmp_path).iterdir() if p.name.startswith(".")) == []  # no work folder left
 
 
@@ -111,8 +113,8 @@ def test_a_file_without_a_feature_column_or_that_does_not_parse_writes_nothing(
 
     spec, ws, _ = trained
     frame = scoring_records(tmp_path / "in.csv")
-    frame.drop(columns=["warmth"]).to_csv(tmp_path / "lacks.csv", index=False)
-    with pytest.raises(DataError, match="lacks the feature column.*warmth"):
+    frame.drop(columns=["size"]).to_csv(tmp_path / "lacks.csv", index=False)
+    with pytest.raises(DataError, match="lacks the feature column.*size"):
         on_spark(load_spec(spec), ws, [str(tmp_path / "lacks.csv")], tmp_path / "out1", spark=spark)
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 this is not a parquet file")
     with pytest.raises(DataError, match="broken.parquet"):

@@ -78,7 +78,8 @@ def score(
     ):
         model = _shipped_model(session, loaded_spec, ws, version, Path(tmp))
         frame, kind = _read(session, inputs, spec.data.source.format, spec.data.source.encoding)
-        file = InputFile(Path(inputs[0]), kind, list(frame.columns))
+        frame = _prepared(session, loaded_spec, frame, inputs)
+        file = InputFile(Path(inputs[0]), kind, [c for c in frame.columns if c != FILE])
         plan = batch._Plan.make(model, spec, [file], chunk_rows)  # a missing feature column is refused here
         summary = batch.Summary(spec.name, model.version, str(folder), list(inputs), chunk_rows)
         summary.ignored_columns = sorted(file.ignored)
@@ -162,6 +163,22 @@ def _worker_model(shipped: Any, spec: Any) -> Any:
     return dataclasses.replace(shipped, model=model)
 
 
+def _prepared(session: Any, loaded_spec: Any, frame: Any, inputs: list[str]) -> Any:
+    """The records with the file each came from (for the rejects), through the training table's
+    preparation (``data.spark_transform``, unless ``scoring.prepare`` is false)."""
+    from pyspark.sql import functions as F
+
+    spec = loaded_spec.spec
+    frame = frame.withColumn(FILE, F.col("_metadata.file_path"))  # a file source's own, before any join
+    if spec.data.spark_transform and spec.scoring.prepare:
+        from airloop.spark.source import transformed
+
+        frame = transformed(session, loaded_spec, frame)
+    if FILE not in frame.columns:  # the transform selected its own columns
+        frame = frame.withColumn(FILE, F.lit(", ".join(inputs)))
+    return frame
+
+
 def summary_bytes(summary: batch.Summary) -> bytes:
     import json
 
@@ -174,8 +191,8 @@ def _write(session: Any, frame: Any, plan: Any, file: InputFile, loaded_spec: An
 
     from airloop.spark.session import is_spark_error, spark_message
 
-    wanted = [c for c in frame.columns if c not in file.ignored]
-    inputs = frame.select(*[F.col(f"`{c}`") for c in wanted], F.col("_metadata.file_path").alias(FILE))
+    wanted = [c for c in file.columns if c not in file.ignored]
+    inputs = frame.select(*[F.col(f"`{c}`") for c in wanted], F.col(FILE))
     inputs = inputs.withColumn(ROW, F.monotonically_increasing_id())
     from pyspark.sql.pandas.types import to_arrow_schema
 

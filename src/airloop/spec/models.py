@@ -395,6 +395,11 @@ class Scoring(_Model):
         "PGPASSWORD or ~/.pgpass)",
     )
     log: bool = Field(False, description="also write the scored records to the prediction log (as `--log`)")
+    prepare: bool = Field(
+        True,
+        description="engine: spark: records to score go through data.spark_transform first, as the training "
+        "table did (raw events in, the model's features out); false: they carry the table's columns already",
+    )
     incoming: str | None = Field(
         None,
         description="landing folder (relative to this file): CSV/Parquet files dropped here, then a _READY "
