@@ -10,8 +10,10 @@ from pathlib import Path
 def flights(events, spark):
     from pyspark.sql import functions as F
 
-    airports = spark.read.option("header", True).option("inferSchema", True).csv(
-        str(Path(__file__).resolve().parent / "airports.csv")
+    airports = (
+        spark.read.option("header", True)
+        .option("inferSchema", True)
+        .csv(str(Path(__file__).resolve().parent / "airports.csv"))
     )
     dest = airports.select(
         F.col("faa").alias("dest"),
