@@ -30,7 +30,7 @@ COST = (  # measured on 2 cores (fresh clone, two workers), rounded
     ("tests/integration/test_families.py", 14),
     ("tests/integration/test_backtest_equals_monitor.py", 35),
     ("tests/integration/test_cli_errors.py", 13),
-    ("tests/integration/test_spark_engine.py", 30),  # a JVM per Spark session; the train DAG on Spark
+    ("tests/integration/test_spark_engine.py", 25),  # a JVM per Spark session; the train DAG on Spark (143 s alone)
     ("tests/integration/test_spark_contract.py", 5),
     ("tests/integration/", 12),
     ("tests/services/", 14),

@@ -101,6 +101,7 @@ def _on_spark(ctx: StepContext, ls: Any, spark: Any) -> dict[str, Any]:
         rows, fp = int(written.count()), source.fingerprint(written)
     mlflow_run, same = _open_run(ctx, ls, fp, rows, 1)
     return {
+        "engine": "spark",  # the later steps that read the table read it on Spark (runner.SPARK_STEPS)
         **({"same_inputs_as": same} if same else {}),
         "mlflow_run_id": mlflow_run,
         "fingerprint": fp,

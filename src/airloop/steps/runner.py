@@ -39,8 +39,13 @@ STEPS: dict[str, str] = {
 }
 
 
-def resolve(kind: str) -> Any:
-    module, func = STEPS[kind].split(":")
+# engine: spark (``ingest`` says so in the refs it hands on) -> the stages whose Spark form is a
+# module of its own
+SPARK_STEPS: dict[str, str] = {"validate": "validate_spark:run"}
+
+
+def resolve(kind: str, spark: bool = False) -> Any:
+    module, func = (SPARK_STEPS[kind] if spark and kind in SPARK_STEPS else STEPS[kind]).split(":")
     return getattr(importlib.import_module(f"airloop.steps.{module}"), func)
 
 
@@ -71,7 +76,7 @@ def execute(
     try:
         if precheck is not None:
             raise precheck
-        out = resolve(kind)(ctx, refs, **kwargs)
+        out = resolve(kind, refs.get("engine") == "spark")(ctx, refs, **kwargs)
     except BaseException as exc:
         seconds = time.perf_counter() - started
         final = last_try or is_final(exc)

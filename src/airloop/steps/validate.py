@@ -323,13 +323,10 @@ def _record(
     return warnings
 
 
-def run(ctx: StepContext, refs: dict[str, Any], spark: Any = None) -> dict[str, Any]:
+def run(ctx: StepContext, refs: dict[str, Any]) -> dict[str, Any]:
+    """The pandas engine's (engine: spark runs ``validate_spark``: ``runner.SPARK_STEPS``)."""
     import pandas as pd
 
-    if ctx.loaded.spec.engine == "spark":
-        from airloop.steps.validate_spark import run as on_spark
-
-        return on_spark(ctx, refs, spark)
     whole, contract, origin, report, texts = judge(ctx, refs)
     warnings = _record(ctx, refs, contract, origin, report, texts)
     # only now, every file accepted, do they become one frame (the unchecked columns come back too)

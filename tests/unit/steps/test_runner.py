@@ -35,7 +35,7 @@ def test_a_contract_violation_is_final_even_with_tries_left(tmp_path: Path, monk
     def boom(ctx, refs):
         raise ContractViolation("3 rows out of range")
 
-    monkeypatch.setattr(runner, "resolve", lambda kind: boom)
+    monkeypatch.setattr(runner, "resolve", lambda kind, spark=False: boom)
     with pytest.raises(ContractViolation):
         runner.execute("validate", ctx, {}, last_try=False)
     events = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
