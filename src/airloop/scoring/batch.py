@@ -16,7 +16,8 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,16 +116,18 @@ def destination(loaded_spec: Any, out: Path | str | None) -> Path | str:
     return spec.scoring.output if is_sql(spec.scoring.output) else loaded_spec.resolve(spec.scoring.output)
 
 
-def _to_folder(plan: _Plan, files: list[InputFile], out: Path, summary: Summary, on_chunk: Any) -> None:
+REJECT_COLUMNS = ("row_id", "file", "file_row", "field", "problem")
+
+
+@contextmanager
+def published(out: Path, summary: Summary) -> Iterator[Path]:
+    """The hidden work folder beside ``out``, claimed by this run; once the block is done the
+    summary is written into it and it is renamed into place. A failure removes it: OUTPUT is whole
+    or absent. Both engines (this one, ``airloop.spark.score``) write through it."""
     work = out.parent / f".{out.name}.scoring"
     lock = _claim(work, out)
     try:
-        with open(work / REJECTS, "w", newline="") as fh:
-            sink = _FolderSink(work, csv.writer(fh))
-            sink.rejects.writerow(["row_id", "file", "file_row", "field", "problem"])
-            _run(plan, files, sink, summary, on_chunk)
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield work
         _durable(work / SUMMARY, (json.dumps(summary.as_dict(), indent=1, sort_keys=True) + "\n").encode())
         _publish(work, out)
     except BaseException:
@@ -132,6 +135,15 @@ def _to_folder(plan: _Plan, files: list[InputFile], out: Path, summary: Summary,
         raise
     finally:
         os.close(lock)
+
+
+def _to_folder(plan: _Plan, files: list[InputFile], out: Path, summary: Summary, on_chunk: Any) -> None:
+    with published(out, summary) as work, open(work / REJECTS, "w", newline="") as fh:
+        sink = _FolderSink(work, csv.writer(fh))
+        sink.rejects.writerow(REJECT_COLUMNS)
+        _run(plan, files, sink, summary, on_chunk)
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def _to_sql(plan: _Plan, files: list[InputFile], target: Any, summary: Summary, on_chunk: Any) -> None:

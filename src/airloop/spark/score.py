@@ -83,19 +83,8 @@ def score(
         plan = batch._Plan.make(model, spec, [file], chunk_rows)  # a missing feature column is refused here
         summary = batch.Summary(spec.name, model.version, str(folder), list(inputs), chunk_rows)
         summary.ignored_columns = sorted(file.ignored)
-        work = folder.parent / f".{folder.name}.scoring"
-        lock = batch._claim(work, folder)
-        try:
+        with batch.published(folder, summary) as work:
             _write(session, frame, plan, file, loaded_spec, work, summary)
-            batch._durable(work / batch.SUMMARY, summary_bytes(summary))
-            batch._publish(work, folder)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
-        finally:
-            import os
-
-            os.close(lock)
     if on_chunk is not None:
         on_chunk(summary)
     return summary
@@ -179,27 +168,20 @@ def _prepared(session: Any, loaded_spec: Any, frame: Any, inputs: list[str]) -> 
     return frame
 
 
-def summary_bytes(summary: batch.Summary) -> bytes:
-    import json
-
-    return (json.dumps(summary.as_dict(), indent=1, sort_keys=True) + "\n").encode()
-
-
 def _write(session: Any, frame: Any, plan: Any, file: InputFile, loaded_spec: Any, work: Path, s: Any) -> None:
+    import dataclasses
+
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import to_arrow_schema
 
     from airloop.spark.session import is_spark_error, spark_message
 
     wanted = [c for c in file.columns if c not in file.ignored]
     inputs = frame.select(*[F.col(f"`{c}`") for c in wanted], F.col(FILE))
     inputs = inputs.withColumn(ROW, F.monotonically_increasing_id())
-    from pyspark.sql.pandas.types import to_arrow_schema
-
     schema = _schema(plan, frame)
     shape = to_arrow_schema(schema)
-    import dataclasses
-
     shipped = dataclasses.replace(plan.model, model=None)  # loaded again on each executor (_worker_model)
     payload = (shipped, loaded_spec.spec, file, plan.chunk_rows, str(loaded_spec.root), shape)
     session.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", str(plan.chunk_rows))
@@ -217,33 +199,32 @@ def _write(session: Any, frame: Any, plan: Any, file: InputFile, loaded_spec: An
         for part in sorted((work / PARTS).glob("part-*.parquet")):
             part.rename(work / part.name)
         shutil.rmtree(work / PARTS)
-        counts = result.groupBy(KIND, FIELD).agg(F.count(F.lit(1)).alias("n"))
-        for row in counts.collect():
-            if row[KIND] == "scored":
-                s.scored += int(row["n"])
-            else:
-                s.rejected_by_field[row[FIELD]] = int(row["n"])
-        s.rejected = int(result.where(F.col(KIND) == "rejected").select("row_id").distinct().count())
-        _rejects(result, work)
+        s.scored = int(scored.count())
+        _rejects(result, work, s)
     finally:
         result.unpersist()
     s.parts = len(list(work.glob("part-*.parquet")))
     s.ignored_fields = (s.scored + s.rejected) * len(file.ignored)
 
 
-def _rejects(result: Any, work: Path) -> None:
-    """The refused records as ``_rejects.csv`` (the pandas engine's columns), ordered by row id."""
+def _rejects(result: Any, work: Path, s: Any) -> None:
+    """The refused records as ``_rejects.csv`` (the pandas engine's columns), ordered by row id,
+    counted as they are written (records, and problems by field)."""
     import csv
 
     from pyspark.sql import functions as F
 
     rows = result.where(F.col(KIND) == "rejected").select("row_id", FILE, FIELD, PROBLEM).orderBy("row_id", FIELD)
+    records = set()
     with open(work / batch.REJECTS, "w", newline="") as fh:
         writer = csv.writer(fh)
-        writer.writerow(["row_id", "file", "file_row", "field", "problem"])
+        writer.writerow(batch.REJECT_COLUMNS)
         for r in rows.toLocalIterator():
             where = r[FILE][len("file:") :] if (r[FILE] or "").startswith("file:") else r[FILE]
             writer.writerow([r["row_id"], where, "", r[FIELD], r[PROBLEM]])
+            records.add(r["row_id"])
+            s.rejected_by_field[r[FIELD]] = s.rejected_by_field.get(r[FIELD], 0) + 1
+    s.rejected = len(records)
 
 
 def _schema(plan: Any, frame: Any) -> Any:

@@ -39,7 +39,7 @@ def _format(loaded: Any, where: str) -> str:
 
 def read(spark: Any, loaded: Any) -> Any:
     """The source as a Spark DataFrame (CSV: a header row, types inferred)."""
-    from airloop.spark.session import is_spark_error
+    from airloop.spark.session import is_spark_error, spark_message
 
     where = location(loaded)
     fmt = _format(loaded, where)
@@ -52,7 +52,7 @@ def read(spark: Any, loaded: Any) -> Any:
     except Exception as exc:
         if not is_spark_error(exc):
             raise
-        raise DataError(f"Spark cannot read {where} as {fmt}: {_first_line(exc)}", hint=_HINT) from None
+        raise DataError(f"Spark cannot read {where} as {fmt}: {spark_message(exc)}", hint=_HINT) from None
 
 
 def transformed(spark: Any, loaded: Any, frame: Any) -> Any:
@@ -61,6 +61,7 @@ def transformed(spark: Any, loaded: Any, frame: Any) -> Any:
     if not path:
         return frame
     from airloop.model.userimport import import_object
+    from airloop.spark.session import spark_message
 
     fn = import_object(path, what="spark transform", sep=":", search=[loaded.root])
     takes = len(inspect.signature(fn).parameters)
@@ -68,7 +69,7 @@ def transformed(spark: Any, loaded: Any, frame: Any) -> Any:
         out = fn(frame, spark) if takes >= 2 else fn(frame)
     except Exception as exc:
         raise UserCodeError(
-            f"spark transform `{path}` raised {type(exc).__name__}: {_first_line(exc)}",
+            f"spark transform `{path}` raised {type(exc).__name__}: {spark_message(exc)}",
             hint="fix the function; it takes the source as a Spark DataFrame (and the session) and returns one",
         ) from None
     if not hasattr(out, "schema") or not hasattr(out, "write"):
@@ -87,12 +88,12 @@ def write_table(frame: Any, dest: Path) -> None:
     try:
         frame.write.mode("overwrite").parquet(work.as_uri())
     except Exception as exc:
-        from airloop.spark.session import is_spark_error
+        from airloop.spark.session import is_spark_error, spark_message
 
         shutil.rmtree(work, ignore_errors=True)
         if is_spark_error(exc):
             raise UserCodeError(
-                f"Spark failed to prepare the training table: {_first_line(exc)}",
+                f"Spark failed to prepare the training table: {spark_message(exc)}",
                 hint="the source or the spark_transform: run the transform on the source in a pyspark shell",
             ) from None
         raise
@@ -111,9 +112,3 @@ def fingerprint(frame: Any) -> str:
     row = frame.agg(F.count(F.lit(1)).alias("n"), F.sum(F.xxhash64(*cols).cast("decimal(38,0)")).alias("h")).first()
     text = f"{frame.schema.simpleString()}|{row['n']}|{row['h']}"
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def _first_line(exc: BaseException) -> str:
-    from airloop.spark.session import spark_message
-
-    return spark_message(exc)
