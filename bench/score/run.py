@@ -36,6 +36,7 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
 import shutil
 import signal
 import subprocess
@@ -535,7 +536,7 @@ def main() -> None:
     sizes = [200_000] if args.quick else [int(x) for x in args.rows.split(",") if x]
     pandas_rows = 200_000 if args.quick else args.pandas_rows
     name = args.name or ("score_quick" if args.quick else "score")
-    command = "PYTHONPATH=src .venv/bin/python bench/score/run.py " + " ".join(sys.argv[1:])
+    command = "PYTHONPATH=src .venv/bin/python bench/score/run.py " + shlex.join(sys.argv[1:])
     result: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "quick": args.quick,

@@ -16,22 +16,43 @@ from airloop_runtime.errors import NotLoadable
 XGBOOST_CLASSES = ("XGBClassifier", "XGBRegressor")
 
 
+def skops_io() -> Any:
+    """``skops.io``, imported without importing torch. Its table of trusted types walks every
+    scikit-learn package (``sklearn.utils.all_estimators``), and the walk imports scikit-learn's
+    array-API shim for torch, which imports torch where it is installed: 1.4-2.5 s of every model
+    load here, for a module that holds no estimator (the walk skips ``externals`` when it collects
+    them, so the table is the same). The shim is hidden only during that import."""
+    import sys
+
+    shim = "sklearn.externals.array_api_compat.torch"
+    hidden = "skops.io" not in sys.modules and shim not in sys.modules and "torch" not in sys.modules
+    if hidden:
+        sys.modules[shim] = None  # type: ignore[assignment]  # an import of it fails; the walk skips it
+    try:
+        # skops looks names up in every imported module (at import, too); some modules warn on access
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import skops.io
+    finally:
+        if hidden and shim in sys.modules and sys.modules[shim] is None:
+            del sys.modules[shim]
+    return skops.io
+
+
 def read_skops(path: Path, entry: dict[str, Any], trusted: Iterable[str]) -> Any:
     from airloop_runtime.trust import TRUSTED, check_bounds
 
     allowed = set(TRUSTED) | set(trusted)
-    # skops looks names up in every imported module (at import, too); some modules warn on access
+    sio = skops_io()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import skops.io
-
-        held = set(skops.io.get_untrusted_types(file=path))
+        held = set(sio.get_untrusted_types(file=path))
         if held - allowed:
             raise NotLoadable(
                 f"{path.name} holds types this runtime does not trust: {sorted(held - allowed)} (a reviewed "
                 "type is accepted when the candidate lists it in trusted_types)"
             )
-        estimator = skops.io.load(path, trusted=sorted(held))
+        estimator = sio.load(path, trusted=sorted(held))
     check_bounds(estimator)
     return estimator
 

@@ -24,7 +24,7 @@ from airloop.model import onnx
 from airloop_runtime import FORMAT, FORMAT_VERSION, META, NotLoadable
 from airloop_runtime import load as runtime_load
 from airloop_runtime.pipeline import sha256
-from airloop_runtime.readers import XGBOOST_CLASSES
+from airloop_runtime.readers import XGBOOST_CLASSES, skops_io
 from airloop_runtime.trust import TRUSTED
 
 log = logging.getLogger("airloop.model")
@@ -121,13 +121,12 @@ def _save_estimator(estimator: Any, folder: Path, trusted: tuple[str, ...]) -> d
         )
     else:
         path = folder / "estimator.skops"
-        # skops looks names up in every imported module (at import, too); Airflow's lazy modules warn
+        sio = skops_io()
+        # skops looks names up in every imported module; Airflow's lazy modules warn
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import skops.io
-
-            skops.io.dump(estimator, path)
-            held = set(skops.io.get_untrusted_types(file=path)) - set(TRUSTED)
+            sio.dump(estimator, path)
+            held = set(sio.get_untrusted_types(file=path)) - set(TRUSTED)
         refused = sorted(held - set(trusted))
         if refused:
             path.unlink()

@@ -277,6 +277,7 @@ def _load(loaded_spec: Any, ws: Any, version: str | None) -> Any:
 class _Plan:
     model: Any  # a ``scoring.smoke.Loaded``: model, contract, feature names
     check: Any  # the server's batch validator, sized for one chunk
+    screen: Any  # ``scoring.screen.Screen``: the rows that need no record-by-record judgement
     shape: Any  # serving.passthrough / entity_id / extra_fields
     kinds: dict[str, str]
     carried: list[str]  # passthrough (and entity) columns present in the files, copied to the output
@@ -288,6 +289,7 @@ class _Plan:
     def make(cls, model: Any, spec: Any, files: list[InputFile], chunk_rows: int) -> _Plan:
         from pydantic import TypeAdapter
 
+        from airloop.scoring.screen import Screen
         from airloop.serving.schema import ENTITY, RecordShape, batch_model, record_model
 
         shape = RecordShape.of(spec.serving)
@@ -317,7 +319,8 @@ class _Plan:
                 hint="rename them in the files, or leave them out of serving.passthrough",
             )
         kinds = {c: model.contract.columns[c].kind for c in features}
-        return cls(model, check, shape, kinds, carried, chunk_rows, spec.data.source.encoding)
+        screen = Screen.of(model.contract, spec.serving.unknown_categories, shape)
+        return cls(model, check, screen, shape, kinds, carried, chunk_rows, spec.data.source.encoding)
 
 
 def _run(plan: _Plan, files: list[InputFile], sink: Any, summary: Summary, on_chunk: Any) -> None:
@@ -366,9 +369,9 @@ def _score_chunk(
 ) -> _Scored | None:
     """The chunk's answers (None if every record was refused); its refused records are added to
     ``rejects``."""
-    from airloop.serving.schema import judge
+    from airloop.scoring.screen import judged as judge
 
-    judged = judge(plan.check, {"records": chunk.records})
+    judged = judge(plan.check, plan.screen, chunk.table, chunk.records)
     keep = list(range(len(chunk.records))) if judged.positions is None else judged.positions
     for r in judged.refused:
         i = r["index"]

@@ -263,7 +263,7 @@ def _partition(payload: tuple[Any, ...], batches: Iterator[Any]) -> Iterator[Any
     pandas engine; its answers and its refused records come out as rows of one schema."""
     import pyarrow as pa
 
-    from airloop.serving.schema import judge
+    from airloop.scoring.screen import judged as judge
 
     shipped, spec, file, chunk_rows, root, shape = payload
     if root not in sys.path:  # the feature transform's module, if the model needs it
@@ -280,7 +280,7 @@ def _partition(payload: tuple[Any, ...], batches: Iterator[Any]) -> Iterator[Any
         records = to_records(data, plan.kinds)
         if not records:
             continue
-        judged = judge(plan.check, {"records": records})
+        judged = judge(plan.check, plan.screen, data, records)
         keep = list(range(len(records))) if judged.positions is None else judged.positions
         parts = []
         if keep:
