@@ -10,6 +10,7 @@ import dataclasses
 import json
 import math
 from dataclasses import asdict, dataclass, field
+from statistics import NormalDist
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -39,6 +40,12 @@ MAX_CLUSTER = 10.0
 # At least this share of rows may be new or beyond anything seen (one outlier in 300 rows passes).
 FLOOR = 0.001
 INTEGER_PAD = 1.0  # a count one above its reference maximum is inside the range
+# A trending column's bound is widened, beyond the trend itself, by this many standard deviations of
+# the reference's residuals around its trend: a healthy row leaves that band with probability FLOOR
+# (normal residuals). Prices swing around a long trend by far more than any range pad: World Bank oil
+# from 1960-2004 has a residual of 0.72 log-units, and 2005-2014 stood up to 2.5x the trend's reach
+# from the 2004 maximum (bench/results/contract_time_aware_src.md).
+BAND_Z = NormalDist().inv_cdf(1 - FLOOR)
 DAY = 86400.0
 FORMAT = 2  # 1: stored before the time-aware fields existed, judged as then
 
@@ -56,6 +63,7 @@ class ColumnRule:
     exceed: float | None = None  # expected share of a healthy batch's rows outside the padded range
     trend: float | None = None  # per day against Contract.time: units (linear) or log-units (log)
     trend_scale: str | None = None  # "linear" | "log"
+    spread: float | None = None  # the reference's standard deviation around its trend, in the trend's units
     integer: bool = False  # every reference value is a whole number
 
 
@@ -222,7 +230,7 @@ def learn_time(contract: Contract, frame: pd.DataFrame, time: str | None, range_
             rule.integer = bool(len(values)) and bool((values % 1 == 0).all())
             if t is None:
                 continue
-            rule.trend, rule.trend_scale = trend_of(s.astype(float), t)
+            rule.trend, rule.trend_scale, rule.spread = trend_of(s.astype(float), t)
             if rule.trend is None:
                 rule.exceed = round(expected_exceedance(s.astype(float), t, range_tolerance, rule.integer), 6)
 
@@ -299,24 +307,30 @@ def expected_exceedance(values: pd.Series, t: pd.Series, range_tolerance: float,
     return min(MAX_SHARE, worst)
 
 
-def trend_of(values: pd.Series, t: pd.Series, min_rho: float = TREND_RHO) -> tuple[float | None, str | None]:
-    """(change per day, scale) of a column that moves with time (|Spearman| >= ``min_rho``), else
-    (None, None). A column whose reference values are all positive trends by a growth rate (its log
-    regressed on time: prices), any other by a slope (a numeric date)."""
+def trend_of(
+    values: pd.Series, t: pd.Series, min_rho: float = TREND_RHO
+) -> tuple[float | None, str | None, float | None]:
+    """(change per day, scale, spread) of a column that moves with time (|Spearman| >= ``min_rho``),
+    else (None, None, None). A column whose reference values are all positive trends by a growth
+    rate (its log regressed on time: prices), any other by a slope (a numeric date). The spread is
+    the residuals' standard deviation around the fitted line, in the same units."""
     import numpy as np
     import pandas as pd
 
     both = pd.DataFrame({"x": values, "t": t}).dropna()
     if len(both) < 40 or both["x"].nunique() < 3 or both["t"].nunique() < 3:
-        return None, None
+        return None, None, None
     rho = float(both["x"].rank().corr(both["t"].rank()))
     if not math.isfinite(rho) or abs(rho) < min_rho:
-        return None, None
+        return None, None, None
     scale = "log" if bool((both["x"] > 0).all()) else "linear"
     y = np.log(both["x"]) if scale == "log" else both["x"]
     tc = both["t"] - both["t"].mean()
     slope = float((tc * (y - y.mean())).sum() / (tc * tc).sum())
-    return (slope, scale) if math.isfinite(slope) else (None, None)
+    if not math.isfinite(slope):
+        return None, None, None
+    spread = float((y - y.mean() - slope * tc).std())
+    return slope, scale, round(spread, 6) if math.isfinite(spread) else None
 
 
 def _pad(lo: float, hi: float, range_tolerance: float, integer: bool) -> float:
@@ -328,7 +342,8 @@ def _pad(lo: float, hi: float, range_tolerance: float, integer: bool) -> float:
 def bounds_at(rule: ColumnRule, contract: Contract, t: pd.Series | None, pad: float, n: int) -> tuple[Any, Any]:
     """Per row, the bounds a value may take: the padded reference range, where a trending column's
     bound it moves toward is widened by the trend at the row's own time since the reference's end
-    (never narrowed). The clock itself only moves forward."""
+    (never narrowed), and past that end by BAND_Z of its reference spread. The clock itself only moves
+    forward."""
     import numpy as np
 
     lo = np.full(n, rule.min - pad if rule.min is not None else -np.inf)
@@ -339,16 +354,16 @@ def bounds_at(rule: ColumnRule, contract: Contract, t: pd.Series | None, pad: fl
     trend = rule.trend
     if trend is None or rule.min is None or rule.max is None:
         return lo, hi
+    band = np.where(ahead > 0, BAND_Z * (rule.spread or 0.0), 0.0)  # past the reference: its swings too
     if rule.trend_scale == "log":
-        factor = np.exp(trend * ahead)
         if trend > 0:
-            hi = np.maximum(hi, rule.max * factor + pad)
+            hi = np.maximum(hi, rule.max * np.exp(trend * ahead + band) + pad)
         else:
-            lo = np.minimum(lo, rule.min * factor - pad)
+            lo = np.minimum(lo, rule.min * np.exp(trend * ahead - band) - pad)
     elif trend > 0:
-        hi = hi + trend * ahead
+        hi = hi + trend * ahead + band
     else:
-        lo = lo + trend * ahead
+        lo = lo + trend * ahead - band
     return lo, hi
 
 

@@ -60,7 +60,7 @@ def time_days(frame: Any, name: str) -> Any:
 
 def bounds(rule: Any, contract: dc.Contract, tol: Any, t: Any, name: str) -> tuple[Any, Any]:
     """``contract.bounds_at`` as column expressions: the padded range, a trending side widened by
-    the trend at the row's own time since the reference's end."""
+    the trend at the row's own time since the reference's end, and by its band past it."""
     from pyspark.sql import functions as F
 
     if not contract.time_aware:
@@ -72,15 +72,16 @@ def bounds(rule: Any, contract: dc.Contract, tol: Any, t: Any, name: str) -> tup
     trend = rule.trend
     if t is not None and contract.reference_end is not None and trend is not None and None not in (rule.min, rule.max):
         ahead = F.greatest(F.coalesce(t - F.lit(contract.reference_end), F.lit(0.0)), F.lit(0.0))
+        band = F.when(ahead > 0, F.lit(dc.BAND_Z * (rule.spread or 0.0))).otherwise(F.lit(0.0))
         if rule.trend_scale == "log":
             if trend > 0:
-                hi = F.greatest(hi, F.lit(rule.max) * F.exp(F.lit(trend) * ahead) + F.lit(pad))
+                hi = F.greatest(hi, F.lit(rule.max) * F.exp(F.lit(trend) * ahead + band) + F.lit(pad))
             else:
-                lo = F.least(lo, F.lit(rule.min) * F.exp(F.lit(trend) * ahead) - F.lit(pad))
+                lo = F.least(lo, F.lit(rule.min) * F.exp(F.lit(trend) * ahead - band) - F.lit(pad))
         elif trend > 0:
-            hi = hi + F.lit(trend) * ahead
+            hi = hi + F.lit(trend) * ahead + band
         else:
-            lo = lo + F.lit(trend) * ahead
+            lo = lo + F.lit(trend) * ahead - band
     if name == contract.time:
         hi = F.lit(INF)  # the clock only moves forward
     return lo, hi

@@ -69,6 +69,7 @@ def test_what_the_reference_teaches(contract):
     assert 0.1 < cols["agent"].novelty < 0.2  # a new agent every other day: 2 of 20 rows
     assert (cols["level"].trend_scale, cols["drift"].trend_scale) == ("log", "linear")
     assert cols["drift"].trend == pytest.approx(0.1, rel=0.05)
+    assert cols["drift"].spread == pytest.approx(0.5, rel=0.15)  # the noise around the trend
     assert cols["noise"].trend is None
     assert cols["noise"].exceed is not None
     assert cols["count"].integer
@@ -123,6 +124,33 @@ def test_a_unit_change_on_a_trending_column_is_refused(contract, column, factor)
     assert (column, "range") in rules_of(dc.check(broken, contract, TOL))
 
 
+def swinging_price(years: range, seed: int) -> pd.DataFrame:
+    """A monthly price growing 5% a year that swings around its trend by 0.5 log-units (a random
+    walk pulled back to the trend), as commodity prices do."""
+    rng = np.random.default_rng(seed)
+    months = pd.date_range(f"{years.start}-01-01", f"{years.stop}-01-01", freq="MS", inclusive="left")
+    swing = np.zeros(len(months))
+    for i in range(1, len(months)):
+        swing[i] = 0.97 * swing[i - 1] + rng.normal(0, 0.12)
+    trend = np.log(20.0) + 0.05 * (months.year - years.start + months.month / 12)
+    return pd.DataFrame({"when": months, "price": np.exp(trend + swing), "y": rng.normal(0, 1, len(months))})
+
+
+def test_a_price_may_swing_past_its_trend_as_far_as_it_did_in_the_reference():
+    reference = swinging_price(range(1960, 2005), seed=3)
+    contract = dc.infer(reference, "y", time="when", tol=TOL)
+    rule = contract.columns["price"]
+    assert (rule.trend_scale, rule.spread is not None) == ("log", True)
+    year = swinging_price(range(2005, 2006), seed=4)
+    reach = rule.max * np.exp(rule.trend * 365)  # where the trend alone takes the reference's maximum
+    boom = year.assign(price=reach * 2.0)  # twice that: inside the reference's own swings
+    assert rules_of(dc.check(boom, contract, TOL)) == set()
+    assert ("price", "range") in rules_of(dc.check(boom.assign(price=boom["price"] * 100), contract, TOL))
+    stiff = dc.Contract.from_json(contract.to_json())
+    stiff.columns["price"].spread = None  # the trend alone (contracts stored before the band)
+    assert ("price", "range") in rules_of(dc.check(boom, stiff, TOL))
+
+
 def test_a_column_without_trend_keeps_its_fixed_range(contract):
     week = later(days_on=90)
     assert ("noise", "range") in rules_of(dc.check(week.assign(noise=week["noise"] + 1.5), contract, TOL))
@@ -148,7 +176,7 @@ def strip_new_fields(contract: dc.Contract) -> str:
     for key in ("time", "reference_end", "format"):
         raw.pop(key)
     for rule in raw["columns"].values():
-        for key in ("novelty", "exceed", "trend", "trend_scale", "integer"):
+        for key in ("novelty", "exceed", "trend", "trend_scale", "spread", "integer"):
             rule.pop(key)
     return json.dumps(raw)
 
