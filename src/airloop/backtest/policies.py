@@ -154,7 +154,8 @@ def choose(scores: dict[str, Scores], candidates: list[str], maximize: bool) -> 
     if not judged:
         raise UsageError(
             "no period of the first half was scored: there is nothing to choose a policy on",
-            hint="start later (more labeled periods) or lower monitoring.min_labeled",
+            hint="start later (more labeled periods), or use longer periods (--every): a period is scored from "
+            "monitoring.min_labeled labeled rows, or from 10 with monitoring.confidence set",
         )
     sign = 1.0 if maximize else -1.0
 

@@ -265,6 +265,7 @@ def run_backtest(
     import time
 
     from airloop.backtest.periods import load_history, periods
+    from airloop.monitoring.policy import fewest_labeled
 
     started = time.perf_counter()
     spec = loaded.spec
@@ -294,9 +295,11 @@ def run_backtest(
         served = {p: replay.served(t.champion, i, rows, times) for p, t in (tracks | others).items()}  # (log, perf)
         record.update({p: (served[p][1].get("metrics") or {}).get(spec.promotion_metric) for p in POLICIES})
         record["labeled"] = int(served["loop"][1].get("labeled", 0))  # the same rows for every policy
-        scored = record["labeled"] >= spec.monitoring.min_labeled
+        # scored as the monitor measures: from min_labeled labels, or down to FEWEST_ROWS with confidence
+        fewest = fewest_labeled(spec.monitoring.min_labeled, spec.monitoring.confidence)
+        scored = record["labeled"] >= fewest
         if not scored:
-            note = f"too few labeled rows ({record['labeled']} < monitoring.min_labeled): not scored"
+            note = f"too few labeled rows ({record['labeled']} < {fewest}): not scored"
             record.update({p: None for p in POLICIES}, note=note)
         decision, window = replay.monitor(tracks["loop"], served["loop"][0], i)
         record["loop_decision"] = {**decision.to_dict(), "rows": window.rows}

@@ -32,6 +32,9 @@ decides (a request); when no trigger fires even at the alarming end, the window 
 otherwise it is *accumulating*: the cursor stays (``monitoring.cursor``) and the next run judges it
 with the rows that arrive meanwhile. Every verdict says which: "decided on N predictions with 90%
 confidence", or "accumulating". ``confidence: None`` restores the fixed gate (wait for ``min_rows``).
+Labels the same way: a measured metric needs ``min_labeled`` labels for its point value, and down to
+FEWEST_ROWS it is judged by its bootstrap interval in a window of any size ("decided on 400
+predictions, 12 of them labeled, with 90% confidence"), or accumulates until more labels come.
 """
 
 from __future__ import annotations
@@ -44,6 +47,12 @@ from airloop.monitoring.staleness import DAY
 
 ACCUMULATING, REQUESTED, NO_ACTION, SUPPRESSED = "accumulating", "retrain requested", "no action", "suppressed"
 FEWEST_ROWS = 10  # below this a window is never judged: a bootstrap of a handful of rows states nothing
+
+
+def fewest_labeled(min_labeled: int, confidence: float | None) -> int:
+    """The labeled rows from which a live metric is measured: ``min_labeled`` for point values, down
+    to FEWEST_ROWS where (with ``confidence``) fewer are judged by their bootstrap interval."""
+    return min(FEWEST_ROWS, min_labeled) if confidence is not None else min_labeled
 
 
 @dataclass(frozen=True)
@@ -168,7 +177,9 @@ def decide(history: History, window: Window, policy: Policy) -> Decision:
         need = floor if window.rows < floor else policy.min_rows
         why = f"accumulating: {window.rows} new predictions, {need} needed before judging"
         return Decision(False, ACCUMULATING, (why,))
-    sure = policy.confidence if small else None
+    source, live = performance_of(window, policy)
+    few = source == "measured" and window.labeled < policy.min_labeled  # a measured metric on few labels
+    sure = policy.confidence if small or few else None
     persistent = [s.feature for s in window.signals if s.drifted and s.persistent]
     signals = tuple(replace(s, drifted=False) if s.persistent else s for s in window.signals)  # new drift only
     weighted = weighted_drift(signals)
@@ -176,8 +187,8 @@ def decide(history: History, window: Window, policy: Policy) -> Decision:
     reasons = drift_reasons(calm_signals, weighted_drift(calm_signals), policy)
     drifted = [s.feature for s in calm_signals if s.drifted]
     alarms = [f"drift:{','.join(sorted(drifted))}"] if reasons else []
-    source, live = performance_of(window, policy)
-    fired, unsure = performance_checks(live, window.intervals if small else None, source, history, policy)
+    # judged by its bootstrap interval in a small window, or on fewer than min_labeled labels
+    fired, unsure = performance_checks(live, window.intervals if small or few else None, source, history, policy)
     stale = staleness_reasons(history, window, policy)
     alarms += [f"performance:{policy.metric}"] * bool(fired) + ["staleness"] * bool(stale)
     reasons += fired + stale
@@ -185,13 +196,17 @@ def decide(history: History, window: Window, policy: Policy) -> Decision:
     # what every judged verdict states; each return below adds its verdict and reasons
     known = Decision(False, NO_ACTION, (), weighted, source, confidence=sure, staleness=staleness(history, window),
                      persistent=tuple(persistent))  # fmt: skip
-    if not reasons and small:
-        chance = [f"{d} (not beyond chance at this size)" for d in drift_reasons(signals, weighted, policy)]
+    if not reasons and sure is not None:
+        chance = [f"{d} (not beyond chance at this size)" for d in drift_reasons(signals, weighted, policy)] * small
         unsure = chance + unsure
         if unsure:
-            why = f"accumulating: {window.rows} new predictions decide nothing with {sure:.0%} confidence: "
+            size = f"{window.rows} new predictions" if small else f"{window.labeled} labeled predictions"
+            why = f"accumulating: {size} decide nothing with {sure:.0%} confidence: "
             return replace(known, verdict=ACCUMULATING, reasons=(why + "; ".join(unsure),))
-    said = f" (decided on {window.rows} predictions with {sure:.0%} confidence)" if sure is not None else ""
+    said = ""
+    if sure is not None:
+        labeled = f", {window.labeled} of them labeled," if few else ""
+        said = f" (decided on {window.rows} predictions{labeled} with {sure:.0%} confidence)"
     if not reasons:
         why = "no trigger: " + calm(weighted, source, live, policy, known.staleness)
         why += f"; {kept}" * bool(persistent) + said
@@ -258,7 +273,9 @@ def drift_reasons(signals: tuple[Signal, ...], weighted: float | None, policy: P
 
 def performance_of(window: Window, policy: Policy) -> tuple[str | None, dict[str, float | None]]:
     """Which performance the checks use: measured (enough labels), estimated, or none."""
-    measured = window.measured if window.labeled >= policy.min_labeled else {}
+    enough = fewest_labeled(policy.min_labeled, policy.confidence)
+    few = window.labeled < policy.min_labeled
+    measured = window.measured if window.labeled >= enough and (not few or window.intervals) else {}
     if policy.performance == "measured" or (policy.performance == "auto" and measured):
         return ("measured", measured) if measured else (None, {})
     return ("estimated", window.estimated) if window.estimated else (None, {})

@@ -111,9 +111,11 @@ def performance(spec: Any, seen: Any, labels: dict[str, Any] | None) -> dict[str
     import numpy as np
 
     from airloop.metrics import FAST_BINARY, compute, fast_binary
+    from airloop.monitoring.policy import fewest_labeled
 
+    m = spec.monitoring
     out: dict[str, Any] = {"labeled": seen.labeled.count}
-    if seen.labeled.count < spec.monitoring.min_labeled:
+    if seen.labeled.count < fewest_labeled(m.min_labeled, m.confidence):
         return out
     truth, answered, proba = seen.labeled.arrays()
     classes = labels["classes"] if labels else None
@@ -154,9 +156,11 @@ def performance(spec: Any, seen: Any, labels: dict[str, Any] | None) -> dict[str
         else:
             metrics[name] = value
     out["metrics"] = metrics
-    confidence = spec.monitoring.confidence
-    if seen.rows < spec.monitoring.min_rows and confidence is not None:  # a small window: how sure each is
-        out["intervals"] = intervals(value_of, [n for n, v in metrics.items() if v is not None], len(truth), confidence)
+    small = seen.rows < m.min_rows or seen.labeled.count < m.min_labeled
+    if small and m.confidence is not None:  # a small window, or few labels: how sure each metric is
+        out["intervals"] = intervals(
+            value_of, [n for n, v in metrics.items() if v is not None], len(truth), m.confidence
+        )
     return out
 
 

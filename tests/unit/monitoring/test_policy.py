@@ -188,6 +188,36 @@ def test_too_few_labels_measure_nothing() -> None:
     assert "no performance to judge yet" in d.reason
 
 
+def few_labels(low: float, high: float, labeled: int = 12) -> Window:
+    """A window of min_rows and more whose labels are still few: a year of monthly rows, say."""
+    return window(rows=400, labeled=labeled, measured={"mae": (low + high) / 2}, intervals={"mae": (low, high)})
+
+
+def test_few_labels_worse_even_at_the_calm_end_request_and_say_how_many() -> None:
+    d = decide(HOLDOUT_MAE, few_labels(23000, 27000), policy(**MAE))
+    assert (d.retrain, d.verdict, d.confidence, d.performance_source) == (True, REQUESTED, 0.9, "measured")
+    assert "(90% interval 23000.0000 to 27000.0000)" in d.reason
+    assert d.reason.endswith("(decided on 400 predictions, 12 of them labeled, with 90% confidence)")
+
+
+def test_few_labels_calm_at_the_alarming_end_decide_no_action() -> None:
+    d = decide(HOLDOUT_MAE, few_labels(15000, 21000), policy(**MAE))
+    assert (d.retrain, d.verdict, d.confidence) == (False, NO_ACTION, 0.9)
+    assert "measured mae 18000.0000" in d.reason
+
+
+def test_few_labels_straddling_the_bound_accumulate_until_more_labels_come() -> None:
+    d = decide(HOLDOUT_MAE, few_labels(19000, 26000), policy(**MAE))
+    assert (d.retrain, d.verdict) == (False, ACCUMULATING)
+    assert d.reason.startswith("accumulating: 12 labeled predictions decide nothing with 90% confidence: ")
+
+
+def test_few_labels_without_confidence_or_under_the_floor_measure_nothing() -> None:
+    assert decide(HOLDOUT_MAE, few_labels(23000, 27000), policy(**MAE, confidence=None)).performance_source is None
+    under = few_labels(23000, 27000, labeled=9)  # fewer than any bootstrap states anything of
+    assert decide(HOLDOUT_MAE, under, policy(**MAE)).performance_source is None
+
+
 def test_estimated_performance_acts_before_labels() -> None:
     w = window(estimated={"roc_auc": 0.60}, labeled=0)
     d = decide(History(holdout={"roc_auc": 0.72}), w, policy(performance="estimated"))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -173,3 +174,31 @@ def test_a_small_window_carries_its_intervals_and_psi_chance_levels(logged: tupl
     full_perf = performance(Spec(), full, labels)
     assert "intervals" not in full_perf
     assert all(s.noise is None for s in observe(Spec(), full, refs, full.drift(), full_perf).signals)
+
+
+def test_a_large_window_with_few_labels_measures_them_with_intervals(logged: tuple[Path, dict]) -> None:
+    from airloop.steps.window import of_frame
+
+    class FewLabels(Monitoring):
+        min_labeled = 50
+
+    class SpecFew(Spec):
+        monitoring = FewLabels()
+
+    path, refs = logged
+    frame = read_predictions(path)
+    labels = {"classes": [0, 1], "positive": 1}
+    part = frame.iloc[-400:].reset_index(drop=True)
+    labeled = part.index[part["label"].notna()]
+
+    def with_labels(n: int) -> dict[str, Any]:
+        rows = part.assign(label=part["label"].where(part.index.isin(labeled[:n])))  # n labels in 400 rows
+        return performance(SpecFew(), over(SpecFew(), Champion(), [of_frame(rows)], refs), labels)
+
+    perf = with_labels(12)
+    assert perf["labeled"] == 12
+    low, high = perf["intervals"]["accuracy"]
+    assert low <= perf["metrics"]["accuracy"] <= high
+    assert low < high
+    assert "metrics" not in with_labels(9)  # under the floor: nothing measured
+    assert "intervals" not in with_labels(60)  # min_labeled and more: point values, as before
