@@ -13,7 +13,8 @@ the server and the CLI all use it. The root is private (0700): see ``make_privat
   reports/<name>.html  `airloop report`
   cache/<tool>/        caches of libraries that insist on writing one
   projects/<name>/     contract.json, runs/<run id>/, monitoring/{history.parquet,state.json}
-  serving/<name>/      predictions.db (the prediction log), labels/ (dropped label files),
+  serving/<name>/      predictions.db (the prediction log), labels/ (dropped label files; the folder
+                       is $AIRLOOP_SERVING_DIR/<name> when set: the servers' volume, mounted),
                        predictions-segments/ (its Parquet segments; also the named replicas' unless
                        $AIRLOOP_SEGMENTS_DIR names a shared folder), fronts/<replica>.db (named replicas)
 ```
@@ -31,6 +32,7 @@ MLFLOW_ENV = "AIRLOOP_MLFLOW_URI"
 AIRFLOW_DB_ENV = "AIRLOOP_AIRFLOW_DB"
 OPTUNA_DB_ENV = "AIRLOOP_OPTUNA_DB"
 SEGMENTS_ENV = "AIRLOOP_SEGMENTS_DIR"
+SERVING_ENV = "AIRLOOP_SERVING_DIR"
 DEFAULT = ".airloop"
 PRIVATE_DIR = 0o700
 
@@ -168,6 +170,12 @@ class Workspace:
 
     # serving
     def serving_dir(self, name: str) -> Path:
+        """The project's prediction log, its label drops and its replicas' fronts: the workspace's
+        ``serving/<name>/``, or ``$AIRLOOP_SERVING_DIR/<name>`` where the servers' log is a volume
+        mounted there (the monitor's pod on Kubernetes: ``k8s/monitor/pod-template.yaml``)."""
+        mounted = os.environ.get(SERVING_ENV)
+        if mounted:
+            return Path(mounted).expanduser().resolve() / name
         return self.root / "serving" / name
 
     def prediction_log(self, name: str) -> Path:

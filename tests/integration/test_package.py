@@ -4,7 +4,9 @@ A registered version is packaged; a fresh virtualenv is made from the context's 
 wheel alone (as its Dockerfile installs them); the context's entrypoint runs against the context's
 model folder with no registry, no workspace and no checkout on the path (no PYTHONPATH, a working
 folder outside the repository); over HTTP it answers as `airloop serve` does from the registry,
-and logs into the log folder it was given."""
+and logs into the log folder it was given. The monitor DAG then reads that folder as the monitor's
+pod template mounts it (``$AIRLOOP_SERVING_DIR``): every prediction the pod logged, with the labels
+posted to it."""
 
 from __future__ import annotations
 
@@ -18,16 +20,20 @@ import warnings
 from pathlib import Path
 
 import pytest
-from helpers.projects import SERVING, records, train_with_steps, write_project
+import yaml
+from helpers.projects import SERVING, make_frame, records, train_with_steps, write_project
 from helpers.server import Server
 from helpers.venv import venv_from_lock
 
 from airloop.errors import EnvironmentProblem, RegistryError, UsageError
+from airloop.local.embedded import run_dag
 from airloop.local.stack import free_port
+from airloop.packaging import monitor_pod
 from airloop.packaging.context import docker_available, package
 from airloop.serving import bundle
 from airloop.serving.server import build_packaged
-from airloop.workspace import Workspace
+from airloop.spec import load_spec
+from airloop.workspace import SERVING_ENV, Workspace
 
 pytestmark = pytest.mark.integration
 
@@ -64,8 +70,9 @@ def _same(packaged: dict, here: dict) -> None:
 
 
 def test_a_packaged_version_answers_from_a_fresh_venv_as_airloop_serve_does(
-    trained: tuple[Path, Workspace], tmp_path: Path
+    trained: tuple[Path, Workspace], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # long: one pod's life, from the context to the monitor reading its volume, in order
     spec, ws = trained
     out = tmp_path / "ctx"
     said: list[str] = []
@@ -94,7 +101,7 @@ def test_a_packaged_version_answers_from_a_fresh_venv_as_airloop_serve_does(
         str(REPO) in p.read_text() for p in (tmp_path / "venv").rglob("*.pth")
     )
 
-    log_dir = tmp_path / "volume"  # the mounted volume's stand-in
+    log_dir = tmp_path / "volumes" / "tiny"  # the log volume's stand-in, where the monitor's pod mounts it
     server = Server(spec, tmp_path / "unused", tmp_path / "server.log")  # only its HTTP client and port
     server.port = free_port()
     run_env = {
@@ -121,10 +128,13 @@ def test_a_packaged_version_answers_from_a_fresh_venv_as_airloop_serve_does(
                 pass
             assert time.time() < deadline, server.output()[-3000:]
             time.sleep(0.2)
-        batch = {"records": records(40, seed=3)}
+        batch = {"records": [{**r, "entity_id": f"e{i}"} for i, r in enumerate(records(40, seed=3))]}
         single = records(1, seed=4)[0]
         answered = [server.request("POST", "/predict", body) for body in (batch, single)]
         assert [status for status, _ in answered] == [200, 200], answered
+        truth = make_frame(40, seed=3)["label"].tolist()  # the outcomes, posted to the pod later
+        labels = {"labels": [{"entity_id": f"e{i}", "label": int(y)} for i, y in enumerate(truth)]}
+        assert server.request("POST", "/labels", labels)[0] == 200
         model = server.request("GET", "/model")[1]
         health = server.request("GET", "/health")
     finally:
@@ -141,6 +151,17 @@ def test_a_packaged_version_answers_from_a_fresh_venv_as_airloop_serve_does(
 
     with sqlite3.connect(log_dir / "predictions.db") as db:  # logged durably into the volume
         assert db.execute("select count(*) from predictions").fetchone()[0] == 41
+
+    # the monitor's pod: the volume mounted at $AIRLOOP_SERVING_DIR/<project> (k8s/monitor/pod-template.yaml)
+    pod = yaml.safe_load((out / "k8s" / "monitor" / "pod-template.yaml").read_text())
+    (mount,) = pod["spec"]["containers"][0]["volumeMounts"]
+    assert mount["mountPath"] == f"{monitor_pod.MOUNT}/tiny"
+    monkeypatch.setenv(SERVING_ENV, str(log_dir.parent))
+    watched = run_dag(load_spec(spec), ws, "tiny__monitor")
+    assert watched.ok, watched.log_file
+    seen = watched.outputs()["monitor"]
+    assert seen["rows"] == 41, seen  # every prediction the pod logged
+    assert "measured roc_auc" in seen["reason"], seen  # on the labels posted to the pod
 
 
 def test_packaging_again_gives_the_same_tag_and_overwrites_only_its_own_context(

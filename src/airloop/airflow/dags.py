@@ -20,7 +20,7 @@ from airflow.sdk import (
     task,
 )
 
-from airloop.plan import APPROVAL, RUN_ON_SAME_INPUTS, Plan
+from airloop.plan import APPROVAL, RUN_ON_SAME_INPUTS, Plan, PlanTask
 from airloop.plan.names import NEW_DATA, TO_SCORE
 
 EVENTS_CONF = "airloop_events_file"  # the run conf key `airloop run` sets for tasks on remote workers
@@ -192,6 +192,17 @@ def dag_doc(plan: Plan) -> str:
     )
 
 
+def _routing(t: PlanTask) -> dict[str, Any]:
+    """Where the executor runs the task: its queue (else Airflow's [operators] default_queue) and
+    the pod template the KubernetesExecutor starts it from (other executors ignore it)."""
+    out: dict[str, Any] = {}
+    if t.queue:
+        out["queue"] = t.queue
+    if t.pod_template:
+        out["executor_config"] = {"pod_template_file": t.pod_template}
+    return out
+
+
 def build_dag(plan: Plan) -> DAG:
     plan_json = plan.to_json()
     default_args = {"retries": plan.retries, "retry_delay": timedelta(seconds=plan.retry_delay_seconds)}
@@ -211,9 +222,7 @@ def build_dag(plan: Plan) -> DAG:
             upstream: Any = outputs[t.upstream[0]] if t.upstream else None
             refs: Any = outputs[t.refs_from] if t.refs_from else upstream
             common = {"kind": t.kind, "task_id": t.task_id, "plan_json": plan_json}
-            ids: dict[str, Any] = {"task_id": t.task_id, "doc_md": t.doc or None}
-            if t.queue:  # else Airflow's [operators] default_queue
-                ids["queue"] = t.queue
+            ids: dict[str, Any] = {"task_id": t.task_id, "doc_md": t.doc or None, **_routing(t)}
             if t.kind == APPROVAL:
                 from airloop.airflow.approval import CandidateApproval
 

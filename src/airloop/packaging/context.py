@@ -7,6 +7,7 @@
   model/               the packaged model folder (`airloop serve --model-dir`: serving.bundle)
   k8s/base/            deployment, service, hpa, pdb, pvc + kustomization.yaml
   k8s/kserve/          the same server as a KServe InferenceService (custom predictor) + its pvc
+  k8s/monitor/         the monitor tasks' pod template (KubernetesExecutor) mounting the log's claim
 ```
 The folder is written beside ``out`` and moved into place at the end: a failure leaves no half
 context. ``--overwrite`` replaces only a folder this command wrote (it holds ``context.json``).
@@ -131,15 +132,19 @@ def package(
 
 
 def write_manifests(k8s: Path, name: str, version: str, image: str, tag: str, token_env: str) -> list[checks.Report]:
-    """``k8s/base/`` (kustomize base) and ``k8s/kserve/`` (the InferenceService), each validated."""
-    from airloop.packaging import kserve
+    """``k8s/base/`` (kustomize base), ``k8s/kserve/`` (the InferenceService) and ``k8s/monitor/``
+    (the monitor tasks' pod template, with the log's claim), each validated."""
+    from airloop.packaging import kserve, monitor_pod
 
     base = manifests.render(name, version, image, tag, token_env)
-    for folder, docs in (("base", base), ("kserve", kserve.render(base))):
+    folders = (("base", base), ("kserve", kserve.render(base)), ("monitor", monitor_pod.render(name, base)))
+    for folder, docs in folders:
         (k8s / folder).mkdir(parents=True)
         for file, doc in docs.items():
             (k8s / folder / file).write_text(manifests.dump(doc))
-    return [checks.validate_manifests(k8s / "base"), checks.validate_kserve(k8s / "kserve")]
+    monitor = checks.validate_manifests(k8s / "monitor")
+    monitor.tool = f"monitor pod template: {monitor.tool}"
+    return [checks.validate_manifests(k8s / "base"), checks.validate_kserve(k8s / "kserve"), monitor]
 
 
 def resolve(ws: Workspace, name: str, version: str | None, alias: str | None) -> tuple[str, str | None]:

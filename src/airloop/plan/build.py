@@ -89,11 +89,12 @@ SPARK_KINDS = ("ingest", "validate", "score")
 
 
 def _queued(loaded: LoadedSpec, tasks: list[PlanTask]) -> tuple[PlanTask, ...]:
-    """Each task with the queue the spec routes it to (spec.queues, keyed by task id), and (engine:
-    spark) whether it runs with a Spark session."""
-    queues = loaded.spec.queues
+    """Each task with the queue the spec routes it to (spec.queues, keyed by task id), the pod
+    template it runs in (spec.pod_templates), and (engine: spark) whether it runs with a Spark session."""
+    queues, pods = loaded.spec.queues, loaded.spec.pod_templates
     spark = loaded.spec.engine == "spark"
     out = [replace(t, queue=queues[t.task_id]) if t.task_id in queues else t for t in tasks]
+    out = [replace(t, pod_template=str(loaded.resolve(pods[t.task_id]))) if t.task_id in pods else t for t in out]
     return tuple(replace(t, spark=True) if spark and t.kind in SPARK_KINDS else t for t in out)
 
 

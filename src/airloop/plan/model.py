@@ -31,6 +31,8 @@ class PlanTask:
     doc: str = ""
     # The executor queue the task is sent to (Celery); None: the orchestrator's default queue.
     queue: str | None = None
+    # The Kubernetes pod template file the task runs in (KubernetesExecutor); None: the executor's own.
+    pod_template: str | None = None
     # The task runs with a Spark session (engine: spark), opened by the orchestrator from Plan.spark.
     spark: bool = False
 

@@ -466,6 +466,14 @@ class Spec(_Model):
         "run only on workers started with `airflow celery worker -q cpu`; tasks not named go to Airflow's "
         "default queue",
     )
+    pod_templates: dict[str, str] = Field(
+        default_factory=dict,
+        # left out of the spec's hash while empty: a spec without it hashes as before it existed
+        exclude_if=lambda v: not v,
+        description="Kubernetes pod template file per task id (Airflow's KubernetesExecutor runs the task in "
+        "it), relative to this file, e.g. {monitor: k8s/monitor/pod-template.yaml} from `airloop package`: the "
+        "monitor then reads the servers' prediction log from their volume",
+    )
     serving: Serving = Serving()
     monitoring: Monitoring = Monitoring()
     scoring: Scoring = Scoring()

@@ -225,20 +225,37 @@ def schedule_valid(ls: LoadedSpec) -> Iterator[Finding]:
 
 @rule()
 def queues_name_tasks(ls: LoadedSpec) -> Iterator[Finding]:
-    if not ls.spec.queues:
-        return
+    for section in ("queues", "pod_templates"):
+        named = getattr(ls.spec, section)
+        if not named:
+            continue
+        valid = _task_ids(ls)
+        for name in named:
+            if name not in valid:
+                yield (
+                    (section, name),
+                    f"`{name}` is not a task of this project's DAGs",
+                    "name one of: " + ", ".join(valid),
+                )
+
+
+def _task_ids(ls: LoadedSpec) -> list[str]:
     # the plan says which tasks this spec's DAGs have (refit, approve, deploy depend on it); imported
     # here, not at the top: the plan is built from the spec
     from airloop.plan.build import build_monitor_plan, build_score_plan, build_train_plan
 
     plans = (build_train_plan(ls, ""), build_monitor_plan(ls, "", ""), build_score_plan(ls, ""))
-    valid = list(dict.fromkeys(t.task_id for plan in plans if plan for t in plan.tasks))
-    for name in ls.spec.queues:
-        if name not in valid:
+    return list(dict.fromkeys(t.task_id for plan in plans if plan for t in plan.tasks))
+
+
+@rule()
+def pod_templates_exist(ls: LoadedSpec) -> Iterator[Finding]:
+    for name, path in ls.spec.pod_templates.items():
+        if not ls.resolve(path).is_file():
             yield (
-                ("queues", name),
-                f"`{name}` is not a task of this project's DAGs",
-                "name one of: " + ", ".join(valid),
+                ("pod_templates", name),
+                f"pod template {path} does not exist (resolved to {ls.resolve(path)})",
+                "`airloop package` writes one for the monitor in <out>/k8s/monitor/pod-template.yaml",
             )
 
 

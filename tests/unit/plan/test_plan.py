@@ -146,6 +146,19 @@ def test_queues_from_the_spec_reach_their_tasks_and_survive_json(load) -> None:
     assert [(t.task_id, t.queue) for t in monitor.tasks] == [("monitor", "small"), ("request_retrain", None)]
 
 
+def test_a_pod_template_reaches_its_task_as_an_absolute_path(load, tmp_path) -> None:
+    from airloop.plan import build_monitor_plan
+
+    (tmp_path / "pod.yaml").write_text("kind: Pod\n")
+    loaded = load(pod_templates={"monitor": str(tmp_path / "pod.yaml")})
+    monitor = build_monitor_plan(loaded, "/ws", "/ws/labels")
+    assert [(t.task_id, t.pod_template) for t in monitor.tasks] == [
+        ("monitor", str(tmp_path / "pod.yaml")),
+        ("request_retrain", None),
+    ]
+    assert Plan.from_json(monitor.to_json()) == monitor
+
+
 def test_engine_spark_marks_the_tasks_that_read_data_and_carries_the_connection(load) -> None:
     from airloop.plan import build_score_plan
 

@@ -441,6 +441,23 @@ def test_a_queue_for_a_task_the_dags_do_not_have_is_refused_with_the_valid_names
     assert problems.at("queues.deploy")
 
 
+def test_pod_templates_name_tasks_and_files_that_exist(load, write_spec, spec_problems, tmp_path):
+    template = tmp_path / "pod-template.yaml"
+    template.write_text("apiVersion: v1\nkind: Pod\n")
+    loaded = load(pod_templates={"monitor": str(template)})
+    assert loaded.spec.pod_templates == {"monitor": str(template)}
+    problems = spec_problems(write_spec(pod_templates={"monitr": str(template), "train": "missing.yaml"}))
+    assert "`monitr` is not a task of this project's DAGs" in problems.at("pod_templates.monitr").message
+    missing = problems.at("pod_templates.train")
+    assert "pod template missing.yaml does not exist" in missing.message
+    assert "k8s/monitor/pod-template.yaml" in missing.fix
+
+
+def test_a_spec_without_pod_templates_hashes_as_before_the_field(load):
+    loaded = load()
+    assert "pod_templates" not in loaded.spec.model_dump(mode="json")
+
+
 def test_a_queue_name_with_spaces_is_refused(write_spec, spec_problems):
     problem = spec_problems(write_spec(queues={"train": "big cpu"})).at("queues.train")
 
