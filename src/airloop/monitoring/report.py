@@ -260,7 +260,7 @@ def _runs_table(history: pd.DataFrame) -> str:
         metric = part[part["method"] == "metric"]
         drift = part[~part["method"].isin(["metric", "estimate"])]
         live = ", ".join(f"{f} {s:.4f}" for f, s in zip(metric["feature"], metric["statistic"], strict=True))
-        drifted = sorted(drift.loc[drift["drifted"].astype(bool), "feature"].astype(str))
+        drifted = _drifted(drift)
         runs.append(
             [
                 _when(float(at)),
@@ -269,13 +269,31 @@ def _runs_table(history: pd.DataFrame) -> str:
                 Html(f'<span class="num">{int(metric["rows"].iloc[0]) if len(metric) else "-"}</span>'),
                 live or "-",
                 Html(f'<span class="bad">{_e(", ".join(drifted))}</span>') if drifted else "none",
+                _staleness(part),
                 part["verdict"].iloc[0],
             ]
         )
     shown = runs[::-1][:MAX_RUNS]
     caption = f"<p>monitor runs, newest first ({len(shown)} of {len(runs)}); {_e(_fatigue(history))}:</p>"
-    headers = ["at (UTC)", "champion", "rows", "labeled", "live metrics", "drifted", "verdict"]
+    headers = ["at (UTC)", "champion", "rows", "labeled", "live metrics", "drifted", "staleness", "verdict"]
     return caption + _table(headers, shown)
+
+
+def _drifted(drift: pd.DataFrame) -> list[str]:
+    """The drifted features of one run, a persistent one (drifted at the last training too, not
+    counted by the policy) marked so."""
+    bad = drift[drift["drifted"].astype(bool)]
+    persistent = bad["persistent"].fillna(False).astype(bool) if "persistent" in bad else [False] * len(bad)
+    marked = [f"{f} (persistent)" if p else str(f) for f, p in zip(bad["feature"], persistent, strict=True)]
+    return sorted(marked)
+
+
+def _staleness(part: pd.DataFrame) -> str:
+    """The champion's expected loss from the age of its data at this run (``monitoring.staleness``)."""
+    if "staleness" not in part:
+        return "-"
+    value = part["staleness"].dropna()
+    return f"{float(value.iloc[0]):.1%} expected" if len(value) else "-"
 
 
 def _drift_section(spec: Spec, history: pd.DataFrame | None, problem: str | None) -> str:

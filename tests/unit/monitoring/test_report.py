@@ -20,16 +20,28 @@ XSS = "<script>alert(1)</script>"
 
 
 def _history(path: Path) -> None:
-    """Three monitor runs of champion v1: x drifts in the last one."""
+    """Three monitor runs of champion v1: x drifts in the last one, beside color's persistent drift
+    (drifted at the last training too); the expected loss from staleness grows."""
     start = time.time() - 3 * 3600
     rows = []
-    for i, (psi_x, psi_color, acc) in enumerate([(0.01, 0.02, 0.81), (0.05, 0.03, 0.79), (0.42, 0.04, 0.66)]):
+    runs = [(0.01, 0.02, 0.81, 0.02), (0.05, 0.03, 0.79, 0.05), (0.42, 0.34, 0.66, 0.123)]
+    for i, (psi_x, psi_color, acc, stale) in enumerate(runs):
         at = start + i * 3600
         verdict = "retrain requested" if psi_x > 0.2 else "no action"
         common = {"at": at, "champion": "1", "verdict": verdict, "alarms": "drift:x" if psi_x > 0.2 else ""}
+        common |= {"staleness": stale, "persistent": False}
+        color_drifted = psi_color > 0.2
         rows += [
             {**common, "feature": "x", "method": "psi", "statistic": psi_x, "drifted": psi_x > 0.2, "rows": 300},
-            {**common, "feature": "color", "method": "psi", "statistic": psi_color, "drifted": False, "rows": 300},
+            {
+                **common,
+                "feature": "color",
+                "method": "psi",
+                "statistic": psi_color,
+                "drifted": color_drifted,
+                "rows": 300,
+                "persistent": color_drifted,
+            },  # fmt: skip
             {**common, "feature": "live_accuracy", "method": "metric", "statistic": acc, "drifted": False, "rows": 120},
         ]
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -127,6 +139,8 @@ def test_report_shows_versions_live_metrics_drift_and_violations(
     assert "live_accuracy" in page
     assert "retrain requested" in page
     assert "alarm fatigue: 0 of 1 retrain requests changed nothing" in page  # the last one: not judged yet
+    assert "color (persistent), x" in page  # the new signals of issue 26, run by run
+    assert "12.3% expected" in page
     for feature in ("x", "color"):
         assert f"<td>{feature}</td>" in page
     assert "part_9.csv" in page
