@@ -84,6 +84,7 @@ class Window:
     estimated: dict[str, float | None] = field(default_factory=dict)  # metrics estimated from the scores
     start: float | None = None
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # measured metrics, small windows
+    estimated_intervals: dict[str, tuple[float, float]] = field(default_factory=dict)  # CBPE, small windows
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,8 @@ def decide(history: History, window: Window, policy: Policy) -> Decision:
     drifted = [s.feature for s in calm_signals if s.drifted]
     alarms = [f"drift:{','.join(sorted(drifted))}"] if reasons else []
     # judged by its bootstrap interval in a small window, or on fewer than min_labeled labels
-    fired, unsure = performance_checks(live, window.intervals if small or few else None, source, history, policy)
+    spans = window.estimated_intervals if source == "estimated" else window.intervals
+    fired, unsure = performance_checks(live, spans if small or few else None, source, history, policy)
     stale = staleness_reasons(history, window, policy)
     alarms += [f"performance:{policy.metric}"] * bool(fired) + ["staleness"] * bool(stale)
     reasons += fired + stale

@@ -260,7 +260,36 @@ def observe(
         labeled=perf.get("labeled", 0),
         estimated=estimated(spec, seen, refs.get("calibration")) if guess is None else guess,
         intervals={k: (v[0], v[1]) for k, v in (perf.get("intervals") or {}).items()},
+        estimated_intervals=estimated_intervals(spec, seen, refs.get("calibration")),
     )
+
+
+def estimated_intervals(spec: Any, seen: Any, calibration: dict[str, Any] | None) -> dict[str, tuple[float, float]]:
+    """A small window's CBPE estimates as bootstrap intervals over its scored rows (binary models):
+    the estimate's sampling error, as NannyML reports it; the calibration's own error is not in it."""
+    import numpy as np
+
+    from airloop.monitoring.confidence import interval
+    from airloop.monitoring.estimate import Calibration, estimate_binary
+
+    m = spec.monitoring
+    if spec.task != "binary" or calibration is None or m.confidence is None or seen.rows >= m.min_rows:
+        return {}
+    scores, answered = seen.scored_arrays()
+    if len(scores) < 2:
+        return {}
+    fitted = Calibration(**calibration)
+    scores, answered = np.asarray(scores), np.asarray(answered)
+    out = {}
+    for name in spec.metric_names:
+
+        def value_of(rows: Any, name: str = name) -> float | None:
+            return estimate_binary(fitted, scores[rows], answered[rows]).get(name)
+
+        span = interval(value_of, len(scores), m.confidence)
+        if span is not None:
+            out[name] = span
+    return out
 
 
 def chance_levels(spec: Any, reference: dict[str, Any], results: list[dict[str, Any]], rows: int) -> dict[str, float]:

@@ -109,6 +109,23 @@ def test_a_small_window_without_an_interval_cannot_decide_on_performance() -> No
     assert "estimated roc_auc 0.7100 has no interval at this size" in d.reason
 
 
+def test_a_small_window_judges_estimated_performance_by_its_own_interval() -> None:
+    h, p = History(holdout={"roc_auc": 0.80}), policy(performance="estimated", max_relative_drop=0.1)
+
+    def guess(low: float, high: float) -> Window:
+        point = {"roc_auc": (low + high) / 2}
+        return window(rows=50, labeled=0, estimated=point, estimated_intervals={"roc_auc": (low, high)})
+
+    worse = decide(h, guess(0.60, 0.70), p)
+    assert (worse.verdict, worse.performance_source) == (REQUESTED, "estimated")
+    assert "(90% interval 0.6000 to 0.7000)" in worse.reason
+    assert decide(h, guess(0.73, 0.90), p).verdict == NO_ACTION
+    assert decide(h, guess(0.65, 0.85), p).verdict == ACCUMULATING
+    # the measured metric's interval is not the estimate's
+    mixed = window(rows=50, labeled=0, estimated={"roc_auc": 0.65}, intervals={"roc_auc": (0.6, 0.7)})
+    assert decide(h, mixed, p).verdict == ACCUMULATING
+
+
 def test_a_small_window_counts_psi_drift_only_beyond_chance_at_its_size() -> None:
     chance = tuple(Signal(s.feature, s.drifted, s.statistic, s.importance, noise=0.5) for s in IMPORTANT_DRIFT)
     d = decide(History(), window(rows=40, signals=chance), policy())

@@ -170,10 +170,18 @@ def test_a_small_window_carries_its_intervals_and_psi_chance_levels(logged: tupl
     assert x.noise == psi_noise(refs["features"]["numeric"]["x"]["counts"], 60, 0.9)
     assert next(s for s in window.signals if s.feature == "c").noise is None  # chi2: a test at its own n
 
+    guessed = window.estimated_intervals  # CBPE's sampling error at this size
+    assert set(guessed) == {n for n, v in window.estimated.items() if v is not None}
+    for name, (low, high) in guessed.items():
+        assert low <= window.estimated[name] <= high
+        assert low < high
+
     full = over(Spec(), Champion(), [of_frame(frame)], refs)  # 2800 rows: point estimates, as before
     full_perf = performance(Spec(), full, labels)
     assert "intervals" not in full_perf
-    assert all(s.noise is None for s in observe(Spec(), full, refs, full.drift(), full_perf).signals)
+    whole = observe(Spec(), full, refs, full.drift(), full_perf)
+    assert all(s.noise is None for s in whole.signals)
+    assert whole.estimated_intervals == {}
 
 
 def test_a_large_window_with_few_labels_measures_them_with_intervals(logged: tuple[Path, dict]) -> None:
