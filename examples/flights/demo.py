@@ -86,9 +86,10 @@ def _play(
         for m in months:
             r = month.play(m, bad=m == bad_month)
             rows.append(r)
+            asked = f"retrain requested, {r['requested_run']}; then " if r.get("requested_run") else ""
             click.echo(
                 f"  {r['month']}: champion v{r['champion']}, live AUC {r['live_auc']}, "
-                f"drifted {r['drifted'] or '-'}; {r['action']}"
+                f"drifted {r['drifted'] or '-'}; {asked}{r['action']}"
             )
     finally:
         try:
