@@ -102,10 +102,11 @@ def _fast_scorer(
 
     from airloop.metrics import FAST_BINARY, fast_binary
 
-    if metric not in FAST_BINARY or classes is None or len(classes) != 2:
+    two = list(classes) if classes is not None else []
+    positive = two[-1] if positive is None and two else positive
+    if metric not in FAST_BINARY or len(two) != 2 or positive not in two:
         return None
-    two = list(classes)
-    at = two.index(two[-1] if positive is None else positive)
+    at = two.index(positive)
 
     def indexes(values: Any) -> Any:
         values = np.asarray(values, dtype=object)

@@ -110,3 +110,12 @@ def test_the_bootstrap_on_class_indexes_equals_scoring_each_resample_with_comput
     slow = compare(metric, labels, a, b, policy, classes=["late", "on time"], positive="late")
     assert (fast.low, fast.high) == pytest.approx((slow.low, slow.high), abs=1e-12)
     assert fast.reason == slow.reason
+
+
+def test_a_positive_class_outside_the_classes_is_scored_as_compute_scores_it(monkeypatch) -> None:
+    from airloop.monitoring import live
+
+    monkeypatch.setattr(live, "BOOTSTRAP_ROUNDS", 50)
+    y, a, b = binary(600, 6, 0.4, 0.3)
+    found = compare("accuracy", y, a, b, LivePromotion(min_labeled=100), classes=[0, 1], positive=2)
+    assert found.low is not None  # accuracy needs no positive class: compute scored every resample
