@@ -7,6 +7,7 @@ the challenger wins when the interval's lower end clears ``min_improvement``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -64,11 +65,17 @@ def compare(
     low = high = None
     if policy.test == "bootstrap":
         rng = np.random.default_rng(seed)
+        models = (champion, challenger)
+        fast = _fast_scorer(metric, y, models, classes, positive)
+
+        def rescore(idx: Any, model: int) -> float:
+            return fast(idx, model) if fast else score(idx, *models[model])
+
         diffs = []
         for _ in range(BOOTSTRAP_ROUNDS):
             idx = rng.integers(0, n, n)
             try:
-                diffs.append(sign * (score(idx, *challenger) - score(idx, *champion)))
+                diffs.append(sign * (rescore(idx, 1) - rescore(idx, 0)))
             except ValueError:  # a resample with one class: skip it
                 continue
         tail = (1 - policy.confidence) / 2
@@ -82,6 +89,39 @@ def compare(
         f"difference {diff:+.4f}{ci}, needed > {policy.min_improvement:g}"
     )
     return Comparison(metric, n, a, b, diff, low, high, wins, reason)
+
+
+def _fast_scorer(
+    metric: str, y: Any, models: tuple[tuple[Any, Any], ...], classes: Any, positive: Any
+) -> Callable[[Any, int], float] | None:
+    """The bootstrap's thousand scorings of resampled rows with ``airloop.metrics.fast_binary`` on
+    class indexes: equal to ``compute`` to float rounding, where sklearn's input checks made each
+    call on 2,000 rows ~3 ms, ten times the work. None (score with ``compute``) where that does not
+    apply: a metric fast_binary does not know, not two classes, or a label outside them."""
+    import numpy as np
+
+    from airloop.metrics import FAST_BINARY, fast_binary
+
+    two = list(classes) if classes is not None else []
+    positive = two[-1] if positive is None and two else positive
+    if metric not in FAST_BINARY or len(two) != 2 or positive not in two:
+        return None
+    at = two.index(positive)
+
+    def indexes(values: Any) -> Any:
+        values = np.asarray(values, dtype=object)
+        return np.where(values == two[1], 1, np.where(values == two[0], 0, -1))
+
+    truth, answers = indexes(y), [indexes(pred) for pred, _ in models]
+    if (truth < 0).any() or any((a < 0).any() for a in answers):
+        return None
+    probas = [None if proba is None else np.asarray(proba) for _, proba in models]
+
+    def rescore(idx: Any, model: int) -> float:
+        proba = probas[model]
+        return fast_binary(metric, truth[idx], answers[model][idx], None if proba is None else proba[idx], at)
+
+    return rescore
 
 
 @dataclass(frozen=True)

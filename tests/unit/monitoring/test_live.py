@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from airloop.monitoring.live import compare
 from airloop.spec.models import CanaryPromotion, LivePromotion
@@ -92,3 +93,29 @@ def test_a_canary_is_rolled_back_when_worse_and_promoted_when_it_holds() -> None
     assert held.reason.startswith("canary holds")
     early = judge_canary("roc_auc", champion, labeled(100, 8, 0.15), 100, 0, policy, classes=[0, 1], positive=1)
     assert early.action == "waiting"
+
+
+@pytest.mark.parametrize("metric", ["roc_auc", "accuracy", "f1"])
+def test_the_bootstrap_on_class_indexes_equals_scoring_each_resample_with_compute(metric: str, monkeypatch) -> None:
+    from airloop.monitoring import live
+
+    y, a, b = binary(600, 5, 0.4, 0.3)
+    labels = np.where(y == 1, "late", "on time")  # labels as users have them, the positive one named
+    a, b = [(np.where(pred == 1, "late", "on time"), proba[:, ::-1]) for pred, proba in (a, b)]
+    policy = LivePromotion(min_labeled=100)
+    monkeypatch.setattr(live, "BOOTSTRAP_ROUNDS", 100)  # the same resamples on both paths (one seed)
+    assert live._fast_scorer(metric, labels, (a, b), ["late", "on time"], "late") is not None
+    fast = compare(metric, labels, a, b, policy, classes=["late", "on time"], positive="late")
+    monkeypatch.setattr(live, "_fast_scorer", lambda *args: None)
+    slow = compare(metric, labels, a, b, policy, classes=["late", "on time"], positive="late")
+    assert (fast.low, fast.high) == pytest.approx((slow.low, slow.high), abs=1e-12)
+    assert fast.reason == slow.reason
+
+
+def test_a_positive_class_outside_the_classes_is_scored_as_compute_scores_it(monkeypatch) -> None:
+    from airloop.monitoring import live
+
+    monkeypatch.setattr(live, "BOOTSTRAP_ROUNDS", 50)
+    y, a, b = binary(600, 6, 0.4, 0.3)
+    found = compare("accuracy", y, a, b, LivePromotion(min_labeled=100), classes=[0, 1], positive=2)
+    assert found.low is not None  # accuracy needs no positive class: compute scored every resample
