@@ -2,6 +2,8 @@
 
 import os
 
+import pytest
+
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
@@ -61,6 +63,25 @@ TOGETHER = (
 )
 
 
+# The slow engines' lane: the flights demos, the zoo, the live stacks (airflow standalone, Celery
+# workers) and real Spark. `make test` leaves them out (-m "not engines") so that it stays near ten
+# minutes on two cores; `make test-engines` runs them, and CI (.ci/run) runs both.
+ENGINES = (
+    "tests/examples/",
+    "tests/e2e/test_stack.py",
+    "tests/services/test_celery.py",
+    "tests/services/test_celery_hpo.py",
+    "tests/integration/test_spark_engine.py",
+    "tests/integration/test_spark_contract.py",
+)
+
+
+def pytest_itemcollected(item):
+    if item.nodeid.replace("\\", "/").startswith(ENGINES):
+        item.add_marker(pytest.mark.engines)
+
+
+@pytest.hookimpl(trylast=True)  # after -m has deselected: the lanes are dealt from what runs
 def pytest_collection_modifyitems(config, items):
     def cost(item) -> float:
         path = item.nodeid.replace("\\", "/")
