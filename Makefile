@@ -50,7 +50,8 @@ XDIST := $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist workste
 
 # `make test` leaves out the slow engines' lane (tests/conftest.py ENGINES: the flights demos, the zoo,
 # the live stacks, Celery workers, real Spark); `make test-engines` runs it; CI runs both. Measured on
-# a fresh clone (install, lint, every test in one run): 1127 s, 973 passed (pytest 1038 s).
+# a fresh clone: every test in one run 1127 s (pytest 1038 s); split, `make test` 13.5 min (946 tests
+# in 607 s) and `make test-engines` 27 tests in 527 s (CI in all 1221 s).
 test: dev
 	$(BIN)/ruff check src tests examples bench
 	$(BIN)/ruff format --check src tests examples bench
