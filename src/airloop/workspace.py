@@ -173,10 +173,7 @@ class Workspace:
         """The project's prediction log, its label drops and its replicas' fronts: the workspace's
         ``serving/<name>/``, or ``$AIRLOOP_SERVING_DIR/<name>`` where the servers' log is a volume
         mounted there (the monitor's pod on Kubernetes: ``k8s/monitor/pod-template.yaml``)."""
-        mounted = os.environ.get(SERVING_ENV)
-        if mounted:
-            return Path(mounted).expanduser().resolve() / name
-        return self.root / "serving" / name
+        return _named_in(SERVING_ENV, name) or self.root / "serving" / name
 
     def prediction_log(self, name: str) -> Path:
         """The prediction log (SQLite, WAL): written by the server, read by the monitor."""
@@ -194,14 +191,17 @@ class Workspace:
         """Where named replicas compact their fronts to (``seg-<replica>-...``): the folder every
         replica and the monitor share, $AIRLOOP_SEGMENTS_DIR/<name> when set, else the segments
         folder beside the workspace's own log (one machine: nothing to set)."""
-        shared = os.environ.get(SEGMENTS_ENV)
-        if shared:
-            return Path(shared).expanduser().resolve() / name
-        return self.serving_dir(name) / "predictions-segments"
+        return _named_in(SEGMENTS_ENV, name) or self.serving_dir(name) / "predictions-segments"
 
     def labels_folder(self, name: str) -> Path:
         """Label files dropped here (then a _READY marker) reach the prediction log and start a monitor run."""
         return self.serving_dir(name) / "labels"
+
+
+def _named_in(variable: str, name: str) -> Path | None:
+    """``$variable/<name>`` when the variable names a folder (a shared or mounted one), else None."""
+    folder = os.environ.get(variable)
+    return Path(folder).expanduser().resolve() / name if folder else None
 
 
 OUTCOME_FILE = "outcome.txt"  # in a run folder: the run's outcome in one line (steps.story)

@@ -28,24 +28,41 @@ def interval(
     """The central ``confidence`` interval of ``metric(rows)`` over bootstrap resamples of ``n`` rows
     (``rows``: an index array into the window's labeled rows). None when fewer than two rows, or when
     the metric is undefined on most resamples (one class only, say)."""
+    return intervals(lambda rows: {"metric": metric(rows)}, ["metric"], n, confidence, draws, seed).get("metric")
+
+
+def intervals(
+    metrics: Callable[[Any], dict[str, float | None]],
+    names: Sequence[str],
+    n: int,
+    confidence: float,
+    draws: int = DRAWS,
+    seed: int = SEED,
+) -> dict[str, tuple[float, float]]:
+    """``interval`` of each of ``names`` where one call, ``metrics(rows)``, computes them together:
+    the same resamples as ``interval`` draws for each alone, each computed once."""
     import numpy as np
 
     if n < 2:
-        return None
+        return {}
     rng = np.random.default_rng(seed)
-    values = []
+    values: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(draws):
         try:
-            value = metric(rng.integers(0, n, n))
+            got = metrics(rng.integers(0, n, n))
         except ValueError:  # undefined on this resample
             continue
-        if value is not None and value == value:
-            values.append(value)
-    if len(values) < draws / 2:
-        return None
+        for name in names:
+            value = got.get(name)
+            if value is not None and value == value:
+                values[name].append(value)
     tail = (1 - confidence) / 2
-    low, high = np.quantile(np.asarray(values), [tail, 1 - tail])
-    return float(low), float(high)
+    out = {}
+    for name, seen in values.items():
+        if len(seen) >= draws / 2:
+            low, high = np.quantile(np.asarray(seen), [tail, 1 - tail])
+            out[name] = (float(low), float(high))
+    return out
 
 
 def psi_noise(

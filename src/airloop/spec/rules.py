@@ -225,11 +225,12 @@ def schedule_valid(ls: LoadedSpec) -> Iterator[Finding]:
 
 @rule()
 def queues_name_tasks(ls: LoadedSpec) -> Iterator[Finding]:
-    for section in ("queues", "pod_templates"):
-        named = getattr(ls.spec, section)
-        if not named:
-            continue
-        valid = _task_ids(ls)
+    """``queues`` and ``pod_templates`` are keyed by task id: each must be a task of the DAGs."""
+    sections = {"queues": ls.spec.queues, "pod_templates": ls.spec.pod_templates}
+    if not any(sections.values()):
+        return
+    valid = _task_ids(ls)  # three plans built once, for both sections
+    for section, named in sections.items():
         for name in named:
             if name not in valid:
                 yield (

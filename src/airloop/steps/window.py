@@ -266,30 +266,26 @@ def observe(
 
 def estimated_intervals(spec: Any, seen: Any, calibration: dict[str, Any] | None) -> dict[str, tuple[float, float]]:
     """A small window's CBPE estimates as bootstrap intervals over its scored rows (binary models):
-    the estimate's sampling error, as NannyML reports it; the calibration's own error is not in it."""
+    the estimate's sampling error, as NannyML reports it; the calibration's own error is not in it.
+    Only where the policy may judge estimates (``monitoring.performance`` estimated or auto)."""
     import numpy as np
 
-    from airloop.monitoring.confidence import interval
+    from airloop.monitoring.confidence import intervals
     from airloop.monitoring.estimate import Calibration, estimate_binary
 
     m = spec.monitoring
     if spec.task != "binary" or calibration is None or m.confidence is None or seen.rows >= m.min_rows:
         return {}
-    scores, answered = seen.scored_arrays()
-    if len(scores) < 2:
+    if m.performance == "measured":
         return {}
+    scores, answered = seen.scored_arrays()
     fitted = Calibration(**calibration)
     scores, answered = np.asarray(scores), np.asarray(answered)
-    out = {}
-    for name in spec.metric_names:
 
-        def value_of(rows: Any, name: str = name) -> float | None:
-            return estimate_binary(fitted, scores[rows], answered[rows]).get(name)
+    def estimates(rows: Any) -> dict[str, float | None]:  # every metric from one pass over the resample
+        return estimate_binary(fitted, scores[rows], answered[rows])
 
-        span = interval(value_of, len(scores), m.confidence)
-        if span is not None:
-            out[name] = span
-    return out
+    return intervals(estimates, list(spec.metric_names), len(scores), m.confidence)
 
 
 def chance_levels(spec: Any, reference: dict[str, Any], results: list[dict[str, Any]], rows: int) -> dict[str, float]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from airloop.monitoring.confidence import interval, psi_noise
+from airloop.monitoring.confidence import interval, intervals, psi_noise
 from airloop.monitoring.drift import psi
 
 
@@ -41,3 +41,17 @@ def test_psi_noise_is_what_a_window_drawn_from_the_reference_reaches() -> None:
     rng = np.random.default_rng(3)
     draws = [psi(counts, np.bincount(rng.integers(0, 10, 20), minlength=11)) for _ in range(400)]
     assert np.mean(np.asarray(draws) <= small) == pytest.approx(0.9, abs=0.05)
+
+
+def test_metrics_computed_together_get_the_intervals_each_gets_alone() -> None:
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=80)
+
+    def both(rows: np.ndarray) -> dict[str, float | None]:
+        part = x[rows]
+        return {"mean": float(part.mean()), "top": float(part.max()), "never": None}
+
+    together = intervals(both, ["mean", "top", "never"], len(x), 0.9)
+    assert set(together) == {"mean", "top"}  # undefined on every resample: no interval
+    for name in ("mean", "top"):
+        assert together[name] == interval(lambda rows, name=name: both(rows)[name], len(x), 0.9)

@@ -36,6 +36,7 @@ class Monitoring:
     min_labeled = 10
     min_rows = 100
     confidence = 0.9
+    performance = "auto"  # measured, else estimated: the estimates' intervals are computed
 
 
 class Spec:
@@ -150,7 +151,7 @@ def test_a_window_start_reads_only_what_came_after(logged: tuple[Path, dict]) ->
 
 def test_a_small_window_carries_its_intervals_and_psi_chance_levels(logged: tuple[Path, dict]) -> None:
     from airloop.monitoring.confidence import psi_noise
-    from airloop.steps.window import observe, of_frame
+    from airloop.steps.window import estimated_intervals, observe, of_frame
 
     path, refs = logged
     frame = read_predictions(path)
@@ -175,6 +176,14 @@ def test_a_small_window_carries_its_intervals_and_psi_chance_levels(logged: tupl
     for name, (low, high) in guessed.items():
         assert low <= window.estimated[name] <= high
         assert low < high
+
+    class MeasuredOnly(Monitoring):
+        performance = "measured"
+
+    class SpecMeasured(Spec):
+        monitoring = MeasuredOnly()
+
+    assert estimated_intervals(SpecMeasured(), seen, refs["calibration"]) == {}  # never judged: not computed
 
     full = over(Spec(), Champion(), [of_frame(frame)], refs)  # 2800 rows: point estimates, as before
     full_perf = performance(Spec(), full, labels)
